@@ -1,0 +1,43 @@
+# Sourced by .ci/run and examples/demo.sh: makes sure what the build needs is here.
+# As root it installs missing Debian/Ubuntu packages with apt; otherwise it says
+# exactly what to install and stops.
+
+missing_pkgs=()
+
+need_cmd() { # need_cmd COMMAND PACKAGE
+    command -v "$1" >/dev/null 2>&1 || missing_pkgs+=("$2")
+}
+
+install_missing() {
+    [ ${#missing_pkgs[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing: ${missing_pkgs[*]}"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_pkgs[@]}" >/dev/null
+    else
+        echo "error: missing packages: ${missing_pkgs[*]}" >&2
+        echo "install them with: sudo apt-get install ${missing_pkgs[*]}" >&2
+        exit 1
+    fi
+}
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "error: cargo not found; install Rust (https://rustup.rs) and re-run" >&2
+    exit 1
+fi
+need_cmd cc build-essential      # bundled SQLite is compiled from C
+need_cmd python3 python3         # pyo3's build script runs the interpreter
+install_missing
+
+ensure_components() { # rustfmt and clippy, through rustup when they are missing
+    for c in "$@"; do
+        if ! cargo "$c" --version >/dev/null 2>&1; then
+            if command -v rustup >/dev/null 2>&1; then
+                rustup component add "$( [ "$c" = fmt ] && echo rustfmt || echo "$c")"
+            else
+                echo "error: cargo $c is missing; install the rustfmt and clippy components" >&2
+                exit 1
+            fi
+        fi
+    done
+}

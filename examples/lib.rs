@@ -1,0 +1,1 @@
+//! Placeholder library target; the programs are the `[[example]]` targets beside it.

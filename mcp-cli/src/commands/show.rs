@@ -1,0 +1,67 @@
+//! `mcp show SERVICE|FILE`
+
+use std::path::PathBuf;
+
+use mcp_core::spec::{Conventions, ServiceDefinition};
+
+use crate::args::ShowArgs;
+use crate::exit::ExitStatus;
+use crate::output;
+
+pub(crate) fn run(args: &ShowArgs) -> Result<ExitStatus, mcp_core::Error> {
+    let as_path = PathBuf::from(&args.service);
+    let path = if as_path.is_file() {
+        as_path
+    } else {
+        super::services_dir().join(format!("{}.toml", args.service))
+    };
+    let def = ServiceDefinition::load(&path)?;
+    let s = def.resolve(&Conventions::default());
+    if args.json {
+        output::json(&s);
+        return Ok(ExitStatus::Success);
+    }
+    output::line(&format!(
+        "service  {} (node {}, tier {}, {})",
+        s.name,
+        s.node,
+        s.tier.as_str(),
+        if s.active { "active" } else { "inactive" }
+    ));
+    output::line(&format!("source   <workspace>/{}", s.source_path));
+    output::line(&format!("data     {}", s.data_dir.display()));
+    output::line(&format!("hash     {}", s.definition_hash));
+    for c in &s.components {
+        output::line(&format!("component {}", c.name));
+        output::line(&format!("  container  {}", c.container_name));
+        output::line(&format!("  image      {} (version {})", c.image, c.version));
+        output::line(&format!(
+            "  runs as    user {}, network {}, restart {}",
+            c.user, c.network, c.restart
+        ));
+        for v in &c.volumes {
+            output::line(&format!("  volume     {v}"));
+        }
+        if !c.cmd.is_empty() {
+            output::line(&format!("  cmd        {:?}", c.cmd));
+        }
+        for e in &c.env {
+            output::line(&format!("  env        {e}"));
+        }
+        for p in &c.ports {
+            output::line(&format!("  publish    {p}"));
+        }
+        for r in &c.routes {
+            let vars: Vec<String> = r.port_env.iter().map(|v| format!("${v}")).collect();
+            output::line(&format!(
+                "  route      :{} {} {}{} -> host port in {}",
+                r.listener_port,
+                r.mode,
+                r.hostname,
+                if r.public { " (public)" } else { "" },
+                vars.join(", ")
+            ));
+        }
+    }
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,52 @@
+//! Exit codes, and the one place an error becomes one.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | invalid input: a bad definition or argument (and `validate` finding problems) |
+//! | 2 | usage error (from clap) |
+//! | 3 | not found |
+//! | 4 | conflict or failed precondition (state on the node prevents it) |
+//! | 5 | unavailable or exhausted: retrying later, or freeing resources, may help |
+//! | 6 | local I/O or internal error |
+
+use std::process::ExitCode;
+
+use mcp_core::ErrorKind;
+
+/// How a command ended, when it did not fail with an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExitStatus {
+    /// Everything as asked.
+    Success,
+    /// The command ran and found problems (for example invalid definitions).
+    Problems,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(s: ExitStatus) -> Self {
+        match s {
+            ExitStatus::Success => ExitCode::SUCCESS,
+            ExitStatus::Problems => ExitCode::from(1),
+        }
+    }
+}
+
+/// The exit code for an error of `kind`.
+pub(crate) fn code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::InvalidInput => 1,
+        ErrorKind::NotFound => 3,
+        ErrorKind::Conflict | ErrorKind::FailedPrecondition => 4,
+        ErrorKind::Unavailable | ErrorKind::Exhausted => 5,
+        _ => 6,
+    }
+}
+
+/// Prints `e` to stderr and returns its exit code.
+pub(crate) fn report(e: &mcp_core::Error) -> ExitCode {
+    output::error(&format!("error: {e}"));
+    ExitCode::from(code(e.kind()))
+}
+
+use crate::output;

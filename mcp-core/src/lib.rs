@@ -1,0 +1,56 @@
+//! `mcp_core`: every domain operation of the Metacircular Control Plane, as a library.
+//!
+//! The agent daemon (`mcp-agent`), the operator CLI (`mcp`) and the Python bindings
+//! (`metacircular_mcp`) are thin frontends over this crate: they parse input, call a
+//! function here and render the result. Anything two frontends would need lives here.
+//!
+//! The pieces, bottom up:
+//!
+//! * [`spec`]: service definitions, the TOML files operators write. Parsing with
+//!   file/line/column locations for every problem, validation, the platform's
+//!   derivations (hostnames, `$PORT` names, container names, image references) and
+//!   format-preserving edits.
+//! * [`registry`]: the agent's SQLite registry, the single source of truth for what a
+//!   node runs: services as deployed, port leases, certificates, proxy routes, DNS
+//!   records, containers, nodes and an append-only event log.
+//! * [`ports`]: the host-port allocator, backed by the registry's leases.
+//!
+//! ```
+//! use mcp_core::spec::{Conventions, ServiceDefinition};
+//!
+//! let def = ServiceDefinition::parse(
+//!     r#"
+//!     name = "hello"
+//!     node = "local"
+//!     [[components]]
+//!     name = "hello"
+//!     image = "localhost/hello:v0.1.0"
+//!     [[components.routes]]
+//!     port = 8443
+//!     mode = "l7"
+//!     "#,
+//!     None,
+//! )?;
+//! let service = def.resolve(&Conventions::default());
+//! let route = &service.components[0].routes[0];
+//! assert_eq!(route.hostname, "hello.svc.mcp.metacircular.net");
+//! assert_eq!(route.port_env, ["PORT"]);
+//! assert_eq!(service.components[0].version, "v0.1.0");
+//! # Ok::<(), mcp_core::Error>(())
+//! ```
+//!
+//! Errors: each module has its own `thiserror` enum; all of them convert into
+//! [`Error`], whose [`ErrorKind`] is the stable classification frontends map to gRPC
+//! status codes, exit codes and Python exceptions.
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod fsutil;
+pub mod ports;
+pub mod registry;
+pub mod spec;
+
+pub use error::{Error, ErrorKind, Result};
+
+/// The version of this crate, which is the version of every MCP binary built from it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,258 @@
+//! The platform's conventions, applied in one place: everything the agent derives from
+//! a definition (hostnames, `$PORT` names, container names, images, versions,
+//! defaults for network, user, restart and the data volume).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::image::ImageRef;
+use super::{Component, Mode, ServiceDefinition, Tier};
+
+/// The platform's conventions: the values a definition inherits from the node or the
+/// operator's configuration. [`Conventions::default`] gives the Metacircular
+/// platform's own values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Conventions {
+    /// DNS zone for default hostnames: `<service>.<zone>`.
+    pub zone: String,
+    /// Registry host for images derived from the service name and version.
+    pub registry: String,
+    /// Container network when a component names none.
+    pub network: String,
+    /// Container user when a component names none.
+    pub user: String,
+    /// Restart policy when a component names none.
+    pub restart: String,
+    /// Parent of every service's data directory (`<data_root>/<service>`).
+    pub data_root: PathBuf,
+}
+
+impl Default for Conventions {
+    fn default() -> Self {
+        Conventions {
+            zone: "svc.mcp.metacircular.net".into(),
+            registry: "mcr.svc.mcp.metacircular.net:8443".into(),
+            network: "mcpnet".into(),
+            user: "0:0".into(),
+            restart: "unless-stopped".into(),
+            data_root: PathBuf::from("/srv"),
+        }
+    }
+}
+
+/// A service with every convention applied: exactly what the agent deploys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResolvedService {
+    /// Service name.
+    pub name: String,
+    /// Target node.
+    pub node: String,
+    /// Placement tier (`worker` when not given).
+    pub tier: Tier,
+    /// Whether MCP keeps it running.
+    pub active: bool,
+    /// Source directory relative to the build workspace.
+    pub source_path: String,
+    /// The host data directory, `<data_root>/<service>`, mounted into every component.
+    pub data_dir: PathBuf,
+    /// Hash of the canonical definition (see [`ServiceDefinition::definition_hash`]).
+    pub definition_hash: String,
+    /// Components, in definition order.
+    pub components: Vec<ResolvedComponent>,
+}
+
+/// A component with every convention applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResolvedComponent {
+    /// Component name.
+    pub name: String,
+    /// Container name: `<service>` when the component is named like the service,
+    /// `<service>-<component>` otherwise.
+    pub container_name: String,
+    /// Full image reference.
+    pub image: String,
+    /// The version, from the image tag.
+    pub version: String,
+    /// Container network.
+    pub network: String,
+    /// Container user.
+    pub user: String,
+    /// Restart policy.
+    pub restart: String,
+    /// Volume mounts: the service data directory first (unless declared), then the
+    /// declared ones.
+    pub volumes: Vec<String>,
+    /// Command override (empty: the image's `CMD`).
+    pub cmd: Vec<String>,
+    /// Extra environment (`KEY=VALUE`), without the `$PORT` variables.
+    pub env: Vec<String>,
+    /// Legacy explicit port publications.
+    pub ports: Vec<String>,
+    /// Routes, in definition order.
+    pub routes: Vec<ResolvedRoute>,
+}
+
+/// A route with every convention applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResolvedRoute {
+    /// Route name, if any.
+    pub name: Option<String>,
+    /// The environment variables that carry this route's host port into the container.
+    pub port_env: Vec<String>,
+    /// mc-proxy listener port.
+    pub listener_port: u16,
+    /// Routing mode.
+    pub mode: Mode,
+    /// Hostname: the override, or `<service>.<zone>`.
+    pub hostname: String,
+    /// Whether an edge node routes public traffic here.
+    pub public: bool,
+}
+
+pub(super) fn resolve(def: &ServiceDefinition, conv: &Conventions) -> ResolvedService {
+    ResolvedService {
+        name: def.name.clone(),
+        node: def.node.clone(),
+        tier: def.tier.unwrap_or(Tier::Worker),
+        active: def.active,
+        source_path: def.source_path().to_owned(),
+        data_dir: conv.data_root.join(&def.name),
+        definition_hash: def.definition_hash(),
+        components: def
+            .components
+            .iter()
+            .enumerate()
+            .map(|(i, c)| resolve_component(def, i, c, conv))
+            .collect(),
+    }
+}
+
+fn resolve_component(
+    def: &ServiceDefinition,
+    index: usize,
+    c: &Component,
+    conv: &Conventions,
+) -> ResolvedComponent {
+    let image = image_ref(def, index, conv);
+    let data_dir = conv.data_root.join(&def.name).display().to_string();
+    let declares_data_dir = c
+        .volumes
+        .iter()
+        .any(|v| v.split(':').next() == Some(data_dir.as_str()));
+    let mut volumes = Vec::with_capacity(c.volumes.len() + 1);
+    if !declares_data_dir {
+        volumes.push(format!("{data_dir}:{data_dir}"));
+    }
+    volumes.extend(c.volumes.iter().cloned());
+    let env_names = port_env_names(c);
+    ResolvedComponent {
+        name: c.name.clone(),
+        container_name: container_name(&def.name, &c.name),
+        version: image
+            .as_ref()
+            .and_then(|i| i.tag.clone())
+            .unwrap_or_default(),
+        image: image.map(|i| i.to_string()).unwrap_or_default(),
+        network: c.network.clone().unwrap_or_else(|| conv.network.clone()),
+        user: c.user.clone().unwrap_or_else(|| conv.user.clone()),
+        restart: c.restart.clone().unwrap_or_else(|| conv.restart.clone()),
+        volumes,
+        cmd: c.cmd.clone().unwrap_or_default(),
+        env: c.env.clone(),
+        ports: c.ports.clone(),
+        routes: c
+            .routes
+            .iter()
+            .zip(env_names)
+            .map(|(r, port_env)| ResolvedRoute {
+                name: r.name.clone(),
+                port_env,
+                listener_port: r.port,
+                mode: r.mode,
+                hostname: r
+                    .hostname
+                    .clone()
+                    .unwrap_or_else(|| default_hostname(&def.name, conv)),
+                public: r.public,
+            })
+            .collect(),
+    }
+}
+
+/// `<service>.<zone>`.
+pub(super) fn default_hostname(service: &str, conv: &Conventions) -> String {
+    format!("{service}.{}", conv.zone)
+}
+
+/// The container name of a component: `<service>` when the component is named like
+/// the service, else `<service>-<component>`.
+pub(super) fn container_name(service: &str, component: &str) -> String {
+    if service == component {
+        service.to_owned()
+    } else {
+        format!("{service}-{component}")
+    }
+}
+
+/// For each route of `c`, the environment variables carrying its host port:
+/// a single route gets `$PORT` (and `$PORT_<NAME>` too when named); with several
+/// routes each gets `$PORT_<NAME>`, its name uppercased.
+pub(super) fn port_env_names(c: &Component) -> Vec<Vec<String>> {
+    let single = c.routes.len() == 1;
+    c.routes
+        .iter()
+        .map(|r| {
+            let mut names = Vec::new();
+            if single {
+                names.push("PORT".to_owned());
+            }
+            if let Some(n) = &r.name {
+                names.push(format!("PORT_{}", n.to_ascii_uppercase()));
+            }
+            names
+        })
+        .collect()
+}
+
+/// The image of component `index`: its `image`, or one derived as
+/// `<registry>/<repository>:<version>` where the repository is the service name for
+/// the first component (or one named like the service) and `<service>-<component>`
+/// for the others, and the version is the component's `version` or the service's.
+pub(super) fn image_ref(
+    def: &ServiceDefinition,
+    index: usize,
+    conv: &Conventions,
+) -> Option<ImageRef> {
+    let c = def.components.get(index)?;
+    if let Some(image) = &c.image {
+        return ImageRef::parse(image).ok();
+    }
+    let version = c.version.as_ref().or(def.version.as_ref())?;
+    Some(ImageRef {
+        registry: Some(conv.registry.clone()).filter(|r| !r.is_empty()),
+        repository: derived_repository(def, index),
+        tag: Some(version.clone()),
+        digest: None,
+    })
+}
+
+/// The repository name (last path part) of component `index`'s image, as
+/// `[build.images]` keys refer to it.
+pub(super) fn repository_name(def: &ServiceDefinition, index: usize) -> Option<String> {
+    let c = def.components.get(index)?;
+    match &c.image {
+        Some(image) => ImageRef::parse(image).ok().map(|r| r.name().to_owned()),
+        None => Some(derived_repository(def, index)),
+    }
+}
+
+fn derived_repository(def: &ServiceDefinition, index: usize) -> String {
+    let c = &def.components[index];
+    if index == 0 || c.name == def.name {
+        def.name.clone()
+    } else {
+        format!("{}-{}", def.name, c.name)
+    }
+}
