@@ -286,6 +286,21 @@ fn is_constraint(e: &rusqlite::Error) -> bool {
 }
 
 impl Tx<'_> {
+    /// Runs a query and maps every row with `f`.
+    fn rows<T, P: rusqlite::Params>(
+        &self,
+        op: &'static str,
+        query: &str,
+        params: P,
+        f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut stmt = self.tx.prepare_cached(query).map_err(sql(op))?;
+        stmt.query_map(params, f)
+            .map_err(sql(op))?
+            .collect::<Result<_, _>>()
+            .map_err(sql(op))
+    }
+
     // ---- services and components -------------------------------------------------
 
     /// Inserts or replaces a service and its components. Components of the service that
@@ -350,15 +365,12 @@ impl Tx<'_> {
     }
 
     fn component_names(&self, service: &str) -> Result<Vec<String>> {
-        let mut stmt = self
-            .tx
-            .prepare_cached("SELECT name FROM components WHERE service = ?1 ORDER BY rowid")
-            .map_err(sql("read components"))?;
-        let rows = stmt
-            .query_map([service], |r| r.get(0))
-            .map_err(sql("read components"))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(sql("read components"))
+        self.rows(
+            "read components",
+            "SELECT name FROM components WHERE service = ?1 ORDER BY rowid",
+            [service],
+            |r| r.get(0),
+        )
     }
 
     /// The service named `name`, with its components.
@@ -387,27 +399,24 @@ impl Tx<'_> {
                 what: "service definition",
                 detail: format!("{name}: {e}"),
             })?;
-        let mut stmt = self
-            .tx
-            .prepare_cached(
+        let components = self
+            .rows(
+                "read components",
                 "SELECT name, container_name, image, version, desired_state
                  FROM components WHERE service = ?1 ORDER BY rowid",
-            )
-            .map_err(sql("read components"))?;
-        let components = stmt
-            .query_map([name], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                ))
-            })
-            .map_err(sql("read components"))?
-            .map(|row| {
-                let (name, container_name, image, version, state) =
-                    row.map_err(sql("read components"))?;
+                [name],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                    ))
+                },
+            )?
+            .into_iter()
+            .map(|(name, container_name, image, version, state)| {
                 Ok(ComponentRecord {
                     desired: DesiredState::parse(&state)?,
                     name,
@@ -428,16 +437,12 @@ impl Tx<'_> {
 
     /// Every service, by name.
     pub fn services(&self) -> Result<Vec<ServiceRecord>> {
-        let names: Vec<String> = {
-            let mut stmt = self
-                .tx
-                .prepare_cached("SELECT name FROM services ORDER BY name")
-                .map_err(sql("list services"))?;
-            stmt.query_map([], |r| r.get(0))
-                .map_err(sql("list services"))?
-                .collect::<Result<_, _>>()
-                .map_err(sql("list services"))?
-        };
+        let names: Vec<String> = self.rows(
+            "list services",
+            "SELECT name FROM services ORDER BY name",
+            [],
+            |r| r.get(0),
+        )?;
         names
             .iter()
             .filter_map(|n| self.service(n).transpose())
@@ -547,8 +552,7 @@ impl Tx<'_> {
     }
 
     fn query_leases<P: rusqlite::Params>(&self, q: &str, p: P) -> Result<Vec<PortLease>> {
-        let mut stmt = self.tx.prepare_cached(q).map_err(sql("read leases"))?;
-        stmt.query_map(p, |r| {
+        self.rows("read leases", q, p, |r| {
             let route: String = r.get(3)?;
             Ok(PortLease {
                 port: r.get(0)?,
@@ -558,9 +562,6 @@ impl Tx<'_> {
                 leased_at: from_millis(r.get(4)?),
             })
         })
-        .map_err(sql("read leases"))?
-        .collect::<Result<_, _>>()
-        .map_err(sql("read leases"))
     }
 
     /// Releases one port. Returns whether it was leased.
@@ -601,27 +602,23 @@ impl Tx<'_> {
 
     /// Every certificate, by hostname.
     pub fn certificates(&self) -> Result<Vec<CertificateRecord>> {
-        let mut stmt = self
-            .tx
-            .prepare_cached(
-                "SELECT hostname, service, cert_path, key_path, serial, not_after, issuer
-                 FROM certificates ORDER BY hostname",
-            )
-            .map_err(sql("read certificates"))?;
-        stmt.query_map([], |r| {
-            Ok(CertificateRecord {
-                hostname: r.get(0)?,
-                service: r.get(1)?,
-                cert_path: r.get(2)?,
-                key_path: r.get(3)?,
-                serial: r.get(4)?,
-                not_after: from_millis(r.get(5)?),
-                issuer: r.get(6)?,
-            })
-        })
-        .map_err(sql("read certificates"))?
-        .collect::<Result<_, _>>()
-        .map_err(sql("read certificates"))
+        self.rows(
+            "read certificates",
+            "SELECT hostname, service, cert_path, key_path, serial, not_after, issuer
+             FROM certificates ORDER BY hostname",
+            [],
+            |r| {
+                Ok(CertificateRecord {
+                    hostname: r.get(0)?,
+                    service: r.get(1)?,
+                    cert_path: r.get(2)?,
+                    key_path: r.get(3)?,
+                    serial: r.get(4)?,
+                    not_after: from_millis(r.get(5)?),
+                    issuer: r.get(6)?,
+                })
+            },
+        )
     }
 
     /// Forgets the certificate of `hostname`. Returns whether it was recorded.
@@ -651,15 +648,12 @@ impl Tx<'_> {
 
     /// Every proxy route, by listener and hostname.
     pub fn proxy_routes(&self) -> Result<Vec<ProxyRouteRecord>> {
-        let mut stmt = self
-            .tx
-            .prepare_cached(
-                "SELECT listener, hostname, backend, mode, tls_cert, tls_key, backend_tls, proxy_protocol, service
-                 FROM proxy_routes ORDER BY listener, hostname",
-            )
-            .map_err(sql("read proxy routes"))?;
-        let rows = stmt
-            .query_map([], |r| {
+        let rows = self.rows(
+            "read proxy routes",
+            "SELECT listener, hostname, backend, mode, tls_cert, tls_key, backend_tls, proxy_protocol, service
+             FROM proxy_routes ORDER BY listener, hostname",
+            [],
+            |r| {
                 Ok((
                     r.get::<_, String>(3)?,
                     ProxyRouteRecord {
@@ -674,23 +668,23 @@ impl Tx<'_> {
                         service: r.get(8)?,
                     },
                 ))
+            },
+        )?;
+        rows.into_iter()
+            .map(|(mode, mut route)| {
+                route.mode = match mode.as_str() {
+                    "l7" => Mode::L7,
+                    "l4" => Mode::L4,
+                    other => {
+                        return Err(RegistryError::Corrupt {
+                            what: "proxy route mode",
+                            detail: other.to_owned(),
+                        });
+                    }
+                };
+                Ok(route)
             })
-            .map_err(sql("read proxy routes"))?;
-        rows.map(|row| {
-            let (mode, mut route) = row.map_err(sql("read proxy routes"))?;
-            route.mode = match mode.as_str() {
-                "l7" => Mode::L7,
-                "l4" => Mode::L4,
-                other => {
-                    return Err(RegistryError::Corrupt {
-                        what: "proxy route mode",
-                        detail: other.to_owned(),
-                    });
-                }
-            };
-            Ok(route)
-        })
-        .collect()
+            .collect()
     }
 
     /// Forgets a proxy route. Returns whether it was recorded.
@@ -719,25 +713,21 @@ impl Tx<'_> {
 
     /// Every DNS record the agent owns, by zone, name and type.
     pub fn dns_records(&self) -> Result<Vec<DnsRecord>> {
-        let mut stmt = self
-            .tx
-            .prepare_cached(
-                "SELECT zone, name, type, value, ttl, service FROM dns_records ORDER BY zone, name, type, value",
-            )
-            .map_err(sql("read DNS records"))?;
-        stmt.query_map([], |r| {
-            Ok(DnsRecord {
-                zone: r.get(0)?,
-                name: r.get(1)?,
-                rtype: r.get(2)?,
-                value: r.get(3)?,
-                ttl: r.get(4)?,
-                service: r.get(5)?,
-            })
-        })
-        .map_err(sql("read DNS records"))?
-        .collect::<Result<_, _>>()
-        .map_err(sql("read DNS records"))
+        self.rows(
+            "read DNS records",
+            "SELECT zone, name, type, value, ttl, service FROM dns_records ORDER BY zone, name, type, value",
+            [],
+            |r| {
+                Ok(DnsRecord {
+                    zone: r.get(0)?,
+                    name: r.get(1)?,
+                    rtype: r.get(2)?,
+                    value: r.get(3)?,
+                    ttl: r.get(4)?,
+                    service: r.get(5)?,
+                })
+            },
+        )
     }
 
     /// Forgets a DNS record. Returns whether it was recorded.
@@ -777,25 +767,21 @@ impl Tx<'_> {
 
     /// Every managed container, by name.
     pub fn containers(&self) -> Result<Vec<ContainerRecord>> {
-        let mut stmt = self
-            .tx
-            .prepare_cached(
-                "SELECT name, service, component, container_id, image, created_at FROM containers ORDER BY name",
-            )
-            .map_err(sql("read containers"))?;
-        stmt.query_map([], |r| {
-            Ok(ContainerRecord {
-                name: r.get(0)?,
-                service: r.get(1)?,
-                component: r.get(2)?,
-                container_id: r.get(3)?,
-                image: r.get(4)?,
-                created_at: from_millis(r.get(5)?),
-            })
-        })
-        .map_err(sql("read containers"))?
-        .collect::<Result<_, _>>()
-        .map_err(sql("read containers"))
+        self.rows(
+            "read containers",
+            "SELECT name, service, component, container_id, image, created_at FROM containers ORDER BY name",
+            [],
+            |r| {
+                Ok(ContainerRecord {
+                    name: r.get(0)?,
+                    service: r.get(1)?,
+                    component: r.get(2)?,
+                    container_id: r.get(3)?,
+                    image: r.get(4)?,
+                    created_at: from_millis(r.get(5)?),
+                })
+            },
+        )
     }
 
     /// Forgets a container. Returns whether it was recorded.
@@ -834,14 +820,11 @@ impl Tx<'_> {
 
     /// Every node, by name.
     pub fn nodes(&self) -> Result<Vec<NodeRecord>> {
-        let mut stmt = self
-            .tx
-            .prepare_cached(
-                "SELECT name, role, addresses, ssh, arch, agent_version, last_seen FROM nodes ORDER BY name",
-            )
-            .map_err(sql("read nodes"))?;
-        let rows = stmt
-            .query_map([], |r| {
+        let rows = self.rows(
+            "read nodes",
+            "SELECT name, role, addresses, ssh, arch, agent_version, last_seen FROM nodes ORDER BY name",
+            [],
+            |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
@@ -851,27 +834,28 @@ impl Tx<'_> {
                     r.get::<_, Option<String>>(5)?,
                     r.get::<_, Option<i64>>(6)?,
                 ))
-            })
-            .map_err(sql("read nodes"))?;
-        rows.map(|row| {
-            let (name, role, addresses, ssh, arch, agent_version, last_seen) =
-                row.map_err(sql("read nodes"))?;
-            Ok(NodeRecord {
-                role: NodeRole::parse(&role)?,
-                addresses: serde_json::from_str(&addresses).map_err(|e| {
-                    RegistryError::Corrupt {
-                        what: "node addresses",
-                        detail: format!("{name}: {e}"),
-                    }
-                })?,
-                name,
-                ssh,
-                arch,
-                agent_version,
-                last_seen: last_seen.map(from_millis),
-            })
-        })
-        .collect()
+            },
+        )?;
+        rows.into_iter()
+            .map(
+                |(name, role, addresses, ssh, arch, agent_version, last_seen)| {
+                    Ok(NodeRecord {
+                        role: NodeRole::parse(&role)?,
+                        addresses: serde_json::from_str(&addresses).map_err(|e| {
+                            RegistryError::Corrupt {
+                                what: "node addresses",
+                                detail: format!("{name}: {e}"),
+                            }
+                        })?,
+                        name,
+                        ssh,
+                        arch,
+                        agent_version,
+                        last_seen: last_seen.map(from_millis),
+                    })
+                },
+            )
+            .collect()
     }
 
     /// Forgets a node. Returns whether it was recorded.
@@ -898,29 +882,25 @@ impl Tx<'_> {
 
     /// Events matching `q`, oldest first.
     pub fn events(&self, q: &EventQuery) -> Result<Vec<Event>> {
-        let mut stmt = self
-            .tx
-            .prepare_cached(
-                "SELECT id, at, actor, action, service, detail, error FROM events
-                 WHERE (?1 IS NULL OR service = ?1) AND id > ?2
-                 ORDER BY id LIMIT ?3",
-            )
-            .map_err(sql("read events"))?;
         let limit = q.limit.map_or(-1, i64::from);
-        stmt.query_map(params![q.service, q.after_id.unwrap_or(0), limit], |r| {
-            Ok(Event {
-                id: r.get(0)?,
-                at: from_millis(r.get(1)?),
-                actor: r.get(2)?,
-                action: r.get(3)?,
-                service: r.get(4)?,
-                detail: r.get(5)?,
-                error: r.get(6)?,
-            })
-        })
-        .map_err(sql("read events"))?
-        .collect::<Result<_, _>>()
-        .map_err(sql("read events"))
+        self.rows(
+            "read events",
+            "SELECT id, at, actor, action, service, detail, error FROM events
+             WHERE (?1 IS NULL OR service = ?1) AND id > ?2
+             ORDER BY id LIMIT ?3",
+            params![q.service, q.after_id.unwrap_or(0), limit],
+            |r| {
+                Ok(Event {
+                    id: r.get(0)?,
+                    at: from_millis(r.get(1)?),
+                    actor: r.get(2)?,
+                    action: r.get(3)?,
+                    service: r.get(4)?,
+                    detail: r.get(5)?,
+                    error: r.get(6)?,
+                })
+            },
+        )
     }
 }
 
