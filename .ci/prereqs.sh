@@ -28,6 +28,13 @@ fi
 need_cmd cc build-essential      # bundled SQLite is compiled from C
 need_cmd python3 python3         # pyo3's build script runs the interpreter
 install_missing
+if [ "$(id -u)" -eq 0 ]; then
+    . "$(dirname "${BASH_SOURCE[0]}")/podman-setup.sh"
+elif ! command -v podman >/dev/null 2>&1; then
+    echo "error: podman is missing; run this as root once (it installs and configures" >&2
+    echo "Podman and a rootless test user), or: sudo apt-get install podman runc uidmap slirp4netns catatonit" >&2
+    exit 1
+fi
 
 ensure_components() { # rustfmt and clippy, through rustup when they are missing
     for c in "$@"; do

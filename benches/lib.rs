@@ -79,3 +79,69 @@ pub fn filled_set(range: PortRange, percent: usize, seed: u64) -> (PortSet, Rand
     }
     (set, naive)
 }
+
+/// A node with `n` components, `percent`% of them drifted (missing, stopped or on
+/// the wrong image, in turn) and `percent`% extra orphans.
+///
+/// Each list is built in one go, as the agent builds them (the desired list from one
+/// registry read, the observed list from one parse of Podman's output).
+pub fn drifted_state(
+    n: usize,
+    percent: usize,
+) -> (
+    Vec<mcp_core::reconcile::DesiredContainer>,
+    Vec<mcp_core::reconcile::ObservedContainer>,
+) {
+    use mcp_core::reconcile::{DesiredContainer, ObservedContainer};
+    use mcp_core::runtime::ContainerState;
+
+    let every = 100 / percent.max(1);
+    let service = |i: usize| format!("svc{}", i / 3);
+    let name = |i: usize| format!("{}-c{}", service(i), i % 3);
+    let image = |i: usize| format!("mcr.example:8443/{}:v1.{i}.0", service(i));
+    let hash = |i: usize| format!("{i:064x}");
+    let desired: Vec<DesiredContainer> = (0..n)
+        .map(|i| DesiredContainer {
+            service: service(i),
+            component: format!("c{}", i % 3),
+            container: name(i),
+            image: image(i),
+            spec_hash: hash(i),
+            run: true,
+            flapping: false,
+        })
+        .collect();
+    let mut observed = Vec::with_capacity(n + n / every);
+    for i in 0..n {
+        let drift = i % every == 0;
+        let (state, img, h) = match (drift, (i / every) % 3) {
+            (true, 0) => continue, // missing
+            (true, 1) => (ContainerState::Exited, image(i), hash(i)),
+            (true, _) => (
+                ContainerState::Running,
+                format!("{}-old", image(i)),
+                hash(i + n),
+            ),
+            (false, _) => (ContainerState::Running, image(i), hash(i)),
+        };
+        observed.push(ObservedContainer {
+            name: name(i),
+            image: img,
+            state,
+            spec_hash: Some(h),
+            service: Some(service(i)),
+            component: Some(format!("c{}", i % 3)),
+        });
+    }
+    for i in (0..n).step_by(every) {
+        observed.push(ObservedContainer {
+            name: format!("orphan{i}"),
+            image: "x".into(),
+            state: ContainerState::Running,
+            spec_hash: Some(hash(i)),
+            service: Some("gone".into()),
+            component: None,
+        });
+    }
+    (desired, observed)
+}

@@ -1,1 +1,8 @@
-//! Placeholder library target; the programs are the `[[example]]` targets beside it.
+//! Support for the examples and the end-to-end tests: builds the example service's
+//! image locally (no pulls, ever) and sets up Podman, rootful or rootless, the way
+//! this project's machines need it.
+//!
+//! Nothing here is domain logic: it prepares real parts for programs that then use
+//! the public `mcp_core` API.
+
+pub mod testbed;

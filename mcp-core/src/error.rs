@@ -2,7 +2,10 @@
 //! every frontend maps exactly once (to a gRPC status, an exit code or a Python
 //! exception class).
 
-use crate::{ports::PortError, registry::RegistryError, spec::SpecError};
+use crate::{
+    engine::EngineError, ports::PortError, registry::RegistryError, runtime::RuntimeError,
+    spec::SpecError,
+};
 
 /// The stable classification of an error. Frontends match on this, never on the
 /// module-specific variants, so new variants do not break them.
@@ -64,6 +67,12 @@ pub enum Error {
     /// Port allocation failed.
     #[error(transparent)]
     Ports(#[from] PortError),
+    /// The container runtime failed.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    /// A lifecycle operation failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
 }
 
 impl Error {
@@ -73,6 +82,8 @@ impl Error {
             Error::Spec(e) => e.kind(),
             Error::Registry(e) => e.kind(),
             Error::Ports(e) => e.kind(),
+            Error::Runtime(e) => e.kind(),
+            Error::Engine(e) => e.kind(),
         }
     }
 }

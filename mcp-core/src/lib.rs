@@ -44,10 +44,13 @@
 //! status codes, exit codes and Python exceptions.
 #![deny(missing_docs)]
 
+pub mod engine;
 pub mod error;
 pub mod fsutil;
 pub mod ports;
+pub mod reconcile;
 pub mod registry;
+pub mod runtime;
 pub mod spec;
 
 pub use error::{Error, ErrorKind, Result};

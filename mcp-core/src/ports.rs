@@ -38,6 +38,14 @@ pub enum PortError {
         /// Ports the request still needed.
         requested: usize,
     },
+    /// A port asked for by number is leased to another route.
+    #[error("port {port} is already leased to {holder}")]
+    Taken {
+        /// The port.
+        port: u16,
+        /// `service/component/route` holding it.
+        holder: String,
+    },
     /// A range that is empty or includes port 0.
     #[error("invalid port range {0:?}: expected START-END with 1 <= START <= END <= 65535")]
     InvalidRange(String),
@@ -51,6 +59,7 @@ impl PortError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             PortError::Exhausted { .. } => ErrorKind::Exhausted,
+            PortError::Taken { .. } => ErrorKind::Conflict,
             PortError::InvalidRange(_) => ErrorKind::InvalidInput,
             PortError::Registry(e) => e.kind(),
         }
@@ -470,6 +479,57 @@ impl PortAllocator {
                         }
                     }
                 }
+            }
+            Ok(out)
+        });
+        if result.is_err() {
+            for p in taken {
+                set.remove(p);
+            }
+        }
+        result
+    }
+
+    /// Leases exactly the given ports, all or nothing, without the bind check: for
+    /// containers that already run and hold their ports (adoption). A port leased to
+    /// another route is an error; one already leased to the same route is kept.
+    pub fn adopt(&self, requests: &[(LeaseRequest, u16)]) -> Result<Vec<PortLease>, PortError> {
+        let mut set = self.lock();
+        let mut taken = Vec::new();
+        let result = self.registry.transaction(|tx| {
+            let all = tx.leases()?;
+            let mut out = Vec::with_capacity(requests.len());
+            for (req, port) in requests {
+                if let Some(l) = all.iter().find(|l| l.port == *port) {
+                    if l.service == req.service
+                        && l.component == req.component
+                        && l.route == req.route
+                    {
+                        out.push(l.clone());
+                        continue;
+                    }
+                    return Err(PortError::Taken {
+                        port: *port,
+                        holder: format!(
+                            "{}/{}/{}",
+                            l.service,
+                            l.component,
+                            l.route.as_deref().unwrap_or("-")
+                        ),
+                    });
+                }
+                let lease = PortLease {
+                    port: *port,
+                    service: req.service.clone(),
+                    component: req.component.clone(),
+                    route: req.route.clone(),
+                    leased_at: SystemTime::now(),
+                };
+                tx.insert_lease(&lease)?;
+                if set.insert(*port) {
+                    taken.push(*port);
+                }
+                out.push(lease);
             }
             Ok(out)
         });

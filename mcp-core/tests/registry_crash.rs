@@ -45,6 +45,8 @@ fn write_one(reg: &Registry, name: &str, first_port: u16) -> Result<(), Registry
                     image: "reg.example/x:v1.0.0".into(),
                     version: "v1.0.0".into(),
                     desired: DesiredState::Running,
+                    spec_hash: String::new(),
+                    flapping_since: None,
                 })
                 .collect(),
             definition: def.clone(),

@@ -337,17 +337,20 @@ impl Tx<'_> {
         for c in &record.components {
             self.tx
                 .execute(
-                    "INSERT INTO components (service, name, container_name, image, version, desired_state)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                    "INSERT INTO components (service, name, container_name, image, version, desired_state,
+                         spec_hash, flapping_since)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                      ON CONFLICT(service, name) DO UPDATE SET container_name = ?3, image = ?4,
-                         version = ?5, desired_state = ?6",
+                         version = ?5, desired_state = ?6, spec_hash = ?7, flapping_since = ?8",
                     params![
                         def.name,
                         c.name,
                         c.container_name,
                         c.image,
                         c.version,
-                        c.desired.as_str()
+                        c.desired.as_str(),
+                        c.spec_hash,
+                        c.flapping_since.map(millis),
                     ],
                 )
                 .map_err(|e| {
@@ -402,27 +405,33 @@ impl Tx<'_> {
         let components = self
             .rows(
                 "read components",
-                "SELECT name, container_name, image, version, desired_state
+                "SELECT name, container_name, image, version, desired_state, spec_hash, flapping_since
                  FROM components WHERE service = ?1 ORDER BY rowid",
                 [name],
                 |r| {
                     Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
+                        (
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                        ),
                         r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, Option<i64>>(6)?,
                     ))
                 },
             )?
             .into_iter()
-            .map(|(name, container_name, image, version, state)| {
+            .map(|((name, container_name, image, version), state, spec_hash, flapping)| {
                 Ok(ComponentRecord {
                     desired: DesiredState::parse(&state)?,
                     name,
                     container_name,
                     image,
                     version,
+                    spec_hash,
+                    flapping_since: flapping.map(from_millis),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -479,6 +488,29 @@ impl Tx<'_> {
             .execute(
                 "UPDATE components SET desired_state = ?3 WHERE service = ?1 AND name = ?2",
                 params![service, component, desired.as_str()],
+            )
+            .map_err(sql("update component"))?;
+        if n == 0 {
+            return Err(RegistryError::NotFound {
+                what: "component",
+                name: format!("{service}/{component}"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Marks a component as flapping since `since`, or clears the mark (`None`).
+    pub fn set_component_flapping(
+        &self,
+        service: &str,
+        component: &str,
+        since: Option<SystemTime>,
+    ) -> Result<()> {
+        let n = self
+            .tx
+            .execute(
+                "UPDATE components SET flapping_since = ?3 WHERE service = ?1 AND name = ?2",
+                params![service, component, since.map(millis)],
             )
             .map_err(sql("update component"))?;
         if n == 0 {

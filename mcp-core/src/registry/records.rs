@@ -42,6 +42,10 @@ pub struct ComponentRecord {
     pub version: String,
     /// Whether it should be running.
     pub desired: DesiredState,
+    /// Hash of the container specification deployed (the `mcp.spec-hash` label).
+    pub spec_hash: String,
+    /// Since when the monitor has held the component stopped for flapping.
+    pub flapping_since: Option<SystemTime>,
 }
 
 /// Whether a component should be running.

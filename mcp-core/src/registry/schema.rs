@@ -3,7 +3,7 @@
 //! never edit one that has shipped, add a new one.
 
 /// Every migration, in order. The schema version is the number applied.
-pub(super) const MIGRATIONS: &[&str] = &[V1];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2];
 
 const V1: &str = r#"
 CREATE TABLE services (
@@ -105,4 +105,11 @@ CREATE TRIGGER events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 CREATE TRIGGER events_no_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+"#;
+
+/// Per-component drift detection: the hash the container is labelled with, and the
+/// flapping mark the monitor sets (cleared when an operator acts).
+const V2: &str = r#"
+ALTER TABLE components ADD COLUMN spec_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE components ADD COLUMN flapping_since INTEGER;
 "#;

@@ -33,6 +33,8 @@ fn record(def: &ServiceDefinition) -> ServiceRecord {
                 image: c.image.clone().unwrap_or_default(),
                 version: "v1.0.0".into(),
                 desired: DesiredState::Running,
+                spec_hash: String::new(),
+                flapping_since: None,
             })
             .collect(),
         deployed_at: at,
@@ -335,4 +337,32 @@ fn events_are_append_only_and_filterable() {
     assert!(upd.is_err(), "update must be refused");
     let del = conn.execute("DELETE FROM events", []);
     assert!(del.is_err(), "delete must be refused");
+}
+
+#[test]
+fn a_version_1_database_with_data_is_upgraded_in_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("mcp.db");
+    let def = ServiceDefinition::parse(DEF, None).expect("def");
+    {
+        let conn = rusqlite::Connection::open(&path).expect("raw open");
+        conn.execute_batch(schema::MIGRATIONS[0]).expect("v1");
+        conn.pragma_update(None, "user_version", 1)
+            .expect("version");
+        conn.execute(
+            "INSERT INTO services VALUES ('web', 'rift', 1, ?1, 'h', 0, 0)",
+            [def.to_toml()],
+        )
+        .expect("service");
+        conn.execute(
+            "INSERT INTO components VALUES ('web', 'api', 'web-api', 'img', 'v1.0.0', 'running')",
+            [],
+        )
+        .expect("component");
+    }
+    let reg = Registry::open(&path).expect("upgrade");
+    assert_eq!(reg.schema_version().expect("version"), SCHEMA_VERSION);
+    let got = reg.service("web").expect("read").expect("present");
+    assert_eq!(got.components[0].spec_hash, "");
+    assert_eq!(got.components[0].flapping_since, None);
 }

@@ -1,0 +1,33 @@
+# Sourced by .ci/prereqs.sh when running as root: installs Podman and makes it work
+# on this kind of machine, rootful and rootless. Idempotent.
+# Rootful settings (runc, cgroupfs, ulimits, file events) are not written to
+# /etc: the tests and the demo pass their own containers.conf.
+
+need_cmd podman podman
+need_cmd runc runc
+need_cmd newuidmap uidmap
+need_cmd slirp4netns slirp4netns
+need_cmd catatonit catatonit
+need_cmd setpriv util-linux
+install_missing
+
+user=mcptest
+if ! id "$user" >/dev/null 2>&1; then
+    useradd --create-home --shell /bin/bash "$user"
+fi
+uid=$(id -u "$user")
+gid=$(id -g "$user")
+grep -q "^$user:" /etc/subuid 2>/dev/null || usermod --add-subuids 300000-365535 "$user"
+grep -q "^$user:" /etc/subgid 2>/dev/null || usermod --add-subgids 300000-365535 "$user"
+# No logind here: nobody else creates the runtime directory.
+install -d -m 0700 -o "$uid" -g "$gid" "/run/user/$uid"
+# No udev: slirp4netns needs to open the tun device as the user.
+[ -c /dev/net/tun ] && chmod 0666 /dev/net/tun
+# Rootless Podman expects shared mount propagation (systemd's default).
+mount --make-rshared / 2>/dev/null || true
+home=$(getent passwd "$user" | cut -d: -f6)
+install -d -o "$uid" -g "$gid" "$home/.config" "$home/.config/containers"
+if [ ! -f "$home/.config/containers/storage.conf" ]; then
+    printf '[storage]\ndriver = "overlay"\n' > "$home/.config/containers/storage.conf"
+    chown "$uid:$gid" "$home/.config/containers/storage.conf"
+fi

@@ -1,0 +1,350 @@
+//! A Podman test bed: a runtime (rootful, or rootless as the `mcptest` user), an
+//! engine with its own registry, data root and instance label, and the example
+//! service's image. Dropping it removes every container it created, found by label,
+//! and nothing else.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use mcp_core::engine::{Engine, EngineConfig};
+use mcp_core::ports::{BindProbe, PortRange};
+use mcp_core::registry::Registry;
+use mcp_core::runtime::Podman;
+use mcp_core::spec::ServiceDefinition;
+
+/// The unprivileged user that runs rootless Podman in tests (created by
+/// `.ci/podman-setup.sh`).
+pub const ROOTLESS_USER: &str = "mcptest";
+
+/// The label on everything a test bed creates, for cleanup.
+pub const TEST_LABEL: &str = "mcp-test.run";
+
+/// The example service's image repository.
+pub const HELLO_IMAGE: &str = "localhost/hello";
+
+/// Podman settings these machines need (no systemd, cgroup v1 hybrid, capped
+/// rlimits): runc, cgroupfs, explicit ulimits, file event log. Harmless elsewhere.
+const CONTAINERS_CONF: &str = r#"[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+"#;
+
+/// Rootful (Podman as root) or rootless (as [`ROOTLESS_USER`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Podman as root.
+    Rootful,
+    /// Podman as an unprivileged user, as the platform runs it.
+    Rootless,
+}
+
+/// A world-readable scratch directory shared by every test bed (the rootless user
+/// must read the config and the image build context). One fixed directory, whose
+/// files are replaced atomically, so runs neither collide nor pile up.
+fn shared_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join("mcp-testbed");
+        std::fs::create_dir_all(&dir).expect("create test bed dir");
+        set_mode(&dir, 0o755);
+        write_shared(
+            &dir.join("containers.conf"),
+            CONTAINERS_CONF.as_bytes(),
+            0o644,
+        )
+        .expect("write containers.conf");
+        dir
+    })
+}
+
+/// Writes a file other processes may be reading: to a private name, then renamed.
+fn write_shared(path: &Path, contents: &[u8], mode: u32) -> std::io::Result<()> {
+    mcp_core::fsutil::write_atomic(path, contents, mode)
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+}
+
+fn id_of(user: &str, flag: &str) -> Option<u32> {
+    let out = Command::new("id").args([flag, user]).output().ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
+/// The `podman` command line for `mode`.
+/// The command that runs Podman, and the owner (uid, gid) of host directories.
+type PodmanCommand = (Vec<String>, Option<(u32, u32)>);
+
+fn podman_command(mode: Mode) -> Result<PodmanCommand, String> {
+    let conf = shared_dir().join("containers.conf");
+    match mode {
+        Mode::Rootful => Ok((
+            vec![
+                "env".into(),
+                format!("CONTAINERS_CONF={}", conf.display()),
+                "podman".into(),
+            ],
+            None,
+        )),
+        Mode::Rootless => {
+            let (Some(uid), Some(gid)) = (id_of(ROOTLESS_USER, "-u"), id_of(ROOTLESS_USER, "-g"))
+            else {
+                return Err(format!(
+                    "user {ROOTLESS_USER} does not exist: run .ci/run as root (it sets up rootless Podman)"
+                ));
+            };
+            Ok((
+                vec![
+                    "setpriv".into(),
+                    format!("--reuid={uid}"),
+                    format!("--regid={gid}"),
+                    "--init-groups".into(),
+                    "env".into(),
+                    "-i".into(),
+                    format!("HOME=/home/{ROOTLESS_USER}"),
+                    format!("USER={ROOTLESS_USER}"),
+                    format!("LOGNAME={ROOTLESS_USER}"),
+                    "PATH=/usr/sbin:/usr/bin:/sbin:/bin".into(),
+                    format!("XDG_RUNTIME_DIR=/run/user/{uid}"),
+                    format!("CONTAINERS_CONF={}", conf.display()),
+                    "podman".into(),
+                ],
+                Some((uid, gid)),
+            ))
+        }
+    }
+}
+
+/// Compiles the example service into a static binary, once per process.
+fn hello_binary() -> Result<PathBuf, String> {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let ctx = shared_dir().join("hello-context");
+        std::fs::create_dir_all(&ctx).map_err(|e| e.to_string())?;
+        set_mode(&ctx, 0o755);
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("hello");
+        let dockerfile = std::fs::read(src.join("Dockerfile")).map_err(|e| e.to_string())?;
+        write_shared(&ctx.join("Dockerfile"), &dockerfile, 0o644).map_err(|e| e.to_string())?;
+        let tmp = ctx.join(format!(".hello.{}", std::process::id()));
+        let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+        let out = Command::new(rustc)
+            .args([
+                "--edition",
+                "2024",
+                "-O",
+                "-C",
+                "target-feature=+crt-static",
+                "-C",
+                "strip=symbols",
+                "-o",
+            ])
+            .arg(&tmp)
+            .arg(src.join("main.rs"))
+            .output()
+            .map_err(|e| format!("cannot run rustc: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "rustc failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        set_mode(&tmp, 0o755);
+        std::fs::rename(&tmp, ctx.join("hello")).map_err(|e| e.to_string())?;
+        Ok(ctx)
+    })
+    .clone()
+}
+
+/// A test bed. See the module docs.
+#[derive(Debug)]
+pub struct Testbed {
+    /// Rootful or rootless.
+    pub mode: Mode,
+    /// Unique id: the instance label of its engine and the value of [`TEST_LABEL`].
+    pub id: String,
+    /// This bed's own slice of host ports, so parallel beds (each with its own
+    /// registry) never lease the same port.
+    pub port_range: PortRange,
+    argv: Vec<String>,
+    owner: Option<(u32, u32)>,
+    dir: tempfile::TempDir,
+}
+
+impl Testbed {
+    /// A test bed for `mode`. Fails with a message saying what to set up when Podman
+    /// (or the rootless user) is not available.
+    pub fn new(mode: Mode) -> Result<Self, String> {
+        let (argv, owner) = podman_command(mode)?;
+        static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = format!("t{}x{n}", std::process::id());
+        let slice = (std::process::id().wrapping_mul(7).wrapping_add(n) % 450) as u16;
+        let port_range = PortRange::new(15000 + slice * 100, 15000 + slice * 100 + 99)
+            .map_err(|e| e.to_string())?;
+        let dir = tempfile::Builder::new()
+            .prefix("mcp-tb-")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
+        set_mode(dir.path(), 0o755);
+        let tb = Testbed {
+            mode,
+            id,
+            port_range,
+            argv,
+            owner,
+            dir,
+        };
+        let check = tb.podman(&["info", "--format", "{{.Host.OCIRuntime.Name}}"]);
+        if !check.status.success() {
+            return Err(format!(
+                "podman ({mode:?}) does not work here: {}; run .ci/run as root to install and configure it",
+                String::from_utf8_lossy(&check.stderr).trim()
+            ));
+        }
+        Ok(tb)
+    }
+
+    /// The runtime, configured for this test bed's mode.
+    pub fn runtime(&self) -> Podman {
+        let p = Podman::with_command(self.argv.clone());
+        match self.owner {
+            Some((uid, gid)) => p.dir_owner(uid, gid),
+            None => p,
+        }
+    }
+
+    /// Runs podman (as this test bed's user) by hand, as an operator would.
+    pub fn podman(&self, args: &[&str]) -> Output {
+        Command::new(&self.argv[0])
+            .args(&self.argv[1..])
+            .args(args)
+            .output()
+            .expect("run podman")
+    }
+
+    /// A name unique to this test bed: `<base>-<id>`.
+    pub fn name(&self, base: &str) -> String {
+        format!("{base}-{}", self.id)
+    }
+
+    /// A scratch directory of this test bed.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Builds `localhost/hello:<version>` for this mode (once per process) and
+    /// returns its reference.
+    pub fn hello_image(&self, version: &str) -> Result<String, String> {
+        static BUILT: OnceLock<Mutex<HashSet<(Mode, String)>>> = OnceLock::new();
+        let image = format!("{HELLO_IMAGE}:{version}");
+        let built = BUILT.get_or_init(Default::default);
+        let mut built = built.lock().unwrap_or_else(|p| p.into_inner());
+        if built.contains(&(self.mode, version.to_owned())) {
+            return Ok(image);
+        }
+        let ctx = hello_binary()?;
+        let ctx = ctx.to_string_lossy().into_owned();
+        let out = self.podman(&[
+            "build",
+            "--quiet",
+            "--no-cache",
+            "--build-arg",
+            &format!("VERSION={version}"),
+            "-t",
+            &image,
+            &ctx,
+        ]);
+        if !out.status.success() {
+            return Err(format!(
+                "podman build failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        built.insert((self.mode, version.to_owned()));
+        Ok(image)
+    }
+
+    /// An engine for node `local` with its own registry and data root, this test
+    /// bed's instance label, ports published on 127.0.0.1, and a 2 s stop grace.
+    pub fn engine(&self) -> Arc<Engine> {
+        let registry = Arc::new(Registry::open(&self.dir().join("mcp.db")).expect("open registry"));
+        Arc::new(
+            Engine::new(
+                self.engine_config(),
+                registry,
+                Arc::new(self.runtime()),
+                Box::new(BindProbe::default()),
+            )
+            .expect("engine"),
+        )
+    }
+
+    /// The configuration [`Testbed::engine`] uses.
+    pub fn engine_config(&self) -> EngineConfig {
+        let mut config = EngineConfig::for_node("local");
+        config.instance = self.id.clone();
+        config.conventions.data_root = self.dir().join("srv");
+        config.stop_grace = Duration::from_secs(2);
+        config.port_range = self.port_range;
+        config.extra_labels = BTreeMap::from([(TEST_LABEL.to_owned(), self.id.clone())]);
+        config
+    }
+
+    /// A definition of the example service named `name`, on node `local`, with one
+    /// l7 route and `extra` appended to its component table.
+    pub fn hello_definition(&self, name: &str, version: &str, extra: &str) -> ServiceDefinition {
+        let text = format!(
+            "name = \"{name}\"\nnode = \"local\"\n\n[[components]]\nname = \"{name}\"\nimage = \"{HELLO_IMAGE}:{version}\"\nenv = [\"HELLO_NAME={name}\"]\n{extra}\n\n[[components.routes]]\nport = 8443\nmode = \"l7\"\n"
+        );
+        ServiceDefinition::parse(&text, None).expect("valid test definition")
+    }
+}
+
+impl Drop for Testbed {
+    fn drop(&mut self) {
+        let filter = format!("label={TEST_LABEL}={}", self.id);
+        let out = self.podman(&["ps", "--all", "--quiet", "--filter", &filter]);
+        let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "--force", "--time", "0"];
+            args.extend(ids.iter().map(String::as_str));
+            let _ = self.podman(&args);
+        }
+    }
+}
+
+/// `GET path` on 127.0.0.1:`port`, retrying while the service comes up (at most
+/// `tries` times, 100 ms apart). Returns the response body.
+pub fn http_get(port: u16, path: &str, tries: u32) -> Result<String, String> {
+    use std::io::{Read, Write};
+    let mut last = String::new();
+    for _ in 0..tries {
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(mut s) => {
+                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                let _ = write!(s, "GET {path} HTTP/1.0\r\n\r\n");
+                let mut resp = String::new();
+                match s.read_to_string(&mut resp) {
+                    Ok(_) if resp.starts_with("HTTP/1.0 200") => {
+                        return Ok(resp.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned());
+                    }
+                    Ok(_) => last = format!("unexpected response: {resp:?}"),
+                    Err(e) => last = e.to_string(),
+                }
+            }
+            Err(e) => last = e.to_string(),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!("no answer on 127.0.0.1:{port}{path}: {last}"))
+}

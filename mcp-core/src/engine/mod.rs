@@ -1,0 +1,1097 @@
+//! The lifecycle engine: deploy, stop, start, restart, undeploy, adopt and recover a
+//! service on this node, keeping the registry, the port leases and the containers in
+//! step.
+//!
+//! A deploy is one ordered plan ([`Step`]): validate → image → ports → containers →
+//! record. Each step that changes something registers how to undo it; when a later
+//! step fails, the undos run newest first, so a failed deploy leaves no container,
+//! lease or registry row behind, and a failed *re*deploy leaves the previous
+//! containers running as they were. Certificates, proxy routes and DNS plug in as
+//! further steps of the same plan.
+//!
+//! One operation at a time per service (a per-service lock); different services
+//! proceed in parallel.
+
+mod repair;
+mod status;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+pub use status::{ComponentStatus, ServiceStatus};
+
+use crate::ErrorKind;
+use crate::ports::{LeaseRequest, PortAllocator, PortProbe, PortRange};
+use crate::registry::{
+    ComponentRecord, ContainerRecord, DesiredState, NewEvent, PortLease, Registry, RegistryError,
+    ServiceRecord,
+};
+use crate::runtime::{ContainerRuntime, ContainerSpec, RuntimeError, labels};
+use crate::spec::{Conventions, ResolvedComponent, ResolvedService, ServiceDefinition, SpecError};
+
+/// How the engine runs on this node.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// This node's name: definitions for other nodes are refused.
+    pub node: String,
+    /// Value of the `mcp.instance` label on this agent's containers (usually the node
+    /// name). The engine only ever sees and touches containers with its own instance.
+    pub instance: String,
+    /// Conventions applied to definitions.
+    pub conventions: Conventions,
+    /// Address container ports are published on (127.0.0.1, or the node's address).
+    pub publish_address: IpAddr,
+    /// How long a container gets between SIGTERM and SIGKILL.
+    pub stop_grace: Duration,
+    /// Host port range for routes.
+    pub port_range: PortRange,
+    /// Extra labels put on every container.
+    pub extra_labels: BTreeMap<String, String>,
+}
+
+impl EngineConfig {
+    /// The defaults for node `node`: platform conventions, ports published on
+    /// 127.0.0.1, a 10 s stop grace, the 10000–60000 range.
+    pub fn for_node(node: &str) -> Self {
+        EngineConfig {
+            node: node.to_owned(),
+            instance: node.to_owned(),
+            conventions: Conventions::default(),
+            publish_address: IpAddr::from([127, 0, 0, 1]),
+            stop_grace: Duration::from_secs(10),
+            port_range: PortRange::default(),
+            extra_labels: BTreeMap::new(),
+        }
+    }
+}
+
+/// The steps of the lifecycle operations, named in errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Step {
+    /// Checking the definition.
+    Validate,
+    /// Making the image present.
+    Image,
+    /// Leasing host ports.
+    Ports,
+    /// Creating, replacing and starting containers.
+    Containers,
+    /// Recording the result in the registry.
+    Record,
+    /// Stopping containers.
+    Stop,
+    /// Starting containers.
+    Start,
+    /// Restarting containers.
+    Restart,
+    /// Removing containers.
+    Remove,
+    /// Taking running containers into the registry.
+    Adopt,
+}
+
+impl Step {
+    /// The step's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Validate => "validate",
+            Step::Image => "image",
+            Step::Ports => "ports",
+            Step::Containers => "containers",
+            Step::Record => "record",
+            Step::Stop => "stop",
+            Step::Start => "start",
+            Step::Restart => "restart",
+            Step::Remove => "remove",
+            Step::Adopt => "adopt",
+        }
+    }
+}
+
+/// Errors of this module.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// A step failed; everything done before it was undone.
+    #[error("{operation} {service}: step {}: {source}", step.as_str())]
+    Step {
+        /// The operation (`deploy`, `stop`, …).
+        operation: &'static str,
+        /// The service.
+        service: String,
+        /// The step that failed.
+        step: Step,
+        /// Why.
+        #[source]
+        source: Box<crate::Error>,
+    },
+    /// The definition is for another node.
+    #[error("service {service} is for node {wanted}, but this is node {this}")]
+    WrongNode {
+        /// The service.
+        service: String,
+        /// The node the definition names.
+        wanted: String,
+        /// This node.
+        this: String,
+    },
+    /// The service is not deployed here.
+    #[error("service {0} is not deployed on this node")]
+    NotDeployed(String),
+    /// The operation conflicts with the service's state.
+    #[error("{0}")]
+    Conflict(String),
+}
+
+impl EngineError {
+    /// The stable classification of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            EngineError::Step { source, .. } => source.kind(),
+            EngineError::WrongNode { .. } => ErrorKind::InvalidInput,
+            EngineError::NotDeployed(_) => ErrorKind::NotFound,
+            EngineError::Conflict(_) => ErrorKind::Conflict,
+        }
+    }
+
+    /// The failed step, for [`EngineError::Step`].
+    pub fn step(&self) -> Option<Step> {
+        match self {
+            EngineError::Step { step, .. } => Some(*step),
+            _ => None,
+        }
+    }
+}
+
+type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// What happened to one component in an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ComponentChange {
+    /// Created (it did not exist).
+    Created,
+    /// Replaced (its definition or image changed).
+    Replaced,
+    /// Left as it was.
+    Unchanged,
+    /// Started.
+    Started,
+    /// Stopped.
+    Stopped,
+    /// Restarted.
+    Restarted,
+    /// Removed.
+    Removed,
+    /// Recorded without being touched (adopt).
+    Adopted,
+}
+
+/// The outcome of an operation on a service.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Report {
+    /// The service.
+    pub service: String,
+    /// Per component (by container name): what happened.
+    pub components: Vec<(String, ComponentChange)>,
+    /// Host ports per route: `(component, route, port)`.
+    pub ports: Vec<(String, Option<String>, u16)>,
+    /// Things that went wrong without failing the operation.
+    pub warnings: Vec<String>,
+}
+
+/// The lifecycle engine of one node.
+#[derive(Debug)]
+pub struct Engine {
+    config: EngineConfig,
+    registry: Arc<Registry>,
+    runtime: Arc<dyn ContainerRuntime>,
+    ports: PortAllocator,
+    locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+}
+
+/// Undo actions collected while a plan runs.
+enum Undo {
+    ReleasePorts(Vec<u16>),
+    RemoveContainer(String),
+    /// Put the previous container back: rename it to its name, start it if it ran.
+    Restore {
+        name: String,
+        parked: String,
+        was_running: bool,
+    },
+}
+
+const PARKED_SUFFIX: &str = "-mcp-previous";
+
+fn step_err(
+    operation: &'static str,
+    service: &str,
+    step: Step,
+) -> impl FnOnce(crate::Error) -> EngineError {
+    let service = service.to_owned();
+    move |e| EngineError::Step {
+        operation,
+        service,
+        step,
+        source: Box::new(e),
+    }
+}
+
+impl Engine {
+    /// An engine over `registry` and `runtime`. Leases left by an interrupted deploy
+    /// (for services the registry does not hold) are released.
+    pub fn new(
+        config: EngineConfig,
+        registry: Arc<Registry>,
+        runtime: Arc<dyn ContainerRuntime>,
+        probe: Box<dyn PortProbe>,
+    ) -> Result<Self, crate::Error> {
+        registry.transaction(|tx| {
+            let services: BTreeSet<String> =
+                tx.services()?.iter().map(|s| s.name().to_owned()).collect();
+            for lease in tx.leases()? {
+                if !services.contains(&lease.service) {
+                    tx.release_port(lease.port)?;
+                }
+            }
+            Ok::<_, RegistryError>(())
+        })?;
+        let ports = PortAllocator::new(registry.clone(), config.port_range, probe)?;
+        Ok(Engine {
+            config,
+            registry,
+            runtime,
+            ports,
+            locks: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The engine's configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The registry.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// The runtime.
+    pub fn runtime(&self) -> &Arc<dyn ContainerRuntime> {
+        &self.runtime
+    }
+
+    fn lock(&self, service: &str) -> Arc<Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(service.to_owned()).or_default().clone()
+    }
+
+    fn event(
+        &self,
+        actor: &str,
+        action: &str,
+        service: &str,
+        detail: String,
+        error: Option<String>,
+    ) {
+        let e = NewEvent {
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            service: Some(service.to_owned()),
+            detail,
+            error,
+        };
+        if let Err(err) = self.registry.append_event(&e) {
+            tracing::warn!(%err, action, service, "cannot record event");
+        }
+    }
+
+    /// Runs `op` under the service's lock and records its outcome as an event.
+    fn recorded<T>(
+        &self,
+        actor: &str,
+        action: &'static str,
+        service: &str,
+        op: impl FnOnce() -> Result<T>,
+        describe: impl FnOnce(&T) -> String,
+    ) -> Result<T> {
+        let lock = self.lock(service);
+        let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let out = op();
+        match &out {
+            Ok(v) => self.event(actor, action, service, describe(v), None),
+            Err(e) => self.event(actor, action, service, String::new(), Some(e.to_string())),
+        }
+        out
+    }
+
+    // ---- specs -----------------------------------------------------------------------
+
+    /// The container spec of component `c` given the service's leases.
+    pub fn container_spec(
+        &self,
+        service: &ResolvedService,
+        c: &ResolvedComponent,
+        leases: &[PortLease],
+    ) -> ContainerSpec {
+        let port_of = |route: &Option<String>| {
+            leases
+                .iter()
+                .find(|l| l.component == c.name && &l.route == route)
+                .map(|l| l.port)
+        };
+        let mut env = c.env.clone();
+        let mut publish = Vec::new();
+        for r in &c.routes {
+            if let Some(port) = port_of(&r.name) {
+                env.extend(r.port_env.iter().map(|v| format!("{v}={port}")));
+                publish.push(format!("{}:{port}:{port}", self.config.publish_address));
+            }
+        }
+        publish.extend(c.ports.iter().cloned());
+        let mut labels = self.config.extra_labels.clone();
+        labels.insert(labels::MANAGED.into(), "true".into());
+        labels.insert(labels::INSTANCE.into(), self.config.instance.clone());
+        labels.insert(labels::SERVICE.into(), service.name.clone());
+        labels.insert(labels::COMPONENT.into(), c.name.clone());
+        labels.insert(labels::VERSION.into(), c.version.clone());
+        ContainerSpec {
+            name: c.container_name.clone(),
+            image: c.image.clone(),
+            user: c.user.clone(),
+            network: c.network.clone(),
+            restart: c.restart.clone(),
+            volumes: c.volumes.clone(),
+            env,
+            publish,
+            labels,
+            cmd: c.cmd.clone(),
+        }
+    }
+
+    /// Specs of every component of a recorded service, from its stored definition and
+    /// leases.
+    fn recorded_specs(
+        &self,
+        rec: &ServiceRecord,
+    ) -> Result<Vec<(ResolvedComponent, ContainerSpec)>, crate::Error> {
+        let resolved = rec.definition.resolve(&self.config.conventions);
+        let leases = self.registry.read(|t| t.service_leases(rec.name()))?;
+        Ok(resolved
+            .components
+            .iter()
+            .map(|c| (c.clone(), self.container_spec(&resolved, c, &leases)))
+            .collect())
+    }
+
+    fn prepare_host(&self, resolved: &ResolvedService) -> Result<(), crate::Error> {
+        self.runtime.ensure_dir(&resolved.data_dir)?;
+        let networks: BTreeSet<&str> = resolved
+            .components
+            .iter()
+            .map(|c| c.network.as_str())
+            .collect();
+        for n in networks {
+            // Podman's built-in modes are not networks to create.
+            let builtin = matches!(
+                n,
+                "host" | "none" | "bridge" | "private" | "slirp4netns" | "pasta"
+            ) || n.contains(':');
+            if !builtin {
+                self.runtime.ensure_network(n)?;
+            }
+        }
+        Ok(())
+    }
+
+    // ---- deploy ------------------------------------------------------------------------
+
+    /// Deploys (or redeploys) `def` on this node.
+    ///
+    /// Components whose container specification and image are unchanged keep running
+    /// untouched; changed ones are replaced; components dropped from the definition
+    /// are removed. Every route keeps the host port it had. On failure everything is
+    /// undone and the error names the step.
+    pub fn deploy(&self, def: &ServiceDefinition, actor: &str) -> Result<Report> {
+        self.recorded(
+            actor,
+            "deploy",
+            &def.name,
+            || self.deploy_locked(def),
+            summary,
+        )
+    }
+
+    fn deploy_locked(&self, def: &ServiceDefinition) -> Result<Report> {
+        let name = def.name.as_str();
+        let fail = |step| step_err("deploy", name, step);
+
+        // 1. validate
+        let problems = def.validate();
+        if !problems.is_empty() {
+            return Err(fail(Step::Validate)(SpecError::Invalid { problems }.into()));
+        }
+        if def.node != self.config.node {
+            return Err(EngineError::WrongNode {
+                service: name.to_owned(),
+                wanted: def.node.clone(),
+                this: self.config.node.clone(),
+            });
+        }
+        let resolved = def.resolve(&self.config.conventions);
+        let previous = self
+            .registry
+            .service(name)
+            .map_err(|e| fail(Step::Validate)(e.into()))?;
+
+        // 2. image
+        let images: BTreeSet<&str> = resolved
+            .components
+            .iter()
+            .map(|c| c.image.as_str())
+            .collect();
+        for image in images {
+            let present = self
+                .runtime
+                .image_exists(image)
+                .map_err(|e| fail(Step::Image)(e.into()))?;
+            if !present {
+                self.runtime
+                    .pull(image, None)
+                    .map_err(|e| fail(Step::Image)(e.into()))?;
+            }
+        }
+
+        let mut undo: Vec<Undo> = Vec::new();
+        let result = self.deploy_changes(def, &resolved, previous.as_ref(), &mut undo);
+        match result {
+            Ok(report) => Ok(report),
+            Err(e) => {
+                self.rollback(undo);
+                Err(e)
+            }
+        }
+    }
+
+    fn deploy_changes(
+        &self,
+        def: &ServiceDefinition,
+        resolved: &ResolvedService,
+        previous: Option<&ServiceRecord>,
+        undo: &mut Vec<Undo>,
+    ) -> Result<Report> {
+        let name = def.name.as_str();
+        let fail = |step| step_err("deploy", name, step);
+
+        // 3. ports
+        let before: BTreeSet<u16> = self
+            .registry
+            .read(|t| t.service_leases(name))
+            .map_err(|e| fail(Step::Ports)(e.into()))?
+            .iter()
+            .map(|l| l.port)
+            .collect();
+        let requests: Vec<LeaseRequest> = resolved
+            .components
+            .iter()
+            .flat_map(|c| {
+                c.routes.iter().map(|r| LeaseRequest {
+                    service: name.to_owned(),
+                    component: c.name.clone(),
+                    route: r.name.clone(),
+                    preferred: None,
+                })
+            })
+            .collect();
+        let leases = self
+            .ports
+            .lease(&requests)
+            .map_err(|e| fail(Step::Ports)(e.into()))?;
+        undo.push(Undo::ReleasePorts(
+            leases
+                .iter()
+                .map(|l| l.port)
+                .filter(|p| !before.contains(p))
+                .collect(),
+        ));
+
+        // 4. containers
+        self.prepare_host(resolved)
+            .map_err(fail(Step::Containers))?;
+        let mut report = Report {
+            service: name.to_owned(),
+            components: Vec::new(),
+            ports: leases
+                .iter()
+                .map(|l| (l.component.clone(), l.route.clone(), l.port))
+                .collect(),
+            warnings: Vec::new(),
+        };
+        let mut records = Vec::new();
+        let mut containers = Vec::new();
+        let mut parked = Vec::new();
+        for c in &resolved.components {
+            let spec = self.container_spec(resolved, c, &leases);
+            let hash = spec.hash();
+            let existing = self
+                .runtime
+                .inspect(&spec.name)
+                .map_err(|e| fail(Step::Containers)(e.into()))?;
+            let keep = existing.as_ref().is_some_and(|info| {
+                info.label(labels::SPEC_HASH) == Some(hash.as_str()) && info.image == spec.image
+            });
+            let (id, change) = match existing {
+                Some(info) if keep => {
+                    let running = info.state == crate::runtime::ContainerState::Running;
+                    if def.active && !running {
+                        self.runtime
+                            .start(&spec.name)
+                            .map_err(|e| fail(Step::Containers)(e.into()))?;
+                        (info.id, ComponentChange::Started)
+                    } else {
+                        (info.id, ComponentChange::Unchanged)
+                    }
+                }
+                existing => {
+                    let change = match &existing {
+                        Some(info) => {
+                            // Park the old container: stop it (it holds the ports) and
+                            // move it aside, so a failure can put it back.
+                            let was_running = info.state == crate::runtime::ContainerState::Running;
+                            let parked_name = format!("{}{PARKED_SUFFIX}", spec.name);
+                            self.runtime
+                                .remove(&parked_name)
+                                .map_err(|e| fail(Step::Containers)(e.into()))?;
+                            if was_running {
+                                self.runtime
+                                    .stop(&spec.name, self.config.stop_grace)
+                                    .map_err(|e| fail(Step::Containers)(e.into()))?;
+                            }
+                            self.runtime
+                                .rename(&spec.name, &parked_name)
+                                .map_err(|e| fail(Step::Containers)(e.into()))?;
+                            undo.push(Undo::Restore {
+                                name: spec.name.clone(),
+                                parked: parked_name.clone(),
+                                was_running,
+                            });
+                            parked.push(parked_name);
+                            ComponentChange::Replaced
+                        }
+                        None => ComponentChange::Created,
+                    };
+                    let id = self
+                        .runtime
+                        .create(&spec)
+                        .map_err(|e| fail(Step::Containers)(e.into()))?;
+                    undo.push(Undo::RemoveContainer(spec.name.clone()));
+                    if def.active {
+                        self.runtime
+                            .start(&spec.name)
+                            .map_err(|e| fail(Step::Containers)(e.into()))?;
+                    }
+                    (id, change)
+                }
+            };
+            report.components.push((spec.name.clone(), change));
+            containers.push(ContainerRecord {
+                name: spec.name.clone(),
+                service: name.to_owned(),
+                component: c.name.clone(),
+                container_id: id,
+                image: spec.image.clone(),
+                created_at: SystemTime::now(),
+            });
+            records.push(ComponentRecord {
+                name: c.name.clone(),
+                container_name: spec.name.clone(),
+                image: c.image.clone(),
+                version: c.version.clone(),
+                desired: if def.active {
+                    DesiredState::Running
+                } else {
+                    DesiredState::Stopped
+                },
+                spec_hash: hash,
+                flapping_since: None,
+            });
+        }
+
+        // Containers of components no longer in the definition go after the commit.
+        let dropped: Vec<String> = previous
+            .map(|p| {
+                p.components
+                    .iter()
+                    .filter(|old| {
+                        !records
+                            .iter()
+                            .any(|n| n.container_name == old.container_name)
+                    })
+                    .map(|old| old.container_name.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+
+        // 5. record
+        let now = SystemTime::now();
+        let kept: BTreeSet<u16> = leases.iter().map(|l| l.port).collect();
+        let record = ServiceRecord {
+            definition: def.clone(),
+            active: def.active,
+            components: records,
+            deployed_at: now,
+            updated_at: now,
+        };
+        self.registry
+            .transaction(|tx| {
+                tx.put_service(&record)?;
+                for l in tx.service_leases(name)? {
+                    if !kept.contains(&l.port) {
+                        tx.release_port(l.port)?;
+                    }
+                }
+                for c in &containers {
+                    tx.put_container(c)?;
+                }
+                Ok::<_, RegistryError>(())
+            })
+            .map_err(|e| fail(Step::Record)(e.into()))?;
+        undo.clear();
+
+        // 6. finish: nothing below can fail the deploy any more.
+        for old in parked.iter().chain(&dropped) {
+            if let Err(e) = self.runtime.remove(old) {
+                report
+                    .warnings
+                    .push(format!("cannot remove old container {old}: {e}"));
+            }
+        }
+        for old in &dropped {
+            report
+                .components
+                .push((old.clone(), ComponentChange::Removed));
+        }
+        if let Err(e) = self.ports.resync() {
+            report
+                .warnings
+                .push(format!("cannot reload port leases: {e}"));
+        }
+        Ok(report)
+    }
+
+    fn rollback(&self, undo: Vec<Undo>) {
+        for u in undo.into_iter().rev() {
+            let result = match &u {
+                Undo::ReleasePorts(ports) => self.ports.release(ports).map_err(|e| e.to_string()),
+                Undo::RemoveContainer(name) => self
+                    .runtime
+                    .remove(name)
+                    .map(drop)
+                    .map_err(|e| e.to_string()),
+                Undo::Restore {
+                    name,
+                    parked,
+                    was_running,
+                } => self
+                    .runtime
+                    .remove(name)
+                    .and_then(|_| self.runtime.rename(parked, name))
+                    .and_then(|()| {
+                        if *was_running {
+                            self.runtime.start(name)
+                        } else {
+                            Ok(())
+                        }
+                    })
+                    .map_err(|e| e.to_string()),
+            };
+            if let Err(e) = result {
+                tracing::error!(error = %e, "rollback step failed");
+            }
+        }
+    }
+
+    // ---- stop, start, restart, undeploy ------------------------------------------------------
+
+    fn deployed(&self, service: &str) -> Result<ServiceRecord> {
+        self.registry
+            .service(service)
+            .map_err(|e| step_err("read", service, Step::Validate)(e.into()))?
+            .ok_or_else(|| EngineError::NotDeployed(service.to_owned()))
+    }
+
+    /// Stops a service's containers and marks it inactive, so the monitor leaves it
+    /// stopped. Stopping a stopped service succeeds.
+    pub fn stop(&self, service: &str, actor: &str) -> Result<Report> {
+        self.recorded(
+            actor,
+            "stop",
+            service,
+            || {
+                let rec = self.deployed(service)?;
+                let fail = step_err("stop", service, Step::Stop);
+                self.registry
+                    .transaction(|tx| {
+                        tx.set_service_active(service, false, SystemTime::now())?;
+                        for c in &rec.components {
+                            tx.set_component_state(service, &c.name, DesiredState::Stopped)?;
+                        }
+                        Ok::<_, RegistryError>(())
+                    })
+                    .map_err(|e| fail(e.into()))?;
+                let mut report = self.empty_report(service);
+                for c in &rec.components {
+                    match self.runtime.stop(&c.container_name, self.config.stop_grace) {
+                        Ok(()) => report
+                            .components
+                            .push((c.container_name.clone(), ComponentChange::Stopped)),
+                        Err(e) if e.is_not_found() => report
+                            .warnings
+                            .push(format!("container {} does not exist", c.container_name)),
+                        Err(e) => return Err(step_err("stop", service, Step::Stop)(e.into())),
+                    }
+                }
+                Ok(report)
+            },
+            summary,
+        )
+    }
+
+    /// Starts a service's containers (recreating any that are missing) and marks it
+    /// active. Clears a flapping mark: starting is the operator's decision.
+    pub fn start(&self, service: &str, actor: &str) -> Result<Report> {
+        self.recorded(
+            actor,
+            "start",
+            service,
+            || self.run_components(service, false),
+            summary,
+        )
+    }
+
+    /// Restarts a service's containers (recreating any that are missing) and marks it
+    /// active. Clears a flapping mark.
+    pub fn restart(&self, service: &str, actor: &str) -> Result<Report> {
+        self.recorded(
+            actor,
+            "restart",
+            service,
+            || self.run_components(service, true),
+            summary,
+        )
+    }
+
+    fn run_components(&self, service: &str, restart: bool) -> Result<Report> {
+        let (operation, step) = if restart {
+            ("restart", Step::Restart)
+        } else {
+            ("start", Step::Start)
+        };
+        let rec = self.deployed(service)?;
+        let fail = |e: crate::Error| step_err(operation, service, step)(e);
+        self.registry
+            .transaction(|tx| {
+                tx.set_service_active(service, true, SystemTime::now())?;
+                for c in &rec.components {
+                    tx.set_component_state(service, &c.name, DesiredState::Running)?;
+                    tx.set_component_flapping(service, &c.name, None)?;
+                }
+                Ok::<_, RegistryError>(())
+            })
+            .map_err(|e| fail(e.into()))?;
+        let mut report = self.empty_report(service);
+        for (c, spec) in self.recorded_specs(&rec).map_err(fail)? {
+            let info = self
+                .runtime
+                .inspect(&spec.name)
+                .map_err(|e| fail(e.into()))?;
+            let change = match info {
+                None => {
+                    self.recreate(service, &c.name, &spec).map_err(fail)?;
+                    self.runtime.start(&spec.name).map_err(|e| fail(e.into()))?;
+                    ComponentChange::Created
+                }
+                Some(i) if restart && i.state == crate::runtime::ContainerState::Running => {
+                    self.runtime
+                        .restart(&spec.name, self.config.stop_grace)
+                        .map_err(|e| fail(e.into()))?;
+                    ComponentChange::Restarted
+                }
+                Some(i) if i.state == crate::runtime::ContainerState::Running => {
+                    ComponentChange::Unchanged
+                }
+                Some(_) => {
+                    self.runtime.start(&spec.name).map_err(|e| fail(e.into()))?;
+                    ComponentChange::Started
+                }
+            };
+            report.components.push((spec.name.clone(), change));
+        }
+        Ok(report)
+    }
+
+    /// Creates a component's container from its spec and records it.
+    fn recreate(
+        &self,
+        service: &str,
+        component: &str,
+        spec: &ContainerSpec,
+    ) -> Result<(), crate::Error> {
+        let id = self.runtime.create(spec)?;
+        self.registry.transaction(|tx| {
+            tx.put_container(&ContainerRecord {
+                name: spec.name.clone(),
+                service: service.to_owned(),
+                component: component.to_owned(),
+                container_id: id.clone(),
+                image: spec.image.clone(),
+                created_at: SystemTime::now(),
+            })
+        })?;
+        Ok(())
+    }
+
+    /// Removes a service: its containers, port leases and registry rows. The data
+    /// directory stays. Undeploying a service that is not deployed succeeds (and
+    /// removes any containers still labelled with it).
+    pub fn undeploy(&self, service: &str, actor: &str) -> Result<Report> {
+        self.recorded(
+            actor,
+            "undeploy",
+            service,
+            || {
+                let fail = |e: crate::Error| step_err("undeploy", service, Step::Remove)(e);
+                let rec = self.registry.service(service).map_err(|e| fail(e.into()))?;
+                let mut names: BTreeSet<String> = rec
+                    .iter()
+                    .flat_map(|r| r.components.iter().map(|c| c.container_name.clone()))
+                    .collect();
+                let labelled = self
+                    .runtime
+                    .list(&[
+                        (labels::INSTANCE, &self.config.instance),
+                        (labels::SERVICE, service),
+                    ])
+                    .map_err(|e| fail(e.into()))?;
+                names.extend(labelled.into_iter().map(|c| c.name));
+                let mut report = self.empty_report(service);
+                for name in &names {
+                    if self.runtime.remove(name).map_err(|e| fail(e.into()))? {
+                        report
+                            .components
+                            .push((name.clone(), ComponentChange::Removed));
+                    }
+                }
+                self.registry
+                    .transaction(|tx| tx.remove_service(service))
+                    .map_err(|e| fail(e.into()))?;
+                self.ports.resync().map_err(|e| fail(e.into()))?;
+                if rec.is_none() {
+                    report
+                        .warnings
+                        .push(format!("service {service} was not deployed"));
+                }
+                Ok(report)
+            },
+            summary,
+        )
+    }
+
+    // ---- adopt and recover ---------------------------------------------------------------------
+
+    /// Takes containers that run but are not in the registry (started by hand, or by
+    /// an older agent) into the registry, as the service `def` describes. Each
+    /// component's container is found by its conventional name; each route's host port
+    /// is read from the container's `$PORT`/`$PORT_<NAME>` variable and leased as is.
+    /// The containers are not touched.
+    pub fn adopt(&self, def: &ServiceDefinition, actor: &str) -> Result<Report> {
+        self.recorded(actor, "adopt", &def.name, || {
+            let name = def.name.as_str();
+            let fail = |e: crate::Error| step_err("adopt", name, Step::Adopt)(e);
+            let problems = def.validate();
+            if !problems.is_empty() {
+                return Err(step_err("adopt", name, Step::Validate)(SpecError::Invalid { problems }.into()));
+            }
+            if self.registry.service(name).map_err(|e| fail(e.into()))?.is_some() {
+                return Err(EngineError::Conflict(format!(
+                    "service {name} is already in the registry; deploy it instead of adopting"
+                )));
+            }
+            let resolved = def.resolve(&self.config.conventions);
+            let mut requests = Vec::new();
+            let mut found = Vec::new();
+            for c in &resolved.components {
+                let info = self
+                    .runtime
+                    .inspect(&c.container_name)
+                    .map_err(|e| fail(e.into()))?
+                    .ok_or_else(|| {
+                        fail(RuntimeError::Podman {
+                            op: "inspect",
+                            target: c.container_name.clone(),
+                            message: format!("no such container to adopt (expected {} for component {})", c.container_name, c.name),
+                        }
+                        .into())
+                    })?;
+                for r in &c.routes {
+                    let port = r
+                        .port_env
+                        .iter()
+                        .find_map(|v| info.env_var(v))
+                        .and_then(|p| p.parse::<u16>().ok())
+                        .ok_or_else(|| {
+                            EngineError::Conflict(format!(
+                                "container {} has no {} variable with its host port; redeploy the service instead",
+                                c.container_name,
+                                r.port_env.join(" or ")
+                            ))
+                        })?;
+                    requests.push((
+                        LeaseRequest {
+                            service: name.to_owned(),
+                            component: c.name.clone(),
+                            route: r.name.clone(),
+                            preferred: Some(port),
+                        },
+                        port,
+                    ));
+                }
+                found.push((c, info));
+            }
+            let leases = self.ports.adopt(&requests).map_err(|e| fail(e.into()))?;
+            let now = SystemTime::now();
+            let record = ServiceRecord {
+                definition: def.clone(),
+                active: def.active,
+                components: found
+                    .iter()
+                    .map(|(c, info)| ComponentRecord {
+                        name: c.name.clone(),
+                        container_name: c.container_name.clone(),
+                        image: info.image.clone(),
+                        version: c.version.clone(),
+                        desired: if def.active { DesiredState::Running } else { DesiredState::Stopped },
+                        // Adopted containers were not created from our spec: only a
+                        // redeploy makes them comparable.
+                        spec_hash: info.label(labels::SPEC_HASH).unwrap_or_default().to_owned(),
+                        flapping_since: None,
+                    })
+                    .collect(),
+                deployed_at: now,
+                updated_at: now,
+            };
+            let recorded = self.registry.transaction(|tx| {
+                tx.put_service(&record)?;
+                for (c, info) in &found {
+                    tx.put_container(&ContainerRecord {
+                        name: c.container_name.clone(),
+                        service: name.to_owned(),
+                        component: c.name.clone(),
+                        container_id: info.id.clone(),
+                        image: info.image.clone(),
+                        created_at: now,
+                    })?;
+                }
+                Ok::<_, RegistryError>(())
+            });
+            if let Err(e) = recorded {
+                let _ = self.ports.release(&leases.iter().map(|l| l.port).collect::<Vec<_>>());
+                return Err(fail(e.into()));
+            }
+            Ok(Report {
+                service: name.to_owned(),
+                components: found.iter().map(|(c, _)| (c.container_name.clone(), ComponentChange::Adopted)).collect(),
+                ports: leases.iter().map(|l| (l.component.clone(), l.route.clone(), l.port)).collect(),
+                warnings: Vec::new(),
+            })
+        }, summary)
+    }
+
+    /// Recreates the containers of every service in the registry that Podman no longer
+    /// has (after its state was lost), on the same ports, and starts those that should
+    /// run. Existing containers, and flapping components, are left alone. One report
+    /// per service touched.
+    pub fn recover(&self, actor: &str) -> Result<Vec<Report>, crate::Error> {
+        let mut reports = Vec::new();
+        for rec in self.registry.services()? {
+            let service = rec.name().to_owned();
+            let report = self.recorded(
+                actor,
+                "recover",
+                &service,
+                || {
+                    let fail = |e: crate::Error| step_err("recover", &service, Step::Containers)(e);
+                    let resolved = rec.definition.resolve(&self.config.conventions);
+                    self.prepare_host(&resolved).map_err(fail)?;
+                    let mut report = self.empty_report(&service);
+                    for (c, spec) in self.recorded_specs(&rec).map_err(fail)? {
+                        let Some(record) = rec.components.iter().find(|r| r.name == c.name) else {
+                            continue;
+                        };
+                        // A flapping component was taken down on purpose.
+                        if record.flapping_since.is_some()
+                            || self
+                                .runtime
+                                .inspect(&spec.name)
+                                .map_err(|e| fail(e.into()))?
+                                .is_some()
+                        {
+                            continue;
+                        }
+                        self.recreate(&service, &c.name, &spec).map_err(fail)?;
+                        if rec.active && record.desired == DesiredState::Running {
+                            self.runtime.start(&spec.name).map_err(|e| fail(e.into()))?;
+                        }
+                        report
+                            .components
+                            .push((spec.name.clone(), ComponentChange::Created));
+                    }
+                    Ok(report)
+                },
+                summary,
+            )?;
+            if !report.components.is_empty() {
+                reports.push(report);
+            }
+        }
+        Ok(reports)
+    }
+
+    fn empty_report(&self, service: &str) -> Report {
+        let ports = self
+            .registry
+            .read(|t| t.service_leases(service))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| (l.component, l.route, l.port))
+            .collect();
+        Report {
+            service: service.to_owned(),
+            components: Vec::new(),
+            ports,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+fn summary(r: &Report) -> String {
+    let parts: Vec<String> = r
+        .components
+        .iter()
+        .map(|(name, change)| {
+            format!(
+                "{name}: {}",
+                serde_json::to_value(change)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    parts.join(", ")
+}

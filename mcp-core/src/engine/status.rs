@@ -1,0 +1,108 @@
+//! What a service looks like right now: the registry's desired state joined with
+//! what the runtime reports, per component. Feeds `mcp ps` and `mcp status`.
+
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use super::{Engine, EngineError};
+use crate::registry::{DesiredState, ServiceRecord};
+use crate::runtime::{ContainerInfo, ContainerState};
+
+/// One service's status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceStatus {
+    /// Service name.
+    pub name: String,
+    /// Node.
+    pub node: String,
+    /// Whether MCP keeps it running.
+    pub active: bool,
+    /// Components.
+    pub components: Vec<ComponentStatus>,
+}
+
+/// One component's status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ComponentStatus {
+    /// Component name.
+    pub name: String,
+    /// Container name.
+    pub container: String,
+    /// Whether it should run.
+    pub desired: DesiredState,
+    /// What the runtime says (`missing` when there is no container).
+    pub state: String,
+    /// Image deployed.
+    pub image: String,
+    /// Version deployed.
+    pub version: String,
+    /// `(route, host port)` per route.
+    pub ports: Vec<(Option<String>, u16)>,
+    /// Restarts by the runtime since the container was created.
+    pub restart_count: u32,
+    /// When the container last started.
+    pub started_at: Option<SystemTime>,
+    /// Since when the monitor holds it stopped for flapping.
+    pub flapping_since: Option<SystemTime>,
+}
+
+impl ComponentStatus {
+    /// Whether the component is held stopped for flapping.
+    pub fn is_flapping(&self) -> bool {
+        self.flapping_since.is_some()
+    }
+}
+
+impl Engine {
+    /// The status of one service.
+    pub fn status(&self, service: &str) -> Result<ServiceStatus, EngineError> {
+        let rec = self.deployed(service)?;
+        self.status_of(&rec)
+            .map_err(|e| super::step_err("status", service, super::Step::Validate)(e))
+    }
+
+    /// The status of every service, by name.
+    pub fn statuses(&self) -> Result<Vec<ServiceStatus>, crate::Error> {
+        self.registry
+            .services()?
+            .iter()
+            .map(|r| self.status_of(r))
+            .collect()
+    }
+
+    fn status_of(&self, rec: &ServiceRecord) -> Result<ServiceStatus, crate::Error> {
+        let leases = self.registry.read(|t| t.service_leases(rec.name()))?;
+        let mut components = Vec::new();
+        for c in &rec.components {
+            let info: Option<ContainerInfo> = self.runtime.inspect(&c.container_name)?;
+            components.push(ComponentStatus {
+                name: c.name.clone(),
+                container: c.container_name.clone(),
+                desired: c.desired,
+                state: info
+                    .as_ref()
+                    .map_or_else(|| "missing".to_owned(), |i| i.state.as_str().to_owned()),
+                image: c.image.clone(),
+                version: c.version.clone(),
+                ports: leases
+                    .iter()
+                    .filter(|l| l.component == c.name)
+                    .map(|l| (l.route.clone(), l.port))
+                    .collect(),
+                restart_count: info.as_ref().map_or(0, |i| i.restart_count),
+                started_at: info
+                    .as_ref()
+                    .filter(|i| i.state == ContainerState::Running)
+                    .and_then(|i| i.started_at),
+                flapping_since: c.flapping_since,
+            });
+        }
+        Ok(ServiceStatus {
+            name: rec.name().to_owned(),
+            node: rec.definition.node.clone(),
+            active: rec.active,
+            components,
+        })
+    }
+}

@@ -1,0 +1,136 @@
+//! The planner on hand-built states.
+
+use std::collections::BTreeMap;
+
+use super::*;
+
+fn desired(name: &str) -> DesiredContainer {
+    DesiredContainer {
+        service: name.into(),
+        component: "api".into(),
+        container: name.into(),
+        image: "reg/x:v1.0.0".into(),
+        spec_hash: "h1".into(),
+        run: true,
+        flapping: false,
+    }
+}
+
+fn info(name: &str, state: ContainerState) -> ContainerInfo {
+    let mut labels = BTreeMap::new();
+    labels.insert(labels::SERVICE.to_owned(), name.to_owned());
+    labels.insert(labels::COMPONENT.to_owned(), "api".to_owned());
+    labels.insert(labels::SPEC_HASH.to_owned(), "h1".to_owned());
+    ContainerInfo {
+        id: format!("id-{name}"),
+        name: name.into(),
+        image: "reg/x:v1.0.0".into(),
+        state,
+        exit_code: 0,
+        restart_count: 0,
+        started_at: None,
+        labels,
+        env: Vec::new(),
+    }
+}
+
+fn observed(name: &str, state: ContainerState) -> ObservedContainer {
+    ObservedContainer::from(&info(name, state))
+}
+
+fn kinds(actions: &[Action]) -> Vec<(ActionKind, &str)> {
+    actions
+        .iter()
+        .map(|a| (a.kind, a.container.as_str()))
+        .collect()
+}
+
+#[test]
+fn in_sync_means_nothing_to_do() {
+    let d = vec![desired("a"), desired("b")];
+    let o = vec![
+        observed("a", ContainerState::Running),
+        observed("b", ContainerState::Running),
+    ];
+    assert!(plan(&d, &o).is_empty());
+}
+
+#[test]
+fn each_kind_of_drift_gets_its_action_in_order() {
+    let mut stopped_service = desired("s");
+    stopped_service.run = false;
+    let mut flapping = desired("f");
+    flapping.flapping = true;
+    let mut adopted = desired("adopted");
+    adopted.spec_hash = String::new();
+    let d = vec![
+        desired("missing"),
+        desired("exited"),
+        desired("image"),
+        desired("spec"),
+        stopped_service,
+        flapping,
+        adopted,
+    ];
+    let mut image = observed("image", ContainerState::Running);
+    image.image = "reg/x:v0.9.0".into();
+    image.spec_hash = Some("h0".into());
+    let mut spec = observed("spec", ContainerState::Running);
+    spec.spec_hash = Some("old".into());
+    let mut adopted_i = info("adopted", ContainerState::Running);
+    adopted_i.labels.clear();
+    let adopted_o = ObservedContainer::from(&adopted_i);
+    let mut unknown_i = info("mystery", ContainerState::Running);
+    unknown_i.labels.clear();
+    let unknown = ObservedContainer::from(&unknown_i);
+    let o = vec![
+        observed("exited", ContainerState::Exited),
+        image,
+        spec,
+        observed("s", ContainerState::Running),
+        observed("f", ContainerState::Running),
+        adopted_o,
+        observed("orphan", ContainerState::Exited),
+        unknown,
+    ];
+    let actions = plan(&d, &o);
+    assert_eq!(
+        kinds(&actions),
+        [
+            (ActionKind::Stop, "f"),
+            (ActionKind::Stop, "s"),
+            (ActionKind::Remove, "orphan"),
+            (ActionKind::Replace, "image"),
+            (ActionKind::Replace, "spec"),
+            (ActionKind::Create, "missing"),
+            (ActionKind::Start, "exited"),
+            (ActionKind::Report, "mystery"),
+        ]
+    );
+    assert_eq!(
+        actions[3].reason,
+        Reason::WrongImage {
+            want: "reg/x:v1.0.0".into(),
+            have: "reg/x:v0.9.0".into()
+        }
+    );
+    assert_eq!(
+        actions[6].reason,
+        Reason::StoppedButActive {
+            state: "exited".into()
+        }
+    );
+    assert_eq!(
+        actions[2].reason.to_string(),
+        "container is managed by this agent but not in the registry"
+    );
+}
+
+#[test]
+fn stopped_or_flapping_components_are_not_recreated() {
+    let mut s = desired("s");
+    s.run = false;
+    let mut f = desired("f");
+    f.flapping = true;
+    assert!(plan(&[s, f], &[]).is_empty());
+}

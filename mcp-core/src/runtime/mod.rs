@@ -1,0 +1,310 @@
+//! The container runtime: a [`ContainerRuntime`] trait in domain terms, and the
+//! Podman implementation ([`Podman`]) that drives the `podman` CLI.
+//!
+//! The engine never builds a Podman command line itself: it describes a container as
+//! a [`ContainerSpec`] (already resolved: name, image, user, network, volumes, env,
+//! published ports, labels) and asks the runtime. Every container MCP creates carries
+//! labels ([`labels`]) saying it is managed, by which agent instance, for which
+//! service and component, at which version and specification hash; that is how the
+//! monitor tells drift, orphans and hand-started containers apart.
+
+mod podman;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+pub use podman::{LogStream, Podman};
+
+use crate::ErrorKind;
+
+/// The labels MCP puts on containers.
+pub mod labels {
+    /// `true` on every container MCP created.
+    pub const MANAGED: &str = "mcp.managed";
+    /// The agent instance (node) that manages the container.
+    pub const INSTANCE: &str = "mcp.instance";
+    /// Service name.
+    pub const SERVICE: &str = "mcp.service";
+    /// Component name.
+    pub const COMPONENT: &str = "mcp.component";
+    /// Version (image tag) deployed.
+    pub const VERSION: &str = "mcp.version";
+    /// Hash of the [`ContainerSpec`](super::ContainerSpec) the container was created from.
+    pub const SPEC_HASH: &str = "mcp.spec-hash";
+}
+
+/// Errors of this module.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RuntimeError {
+    /// Podman ran and failed; `message` is Podman's own.
+    #[error("podman {op} {target}: {message}")]
+    Podman {
+        /// The operation (`create`, `start`, `pull`, …).
+        op: &'static str,
+        /// The container, image or network it was applied to.
+        target: String,
+        /// Podman's error output.
+        message: String,
+    },
+    /// Podman could not be run at all.
+    #[error("cannot run {program}: {source} (is podman installed?)")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Podman's output could not be understood.
+    #[error("podman {op}: unexpected output: {detail}")]
+    Parse {
+        /// The operation.
+        op: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+    /// A host directory could not be prepared.
+    #[error("cannot prepare {}: {source}", path.display())]
+    Dir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl RuntimeError {
+    /// The stable classification of this error. Podman's messages are sorted by what
+    /// they say: a missing container or image is `NotFound`, a name or address in use
+    /// is `Conflict`, anything else `Unavailable`.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            RuntimeError::Podman { message, .. } => {
+                let m = message.to_ascii_lowercase();
+                if m.contains("no such")
+                    || m.contains("not known")
+                    || m.contains("manifest unknown")
+                {
+                    ErrorKind::NotFound
+                } else if m.contains("already in use") || m.contains("already exists") {
+                    ErrorKind::Conflict
+                } else {
+                    ErrorKind::Unavailable
+                }
+            }
+            RuntimeError::Spawn { .. } => ErrorKind::Unavailable,
+            RuntimeError::Parse { .. } => ErrorKind::Internal,
+            RuntimeError::Dir { .. } => ErrorKind::Io,
+        }
+    }
+
+    /// Whether the error says the container (or image) does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.kind() == ErrorKind::NotFound
+    }
+}
+
+type Result<T, E = RuntimeError> = std::result::Result<T, E>;
+
+/// Everything needed to create one container, with every convention already applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContainerSpec {
+    /// Container name.
+    pub name: String,
+    /// Full image reference.
+    pub image: String,
+    /// `--user`.
+    pub user: String,
+    /// `--network`.
+    pub network: String,
+    /// `--restart`.
+    pub restart: String,
+    /// `-v`, in order.
+    pub volumes: Vec<String>,
+    /// `-e KEY=VALUE`, in order.
+    pub env: Vec<String>,
+    /// `-p [ip:]host:container`, in order.
+    pub publish: Vec<String>,
+    /// `--label`, sorted. The spec-hash label is added at creation.
+    pub labels: BTreeMap<String, String>,
+    /// Command after the image (empty: the image's `CMD`).
+    pub cmd: Vec<String>,
+}
+
+impl ContainerSpec {
+    /// A stable hash (SHA-256, hex) of everything in the spec except the spec-hash
+    /// label itself. Equal hashes mean an existing container can be kept.
+    pub fn hash(&self) -> String {
+        use sha2::Digest;
+        let mut copy = self.clone();
+        copy.labels.remove(labels::SPEC_HASH);
+        let json = serde_json::to_vec(&copy).unwrap_or_default();
+        sha2::Sha256::digest(&json)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The arguments of `podman run`/`podman create` for this spec, spec-hash label
+    /// included; printable as a recovery command when MCP itself is down.
+    pub fn podman_args(&self) -> Vec<String> {
+        let mut args = vec![
+            "--name".to_owned(),
+            self.name.clone(),
+            "--user".to_owned(),
+            self.user.clone(),
+            "--restart".to_owned(),
+            self.restart.clone(),
+            "--network".to_owned(),
+            self.network.clone(),
+        ];
+        for v in &self.volumes {
+            args.extend(["-v".to_owned(), v.clone()]);
+        }
+        for e in &self.env {
+            args.extend(["-e".to_owned(), e.clone()]);
+        }
+        for p in &self.publish {
+            args.extend(["-p".to_owned(), p.clone()]);
+        }
+        let mut labels = self.labels.clone();
+        labels.insert(labels::SPEC_HASH.to_owned(), self.hash());
+        for (k, v) in &labels {
+            args.extend(["--label".to_owned(), format!("{k}={v}")]);
+        }
+        args.push(self.image.clone());
+        args.extend(self.cmd.iter().cloned());
+        args
+    }
+}
+
+/// A container's run state, as the runtime reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerState {
+    /// Created, never started.
+    Created,
+    /// Running.
+    Running,
+    /// Paused.
+    Paused,
+    /// Exited or stopped.
+    Exited,
+    /// Anything else Podman says (`stopping`, `removing`, …).
+    Other(String),
+}
+
+impl ContainerState {
+    pub(crate) fn parse(s: &str) -> Self {
+        match s {
+            "created" | "configured" | "initialized" => ContainerState::Created,
+            "running" => ContainerState::Running,
+            "paused" => ContainerState::Paused,
+            "exited" | "stopped" => ContainerState::Exited,
+            other => ContainerState::Other(other.to_owned()),
+        }
+    }
+
+    /// A short word for output.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ContainerState::Created => "created",
+            ContainerState::Running => "running",
+            ContainerState::Paused => "paused",
+            ContainerState::Exited => "exited",
+            ContainerState::Other(s) => s,
+        }
+    }
+}
+
+/// What the runtime knows about one container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContainerInfo {
+    /// Runtime id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Image reference it was created from.
+    pub image: String,
+    /// Run state.
+    pub state: ContainerState,
+    /// Exit code of the last run.
+    pub exit_code: i32,
+    /// How many times the runtime restarted it (restart policy).
+    pub restart_count: u32,
+    /// When it last started.
+    pub started_at: Option<SystemTime>,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Environment (`KEY=VALUE`).
+    pub env: Vec<String>,
+}
+
+impl ContainerInfo {
+    /// The value of label `key`.
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels.get(key).map(String::as_str)
+    }
+
+    /// The value of environment variable `key`.
+    pub fn env_var(&self, key: &str) -> Option<&str> {
+        self.env
+            .iter()
+            .find_map(|e| e.split_once('=').and_then(|(k, v)| (k == key).then_some(v)))
+    }
+}
+
+/// Registry credentials for pulling an image.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RegistryAuth {
+    /// User name.
+    pub username: String,
+    /// Password or token.
+    pub password: String,
+}
+
+impl std::fmt::Debug for RegistryAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryAuth")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A container runtime. Calls block; async callers run them on a blocking thread.
+pub trait ContainerRuntime: Send + Sync + std::fmt::Debug {
+    /// Whether `image` is present locally.
+    fn image_exists(&self, image: &str) -> Result<bool>;
+    /// Pulls `image`.
+    fn pull(&self, image: &str, auth: Option<&RegistryAuth>) -> Result<()>;
+    /// Creates network `name` when it does not exist.
+    fn ensure_network(&self, name: &str) -> Result<()>;
+    /// Creates host directory `path` (for a bind mount) owned by the runtime's user.
+    fn ensure_dir(&self, path: &Path) -> Result<()>;
+    /// Creates (does not start) a container. Returns its id.
+    fn create(&self, spec: &ContainerSpec) -> Result<String>;
+    /// Starts a container.
+    fn start(&self, name: &str) -> Result<()>;
+    /// Stops a container: SIGTERM, then SIGKILL after `grace`.
+    fn stop(&self, name: &str, grace: Duration) -> Result<()>;
+    /// Restarts a container.
+    fn restart(&self, name: &str, grace: Duration) -> Result<()>;
+    /// Removes a container, stopping it first. Returns whether it existed.
+    fn remove(&self, name: &str) -> Result<bool>;
+    /// Renames a container.
+    fn rename(&self, from: &str, to: &str) -> Result<()>;
+    /// The container named `name`, if it exists.
+    fn inspect(&self, name: &str) -> Result<Option<ContainerInfo>>;
+    /// Every container, in any state, carrying all of `labels` (`key=value`).
+    fn list(&self, labels: &[(&str, &str)]) -> Result<Vec<ContainerInfo>>;
+    /// The last `tail` lines of a container's output (all when `None`).
+    fn logs(&self, name: &str, tail: Option<usize>) -> Result<String>;
+    /// A container's output as a stream that follows new lines until dropped.
+    fn follow_logs(&self, name: &str, tail: Option<usize>) -> Result<LogStream>;
+}
