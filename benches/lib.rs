@@ -99,7 +99,7 @@ pub fn drifted_state(
     let service = |i: usize| format!("svc{}", i / 3);
     let name = |i: usize| format!("{}-c{}", service(i), i % 3);
     let image = |i: usize| format!("mcr.example:8443/{}:v1.{i}.0", service(i));
-    let hash = |i: usize| format!("{i:064x}");
+    let hash = |i: usize| Some(mcp_core::runtime::SpecHash::digest(&i.to_le_bytes()));
     let desired: Vec<DesiredContainer> = (0..n)
         .map(|i| DesiredContainer {
             service: service(i),
@@ -128,7 +128,7 @@ pub fn drifted_state(
             name: name(i),
             image: img,
             state,
-            spec_hash: Some(h),
+            spec_hash: h,
             service: Some(service(i)),
             component: Some(format!("c{}", i % 3)),
         });
@@ -138,7 +138,7 @@ pub fn drifted_state(
             name: format!("orphan{i}"),
             image: "x".into(),
             state: ContainerState::Running,
-            spec_hash: Some(hash(i)),
+            spec_hash: hash(i),
             service: Some("gone".into()),
             component: None,
         });

@@ -46,6 +46,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     print!("  after restart -> {}", http_get(port, "/", 50)?);
 
     engine.undeploy(&def.name, "example")?;
-    println!("undeployed {}; its data directory stays", def.name);
+    println!(
+        "undeployed {} (undeploy keeps a service's data directory)",
+        def.name
+    );
     Ok(())
 }

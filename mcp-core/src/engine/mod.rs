@@ -542,9 +542,9 @@ impl Engine {
                 .runtime
                 .inspect(&spec.name)
                 .map_err(|e| fail(Step::Containers)(e.into()))?;
-            let keep = existing.as_ref().is_some_and(|info| {
-                info.label(labels::SPEC_HASH) == Some(hash.as_str()) && info.image == spec.image
-            });
+            let keep = existing
+                .as_ref()
+                .is_some_and(|info| info.spec_hash() == Some(hash) && info.image == spec.image);
             let (id, change) = match existing {
                 Some(info) if keep => {
                     let running = info.state == crate::runtime::ContainerState::Running;
@@ -617,7 +617,7 @@ impl Engine {
                 } else {
                     DesiredState::Stopped
                 },
-                spec_hash: hash,
+                spec_hash: hash.to_string(),
                 flapping_since: None,
             });
         }

@@ -24,7 +24,8 @@ impl Engine {
                     component: c.name.clone(),
                     container: c.container_name.clone(),
                     image: c.image.clone(),
-                    spec_hash: c.spec_hash.clone(),
+                    // Empty (adopted, not created from a spec) or unreadable: unknown.
+                    spec_hash: c.spec_hash.parse().ok(),
                     run: s.active && c.desired == DesiredState::Running,
                     flapping: c.flapping_since.is_some(),
                 })
@@ -112,7 +113,7 @@ impl Engine {
                         })?;
                     for c in &mut rec.components {
                         if &c.name == component {
-                            c.spec_hash.clone_from(&hash);
+                            c.spec_hash = hash.to_string();
                             c.image.clone_from(&spec.image);
                         }
                     }

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 pub use monitor::{Monitor, MonitorConfig, TickReport};
 
-use crate::runtime::{ContainerInfo, ContainerState, labels};
+use crate::runtime::{ContainerInfo, ContainerState, SpecHash, labels};
 
 /// A container the registry says should exist.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,8 +28,8 @@ pub struct DesiredContainer {
     pub container: String,
     /// Image it should run.
     pub image: String,
-    /// Spec hash it should carry (empty: unknown, e.g. adopted; not compared).
-    pub spec_hash: String,
+    /// Spec hash it should carry (`None`: unknown, e.g. adopted; not compared).
+    pub spec_hash: Option<SpecHash>,
     /// Whether it should be running.
     pub run: bool,
     /// Whether the monitor holds it stopped for flapping.
@@ -47,7 +47,7 @@ pub struct ObservedContainer {
     /// Run state.
     pub state: ContainerState,
     /// Its `mcp.spec-hash` label.
-    pub spec_hash: Option<String>,
+    pub spec_hash: Option<SpecHash>,
     /// Its `mcp.service` label.
     pub service: Option<String>,
     /// Its `mcp.component` label.
@@ -61,7 +61,7 @@ impl From<&ContainerInfo> for ObservedContainer {
             name: c.name.clone(),
             image: c.image.clone(),
             state: c.state.clone(),
-            spec_hash: label(labels::SPEC_HASH),
+            spec_hash: c.spec_hash(),
             service: label(labels::SERVICE),
             component: label(labels::COMPONENT),
         }
@@ -184,8 +184,8 @@ pub fn plan(desired: &[DesiredContainer], observed: &[ObservedContainer]) -> Vec
         }
         // The spec hash covers the image: when it matches, so does the image, and
         // the image strings need not be read (this keeps large plans in cache).
-        let hash_known = !d.spec_hash.is_empty();
-        let same_spec = hash_known && o.spec_hash.as_deref() == Some(d.spec_hash.as_str());
+        let hash_known = d.spec_hash.is_some();
+        let same_spec = hash_known && o.spec_hash == d.spec_hash;
         if !same_spec && o.image != d.image {
             actions.push(act(
                 ActionKind::Replace,

@@ -10,7 +10,7 @@ fn desired(name: &str) -> DesiredContainer {
         component: "api".into(),
         container: name.into(),
         image: "reg/x:v1.0.0".into(),
-        spec_hash: "h1".into(),
+        spec_hash: Some(SpecHash::digest(b"h1")),
         run: true,
         flapping: false,
     }
@@ -20,7 +20,10 @@ fn info(name: &str, state: ContainerState) -> ContainerInfo {
     let mut labels = BTreeMap::new();
     labels.insert(labels::SERVICE.to_owned(), name.to_owned());
     labels.insert(labels::COMPONENT.to_owned(), "api".to_owned());
-    labels.insert(labels::SPEC_HASH.to_owned(), "h1".to_owned());
+    labels.insert(
+        labels::SPEC_HASH.to_owned(),
+        SpecHash::digest(b"h1").to_string(),
+    );
     ContainerInfo {
         id: format!("id-{name}"),
         name: name.into(),
@@ -62,7 +65,7 @@ fn each_kind_of_drift_gets_its_action_in_order() {
     let mut flapping = desired("f");
     flapping.flapping = true;
     let mut adopted = desired("adopted");
-    adopted.spec_hash = String::new();
+    adopted.spec_hash = None;
     let d = vec![
         desired("missing"),
         desired("exited"),
@@ -74,9 +77,9 @@ fn each_kind_of_drift_gets_its_action_in_order() {
     ];
     let mut image = observed("image", ContainerState::Running);
     image.image = "reg/x:v0.9.0".into();
-    image.spec_hash = Some("h0".into());
+    image.spec_hash = Some(SpecHash::digest(b"h0"));
     let mut spec = observed("spec", ContainerState::Running);
-    spec.spec_hash = Some("old".into());
+    spec.spec_hash = Some(SpecHash::digest(b"old"));
     let mut adopted_i = info("adopted", ContainerState::Running);
     adopted_i.labels.clear();
     let adopted_o = ObservedContainer::from(&adopted_i);

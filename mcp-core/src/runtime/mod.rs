@@ -136,18 +136,62 @@ pub struct ContainerSpec {
     pub cmd: Vec<String>,
 }
 
-impl ContainerSpec {
-    /// A stable hash (SHA-256, hex) of everything in the spec except the spec-hash
-    /// label itself. Equal hashes mean an existing container can be kept.
-    pub fn hash(&self) -> String {
+/// The SHA-256 of a [`ContainerSpec`]: what the `mcp.spec-hash` label carries (as
+/// hex). Held inline, so comparing two costs no pointer chasing.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SpecHash([u8; 32]);
+
+impl SpecHash {
+    /// The SHA-256 of `bytes`.
+    pub fn digest(bytes: &[u8]) -> Self {
         use sha2::Digest;
+        SpecHash(sha2::Sha256::digest(bytes).into())
+    }
+}
+
+impl std::fmt::Display for SpecHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl std::fmt::Debug for SpecHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SpecHash({self})")
+    }
+}
+
+impl std::str::FromStr for SpecHash {
+    type Err = String;
+
+    /// Parses 64 hex digits.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bytes = s.as_bytes();
+        if bytes.len() != 64 {
+            return Err(format!("spec hash {s:?} is not 64 hex digits"));
+        }
+        let mut out = [0u8; 32];
+        for (i, pair) in bytes.chunks(2).enumerate() {
+            let hex = std::str::from_utf8(pair).map_err(|e| e.to_string())?;
+            out[i] = u8::from_str_radix(hex, 16).map_err(|e| format!("spec hash {s:?}: {e}"))?;
+        }
+        Ok(SpecHash(out))
+    }
+}
+
+impl Serialize for SpecHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl ContainerSpec {
+    /// A stable hash of everything in the spec except the spec-hash label itself.
+    /// Equal hashes mean an existing container can be kept.
+    pub fn hash(&self) -> SpecHash {
         let mut copy = self.clone();
         copy.labels.remove(labels::SPEC_HASH);
-        let json = serde_json::to_vec(&copy).unwrap_or_default();
-        sha2::Sha256::digest(&json)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        SpecHash::digest(&serde_json::to_vec(&copy).unwrap_or_default())
     }
 
     /// The arguments of `podman run`/`podman create` for this spec, spec-hash label
@@ -173,7 +217,7 @@ impl ContainerSpec {
             args.extend(["-p".to_owned(), p.clone()]);
         }
         let mut labels = self.labels.clone();
-        labels.insert(labels::SPEC_HASH.to_owned(), self.hash());
+        labels.insert(labels::SPEC_HASH.to_owned(), self.hash().to_string());
         for (k, v) in &labels {
             args.extend(["--label".to_owned(), format!("{k}={v}")]);
         }
@@ -249,6 +293,11 @@ impl ContainerInfo {
     /// The value of label `key`.
     pub fn label(&self, key: &str) -> Option<&str> {
         self.labels.get(key).map(String::as_str)
+    }
+
+    /// The parsed `mcp.spec-hash` label, when present and well formed.
+    pub fn spec_hash(&self) -> Option<SpecHash> {
+        self.label(labels::SPEC_HASH)?.parse().ok()
     }
 
     /// The value of environment variable `key`.

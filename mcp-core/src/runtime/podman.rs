@@ -429,6 +429,16 @@ mod tests {
     }
 
     #[test]
+    fn spec_hashes_round_trip_through_their_label_form() {
+        let h = super::super::SpecHash::digest(b"spec");
+        let text = h.to_string();
+        assert_eq!(text.len(), 64);
+        assert_eq!(text.parse::<super::super::SpecHash>(), Ok(h));
+        assert!("xyz".parse::<super::super::SpecHash>().is_err());
+        assert!("g".repeat(64).parse::<super::super::SpecHash>().is_err());
+    }
+
+    #[test]
     fn errors_carry_podmans_message_and_are_classified() {
         let fake = Podman::with_command(vec![
             "sh".into(),
