@@ -35,6 +35,9 @@ both_modes!(
     recover_recreates_lost_containers_on_the_same_ports,
     adopt_takes_a_hand_started_container,
     failed_deploys_leave_nothing_behind,
+    redeploy_replaces_only_changed_components,
+    followed_logs_stream_new_output,
+    monitor_loop_runs_until_stopped,
 );
 
 fn bed(mode: Mode) -> Testbed {
@@ -520,4 +523,157 @@ fn failed_deploys_leave_nothing_behind(mode: Mode) {
         format!("{name} v0.1.0 port={port}\n")
     );
     drop(holder);
+}
+
+fn redeploy_replaces_only_changed_components(mode: Mode) {
+    let bed = bed(mode);
+    let image = bed.hello_image("v0.1.0").expect("image");
+    let engine = bed.engine();
+    let name = bed.name("two");
+    let text = |web_greeting: &str| {
+        format!(
+            "name = \"{name}\"\nnode = \"local\"\n\n[[components]]\nname = \"api\"\nimage = \"{image}\"\n\n[[components.routes]]\nname = \"rest\"\nport = 8443\nmode = \"l4\"\n\n[[components]]\nname = \"web\"\nimage = \"{image}\"\nenv = [\"GREETING={web_greeting}\"]\n\n[[components.routes]]\nport = 443\nmode = \"l7\"\n"
+        )
+    };
+    let def = mcp_core::spec::ServiceDefinition::parse(&text("one"), None).expect("valid");
+    engine.deploy(&def, "tester").expect("deploy");
+    let api = format!("{name}-api");
+    let web = format!("{name}-web");
+    let id = |c: &str| {
+        engine
+            .runtime()
+            .inspect(c)
+            .expect("inspect")
+            .expect("exists")
+            .id
+    };
+    let (api_id, web_id) = (id(&api), id(&web));
+    let ports: Vec<u16> = engine
+        .registry()
+        .read(|t| t.service_leases(&name))
+        .expect("leases")
+        .iter()
+        .map(|l| l.port)
+        .collect();
+
+    let changed = mcp_core::spec::ServiceDefinition::parse(&text("two"), None).expect("valid");
+    let report = engine.deploy(&changed, "tester").expect("redeploy");
+    assert_eq!(
+        report.components,
+        [
+            (api.clone(), ComponentChange::Unchanged),
+            (web.clone(), ComponentChange::Replaced)
+        ]
+    );
+    assert_eq!(id(&api), api_id, "the unchanged component kept running");
+    assert_ne!(id(&web), web_id);
+    let after: Vec<u16> = engine
+        .registry()
+        .read(|t| t.service_leases(&name))
+        .expect("leases")
+        .iter()
+        .map(|l| l.port)
+        .collect();
+    assert_eq!(after, ports, "no port changed");
+    let web_port = engine.status(&name).expect("status").components[1].ports[0].1;
+    assert!(
+        http_get(web_port, "/", 100)
+            .expect("web answers")
+            .starts_with("two\n")
+    );
+    let rest_port = engine.status(&name).expect("status").components[0].ports[0].1;
+    let api_info = engine
+        .runtime()
+        .inspect(&api)
+        .expect("inspect")
+        .expect("exists");
+    assert_eq!(
+        api_info.env_var("PORT_REST"),
+        Some(rest_port.to_string().as_str())
+    );
+    assert_eq!(
+        api_info.env_var("PORT"),
+        Some(rest_port.to_string().as_str()),
+        "a single named route gets both"
+    );
+}
+
+fn followed_logs_stream_new_output(mode: Mode) {
+    use std::io::{BufRead, BufReader};
+    let bed = bed(mode);
+    bed.hello_image("v0.1.0").expect("image");
+    let engine = bed.engine();
+    let name = bed.name("logs");
+    engine
+        .deploy(&bed.hello_definition(&name, "v0.1.0", ""), "tester")
+        .expect("deploy");
+    let port = port_of(&engine, &name);
+    http_get(port, "/", 100).expect("up");
+    let stream = engine
+        .runtime()
+        .follow_logs(&name, Some(1))
+        .expect("follow");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Output written after following started arrives on the stream. Podman takes a
+    // moment to attach, so keep asking (at most 30 times) until it shows.
+    let mut seen = Vec::new();
+    for _ in 0..30 {
+        http_get(port, "/healthz", 100).expect("healthz");
+        while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(1)) {
+            seen.push(line);
+        }
+        if seen.iter().filter(|l| l.contains("200 OK")).count() >= 3 {
+            break;
+        }
+    }
+    assert!(
+        seen.iter().filter(|l| l.contains("200 OK")).count() >= 3,
+        "new output never reached the stream: {seen:?}"
+    );
+    drop(rx);
+    engine.undeploy(&name, "tester").expect("undeploy");
+    reader.join().expect("reader thread");
+}
+
+fn monitor_loop_runs_until_stopped(mode: Mode) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let bed = bed(mode);
+    bed.hello_image("v0.1.0").expect("image");
+    let engine = bed.engine();
+    let name = bed.name("loop");
+    engine
+        .deploy(&bed.hello_definition(&name, "v0.1.0", ""), "tester")
+        .expect("deploy");
+    let stop = Arc::new(AtomicBool::new(false));
+    let handle = {
+        let (engine, stop) = (engine.clone(), stop.clone());
+        std::thread::spawn(move || fast_monitor(&engine, 10).run(&stop))
+    };
+    assert!(bed.podman(&["kill", &name]).status.success());
+    let mut back = false;
+    for _ in 0..100 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        if state(&engine, &name) == Some(ContainerState::Running) {
+            back = true;
+            break;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    handle.join().expect("monitor thread");
+    assert!(
+        back,
+        "the running monitor never restarted the killed container"
+    );
+    assert!(
+        events(&engine, &name)
+            .iter()
+            .any(|(a, e)| a == "drift" && e.is_none())
+    );
 }
