@@ -16,9 +16,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let bed = Testbed::new(mode)?;
     bed.hello_image("v0.1.0")?;
-    let def = ServiceDefinition::load(
+    let mut def = ServiceDefinition::load(
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("services/hello.toml"),
     )?;
+    // The test bed's engine runs a node of its own name, so its containers carry a
+    // label no other run shares.
+    def.node = bed.node().to_owned();
     let engine = bed.engine();
 
     println!("deploying {} ({mode:?} podman)", def.name);

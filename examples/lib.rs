@@ -5,4 +5,5 @@
 //! Nothing here is domain logic: it prepares real parts for programs that then use
 //! the public `mcp_core` API.
 
+pub mod fake_mcias;
 pub mod testbed;

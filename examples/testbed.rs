@@ -271,7 +271,13 @@ impl Testbed {
         Ok(image)
     }
 
-    /// An engine for node `local` with its own registry and data root, this test
+    /// The node name of this test bed: its id, so the agent's instance label (the
+    /// node name) is unique to it too.
+    pub fn node(&self) -> &str {
+        &self.id
+    }
+
+    /// An engine for this bed's node with its own registry and data root, this test
     /// bed's instance label, ports published on 127.0.0.1, and a 2 s stop grace.
     pub fn engine(&self) -> Arc<Engine> {
         let registry = Arc::new(Registry::open(&self.dir().join("mcp.db")).expect("open registry"));
@@ -288,7 +294,7 @@ impl Testbed {
 
     /// The configuration [`Testbed::engine`] uses.
     pub fn engine_config(&self) -> EngineConfig {
-        let mut config = EngineConfig::for_node("local");
+        let mut config = EngineConfig::for_node(&self.id);
         config.instance = self.id.clone();
         config.conventions.data_root = self.dir().join("srv");
         config.stop_grace = Duration::from_secs(2);
@@ -297,11 +303,12 @@ impl Testbed {
         config
     }
 
-    /// A definition of the example service named `name`, on node `local`, with one
+    /// A definition of the example service named `name`, on this bed's node, with one
     /// l7 route and `extra` appended to its component table.
     pub fn hello_definition(&self, name: &str, version: &str, extra: &str) -> ServiceDefinition {
+        let node = &self.id;
         let text = format!(
-            "name = \"{name}\"\nnode = \"local\"\n\n[[components]]\nname = \"{name}\"\nimage = \"{HELLO_IMAGE}:{version}\"\nenv = [\"HELLO_NAME={name}\"]\n{extra}\n\n[[components.routes]]\nport = 8443\nmode = \"l7\"\n"
+            "name = \"{name}\"\nnode = \"{node}\"\n\n[[components]]\nname = \"{name}\"\nimage = \"{HELLO_IMAGE}:{version}\"\nenv = [\"HELLO_NAME={name}\"]\n{extra}\n\n[[components.routes]]\nport = 8443\nmode = \"l7\"\n"
         );
         ServiceDefinition::parse(&text, None).expect("valid test definition")
     }
@@ -347,4 +354,175 @@ pub fn http_get(port: u16, path: &str, tries: u32) -> Result<String, String> {
         std::thread::sleep(Duration::from_millis(100));
     }
     Err(format!("no answer on 127.0.0.1:{port}{path}: {last}"))
+}
+
+/// How a test agent authenticates callers.
+#[derive(Debug, Clone)]
+pub enum AgentAuth {
+    /// Against a (fake) MCIAS at `url`, trusting `ca_pem`.
+    Mcias {
+        /// Base URL.
+        url: String,
+        /// CA of its certificate.
+        ca_pem: String,
+    },
+    /// With an admin token file.
+    TokenFile,
+}
+
+/// A real `mcp-agent` process serving this test bed's node. Stopped with SIGTERM
+/// when dropped.
+#[derive(Debug)]
+pub struct RunningAgent {
+    child: std::process::Child,
+    /// Where it listens.
+    pub address: std::net::SocketAddr,
+    /// Its directory: config, certificates, registry, log.
+    pub dir: PathBuf,
+    /// The CA of its certificate.
+    pub ca_cert: PathBuf,
+    /// Its admin token file (token-file mode).
+    pub token_file: PathBuf,
+}
+
+impl Testbed {
+    /// Starts `agent_bin` for this bed's node, with `auth`, the monitor ticking every
+    /// second, and waits until it accepts connections.
+    pub fn start_agent(&self, agent_bin: &Path, auth: &AgentAuth) -> Result<RunningAgent, String> {
+        let dir = self.dir().join(format!("agent-{}", self.id));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let ca = mcp_core::pki::create_ca("test agent CA").map_err(|e| e.to_string())?;
+        let cert = mcp_core::pki::issue_server_cert(&ca, &["localhost", "127.0.0.1"])
+            .map_err(|e| e.to_string())?;
+        let w = |name: &str, text: &str| {
+            std::fs::write(dir.join(name), text).map_err(|e| e.to_string())
+        };
+        w("ca.pem", &ca.cert_pem)?;
+        w("agent.pem", &format!("{}{}", cert.cert_pem, ca.cert_pem))?;
+        w("agent.key", &cert.key_pem)?;
+        let token = mcp_core::pki::random_token().map_err(|e| e.to_string())?;
+        w("admin-token", &format!("{token}\n"))?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let address: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+        let q = |p: &Path| format!("{:?}", p.display().to_string());
+        let argv = self
+            .argv
+            .iter()
+            .map(|a| format!("{a:?}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let auth_toml = match auth {
+            AgentAuth::Mcias { url, ca_pem } => {
+                w("mcias-ca.pem", ca_pem)?;
+                format!(
+                    "[auth]\nmode = \"mcias\"\n\n[mcias]\nserver_url = {url:?}\nca_cert = {}\n",
+                    q(&dir.join("mcias-ca.pem"))
+                )
+            }
+            AgentAuth::TokenFile => format!(
+                "[auth]\nmode = \"token-file\"\ntoken_file = {}\n",
+                q(&dir.join("admin-token"))
+            ),
+        };
+        let config = format!(
+            "[server]\nlisten = \"{address}\"\ntls_cert = {}\ntls_key = {}\nshutdown_grace_secs = 5\n\n\
+             [node]\nname = \"{}\"\n\n[database]\npath = {}\n\n{auth_toml}\n\
+             [podman]\ncommand = [{argv}]\n\n[monitor]\ninterval_secs = 1\n\n\
+             [ports]\nrange = \"{}\"\n\n[conventions]\ndata_root = {}\n",
+            q(&dir.join("agent.pem")),
+            q(&dir.join("agent.key")),
+            self.id,
+            q(&dir.join("mcp.db")),
+            self.port_range,
+            q(&self.dir().join("srv")),
+        );
+        w("mcp-agent.toml", &config)?;
+        let log = std::fs::File::create(dir.join("agent.log")).map_err(|e| e.to_string())?;
+        let child = Command::new(agent_bin)
+            .args(["serve", "--config"])
+            .arg(dir.join("mcp-agent.toml"))
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", agent_bin.display()))?;
+        let agent = RunningAgent {
+            child,
+            address,
+            ca_cert: dir.join("ca.pem"),
+            token_file: dir.join("admin-token"),
+            dir,
+        };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(address).is_ok() {
+                return Ok(agent);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(format!("the agent never listened: {}", agent.log()))
+    }
+}
+
+impl RunningAgent {
+    /// What the agent logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("agent.log")).unwrap_or_default()
+    }
+
+    /// Writes a CLI configuration reaching this agent as node `node`, with the token
+    /// kept in `token_path` and definitions in `services`; returns its path.
+    pub fn cli_config(
+        &self,
+        node: &str,
+        token_path: &Path,
+        services: &Path,
+        mcias: Option<(&str, &Path)>,
+    ) -> Result<PathBuf, String> {
+        let q = |p: &Path| format!("{:?}", p.display().to_string());
+        let mut text = format!(
+            "[[nodes]]\nname = \"{node}\"\naddress = \"{}\"\n\n[auth]\ntoken_path = {}\n\n\
+             [tls]\nca_cert = {}\nserver_name = \"localhost\"\n\n[services]\ndir = {}\n",
+            self.address,
+            q(token_path),
+            q(&self.ca_cert),
+            q(services),
+        );
+        if let Some((url, ca)) = mcias {
+            text.push_str(&format!(
+                "\n[mcias]\nserver_url = {url:?}\nca_cert = {}\n",
+                q(ca)
+            ));
+        }
+        let path = self.dir.join("mcp.toml");
+        std::fs::write(&path, text).map_err(|e| e.to_string())?;
+        Ok(path)
+    }
+
+    /// Stops the agent with SIGTERM and waits (at most 15 s) for it to exit; returns
+    /// whether it exited successfully.
+    pub fn stop(&mut self) -> bool {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        for _ in 0..150 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        false
+    }
+}
+
+impl Drop for RunningAgent {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.stop();
+        }
+    }
 }

@@ -1,8 +1,14 @@
 //! Compiles `mcp/v1/*.proto` with protox (pure Rust): no `protoc` is needed anywhere.
+//! The descriptor set is kept too, so tests can enumerate every RPC.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = ["mcp/v1/agent.proto"];
     let fds = protox::compile(files, ["."])?;
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(
+        out.join("mcp_descriptor.bin"),
+        prost::Message::encode_to_vec(&fds),
+    )?;
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)

@@ -530,9 +530,10 @@ fn redeploy_replaces_only_changed_components(mode: Mode) {
     let image = bed.hello_image("v0.1.0").expect("image");
     let engine = bed.engine();
     let name = bed.name("two");
+    let node = bed.node().to_owned();
     let text = |web_greeting: &str| {
         format!(
-            "name = \"{name}\"\nnode = \"local\"\n\n[[components]]\nname = \"api\"\nimage = \"{image}\"\n\n[[components.routes]]\nname = \"rest\"\nport = 8443\nmode = \"l4\"\n\n[[components]]\nname = \"web\"\nimage = \"{image}\"\nenv = [\"GREETING={web_greeting}\"]\n\n[[components.routes]]\nport = 443\nmode = \"l7\"\n"
+            "name = \"{name}\"\nnode = \"{node}\"\n\n[[components]]\nname = \"api\"\nimage = \"{image}\"\n\n[[components.routes]]\nname = \"rest\"\nport = 8443\nmode = \"l4\"\n\n[[components]]\nname = \"web\"\nimage = \"{image}\"\nenv = [\"GREETING={web_greeting}\"]\n\n[[components.routes]]\nport = 443\nmode = \"l7\"\n"
         )
     };
     let def = mcp_core::spec::ServiceDefinition::parse(&text("one"), None).expect("valid");

@@ -1,11 +1,10 @@
-//! `mcp-agent`: the per-node daemon. For now it owns the node's registry file;
-//! the gRPC server arrives with the agent API (docs/ARCHITECTURE.md).
+//! `mcp-agent`: the per-node daemon. Parses its command line and calls the library.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use mcp_core::registry::Registry;
 
 /// mcp-agent: the Metacircular Control Plane's per-node daemon.
 #[derive(Debug, Parser)]
@@ -17,6 +16,30 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve the agent API (TLS 1.3) and run the monitor.
+    Serve {
+        /// The agent's configuration.
+        #[arg(long, default_value = "/srv/mcp/mcp-agent.toml")]
+        config: PathBuf,
+        /// Log format: text or json (overrides [log] format).
+        #[arg(long)]
+        log_format: Option<String>,
+    },
+    /// Set up a single-machine node in DIR: local CA, certificate, admin token,
+    /// agent and CLI configuration. Existing files are kept.
+    Init {
+        /// Make a local node (the only kind `init` makes).
+        #[arg(long, required = true)]
+        local: bool,
+        /// The state directory.
+        dir: PathBuf,
+        /// Where the agent will listen (loopback only).
+        #[arg(long, default_value = "127.0.0.1:9444")]
+        listen: SocketAddr,
+        /// The node's name.
+        #[arg(long, default_value = "local")]
+        node: String,
+    },
     /// Create the registry, or bring its schema up to date, and print its version.
     Migrate {
         /// The registry database.
@@ -27,16 +50,18 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Migrate { db } => match Registry::open(&db).and_then(|r| r.schema_version()) {
-            Ok(v) => {
-                println!("registry {} is at schema version {v}", db.display());
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
+    let result = match cli.command {
+        Command::Serve { config, log_format } => mcp_agent::serve(&config, log_format.as_deref()),
+        Command::Init {
+            dir, listen, node, ..
+        } => mcp_agent::init_local(&dir, &node, listen),
+        Command::Migrate { db } => mcp_agent::migrate(&db),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mcp-agent: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -11,6 +11,12 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "mcp", version, propagate_version = true)]
 pub(crate) struct Cli {
+    /// The CLI configuration (default: $MCP_CONFIG, else ~/.config/mcp/mcp.toml).
+    #[arg(long, global = true, env = "MCP_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+    /// Print results as JSON.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -18,28 +24,223 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Check service definitions and print every problem as file:line:col.
-    ///
-    /// Exits 0 when all are valid, 1 when any problem is found.
     Validate(ValidateArgs),
-    /// Show a service definition with every platform convention applied: container
-    /// names, images, versions, hostnames, $PORT variables, volumes.
-    Show(ShowArgs),
+    /// Show a definition with every platform convention applied.
+    Show(ServiceArg),
+    /// Deploy (or redeploy) a service on its node.
+    Deploy(ServiceArg),
+    /// Remove a service: containers, ports, registry entry (its data stays).
+    Undeploy(NodeServiceArg),
+    /// Stop a service's containers; it stays stopped until started.
+    Stop(NodeServiceArg),
+    /// Start a stopped service.
+    Start(NodeServiceArg),
+    /// Restart a service's containers.
+    Restart(NodeServiceArg),
+    /// Take containers started by hand into the registry, as the definition says.
+    Adopt(ServiceArg),
+    /// Recreate containers the runtime lost, from the registry, on the same ports.
+    Recover(NodeArg),
+    /// List every managed container: SERVICE COMPONENT NODE STATE VERSION UPTIME.
+    Ps(NodeArg),
+    /// A service in detail (or every service).
+    Status(StatusArgs),
+    /// A service's container output.
+    Logs(LogsArgs),
+    /// The event log: who did what, and what the monitor repaired.
+    Events(EventsArgs),
+    /// Edit a definition in $EDITOR; it is saved only when valid.
+    Edit(ServiceArg),
+    /// Push every definition to its node and apply it (deploy, redeploy, stop).
+    Sync(SyncArgs),
+    /// Build and push a service's images (arrives with image support).
+    Build(ServiceArg),
+    /// The fleet's nodes.
+    #[command(subcommand)]
+    Node(NodeCommand),
+    /// mc-proxy routes of a node.
+    #[command(subcommand)]
+    Route(RouteCommand),
+    /// DNS records the nodes registered.
+    Dns(NodeArg),
+    /// The agents.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+    /// Log in to MCIAS and store the token.
+    Login(LoginArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct ValidateArgs {
-    /// Definition files or directories of them (default: ~/.config/mcp/services).
+    /// Definition files or directories of them (default: the services directory).
     pub(crate) paths: Vec<PathBuf>,
-    /// Print the result as JSON.
-    #[arg(long)]
-    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
-pub(crate) struct ShowArgs {
-    /// A definition file, or a service name looked up in the services directory.
+pub(crate) struct ServiceArg {
+    /// A service name (its definition is in the services directory) or a file.
     pub(crate) service: String,
-    /// Print the result as JSON.
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NodeServiceArg {
+    /// The service.
+    pub(crate) service: String,
+    /// The node (default: from the service's definition).
+    #[arg(short = 'n', long)]
+    pub(crate) node: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NodeArg {
+    /// Only this node (default: every node).
+    #[arg(short = 'n', long)]
+    pub(crate) node: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// The service (default: every service).
+    pub(crate) service: Option<String>,
+    /// The node (default: from the definition, or every node).
+    #[arg(short = 'n', long)]
+    pub(crate) node: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LogsArgs {
+    /// The service.
+    pub(crate) service: String,
+    /// The last N lines (default: all).
+    #[arg(short = 'n', long = "lines")]
+    pub(crate) lines: Option<u32>,
+    /// Keep printing new output.
+    #[arg(short, long)]
+    pub(crate) follow: bool,
+    /// Only this component.
+    #[arg(short, long)]
+    pub(crate) component: Option<String>,
+    /// The node (default: from the definition).
     #[arg(long)]
-    pub(crate) json: bool,
+    pub(crate) node: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EventsArgs {
+    /// Only this service's events.
+    pub(crate) service: Option<String>,
+    /// Only this node (default: every node).
+    #[arg(short = 'n', long)]
+    pub(crate) node: Option<String>,
+    /// The last N events.
+    #[arg(long, default_value_t = 50)]
+    pub(crate) limit: u32,
+    /// Keep printing new events.
+    #[arg(short, long)]
+    pub(crate) follow: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SyncArgs {
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Undeploy services that have no definition.
+    #[arg(long)]
+    pub(crate) prune: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum NodeCommand {
+    /// List the nodes with their agent version and reachability.
+    List,
+    /// Add a node to the CLI configuration.
+    Add {
+        /// The node's name.
+        name: String,
+        /// The agent's host:port.
+        address: String,
+        /// SSH target.
+        #[arg(long)]
+        ssh: Option<String>,
+        /// Architecture (amd64, arm64).
+        #[arg(long)]
+        arch: Option<String>,
+        /// compute or edge.
+        #[arg(long)]
+        role: Option<String>,
+    },
+    /// Remove a node from the CLI configuration.
+    Remove {
+        /// The node's name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RouteCommand {
+    /// List a node's mc-proxy routes.
+    List {
+        /// The node.
+        #[arg(short = 'n', long)]
+        node: String,
+    },
+    /// Add a route by hand.
+    Add {
+        /// The node.
+        #[arg(short = 'n', long)]
+        node: String,
+        /// Listener, e.g. :443.
+        listener: String,
+        /// Hostname.
+        hostname: String,
+        /// Backend host:port.
+        backend: String,
+        /// l4 or l7.
+        #[arg(long, default_value = "l4")]
+        mode: String,
+        /// Certificate path (l7).
+        #[arg(long)]
+        tls_cert: Option<String>,
+        /// Key path (l7).
+        #[arg(long)]
+        tls_key: Option<String>,
+    },
+    /// Remove a route.
+    Remove {
+        /// The node.
+        #[arg(short = 'n', long)]
+        node: String,
+        /// Listener, e.g. :443.
+        listener: String,
+        /// Hostname.
+        hostname: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AgentCommand {
+    /// Agent versions across the fleet, and skew.
+    Status,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LoginArgs {
+    /// MCIAS user name (asked when absent).
+    #[arg(short, long)]
+    pub(crate) username: Option<String>,
+    /// Read the password from standard input instead of the terminal.
+    #[arg(long)]
+    pub(crate) password_stdin: bool,
+    /// Ask for a TOTP code too.
+    #[arg(long)]
+    pub(crate) totp: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// bash, zsh, fish, elvish or powershell.
+    pub(crate) shell: clap_complete::Shell,
 }

@@ -6,20 +6,24 @@
 //! | 1 | invalid input: a bad definition or argument (and `validate` finding problems) |
 //! | 2 | usage error (from clap) |
 //! | 3 | not found |
-//! | 4 | conflict or failed precondition (state on the node prevents it) |
+//! | 4 | conflict, failed precondition or not configured (the node's state prevents it) |
 //! | 5 | unavailable or exhausted: retrying later, or freeing resources, may help |
 //! | 6 | local I/O or internal error |
+//! | 7 | authentication: no valid token, or not allowed |
 
 use std::process::ExitCode;
 
 use mcp_core::ErrorKind;
+
+use crate::output;
 
 /// How a command ended, when it did not fail with an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ExitStatus {
     /// Everything as asked.
     Success,
-    /// The command ran and found problems (for example invalid definitions).
+    /// The command ran and found problems (invalid definitions, failed sync items,
+    /// unreachable nodes).
     Problems,
 }
 
@@ -37,8 +41,9 @@ pub(crate) fn code(kind: ErrorKind) -> u8 {
     match kind {
         ErrorKind::InvalidInput => 1,
         ErrorKind::NotFound => 3,
-        ErrorKind::Conflict | ErrorKind::FailedPrecondition => 4,
+        ErrorKind::Conflict | ErrorKind::FailedPrecondition | ErrorKind::NotConfigured => 4,
         ErrorKind::Unavailable | ErrorKind::Exhausted => 5,
+        ErrorKind::Unauthenticated | ErrorKind::PermissionDenied => 7,
         _ => 6,
     }
 }
@@ -48,5 +53,3 @@ pub(crate) fn report(e: &mcp_core::Error) -> ExitCode {
     output::error(&format!("error: {e}"));
     ExitCode::from(code(e.kind()))
 }
-
-use crate::output;

@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+mod context;
 mod exit;
 mod output;
 
@@ -11,12 +12,26 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let args = args::Cli::parse();
-    let result = match args.command {
-        args::Command::Validate(a) => commands::validate::run(&a),
-        args::Command::Show(a) => commands::show::run(&a),
+    let cli = args::Cli::parse();
+    if let args::Command::Completions(a) = &cli.command {
+        commands::completions(a);
+        return ExitCode::SUCCESS;
+    }
+    let ctx = match context::Context::load(cli.config.clone(), cli.json) {
+        Ok(c) => c,
+        Err(e) => return exit::report(&e),
     };
-    match result {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            output::error(&format!("error: cannot start the async runtime: {e}"));
+            return ExitCode::from(6);
+        }
+    };
+    match runtime.block_on(commands::run(&ctx, cli.command)) {
         Ok(status) => status.into(),
         Err(e) => exit::report(&e),
     }

@@ -1,6 +1,11 @@
-//! Everything the CLI prints goes through here (so a closed pipe is not a panic).
+//! Everything the CLI prints goes through here: lines, tables, JSON, times and
+//! durations, the progress spinner, and colour (only on a terminal, never with
+//! `NO_COLOR`).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Prints `text` and a newline to stdout. A closed pipe (`mcp … | head`) is not an
 /// error worth reporting, so write failures are ignored.
@@ -20,5 +25,165 @@ pub(crate) fn json<T: serde::Serialize>(value: &T) {
     match serde_json::to_string_pretty(value) {
         Ok(s) => line(&s),
         Err(e) => error(&format!("error: cannot encode JSON: {e}")),
+    }
+}
+
+/// Prints rows under headers, columns aligned.
+pub(crate) fn table(headers: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(visible_len(cell));
+            }
+        }
+    }
+    let render = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            out.push_str(cell);
+            if i + 1 < cells.len() {
+                let pad = widths[i].saturating_sub(visible_len(cell)) + 2;
+                out.push_str(&" ".repeat(pad));
+            }
+        }
+        out
+    };
+    line(&render(headers.to_vec()));
+    for row in rows {
+        line(&render(row.iter().map(String::as_str).collect()));
+    }
+}
+
+/// Length without ANSI colour codes.
+fn visible_len(s: &str) -> usize {
+    let mut n = 0;
+    let mut in_escape = false;
+    for c in s.chars() {
+        match (in_escape, c) {
+            (false, '\u{1b}') => in_escape = true,
+            (true, 'm') => in_escape = false,
+            (true, _) => {}
+            (false, _) => n += 1,
+        }
+    }
+    n
+}
+
+/// A state word, green when running and red otherwise, on a colour terminal.
+pub(crate) fn state(s: &str) -> String {
+    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    match (colour, s) {
+        (false, _) => s.to_owned(),
+        (true, "running") => format!("\u{1b}[32m{s}\u{1b}[0m"),
+        (true, _) => format!("\u{1b}[31m{s}\u{1b}[0m"),
+    }
+}
+
+/// A duration the way the platform prints uptimes: `2d16h`, `23h57m`, `2m19s`, `5s`.
+pub(crate) fn uptime(d: Duration) -> String {
+    let s = d.as_secs();
+    let (days, hours, mins, secs) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60, s % 60);
+    if days > 0 {
+        format!("{days}d{hours}h")
+    } else if hours > 0 {
+        format!("{hours}h{mins}m")
+    } else if mins > 0 {
+        format!("{mins}m{secs}s")
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// `t` as RFC 3339 in UTC, to the second.
+pub(crate) fn rfc3339(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    // Civil date from days since the epoch (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// A spinner on stderr while something slow runs; silent when stderr is not a
+/// terminal. Stops when dropped.
+pub(crate) struct Spinner {
+    done: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Spinner {
+    pub(crate) fn start(message: &str) -> Self {
+        let done = Arc::new(AtomicBool::new(false));
+        let thread = std::io::stderr().is_terminal().then(|| {
+            let (done, message) = (done.clone(), message.to_owned());
+            std::thread::spawn(move || {
+                let frames = ['|', '/', '-', '\\'];
+                let mut i = 0;
+                while !done.load(Ordering::Relaxed) {
+                    let mut err = std::io::stderr().lock();
+                    let _ = write!(err, "\r{} {message}", frames[i % frames.len()]);
+                    let _ = err.flush();
+                    drop(err);
+                    i += 1;
+                    std::thread::sleep(Duration::from_millis(120));
+                }
+                let mut err = std::io::stderr().lock();
+                let _ = write!(err, "\r{}\r", " ".repeat(message.len() + 2));
+                let _ = err.flush();
+            })
+        });
+        Spinner { done, thread }
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uptimes_like_the_platform() {
+        assert_eq!(
+            uptime(Duration::from_secs(2 * 86_400 + 16 * 3600 + 59)),
+            "2d16h"
+        );
+        assert_eq!(uptime(Duration::from_secs(23 * 3600 + 57 * 60)), "23h57m");
+        assert_eq!(uptime(Duration::from_secs(139)), "2m19s");
+        assert_eq!(uptime(Duration::from_secs(5)), "5s");
+    }
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_814_681)),
+            "2026-11-27T21:24:41Z"
+        );
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00Z"
+        );
     }
 }

@@ -2,10 +2,15 @@
 //! every frontend maps exactly once (to a gRPC status, an exit code or a Python
 //! exception class).
 
-use crate::{
-    engine::EngineError, ports::PortError, registry::RegistryError, runtime::RuntimeError,
-    spec::SpecError,
-};
+use crate::api::ApiError;
+use crate::auth::AuthError;
+use crate::config::ConfigError;
+use crate::engine::EngineError;
+use crate::pki::PkiError;
+use crate::ports::PortError;
+use crate::registry::RegistryError;
+use crate::runtime::RuntimeError;
+use crate::spec::SpecError;
 
 /// The stable classification of an error. Frontends match on this, never on the
 /// module-specific variants, so new variants do not break them.
@@ -29,6 +34,12 @@ pub enum ErrorKind {
     Io,
     /// A bug or corrupted state: should never happen.
     Internal,
+    /// No valid credentials (missing, malformed, expired or unknown token).
+    Unauthenticated,
+    /// Valid credentials, but not allowed (for example a guest account).
+    PermissionDenied,
+    /// The feature needs configuration this node does not have.
+    NotConfigured,
 }
 
 impl ErrorKind {
@@ -44,7 +55,28 @@ impl ErrorKind {
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Io => "io",
             ErrorKind::Internal => "internal",
+            ErrorKind::Unauthenticated => "unauthenticated",
+            ErrorKind::PermissionDenied => "permission_denied",
+            ErrorKind::NotConfigured => "not_configured",
         }
+    }
+
+    /// The kind named `s` (the inverse of [`ErrorKind::as_str`]).
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "invalid_input" => ErrorKind::InvalidInput,
+            "not_found" => ErrorKind::NotFound,
+            "conflict" => ErrorKind::Conflict,
+            "exhausted" => ErrorKind::Exhausted,
+            "failed_precondition" => ErrorKind::FailedPrecondition,
+            "unavailable" => ErrorKind::Unavailable,
+            "io" => ErrorKind::Io,
+            "internal" => ErrorKind::Internal,
+            "unauthenticated" => ErrorKind::Unauthenticated,
+            "permission_denied" => ErrorKind::PermissionDenied,
+            "not_configured" => ErrorKind::NotConfigured,
+            _ => return None,
+        })
     }
 }
 
@@ -73,6 +105,18 @@ pub enum Error {
     /// A lifecycle operation failed.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// Talking to an agent failed, or the agent reported an error.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// Authentication failed.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// A configuration file is missing or invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Certificate material could not be made or read.
+    #[error(transparent)]
+    Pki(#[from] PkiError),
 }
 
 impl Error {
@@ -84,6 +128,10 @@ impl Error {
             Error::Ports(e) => e.kind(),
             Error::Runtime(e) => e.kind(),
             Error::Engine(e) => e.kind(),
+            Error::Api(e) => e.kind(),
+            Error::Auth(e) => e.kind(),
+            Error::Config(e) => e.kind(),
+            Error::Pki(e) => e.kind(),
         }
     }
 }

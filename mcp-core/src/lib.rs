@@ -44,9 +44,14 @@
 //! status codes, exit codes and Python exceptions.
 #![deny(missing_docs)]
 
+pub mod api;
+pub mod auth;
+pub mod config;
 pub mod engine;
 pub mod error;
 pub mod fsutil;
+pub mod local;
+pub mod pki;
 pub mod ports;
 pub mod reconcile;
 pub mod registry;

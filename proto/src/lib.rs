@@ -1,6 +1,6 @@
-//! Generated gRPC types and service stubs for the MCP agent API (`proto/mcp/v1`).
-//! Only the agent, and the client in `mcp-core`'s frontends, use these types; the
-//! conversions to and from domain types live in one place beside them.
+//! Generated gRPC types and service stubs for the MCP agent API (`proto/mcp/v1`),
+//! compiled with protox. The conversions between these types and `mcp_core`'s live
+//! in one place, `mcp_core::api::convert`.
 
 #![allow(missing_docs, clippy::all, clippy::pedantic)]
 
@@ -9,4 +9,10 @@ pub mod v1 {
     tonic::include_proto!("mcp.v1");
 }
 
+/// The encoded `FileDescriptorSet` of the API, for tools and tests that enumerate
+/// its services and methods.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/mcp_descriptor.bin"));
+
+pub use prost_types;
 pub use tonic;

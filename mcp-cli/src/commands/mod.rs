@@ -1,12 +1,140 @@
-//! One module per command: resolve arguments, call `mcp_core`, print.
+//! One module per group of commands: resolve arguments, call `mcp_core`, print.
 
-pub(crate) mod show;
-pub(crate) mod validate;
+mod edit;
+mod fleet;
+mod lifecycle;
+mod login;
+mod observe;
+mod show;
+mod sync;
+mod validate;
 
-use std::path::PathBuf;
+use clap::CommandFactory;
 
-/// The operator's services directory, `~/.config/mcp/services`.
-pub(crate) fn services_dir() -> PathBuf {
-    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
-    home.join(".config/mcp/services")
+use crate::args::{Command, CompletionsArgs};
+use crate::context::Context;
+use crate::exit::ExitStatus;
+
+/// Runs one command.
+pub(crate) async fn run(ctx: &Context, command: Command) -> Result<ExitStatus, mcp_core::Error> {
+    match command {
+        Command::Validate(a) => validate::run(ctx, &a),
+        Command::Show(a) => show::run(ctx, &a),
+        Command::Deploy(a) => lifecycle::deploy(ctx, &a).await,
+        Command::Adopt(a) => lifecycle::adopt(ctx, &a).await,
+        Command::Undeploy(a) => lifecycle::service_op(ctx, &a, lifecycle::Op::Undeploy).await,
+        Command::Stop(a) => lifecycle::service_op(ctx, &a, lifecycle::Op::Stop).await,
+        Command::Start(a) => lifecycle::service_op(ctx, &a, lifecycle::Op::Start).await,
+        Command::Restart(a) => lifecycle::service_op(ctx, &a, lifecycle::Op::Restart).await,
+        Command::Recover(a) => lifecycle::recover(ctx, &a).await,
+        Command::Ps(a) => observe::ps(ctx, &a).await,
+        Command::Status(a) => observe::status(ctx, &a).await,
+        Command::Logs(a) => observe::logs(ctx, &a).await,
+        Command::Events(a) => observe::events(ctx, &a).await,
+        Command::Edit(a) => edit::run(ctx, &a),
+        Command::Sync(a) => sync::sync(ctx, &a).await,
+        Command::Build(a) => sync::build(ctx, &a),
+        Command::Node(c) => fleet::node(ctx, c).await,
+        Command::Route(c) => fleet::route(ctx, c).await,
+        Command::Dns(a) => fleet::dns(ctx, &a).await,
+        Command::Agent(c) => fleet::agent(ctx, c).await,
+        Command::Login(a) => login::run(ctx, &a).await,
+        Command::Completions(a) => {
+            completions(&a);
+            Ok(ExitStatus::Success)
+        }
+    }
+}
+
+/// `mcp completions SHELL`.
+pub(crate) fn completions(a: &CompletionsArgs) {
+    let mut cmd = crate::args::Cli::command();
+    clap_complete::generate(a.shell, &mut cmd, "mcp", &mut std::io::stdout());
+}
+
+/// Runs `f` on every node at once, each with its own connection and a timeout;
+/// returns each node's result in the order given.
+pub(crate) async fn on_nodes<T, F, Fut>(
+    ctx: &Context,
+    nodes: &[String],
+    f: F,
+) -> Vec<(String, Result<T, mcp_core::Error>)>
+where
+    F: Fn(String, mcp_core::api::AgentClient) -> Fut,
+    Fut: std::future::Future<Output = Result<T, mcp_core::Error>>,
+{
+    const PER_NODE: std::time::Duration = std::time::Duration::from_secs(15);
+    let futures = nodes.iter().map(|node| {
+        let f = &f;
+        async move {
+            let work = async {
+                let client = ctx.client(node).await?;
+                f(node.clone(), client).await
+            };
+            let result = match tokio::time::timeout(PER_NODE, work).await {
+                Ok(r) => r,
+                Err(_) => Err(mcp_core::api::ApiError::Connect {
+                    node: node.clone(),
+                    tried: "(all addresses)".into(),
+                    message: format!("no answer within {}s", PER_NODE.as_secs()),
+                }
+                .into()),
+            };
+            (node.clone(), result)
+        }
+    });
+    join_all(futures).await
+}
+
+/// Per-node results split: the nodes that answered, and those that failed.
+pub(crate) type Split<T> = (Vec<(String, T)>, Vec<(String, mcp_core::Error)>);
+
+/// Splits per-node results into successes and failures; when every node failed, the
+/// first failure is the command's error (so its exit code says why).
+pub(crate) fn partition<T>(
+    results: Vec<(String, Result<T, mcp_core::Error>)>,
+) -> Result<Split<T>, mcp_core::Error> {
+    let total = results.len();
+    let (mut ok, mut failed) = (Vec::new(), Vec::new());
+    for (node, r) in results {
+        match r {
+            Ok(v) => ok.push((node, v)),
+            Err(e) => failed.push((node, e)),
+        }
+    }
+    if total > 0 && ok.is_empty() {
+        let (_, first) = failed.remove(0);
+        for (n, other) in &failed {
+            crate::output::error(&format!("{n}: {other}"));
+        }
+        return Err(first);
+    }
+    for (node, e) in &failed {
+        crate::output::error(&format!("{node}: {e}"));
+    }
+    Ok((ok, failed))
+}
+
+/// Awaits every future concurrently, keeping their order.
+async fn join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (fut, slot) in pinned.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match fut.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
 }

@@ -1,23 +1,14 @@
 //! `mcp show SERVICE|FILE`
 
-use std::path::PathBuf;
-
-use mcp_core::spec::{Conventions, ServiceDefinition};
-
-use crate::args::ShowArgs;
+use crate::args::ServiceArg;
+use crate::context::Context;
 use crate::exit::ExitStatus;
 use crate::output;
 
-pub(crate) fn run(args: &ShowArgs) -> Result<ExitStatus, mcp_core::Error> {
-    let as_path = PathBuf::from(&args.service);
-    let path = if as_path.is_file() {
-        as_path
-    } else {
-        super::services_dir().join(format!("{}.toml", args.service))
-    };
-    let def = ServiceDefinition::load(&path)?;
-    let s = def.resolve(&Conventions::default());
-    if args.json {
+pub(crate) fn run(ctx: &Context, args: &ServiceArg) -> Result<ExitStatus, mcp_core::Error> {
+    let (_, def) = ctx.definition(&args.service)?;
+    let s = def.resolve(&ctx.config.conventions);
+    if ctx.json {
         output::json(&s);
         return Ok(ExitStatus::Success);
     }

@@ -4,6 +4,7 @@ use mcp_core::spec::{self, Problem, ServiceDefinition, SpecError};
 use serde::Serialize;
 
 use crate::args::ValidateArgs;
+use crate::context::Context;
 use crate::exit::ExitStatus;
 use crate::output;
 
@@ -16,9 +17,9 @@ struct Report<'a> {
     problems: &'a [Problem],
 }
 
-pub(crate) fn run(args: &ValidateArgs) -> Result<ExitStatus, mcp_core::Error> {
+pub(crate) fn run(ctx: &Context, args: &ValidateArgs) -> Result<ExitStatus, mcp_core::Error> {
     let paths = if args.paths.is_empty() {
-        vec![super::services_dir()]
+        vec![ctx.config.services_dir()]
     } else {
         args.paths.clone()
     };
@@ -42,7 +43,7 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<ExitStatus, mcp_core::Error> {
         .flat_map(|d| &d.components)
         .map(|c| c.routes.len())
         .sum();
-    if args.json {
+    if ctx.json {
         output::json(&Report {
             ok: problems.is_empty(),
             definitions: defs.len(),

@@ -12,15 +12,21 @@
 //! One operation at a time per service (a per-service lock); different services
 //! proceed in parallel.
 
+mod files;
+mod node;
 mod repair;
 mod status;
+mod sync;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+pub use files::MAX_FILE_BYTES;
+pub use node::NodeInfo;
 pub use status::{ComponentStatus, ServiceStatus};
+pub use sync::{SyncAction, SyncItem};
 
 use crate::ErrorKind;
 use crate::ports::{LeaseRequest, PortAllocator, PortProbe, PortRange};
@@ -145,6 +151,9 @@ pub enum EngineError {
     /// The operation conflicts with the service's state.
     #[error("{0}")]
     Conflict(String),
+    /// The feature is not available yet, or not configured here.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl EngineError {
@@ -155,6 +164,7 @@ impl EngineError {
             EngineError::WrongNode { .. } => ErrorKind::InvalidInput,
             EngineError::NotDeployed(_) => ErrorKind::NotFound,
             EngineError::Conflict(_) => ErrorKind::Conflict,
+            EngineError::Unsupported(_) => ErrorKind::NotConfigured,
         }
     }
 
@@ -279,6 +289,11 @@ impl Engine {
     /// The registry.
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
+    }
+
+    /// The port allocator.
+    pub fn ports(&self) -> &PortAllocator {
+        &self.ports
     }
 
     /// The runtime.
@@ -553,6 +568,11 @@ impl Engine {
                             .start(&spec.name)
                             .map_err(|e| fail(Step::Containers)(e.into()))?;
                         (info.id, ComponentChange::Started)
+                    } else if !def.active && running {
+                        self.runtime
+                            .stop(&spec.name, self.config.stop_grace)
+                            .map_err(|e| fail(Step::Containers)(e.into()))?;
+                        (info.id, ComponentChange::Stopped)
                     } else {
                         (info.id, ComponentChange::Unchanged)
                     }
@@ -718,7 +738,7 @@ impl Engine {
 
     // ---- stop, start, restart, undeploy ------------------------------------------------------
 
-    fn deployed(&self, service: &str) -> Result<ServiceRecord> {
+    pub(crate) fn deployed(&self, service: &str) -> Result<ServiceRecord> {
         self.registry
             .service(service)
             .map_err(|e| step_err("read", service, Step::Validate)(e.into()))?
@@ -1094,4 +1114,36 @@ fn summary(r: &Report) -> String {
         })
         .collect();
     parts.join(", ")
+}
+
+impl Engine {
+    /// The engine an agent configured by `config` runs: its registry, Podman as
+    /// configured, its conventions, ports and labels.
+    pub fn from_config(config: &crate::config::AgentConfig) -> Result<Self, crate::Error> {
+        use crate::runtime::Podman;
+        if let Some(dir) = config.database.path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|source| crate::runtime::RuntimeError::Dir {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let registry = Arc::new(Registry::open(&config.database.path)?);
+        let mut podman = Podman::with_command(config.podman.command.clone());
+        if let Some(conf) = &config.podman.containers_conf {
+            podman = podman.env("CONTAINERS_CONF", &conf.display().to_string());
+        }
+        let engine_config = EngineConfig {
+            node: config.node.name.clone(),
+            instance: config.node.name.clone(),
+            conventions: config.conventions.clone(),
+            publish_address: config.node.publish_address,
+            stop_grace: Duration::from_secs(10),
+            port_range: config.port_range()?,
+            extra_labels: BTreeMap::new(),
+        };
+        let probe = crate::ports::BindProbe::new(vec![config.node.publish_address]);
+        Engine::new(engine_config, registry, Arc::new(podman), Box::new(probe))
+    }
 }

@@ -915,12 +915,15 @@ impl Tx<'_> {
     /// Events matching `q`, oldest first.
     pub fn events(&self, q: &EventQuery) -> Result<Vec<Event>> {
         let limit = q.limit.map_or(-1, i64::from);
+        let last = q.last.map_or(-1, i64::from);
         self.rows(
             "read events",
-            "SELECT id, at, actor, action, service, detail, error FROM events
-             WHERE (?1 IS NULL OR service = ?1) AND id > ?2
-             ORDER BY id LIMIT ?3",
-            params![q.service, q.after_id.unwrap_or(0), limit],
+            "SELECT id, at, actor, action, service, detail, error FROM (
+                 SELECT * FROM events
+                 WHERE (?1 IS NULL OR service = ?1) AND id > ?2
+                 ORDER BY id DESC LIMIT ?4
+             ) ORDER BY id LIMIT ?3",
+            params![q.service, q.after_id.unwrap_or(0), limit, last],
             |r| {
                 Ok(Event {
                     id: r.get(0)?,

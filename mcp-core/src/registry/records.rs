@@ -261,6 +261,8 @@ pub struct EventQuery {
     pub service: Option<String>,
     /// Only events with a larger id (for following the log).
     pub after_id: Option<i64>,
-    /// At most this many.
+    /// At most this many, the oldest first (for paging forward).
     pub limit: Option<u32>,
+    /// Only the newest this many (still returned oldest first).
+    pub last: Option<u32>,
 }

@@ -331,6 +331,16 @@ fn events_are_append_only_and_filterable() {
         .expect("events");
     assert_eq!(after.len(), 1);
     assert_eq!(after[0].id, all[1].id);
+    let newest = reg
+        .events(&EventQuery {
+            last: Some(2),
+            ..Default::default()
+        })
+        .expect("events");
+    assert_eq!(
+        newest.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [all[1].id, all[2].id]
+    );
 
     let conn = reg.conn.lock().expect("lock");
     let upd = conn.execute("UPDATE events SET detail = 'x'", []);

@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-pub use podman::{LogStream, Podman};
+pub use podman::{LogStopper, LogStream, Podman};
 
 use crate::ErrorKind;
 
@@ -356,4 +356,6 @@ pub trait ContainerRuntime: Send + Sync + std::fmt::Debug {
     fn logs(&self, name: &str, tail: Option<usize>) -> Result<String>;
     /// A container's output as a stream that follows new lines until dropped.
     fn follow_logs(&self, name: &str, tail: Option<usize>) -> Result<LogStream>;
+    /// The runtime and its version, e.g. `podman 4.3.1 (rootless)`.
+    fn describe(&self) -> Result<String>;
 }

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
@@ -249,10 +250,15 @@ impl ContainerRuntime for Podman {
                 op: "logs",
                 detail: e.to_string(),
             })?;
-        let status = stream.child.wait().map_err(|source| RuntimeError::Spawn {
-            program: self.argv[0].clone(),
-            source,
-        })?;
+        let status = stream
+            .child
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .wait()
+            .map_err(|source| RuntimeError::Spawn {
+                program: self.argv[0].clone(),
+                source,
+            })?;
         if !status.success() {
             return Err(RuntimeError::Podman {
                 op: "logs",
@@ -265,6 +271,25 @@ impl ContainerRuntime for Podman {
 
     fn follow_logs(&self, name: &str, tail: Option<usize>) -> Result<LogStream> {
         self.follow_or_read(name, tail, true)
+    }
+
+    fn describe(&self) -> Result<String> {
+        let out = self.run(
+            "info",
+            "",
+            &[
+                "info",
+                "--format",
+                "{{.Version.Version}} {{.Host.Security.Rootless}}",
+            ],
+        )?;
+        let mut parts = out.split_whitespace();
+        let version = parts.next().unwrap_or("unknown");
+        let mode = match parts.next() {
+            Some("true") => "rootless",
+            _ => "rootful",
+        };
+        Ok(format!("podman {version} ({mode})"))
     }
 }
 
@@ -291,16 +316,39 @@ impl Podman {
         let child = cmd.spawn().map_err(spawn_err)?;
         // `cmd` holds the write ends; drop it so the reader sees EOF when podman exits.
         drop(cmd);
-        Ok(LogStream { child, reader })
+        Ok(LogStream {
+            child: Arc::new(Mutex::new(child)),
+            reader,
+        })
     }
 }
 
 /// A container's output as it is written. Reading blocks for new lines; dropping the
-/// stream stops following.
+/// stream, or [`LogStopper::stop`] from another thread, stops following.
 #[derive(Debug)]
 pub struct LogStream {
-    child: Child,
+    child: Arc<Mutex<Child>>,
     reader: std::io::PipeReader,
+}
+
+/// Stops a [`LogStream`] from another thread (a reader blocked in `read` then sees
+/// the end of the stream).
+#[derive(Debug, Clone)]
+pub struct LogStopper(Arc<Mutex<Child>>);
+
+impl LogStopper {
+    /// Stops following.
+    pub fn stop(&self) {
+        let mut child = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = child.kill();
+    }
+}
+
+impl LogStream {
+    /// A handle that stops this stream from elsewhere.
+    pub fn stopper(&self) -> LogStopper {
+        LogStopper(self.child.clone())
+    }
 }
 
 impl Read for LogStream {
@@ -311,8 +359,9 @@ impl Read for LogStream {
 
 impl Drop for LogStream {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let mut child = self.child.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 

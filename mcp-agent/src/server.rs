@@ -1,0 +1,234 @@
+//! Wiring: configuration → engine, authenticator, TLS 1.3 listener, gRPC server,
+//! monitor thread; and an orderly shutdown on SIGTERM/SIGINT (stop accepting, let
+//! in-flight RPCs finish within the grace period, stop the monitor, close the
+//! registry). Containers keep running across agent restarts.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+
+use mcp_core::auth::Authenticator;
+use mcp_core::config::AgentConfig;
+use mcp_core::engine::Engine;
+use mcp_core::reconcile::Monitor;
+use mcp_proto::v1::mcp_agent_service_server::McpAgentServiceServer;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::auth::Authenticated;
+use crate::service::AgentService;
+
+/// Why the agent could not start or stopped unexpectedly.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// Configuration, registry, certificates or runtime.
+    #[error(transparent)]
+    Core(#[from] mcp_core::Error),
+    /// The TLS settings cannot be used.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// The listen address cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The async runtime or the server failed.
+    #[error("{0}")]
+    Server(String),
+}
+
+/// How long a TLS handshake may take before the connection is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `mcp-agent serve`: runs until SIGTERM or SIGINT.
+pub fn serve(config_path: &Path, log_format: Option<&str>) -> Result<(), AgentError> {
+    let config = AgentConfig::load(config_path).map_err(mcp_core::Error::from)?;
+    init_tracing(log_format.unwrap_or(&config.log.format), &config.log.level);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| AgentError::Server(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(run(config))
+}
+
+fn init_tracing(format: &str, level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
+    let _ = if format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+fn tls_config(config: &AgentConfig) -> Result<rustls::ServerConfig, AgentError> {
+    let chain =
+        mcp_core::pki::load_certs(&config.server.tls_cert).map_err(mcp_core::Error::from)?;
+    let key = mcp_core::pki::load_key(&config.server.tls_key).map_err(mcp_core::Error::from)?;
+    let mut tls = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS13])
+    .map_err(|e| AgentError::Tls(e.to_string()))?
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .map_err(|e| {
+        AgentError::Tls(format!(
+            "{} and {} do not make a usable certificate: {e}",
+            config.server.tls_cert.display(),
+            config.server.tls_key.display()
+        ))
+    })?;
+    tls.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(tls)
+}
+
+async fn run(config: AgentConfig) -> Result<(), AgentError> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let started_at = SystemTime::now();
+    let tls = tls_config(&config)?;
+    let auth = Arc::new(Authenticator::from_config(&config).map_err(mcp_core::Error::from)?);
+    let engine = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || Engine::from_config(&config))
+            .await
+            .map_err(|e| AgentError::Server(e.to_string()))??
+    };
+    let engine = Arc::new(engine);
+    let listener = TcpListener::bind(config.server.listen)
+        .await
+        .map_err(|source| AgentError::Listen {
+            addr: config.server.listen,
+            source,
+        })?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let monitor = config.monitor.enabled.then(|| {
+        let (engine, stop, cfg) = (
+            engine.clone(),
+            stop.clone(),
+            config.monitor.monitor_config(),
+        );
+        std::thread::Builder::new()
+            .name("monitor".into())
+            .spawn(move || Monitor::new(engine, cfg).run(&stop))
+    });
+
+    let (conns_tx, conns_rx) = mpsc::channel(64);
+    let accept = tokio::spawn(accept_loop(
+        listener,
+        TlsAcceptor::from(Arc::new(tls)),
+        conns_tx,
+    ));
+    let service = Authenticated {
+        inner: McpAgentServiceServer::new(AgentService::new(engine.clone(), started_at))
+            .max_decoding_message_size(mcp_core::engine::MAX_FILE_BYTES + (1 << 20))
+            .max_encoding_message_size(mcp_core::engine::MAX_FILE_BYTES + (1 << 20)),
+        auth,
+    };
+    let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+    let mut server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming_shutdown(ReceiverStream::new(conns_rx), async {
+                let _ = shutdown_rx.await;
+            }),
+    );
+    tracing::info!(
+        listen = %config.server.listen,
+        node = %config.node.name,
+        version = mcp_core::VERSION,
+        monitor = config.monitor.enabled,
+        "mcp-agent serving (TLS 1.3)"
+    );
+
+    let outcome = tokio::select! {
+        signal = shutdown_signal() => {
+            tracing::info!(signal, "shutting down: no new connections, finishing in-flight requests");
+            accept.abort();
+            let _ = shutdown_tx.send(());
+            let grace = Duration::from_secs(config.server.shutdown_grace_secs);
+            match tokio::time::timeout(grace, &mut server).await {
+                Ok(_) => Ok(()),
+                Err(_) => {
+                    tracing::warn!(seconds = grace.as_secs(), "in-flight requests did not finish in time; closing them");
+                    server.abort();
+                    Ok(())
+                }
+            }
+        }
+        ended = &mut server => Err(AgentError::Server(match ended {
+            Ok(Ok(())) => "the server stopped unexpectedly".into(),
+            Ok(Err(e)) => format!("the server failed: {e}"),
+            Err(e) => format!("the server task failed: {e}"),
+        })),
+    };
+    stop.store(true, Ordering::Relaxed);
+    if let Some(Ok(handle)) = monitor {
+        let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+    }
+    drop(engine);
+    tracing::info!("mcp-agent stopped; containers keep running");
+    outcome
+}
+
+/// Accepts TCP connections and performs TLS handshakes concurrently, passing the
+/// established streams on. Failed handshakes (TLS 1.2 clients, scanners) are logged
+/// and dropped.
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    conns: mpsc::Sender<Result<TlsStream<TcpStream>, std::io::Error>>,
+) {
+    loop {
+        let (tcp, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let (acceptor, conns) = (acceptor.clone(), conns.clone());
+        tokio::spawn(async move {
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => {
+                    let _ = conns.send(Ok(tls)).await;
+                }
+                Ok(Err(e)) => tracing::info!(%peer, error = %e, "TLS handshake refused"),
+                Err(_) => tracing::info!(%peer, "TLS handshake timed out"),
+            }
+        });
+    }
+}
+
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return "SIGINT";
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+    }
+}

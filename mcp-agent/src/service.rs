@@ -1,0 +1,385 @@
+//! The gRPC adapter: each RPC extracts its request, runs one `mcp_core` call on a
+//! blocking thread (the engine's calls block), and converts the result. Conversions
+//! live in `mcp_core::api::convert`, error mapping in `mcp_core::api::wire`.
+
+use std::io::{BufRead, BufReader};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use mcp_core::ErrorKind;
+use mcp_core::api::{convert, wire};
+use mcp_core::auth::Identity;
+use mcp_core::engine::Engine;
+use mcp_core::registry::EventQuery;
+use mcp_core::spec::ServiceDefinition;
+use mcp_proto::v1::{self, mcp_agent_service_server::McpAgentService};
+use tokio::sync::mpsc;
+use tokio_stream::Stream;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+/// How often a followed event log looks for new events.
+const EVENT_POLL: Duration = Duration::from_millis(500);
+/// How many recent events `ServiceStatus` returns.
+const RECENT_EVENTS: usize = 10;
+
+type RpcResult<T> = Result<Response<T>, Status>;
+type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+/// The agent API over one engine.
+pub(crate) struct AgentService {
+    engine: Arc<Engine>,
+    started_at: SystemTime,
+}
+
+impl AgentService {
+    pub(crate) fn new(engine: Arc<Engine>, started_at: SystemTime) -> Self {
+        AgentService { engine, started_at }
+    }
+
+    /// Runs `f` with the engine on a blocking thread; errors become statuses.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Engine) -> Result<T, mcp_core::Error> + Send + 'static,
+    ) -> Result<T, Status> {
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || f(&engine))
+            .await
+            .map_err(|e| wire::status(ErrorKind::Internal, format!("request task failed: {e}")))?
+            .map_err(|e| wire::to_status(&e))
+    }
+}
+
+/// Who called (the auth layer put it there).
+fn actor<T>(req: &Request<T>) -> String {
+    req.extensions()
+        .get::<Identity>()
+        .map_or_else(|| "unknown".to_owned(), |i| i.username.clone())
+}
+
+fn parse(definition: &str) -> Result<ServiceDefinition, mcp_core::Error> {
+    Ok(ServiceDefinition::parse(definition, None)?)
+}
+
+fn not_configured(what: &str) -> Status {
+    wire::status(
+        ErrorKind::NotConfigured,
+        format!(
+            "{what} is not configured on this node (the mc-proxy and DNS integrations are not set up)"
+        ),
+    )
+}
+
+#[tonic::async_trait]
+impl McpAgentService for AgentService {
+    async fn deploy(&self, req: Request<v1::DefinitionRequest>) -> RpcResult<v1::OperationReply> {
+        let actor = actor(&req);
+        let text = req.into_inner().definition;
+        let r = self
+            .blocking(move |e| Ok(e.deploy(&parse(&text)?, &actor)?))
+            .await?;
+        Ok(Response::new(convert::encode_report(&r)))
+    }
+
+    async fn stop(&self, req: Request<v1::ServiceRequest>) -> RpcResult<v1::OperationReply> {
+        let actor = actor(&req);
+        let service = req.into_inner().service;
+        let r = self
+            .blocking(move |e| Ok(e.stop(&service, &actor)?))
+            .await?;
+        Ok(Response::new(convert::encode_report(&r)))
+    }
+
+    async fn start(&self, req: Request<v1::ServiceRequest>) -> RpcResult<v1::OperationReply> {
+        let actor = actor(&req);
+        let service = req.into_inner().service;
+        let r = self
+            .blocking(move |e| Ok(e.start(&service, &actor)?))
+            .await?;
+        Ok(Response::new(convert::encode_report(&r)))
+    }
+
+    async fn restart(&self, req: Request<v1::ServiceRequest>) -> RpcResult<v1::OperationReply> {
+        let actor = actor(&req);
+        let service = req.into_inner().service;
+        let r = self
+            .blocking(move |e| Ok(e.restart(&service, &actor)?))
+            .await?;
+        Ok(Response::new(convert::encode_report(&r)))
+    }
+
+    async fn undeploy(&self, req: Request<v1::ServiceRequest>) -> RpcResult<v1::OperationReply> {
+        let actor = actor(&req);
+        let service = req.into_inner().service;
+        let r = self
+            .blocking(move |e| Ok(e.undeploy(&service, &actor)?))
+            .await?;
+        Ok(Response::new(convert::encode_report(&r)))
+    }
+
+    async fn list_services(
+        &self,
+        _req: Request<v1::ListServicesRequest>,
+    ) -> RpcResult<v1::ListServicesResponse> {
+        let services = self.blocking(|e| e.statuses()).await?;
+        Ok(Response::new(v1::ListServicesResponse {
+            services: services.iter().map(convert::encode_status).collect(),
+        }))
+    }
+
+    async fn service_status(
+        &self,
+        req: Request<v1::ServiceRequest>,
+    ) -> RpcResult<v1::ServiceStatusResponse> {
+        let service = req.into_inner().service;
+        let (status, definition, events) = self
+            .blocking(move |e| {
+                let status = e.status(&service)?;
+                let definition = e
+                    .registry()
+                    .service(&service)?
+                    .map(|r| r.definition.to_toml())
+                    .unwrap_or_default();
+                let mut events = e.registry().events(&EventQuery {
+                    service: Some(service.clone()),
+                    ..EventQuery::default()
+                })?;
+                let skip = events.len().saturating_sub(RECENT_EVENTS);
+                events.drain(..skip);
+                Ok((status, definition, events))
+            })
+            .await?;
+        Ok(Response::new(v1::ServiceStatusResponse {
+            status: Some(convert::encode_status(&status)),
+            definition,
+            recent_events: events.iter().map(convert::encode_event).collect(),
+        }))
+    }
+
+    type LogsStream = BoxStream<v1::LogChunk>;
+
+    async fn logs(&self, req: Request<v1::LogsRequest>) -> RpcResult<Self::LogsStream> {
+        let r = req.into_inner();
+        let tail = (r.tail > 0).then_some(r.tail as usize);
+        let (service, component) = (r.service.clone(), r.component.clone());
+        let containers = self
+            .blocking(move |e| {
+                let status = e.status(&service)?;
+                let containers: Vec<String> = status
+                    .components
+                    .iter()
+                    .filter(|c| component.is_empty() || c.name == component)
+                    .map(|c| c.container.clone())
+                    .collect();
+                if containers.is_empty() {
+                    return Err(mcp_core::engine::EngineError::NotDeployed(format!(
+                        "{service}/{component}"
+                    ))
+                    .into());
+                }
+                Ok(containers)
+            })
+            .await?;
+        let (tx, rx) = mpsc::channel(256);
+        for container in containers {
+            let (engine, tx) = (self.engine.clone(), tx.clone());
+            if r.follow {
+                let stream = self
+                    .blocking({
+                        let c = container.clone();
+                        move |e| Ok(e.runtime().follow_logs(&c, tail)?)
+                    })
+                    .await?;
+                // Stop podman when the client goes away, even while no line comes.
+                let stopper = stream.stopper();
+                let closed = tx.clone();
+                tokio::spawn(async move {
+                    closed.closed().await;
+                    stopper.stop();
+                });
+                tokio::task::spawn_blocking(move || {
+                    for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                        let chunk = v1::LogChunk {
+                            container: container.clone(),
+                            line,
+                        };
+                        if tx.blocking_send(Ok(chunk)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            } else {
+                tokio::task::spawn_blocking(move || {
+                    let item = engine.runtime().logs(&container, tail);
+                    match item {
+                        Ok(text) => {
+                            for line in text.lines() {
+                                let chunk = v1::LogChunk {
+                                    container: container.clone(),
+                                    line: line.to_owned(),
+                                };
+                                if tx.blocking_send(Ok(chunk)).is_err() {
+                                    break;
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            let _ = tx.blocking_send(Err(wire::to_status(&e.into())));
+                        }
+                    }
+                });
+            }
+        }
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    type EventsStream = BoxStream<v1::Event>;
+
+    async fn events(&self, req: Request<v1::EventsRequest>) -> RpcResult<Self::EventsStream> {
+        let r = req.into_inner();
+        let service = (!r.service.is_empty()).then_some(r.service);
+        let first = EventQuery {
+            service: service.clone(),
+            after_id: Some(r.after_id),
+            limit: None,
+            last: (r.limit > 0).then_some(r.limit),
+        };
+        let initial = {
+            let q = first.clone();
+            self.blocking(move |e| Ok(e.registry().events(&q)?)).await?
+        };
+        let (tx, rx) = mpsc::channel(256);
+        let engine = self.engine.clone();
+        let follow = r.follow;
+        tokio::spawn(async move {
+            let mut last = r.after_id;
+            for e in &initial {
+                last = e.id;
+                if tx.send(Ok(convert::encode_event(e))).await.is_err() {
+                    return;
+                }
+            }
+            while follow && !tx.is_closed() {
+                tokio::select! {
+                    () = tokio::time::sleep(EVENT_POLL) => {}
+                    () = tx.closed() => return,
+                }
+                let q = EventQuery {
+                    service: service.clone(),
+                    after_id: Some(last),
+                    ..EventQuery::default()
+                };
+                let engine = engine.clone();
+                let more = tokio::task::spawn_blocking(move || engine.registry().events(&q)).await;
+                let Ok(Ok(more)) = more else { continue };
+                for e in &more {
+                    last = e.id;
+                    if tx.send(Ok(convert::encode_event(e))).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn node_status(
+        &self,
+        _req: Request<v1::NodeStatusRequest>,
+    ) -> RpcResult<v1::NodeStatusResponse> {
+        let started = self.started_at;
+        let info = self.blocking(move |e| e.node_info(started)).await?;
+        Ok(Response::new(convert::encode_node(&info)))
+    }
+
+    async fn sync_definitions(&self, req: Request<v1::SyncRequest>) -> RpcResult<v1::SyncResponse> {
+        let actor = actor(&req);
+        let r = req.into_inner();
+        let items = self
+            .blocking(move |e| {
+                let defs = r
+                    .definitions
+                    .iter()
+                    .map(|d| parse(d))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if r.dry_run {
+                    e.plan_sync(&defs, r.prune)
+                } else {
+                    e.sync(&defs, r.prune, &actor)
+                }
+            })
+            .await?;
+        Ok(Response::new(v1::SyncResponse {
+            items: items.iter().map(convert::encode_sync_item).collect(),
+        }))
+    }
+
+    async fn adopt(&self, req: Request<v1::DefinitionRequest>) -> RpcResult<v1::OperationReply> {
+        let actor = actor(&req);
+        let text = req.into_inner().definition;
+        let r = self
+            .blocking(move |e| Ok(e.adopt(&parse(&text)?, &actor)?))
+            .await?;
+        Ok(Response::new(convert::encode_report(&r)))
+    }
+
+    async fn recover(&self, req: Request<v1::RecoverRequest>) -> RpcResult<v1::RecoverResponse> {
+        let actor = actor(&req);
+        let reports = self.blocking(move |e| e.recover(&actor)).await?;
+        Ok(Response::new(v1::RecoverResponse {
+            services: reports.iter().map(convert::encode_report).collect(),
+        }))
+    }
+
+    async fn push_file(
+        &self,
+        req: Request<v1::PushFileRequest>,
+    ) -> RpcResult<v1::PushFileResponse> {
+        let actor = actor(&req);
+        let r = req.into_inner();
+        let n = self
+            .blocking(move |e| e.push_file(&r.service, &r.path, &r.content, r.mode, &actor))
+            .await?;
+        Ok(Response::new(v1::PushFileResponse { bytes_written: n }))
+    }
+
+    async fn pull_file(
+        &self,
+        req: Request<v1::PullFileRequest>,
+    ) -> RpcResult<v1::PullFileResponse> {
+        let r = req.into_inner();
+        let content = self
+            .blocking(move |e| e.pull_file(&r.service, &r.path))
+            .await?;
+        Ok(Response::new(v1::PullFileResponse { content }))
+    }
+
+    async fn list_proxy_routes(
+        &self,
+        _req: Request<v1::ListProxyRoutesRequest>,
+    ) -> RpcResult<v1::ListProxyRoutesResponse> {
+        Err(not_configured("mc-proxy"))
+    }
+
+    async fn add_proxy_route(
+        &self,
+        _req: Request<v1::AddProxyRouteRequest>,
+    ) -> RpcResult<v1::AddProxyRouteResponse> {
+        Err(not_configured("mc-proxy"))
+    }
+
+    async fn remove_proxy_route(
+        &self,
+        _req: Request<v1::RemoveProxyRouteRequest>,
+    ) -> RpcResult<v1::RemoveProxyRouteResponse> {
+        Err(not_configured("mc-proxy"))
+    }
+
+    async fn list_dns_records(
+        &self,
+        _req: Request<v1::ListDnsRecordsRequest>,
+    ) -> RpcResult<v1::ListDnsRecordsResponse> {
+        Err(not_configured("DNS"))
+    }
+}

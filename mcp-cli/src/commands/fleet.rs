@@ -1,0 +1,278 @@
+//! `node list|add|remove`, `agent status`, `route list|add|remove`, `dns`.
+
+use std::collections::BTreeSet;
+
+use mcp_core::config::{self, NodeEntry};
+use mcp_core::registry::ProxyRouteRecord;
+use mcp_core::spec::Mode;
+
+use crate::args::{AgentCommand, NodeArg, NodeCommand, RouteCommand};
+use crate::context::Context;
+use crate::exit::ExitStatus;
+use crate::output;
+
+pub(crate) async fn node(ctx: &Context, c: NodeCommand) -> Result<ExitStatus, mcp_core::Error> {
+    match c {
+        NodeCommand::List => node_list(ctx).await,
+        NodeCommand::Add {
+            name,
+            address,
+            ssh,
+            arch,
+            role,
+        } => {
+            let entry = NodeEntry {
+                name: name.clone(),
+                address: Some(address),
+                addresses: Vec::new(),
+                ssh,
+                arch,
+                role,
+            };
+            config::add_node(&ctx.path, &entry)?;
+            output::line(&format!("added node {name} to {}", ctx.path.display()));
+            Ok(ExitStatus::Success)
+        }
+        NodeCommand::Remove { name } => {
+            if config::remove_node(&ctx.path, &name)? {
+                output::line(&format!("removed node {name} from {}", ctx.path.display()));
+                Ok(ExitStatus::Success)
+            } else {
+                Err(config::ConfigError::UnknownNode {
+                    node: name,
+                    path: ctx.path.clone(),
+                    known: ctx
+                        .config
+                        .nodes
+                        .iter()
+                        .map(|n| n.name.clone())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                }
+                .into())
+            }
+        }
+    }
+}
+
+async fn node_list(ctx: &Context) -> Result<ExitStatus, mcp_core::Error> {
+    let nodes = ctx.nodes(None)?;
+    let results = super::on_nodes(ctx, &nodes, |_, mut c| async move {
+        let info = c.node_status().await?;
+        Ok((c.address().to_owned(), info))
+    })
+    .await;
+    let mut rows = Vec::new();
+    let mut json = Vec::new();
+    for (name, r) in results {
+        let entry = ctx.config.node(&name, &ctx.path)?;
+        let role = entry.role.clone().unwrap_or_else(|| "compute".into());
+        match r {
+            Ok((address, info)) => {
+                json.push(serde_json::json!({
+                    "name": name, "role": role, "address": address, "version": info.version,
+                    "status": "reachable", "containers": info.containers, "runtime": info.runtime,
+                }));
+                rows.push(vec![
+                    name,
+                    role,
+                    address,
+                    info.version,
+                    output::state("running").replace("running", "reachable"),
+                    info.containers.to_string(),
+                ]);
+            }
+            Err(e) => {
+                let address = entry.all_addresses().join(",");
+                json.push(serde_json::json!({
+                    "name": name, "role": role, "address": address, "status": "unreachable", "error": e.to_string(),
+                }));
+                rows.push(vec![
+                    name,
+                    role,
+                    address,
+                    "-".into(),
+                    output::state("unreachable"),
+                    "-".into(),
+                ]);
+            }
+        }
+    }
+    if ctx.json {
+        output::json(&json);
+    } else {
+        output::table(
+            &["NAME", "ROLE", "ADDRESS", "VERSION", "STATUS", "CONTAINERS"],
+            &rows,
+        );
+    }
+    Ok(ExitStatus::Success)
+}
+
+pub(crate) async fn agent(ctx: &Context, c: AgentCommand) -> Result<ExitStatus, mcp_core::Error> {
+    let AgentCommand::Status = c;
+    let nodes = ctx.nodes(None)?;
+    let results = super::on_nodes(
+        ctx,
+        &nodes,
+        |_, mut c| async move { Ok(c.node_status().await?) },
+    )
+    .await;
+    let mut versions = BTreeSet::new();
+    let mut rows = Vec::new();
+    let mut json = Vec::new();
+    let mut failed = false;
+    for (node, r) in results {
+        match r {
+            Ok(info) => {
+                versions.insert(info.version.clone());
+                let up = std::time::SystemTime::now()
+                    .duration_since(info.started_at)
+                    .map_or_else(|_| "-".into(), output::uptime);
+                json.push(serde_json::json!({"node": node, "version": info.version, "uptime": up, "runtime": info.runtime}));
+                rows.push(vec![node, info.version, up, info.runtime]);
+            }
+            Err(e) => {
+                failed = true;
+                json.push(serde_json::json!({"node": node, "error": e.to_string()}));
+                rows.push(vec![
+                    node,
+                    "-".into(),
+                    "-".into(),
+                    format!("unreachable: {e}"),
+                ]);
+            }
+        }
+    }
+    if ctx.json {
+        output::json(&serde_json::json!({"agents": json, "skew": versions.len() > 1}));
+    } else {
+        output::table(&["NODE", "VERSION", "UPTIME", "RUNTIME"], &rows);
+        match versions.len() {
+            0 => {}
+            1 => output::line(&format!(
+                "all reachable agents run {}",
+                versions.iter().next().map_or("", String::as_str)
+            )),
+            _ => output::line(&format!(
+                "version skew: {}; upgrade all nodes together (`mcp agent upgrade`)",
+                versions.into_iter().collect::<Vec<_>>().join(", ")
+            )),
+        }
+    }
+    Ok(if failed {
+        ExitStatus::Problems
+    } else {
+        ExitStatus::Success
+    })
+}
+
+pub(crate) async fn route(ctx: &Context, c: RouteCommand) -> Result<ExitStatus, mcp_core::Error> {
+    match c {
+        RouteCommand::List { node } => {
+            let mut client = ctx.client(&node).await?;
+            let routes = client.proxy_routes().await?;
+            if ctx.json {
+                output::json(&routes.iter().map(|r| serde_json::json!({
+                    "listener": r.listener, "hostname": r.hostname, "backend": r.backend,
+                    "mode": r.mode.as_str(), "backend_tls": r.backend_tls,
+                })).collect::<Vec<_>>());
+                return Ok(ExitStatus::Success);
+            }
+            let listeners: BTreeSet<&str> = routes.iter().map(|r| r.listener.as_str()).collect();
+            for l in listeners {
+                let here: Vec<&ProxyRouteRecord> =
+                    routes.iter().filter(|r| r.listener == l).collect();
+                output::line(&format!("{l} routes={}", here.len()));
+                for r in here {
+                    let re = if r.backend_tls { " (re-encrypt)" } else { "" };
+                    output::line(&format!("  {} {} → {}{re}", r.mode, r.hostname, r.backend));
+                }
+            }
+            Ok(ExitStatus::Success)
+        }
+        RouteCommand::Add {
+            node,
+            listener,
+            hostname,
+            backend,
+            mode,
+            tls_cert,
+            tls_key,
+        } => {
+            let mode = match mode.as_str() {
+                "l4" => Mode::L4,
+                "l7" => Mode::L7,
+                other => {
+                    return Err(config::ConfigError::Invalid {
+                        path: ctx.path.clone(),
+                        message: format!("--mode must be l4 or l7, not {other:?}"),
+                    }
+                    .into());
+                }
+            };
+            let mut client = ctx.client(&node).await?;
+            client
+                .add_proxy_route(&ProxyRouteRecord {
+                    listener,
+                    hostname,
+                    backend,
+                    mode,
+                    tls_cert,
+                    tls_key,
+                    backend_tls: false,
+                    proxy_protocol: false,
+                    service: None,
+                })
+                .await?;
+            output::line("route added");
+            Ok(ExitStatus::Success)
+        }
+        RouteCommand::Remove {
+            node,
+            listener,
+            hostname,
+        } => {
+            let mut client = ctx.client(&node).await?;
+            client.remove_proxy_route(&listener, &hostname).await?;
+            output::line("route removed");
+            Ok(ExitStatus::Success)
+        }
+    }
+}
+
+pub(crate) async fn dns(ctx: &Context, a: &NodeArg) -> Result<ExitStatus, mcp_core::Error> {
+    let nodes = ctx.nodes(a.node.as_deref())?;
+    let results = super::on_nodes(
+        ctx,
+        &nodes,
+        |_, mut c| async move { Ok(c.dns_records().await?) },
+    )
+    .await;
+    let (ok, failed) = super::partition(results)?;
+    for (_, records) in ok {
+        let zones: BTreeSet<&str> = records.iter().map(|r| r.zone.as_str()).collect();
+        for z in zones {
+            output::line(&format!("ZONE: {z}"));
+            let rows: Vec<Vec<String>> = records
+                .iter()
+                .filter(|r| r.zone == z)
+                .map(|r| {
+                    vec![
+                        r.name.clone(),
+                        r.rtype.clone(),
+                        r.value.clone(),
+                        r.ttl.to_string(),
+                    ]
+                })
+                .collect();
+            output::table(&["NAME", "TYPE", "VALUE", "TTL"], &rows);
+        }
+    }
+    let status = if failed.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Problems
+    };
+    Ok(status)
+}

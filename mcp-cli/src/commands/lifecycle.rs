@@ -1,0 +1,129 @@
+//! `deploy`, `adopt`, `undeploy`, `stop`, `start`, `restart`, `recover`.
+
+use mcp_core::engine::{ComponentChange, Report};
+
+use crate::args::{NodeArg, NodeServiceArg, ServiceArg};
+use crate::context::Context;
+use crate::exit::ExitStatus;
+use crate::output::{self, Spinner};
+
+/// Operations on a deployed service.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Op {
+    Undeploy,
+    Stop,
+    Start,
+    Restart,
+}
+
+fn change_word(c: ComponentChange) -> &'static str {
+    match c {
+        ComponentChange::Created => "created",
+        ComponentChange::Replaced => "replaced",
+        ComponentChange::Unchanged => "unchanged",
+        ComponentChange::Started => "started",
+        ComponentChange::Stopped => "stopped",
+        ComponentChange::Restarted => "restarted",
+        ComponentChange::Removed => "removed",
+        ComponentChange::Adopted => "adopted",
+    }
+}
+
+pub(crate) fn print_report(ctx: &Context, verb: &str, node: &str, r: &Report) {
+    if ctx.json {
+        output::json(&serde_json::json!({
+            "service": r.service,
+            "node": node,
+            "components": r.components.iter().map(|(c, ch)| serde_json::json!({"container": c, "change": change_word(*ch)})).collect::<Vec<_>>(),
+            "ports": r.ports.iter().map(|(c, route, p)| serde_json::json!({"component": c, "route": route, "port": p})).collect::<Vec<_>>(),
+            "warnings": r.warnings,
+        }));
+        return;
+    }
+    output::line(&format!("{verb} {} on {node}", r.service));
+    for (container, change) in &r.components {
+        output::line(&format!("  {container}: {}", change_word(*change)));
+    }
+    let port_word = if verb == "undeployed" {
+        "released host port"
+    } else {
+        "host port"
+    };
+    for (component, route, port) in &r.ports {
+        let route = route
+            .as_deref()
+            .map_or_else(String::new, |r| format!(" route {r}"));
+        output::line(&format!("  {component}{route}: {port_word} {port}"));
+    }
+    for w in &r.warnings {
+        output::error(&format!("warning: {w}"));
+    }
+}
+
+pub(crate) async fn deploy(ctx: &Context, a: &ServiceArg) -> Result<ExitStatus, mcp_core::Error> {
+    let (_, def) = ctx.definition(&a.service)?;
+    let mut client = ctx.client(&def.node).await?;
+    let spinner = Spinner::start(&format!("deploying {} on {}", def.name, def.node));
+    let report = client.deploy(&def.to_toml()).await;
+    drop(spinner);
+    print_report(ctx, "deployed", &def.node, &report?);
+    Ok(ExitStatus::Success)
+}
+
+pub(crate) async fn adopt(ctx: &Context, a: &ServiceArg) -> Result<ExitStatus, mcp_core::Error> {
+    let (_, def) = ctx.definition(&a.service)?;
+    let mut client = ctx.client(&def.node).await?;
+    let report = client.adopt(&def.to_toml()).await?;
+    print_report(ctx, "adopted", &def.node, &report);
+    Ok(ExitStatus::Success)
+}
+
+pub(crate) async fn service_op(
+    ctx: &Context,
+    a: &NodeServiceArg,
+    op: Op,
+) -> Result<ExitStatus, mcp_core::Error> {
+    let node = ctx.node_for(&a.service, a.node.as_deref())?;
+    let mut client = ctx.client(&node).await?;
+    let (doing, done) = match op {
+        Op::Undeploy => ("undeploying", "undeployed"),
+        Op::Stop => ("stopping", "stopped"),
+        Op::Start => ("starting", "started"),
+        Op::Restart => ("restarting", "restarted"),
+    };
+    let spinner = Spinner::start(&format!("{doing} {} on {node}", a.service));
+    let report = match op {
+        Op::Undeploy => client.undeploy(&a.service).await,
+        Op::Stop => client.stop(&a.service).await,
+        Op::Start => client.start(&a.service).await,
+        Op::Restart => client.restart(&a.service).await,
+    };
+    drop(spinner);
+    print_report(ctx, done, &node, &report?);
+    Ok(ExitStatus::Success)
+}
+
+pub(crate) async fn recover(ctx: &Context, a: &NodeArg) -> Result<ExitStatus, mcp_core::Error> {
+    let nodes = ctx.nodes(a.node.as_deref())?;
+    let results = super::on_nodes(
+        ctx,
+        &nodes,
+        |_, mut c| async move { Ok(c.recover().await?) },
+    )
+    .await;
+    let (ok, failed) = super::partition(results)?;
+    for (node, reports) in ok {
+        if reports.is_empty() && !ctx.json {
+            output::line(&format!("{node}: nothing to recover"));
+        }
+        for r in &reports {
+            print_report(ctx, "recovered", &node, r);
+        }
+    }
+    let status = if failed.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Problems
+    };
+    Ok(status)
+}

@@ -1,0 +1,458 @@
+//! The gRPC client of the agent API, over TLS with a bearer token. Methods take and
+//! return this crate's types; the wire types stay inside [`super::convert`].
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use mcp_proto::v1::{self, mcp_agent_service_client::McpAgentServiceClient};
+use tokio_stream::{Stream, StreamExt};
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig};
+
+use super::{ApiError, convert, wire};
+use crate::engine::{NodeInfo, Report, ServiceStatus, SyncItem};
+use crate::registry::{DnsRecord, Event, ProxyRouteRecord};
+
+/// Where and how to reach one node's agent.
+#[derive(Clone)]
+pub struct AgentEndpoint {
+    /// The node's name (for messages).
+    pub node: String,
+    /// `host:port` addresses, tried in order.
+    pub addresses: Vec<String>,
+    /// PEM of the CA that signed the agent's certificate.
+    pub ca_pem: Vec<u8>,
+    /// The name to verify the agent's certificate against; the address's host when
+    /// `None`.
+    pub server_name: Option<String>,
+    /// The bearer token.
+    pub token: String,
+    /// How long to wait for each address.
+    pub connect_timeout: Duration,
+}
+
+impl std::fmt::Debug for AgentEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentEndpoint")
+            .field("node", &self.node)
+            .field("addresses", &self.addresses)
+            .field("server_name", &self.server_name)
+            .field("token", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
+struct Bearer(MetadataValue<Ascii>);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        req.metadata_mut().insert("authorization", self.0.clone());
+        Ok(req)
+    }
+}
+
+/// One line of a container's output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// The container.
+    pub container: String,
+    /// The line, without its newline.
+    pub line: String,
+}
+
+/// A stream of items from the agent.
+pub type ApiStream<T> = Pin<Box<dyn Stream<Item = Result<T, ApiError>> + Send>>;
+
+/// A connection to one node's agent.
+#[derive(Debug, Clone)]
+pub struct AgentClient {
+    inner: McpAgentServiceClient<InterceptedService<Channel, Bearer>>,
+    address: String,
+}
+
+impl std::fmt::Debug for Bearer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Bearer(<redacted>)")
+    }
+}
+
+/// The error chain of `e` as one line (tonic's top-level messages are terse).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+impl AgentClient {
+    /// Connects to the first address of `endpoint` that answers.
+    pub async fn connect(endpoint: &AgentEndpoint) -> Result<Self, ApiError> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let bearer =
+            MetadataValue::try_from(format!("Bearer {}", endpoint.token)).map_err(|_| {
+                ApiError::Remote {
+                    kind: crate::ErrorKind::Unauthenticated,
+                    step: None,
+                    message: "the token contains characters a header cannot carry".into(),
+                }
+            })?;
+        let mut last = String::from("no address configured");
+        for address in &endpoint.addresses {
+            let host = address
+                .rsplit_once(':')
+                .map_or(address.as_str(), |(h, _)| h)
+                .trim_start_matches('[')
+                .trim_end_matches(']');
+            let tls = ClientTlsConfig::new()
+                .ca_certificate(Certificate::from_pem(&endpoint.ca_pem))
+                .domain_name(
+                    endpoint
+                        .server_name
+                        .clone()
+                        .unwrap_or_else(|| host.to_owned()),
+                );
+            let channel = Channel::from_shared(format!("https://{address}"))
+                .map_err(|e| ApiError::Tls {
+                    node: endpoint.node.clone(),
+                    message: format!("address {address:?}: {e}"),
+                })?
+                .tls_config(tls)
+                .map_err(|e| ApiError::Tls {
+                    node: endpoint.node.clone(),
+                    message: chain(&e),
+                })?
+                .connect_timeout(endpoint.connect_timeout);
+            match channel.connect().await {
+                Ok(ch) => {
+                    return Ok(AgentClient {
+                        inner: McpAgentServiceClient::with_interceptor(ch, Bearer(bearer))
+                            .max_decoding_message_size(crate::engine::MAX_FILE_BYTES + (1 << 20))
+                            .max_encoding_message_size(crate::engine::MAX_FILE_BYTES + (1 << 20)),
+                        address: address.clone(),
+                    });
+                }
+                Err(e) => last = format!("{address}: {}", chain(&e)),
+            }
+        }
+        Err(ApiError::Connect {
+            node: endpoint.node.clone(),
+            tried: endpoint.addresses.join(", "),
+            message: last,
+        })
+    }
+
+    /// The address this client is connected to.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Deploys (or redeploys) the service defined by `definition` (TOML).
+    pub async fn deploy(&mut self, definition: &str) -> Result<Report, ApiError> {
+        let r = self
+            .inner
+            .deploy(v1::DefinitionRequest {
+                definition: definition.to_owned(),
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        convert::decode_report(r.into_inner())
+    }
+
+    /// Adopts the running containers of the service defined by `definition`.
+    pub async fn adopt(&mut self, definition: &str) -> Result<Report, ApiError> {
+        let r = self
+            .inner
+            .adopt(v1::DefinitionRequest {
+                definition: definition.to_owned(),
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        convert::decode_report(r.into_inner())
+    }
+
+    /// Stops a service.
+    pub async fn stop(&mut self, service: &str) -> Result<Report, ApiError> {
+        let r = self
+            .inner
+            .stop(service_req(service))
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        convert::decode_report(r.into_inner())
+    }
+
+    /// Starts a service.
+    pub async fn start(&mut self, service: &str) -> Result<Report, ApiError> {
+        let r = self
+            .inner
+            .start(service_req(service))
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        convert::decode_report(r.into_inner())
+    }
+
+    /// Restarts a service.
+    pub async fn restart(&mut self, service: &str) -> Result<Report, ApiError> {
+        let r = self
+            .inner
+            .restart(service_req(service))
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        convert::decode_report(r.into_inner())
+    }
+
+    /// Undeploys a service.
+    pub async fn undeploy(&mut self, service: &str) -> Result<Report, ApiError> {
+        let r = self
+            .inner
+            .undeploy(service_req(service))
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        convert::decode_report(r.into_inner())
+    }
+
+    /// Every service on the node.
+    pub async fn services(&mut self) -> Result<Vec<ServiceStatus>, ApiError> {
+        let r = self
+            .inner
+            .list_services(v1::ListServicesRequest {})
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        r.into_inner()
+            .services
+            .into_iter()
+            .map(convert::decode_status)
+            .collect()
+    }
+
+    /// One service's status, its definition as deployed (TOML) and recent events.
+    pub async fn status(
+        &mut self,
+        service: &str,
+    ) -> Result<(ServiceStatus, String, Vec<Event>), ApiError> {
+        let r = self
+            .inner
+            .service_status(service_req(service))
+            .await
+            .map_err(|s| wire::from_status(&s))?
+            .into_inner();
+        let status = r
+            .status
+            .ok_or_else(|| ApiError::Protocol("status missing".into()))?;
+        Ok((
+            convert::decode_status(status)?,
+            r.definition,
+            r.recent_events
+                .into_iter()
+                .map(convert::decode_event)
+                .collect(),
+        ))
+    }
+
+    /// A service's output: the last `tail` lines (all when 0), then new lines while
+    /// `follow`.
+    pub async fn logs(
+        &mut self,
+        service: &str,
+        component: Option<&str>,
+        tail: u32,
+        follow: bool,
+    ) -> Result<ApiStream<LogLine>, ApiError> {
+        let stream = self
+            .inner
+            .logs(v1::LogsRequest {
+                service: service.to_owned(),
+                component: component.unwrap_or_default().to_owned(),
+                tail,
+                follow,
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?
+            .into_inner();
+        Ok(Box::pin(stream.map(|r| {
+            r.map(|c| LogLine {
+                container: c.container,
+                line: c.line,
+            })
+            .map_err(|s| wire::from_status(&s))
+        })))
+    }
+
+    /// Events after `after_id` (of `service`, or all), only the newest `limit` (0: all),
+    /// then new ones while `follow`.
+    pub async fn events(
+        &mut self,
+        service: Option<&str>,
+        after_id: i64,
+        limit: u32,
+        follow: bool,
+    ) -> Result<ApiStream<Event>, ApiError> {
+        let stream = self
+            .inner
+            .events(v1::EventsRequest {
+                service: service.unwrap_or_default().to_owned(),
+                after_id,
+                limit,
+                follow,
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?
+            .into_inner();
+        Ok(Box::pin(stream.map(|r| {
+            r.map(convert::decode_event)
+                .map_err(|s| wire::from_status(&s))
+        })))
+    }
+
+    /// The node's identity and capacity.
+    pub async fn node_status(&mut self) -> Result<NodeInfo, ApiError> {
+        let r = self
+            .inner
+            .node_status(v1::NodeStatusRequest {})
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(convert::decode_node(r.into_inner()))
+    }
+
+    /// Pushes the node's desired definitions (TOML); returns the plan, applied unless
+    /// `dry_run`.
+    pub async fn sync(
+        &mut self,
+        definitions: Vec<String>,
+        dry_run: bool,
+        prune: bool,
+    ) -> Result<Vec<SyncItem>, ApiError> {
+        let r = self
+            .inner
+            .sync_definitions(v1::SyncRequest {
+                definitions,
+                dry_run,
+                prune,
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        r.into_inner()
+            .items
+            .into_iter()
+            .map(convert::decode_sync_item)
+            .collect()
+    }
+
+    /// Recreates containers the runtime lost.
+    pub async fn recover(&mut self) -> Result<Vec<Report>, ApiError> {
+        let r = self
+            .inner
+            .recover(v1::RecoverRequest {})
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        r.into_inner()
+            .services
+            .into_iter()
+            .map(convert::decode_report)
+            .collect()
+    }
+
+    /// Writes a file into a service's data directory.
+    pub async fn push_file(
+        &mut self,
+        service: &str,
+        path: &str,
+        content: Vec<u8>,
+        mode: u32,
+    ) -> Result<u64, ApiError> {
+        let r = self
+            .inner
+            .push_file(v1::PushFileRequest {
+                service: service.to_owned(),
+                path: path.to_owned(),
+                content,
+                mode,
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(r.into_inner().bytes_written)
+    }
+
+    /// Reads a file from a service's data directory.
+    pub async fn pull_file(&mut self, service: &str, path: &str) -> Result<Vec<u8>, ApiError> {
+        let r = self
+            .inner
+            .pull_file(v1::PullFileRequest {
+                service: service.to_owned(),
+                path: path.to_owned(),
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(r.into_inner().content)
+    }
+
+    /// The node's proxy routes.
+    pub async fn proxy_routes(&mut self) -> Result<Vec<ProxyRouteRecord>, ApiError> {
+        let r = self
+            .inner
+            .list_proxy_routes(v1::ListProxyRoutesRequest {})
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        r.into_inner()
+            .routes
+            .into_iter()
+            .map(convert::decode_route)
+            .collect()
+    }
+
+    /// Adds (or replaces) a proxy route by hand.
+    pub async fn add_proxy_route(&mut self, route: &ProxyRouteRecord) -> Result<(), ApiError> {
+        self.inner
+            .add_proxy_route(v1::AddProxyRouteRequest {
+                route: Some(convert::encode_route(route)),
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(())
+    }
+
+    /// Removes a proxy route.
+    pub async fn remove_proxy_route(
+        &mut self,
+        listener: &str,
+        hostname: &str,
+    ) -> Result<(), ApiError> {
+        self.inner
+            .remove_proxy_route(v1::RemoveProxyRouteRequest {
+                listener: listener.to_owned(),
+                hostname: hostname.to_owned(),
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(())
+    }
+
+    /// The DNS records the node registered.
+    pub async fn dns_records(&mut self) -> Result<Vec<DnsRecord>, ApiError> {
+        let r = self
+            .inner
+            .list_dns_records(v1::ListDnsRecordsRequest {})
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(r.into_inner()
+            .records
+            .into_iter()
+            .map(convert::decode_dns)
+            .collect())
+    }
+}
+
+fn service_req(service: &str) -> v1::ServiceRequest {
+    v1::ServiceRequest {
+        service: service.to_owned(),
+    }
+}

@@ -1,0 +1,445 @@
+//! Who is calling: MCIAS bearer tokens, validated over HTTPS and cached for 30 s
+//! (keyed by the token's SHA-256, never the token itself), or, on a single-machine
+//! node, one admin token kept in a file. Guest accounts are refused.
+//!
+//! Also the MCIAS login the CLI uses to get a token.
+//!
+//! The MCIAS wire format (JSON over HTTPS):
+//! * login: `POST <server_url>/v1/auth/login` with
+//!   `{"username", "password", "totp_code"?, "service_name"}` → `200 {"token",
+//!   "expires_at"?}`; 401 for wrong credentials, 403 when policy denies the login.
+//! * validation: `POST <server_url><validate_path>` (default `/v1/token/validate`)
+//!   with `Authorization: Bearer <token>` and `{"service_name"}` → `200 {"valid",
+//!   "username", "account_type", "roles", "expires_at"?}`; 401 or `"valid": false`
+//!   for an unknown or expired token.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+
+use crate::ErrorKind;
+
+/// How long a valid token is trusted without asking MCIAS again.
+pub const CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// Errors of this module.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// No `authorization` header.
+    #[error("missing bearer token: log in with `mcp login`")]
+    Missing,
+    /// The header is not `Bearer <token>` with a plausible token.
+    #[error("malformed authorization header: expected `Bearer <token>`")]
+    Malformed,
+    /// The token is unknown, expired or revoked.
+    #[error("token rejected: {0}")]
+    Rejected(String),
+    /// The account may not use this service (guests, or denied by policy).
+    #[error("permission denied: {0}")]
+    Denied(String),
+    /// MCIAS could not be reached or answered nonsense.
+    #[error("cannot check the token with MCIAS at {url}: {message}")]
+    Unavailable {
+        /// The URL asked.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The authentication settings are unusable.
+    #[error("authentication setup: {0}")]
+    Setup(String),
+}
+
+impl AuthError {
+    /// The stable classification of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            AuthError::Missing | AuthError::Malformed | AuthError::Rejected(_) => {
+                ErrorKind::Unauthenticated
+            }
+            AuthError::Denied(_) => ErrorKind::PermissionDenied,
+            AuthError::Unavailable { .. } => ErrorKind::Unavailable,
+            AuthError::Setup(_) => ErrorKind::InvalidInput,
+        }
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// Account name (recorded as the actor of events).
+    pub username: String,
+    /// `human` or `system`.
+    pub account_type: String,
+    /// MCIAS roles (`admin`, `user`, `guest`).
+    pub roles: Vec<String>,
+}
+
+impl Identity {
+    /// Whether the account is a guest (and nothing more).
+    pub fn is_guest(&self) -> bool {
+        self.roles.iter().any(|r| r == "guest")
+            && !self.roles.iter().any(|r| r == "admin" || r == "user")
+    }
+}
+
+/// A token MCIAS issued.
+#[derive(Clone, Deserialize)]
+pub struct LoginToken {
+    /// The bearer token.
+    pub token: String,
+    /// When it expires, as MCIAS wrote it.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+}
+
+impl std::fmt::Debug for LoginToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginToken")
+            .field("token", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// A client of MCIAS's HTTPS API.
+#[derive(Debug, Clone)]
+pub struct McIasClient {
+    http: reqwest::Client,
+    server_url: String,
+    validate_path: String,
+    service_name: String,
+}
+
+/// Settings for [`McIasClient`].
+#[derive(Debug, Clone)]
+pub struct McIasSettings {
+    /// Base URL, e.g. `https://mcias.metacircular.net:8443`.
+    pub server_url: String,
+    /// PEM of the CA to trust for MCIAS (the system roots when `None`).
+    pub ca_pem: Option<Vec<u8>>,
+    /// Path of the validation endpoint.
+    pub validate_path: String,
+    /// The service name MCIAS knows this program by.
+    pub service_name: String,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+/// The system's CA bundle (Debian's path), for MCIAS without a configured CA.
+const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+impl McIasClient {
+    /// A client for `settings`.
+    pub fn new(settings: &McIasSettings) -> Result<Self, AuthError> {
+        use rustls_pki_types::CertificateDer;
+        use rustls_pki_types::pem::PemObject;
+
+        let pem = match &settings.ca_pem {
+            Some(p) => p.clone(),
+            None => std::fs::read(SYSTEM_ROOTS).map_err(|e| {
+                AuthError::Setup(format!("no MCIAS CA configured and {SYSTEM_ROOTS}: {e}"))
+            })?,
+        };
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            let cert = cert.map_err(|e| AuthError::Setup(format!("MCIAS CA bundle: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| AuthError::Setup(format!("MCIAS CA certificate: {e}")))?;
+        }
+        let mut tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| AuthError::Setup(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .timeout(settings.timeout)
+            .build()
+            .map_err(|e| AuthError::Setup(format!("HTTP client: {e}")))?;
+        Ok(McIasClient {
+            http,
+            server_url: settings.server_url.trim_end_matches('/').to_owned(),
+            validate_path: settings.validate_path.clone(),
+            service_name: settings.service_name.clone(),
+        })
+    }
+
+    fn unavailable(&self, url: &str, e: impl std::fmt::Display) -> AuthError {
+        AuthError::Unavailable {
+            url: url.to_owned(),
+            message: e.to_string(),
+        }
+    }
+
+    /// Logs in with a password (and TOTP code when the account needs one).
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        totp_code: Option<&str>,
+    ) -> Result<LoginToken, AuthError> {
+        #[derive(Serialize)]
+        struct Login<'a> {
+            username: &'a str,
+            password: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            totp_code: Option<&'a str>,
+            service_name: &'a str,
+        }
+        let url = format!("{}/v1/auth/login", self.server_url);
+        let resp = self
+            .http
+            .post(&url)
+            .json(&Login {
+                username,
+                password,
+                totp_code,
+                service_name: &self.service_name,
+            })
+            .send()
+            .await
+            .map_err(|e| self.unavailable(&url, error_chain(&e)))?;
+        match resp.status().as_u16() {
+            200 => resp
+                .json::<LoginToken>()
+                .await
+                .map_err(|e| self.unavailable(&url, e)),
+            401 => Err(AuthError::Rejected(
+                "wrong username, password or TOTP code".into(),
+            )),
+            403 => Err(AuthError::Denied(format!(
+                "MCIAS policy does not allow {username} to log in to {}",
+                self.service_name
+            ))),
+            code => Err(self.unavailable(&url, format!("HTTP {code}"))),
+        }
+    }
+
+    /// Asks MCIAS who `token` belongs to.
+    pub async fn validate(&self, token: &str) -> Result<Identity, AuthError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            valid: bool,
+            #[serde(default)]
+            username: String,
+            #[serde(default)]
+            account_type: String,
+            #[serde(default)]
+            roles: Vec<String>,
+        }
+        let url = format!("{}{}", self.server_url, self.validate_path);
+        let resp = self
+            .http
+            .post(&url)
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "service_name": self.service_name }))
+            .send()
+            .await
+            .map_err(|e| self.unavailable(&url, error_chain(&e)))?;
+        match resp.status().as_u16() {
+            200 => {
+                let a: Answer = resp.json().await.map_err(|e| self.unavailable(&url, e))?;
+                if !a.valid {
+                    return Err(AuthError::Rejected("unknown or expired token".into()));
+                }
+                Ok(Identity {
+                    username: a.username,
+                    account_type: a.account_type,
+                    roles: a.roles,
+                })
+            }
+            401 => Err(AuthError::Rejected("unknown or expired token".into())),
+            403 => Err(AuthError::Denied("MCIAS policy denies this account".into())),
+            code => Err(self.unavailable(&url, format!("HTTP {code}"))),
+        }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut s = e.source();
+    while let Some(src) = s {
+        out.push_str(": ");
+        out.push_str(&src.to_string());
+        s = src.source();
+    }
+    out
+}
+
+/// Decides who a caller is, from the `authorization` header.
+#[derive(Debug)]
+pub enum Authenticator {
+    /// Tokens are validated by MCIAS, valid answers cached for [`CACHE_TTL`].
+    Mcias {
+        /// The MCIAS client.
+        client: McIasClient,
+        /// SHA-256 of a token → who it is and until when that is trusted.
+        cache: Mutex<HashMap<[u8; 32], (Identity, Instant)>>,
+    },
+    /// One admin token, from a file (single-machine nodes).
+    TokenFile {
+        /// SHA-256 of the token.
+        digest: [u8; 32],
+    },
+}
+
+impl Authenticator {
+    /// MCIAS validation with a cache.
+    pub fn mcias(client: McIasClient) -> Self {
+        Authenticator::Mcias {
+            client,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The admin token in `path`.
+    pub fn token_file(path: &std::path::Path) -> Result<Self, AuthError> {
+        let token = std::fs::read_to_string(path)
+            .map_err(|e| AuthError::Setup(format!("token file {}: {e}", path.display())))?;
+        let token = token.trim();
+        if token.is_empty() {
+            return Err(AuthError::Setup(format!(
+                "token file {} is empty",
+                path.display()
+            )));
+        }
+        Ok(Authenticator::TokenFile {
+            digest: sha2::Sha256::digest(token.as_bytes()).into(),
+        })
+    }
+
+    /// The authenticator an agent configured by `config` uses.
+    pub fn from_config(config: &crate::config::AgentConfig) -> Result<Self, AuthError> {
+        use crate::config::AuthMode;
+        match config.auth.mode {
+            AuthMode::TokenFile => {
+                let path = config.auth.token_file.as_ref().ok_or_else(|| {
+                    AuthError::Setup("auth.mode = \"token-file\" needs auth.token_file".into())
+                })?;
+                Self::token_file(path)
+            }
+            AuthMode::Mcias => {
+                let ca_pem = match &config.mcias.ca_cert {
+                    Some(p) => Some(std::fs::read(p).map_err(|e| {
+                        AuthError::Setup(format!("mcias.ca_cert {}: {e}", p.display()))
+                    })?),
+                    None => None,
+                };
+                Ok(Self::mcias(McIasClient::new(&McIasSettings {
+                    server_url: config.mcias.server_url.clone(),
+                    ca_pem,
+                    validate_path: config.mcias.validate_path.clone(),
+                    service_name: config.mcias.service_name.clone(),
+                    timeout: Duration::from_secs(10),
+                })?))
+            }
+        }
+    }
+
+    /// Who sends `header` (the value of `authorization`, if any).
+    pub async fn authenticate(&self, header: Option<&str>) -> Result<Identity, AuthError> {
+        let header = header.ok_or(AuthError::Missing)?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .filter(|t| !t.is_empty() && t.len() <= 8192 && t.bytes().all(|b| b.is_ascii_graphic()))
+            .ok_or(AuthError::Malformed)?;
+        let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+        let identity = match self {
+            Authenticator::TokenFile { digest: want } => {
+                // Compare without leaking where they differ.
+                let diff = want
+                    .iter()
+                    .zip(&digest)
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+                if diff != 0 {
+                    return Err(AuthError::Rejected("not this node's admin token".into()));
+                }
+                Identity {
+                    username: "admin".into(),
+                    account_type: "human".into(),
+                    roles: vec!["admin".into()],
+                }
+            }
+            Authenticator::Mcias { client, cache } => {
+                let now = Instant::now();
+                let cached = {
+                    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+                    cache.retain(|_, (_, until)| *until > now);
+                    cache.get(&digest).map(|(id, _)| id.clone())
+                };
+                match cached {
+                    Some(id) => id,
+                    None => {
+                        let id = client.validate(token).await?;
+                        cache
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .insert(digest, (id.clone(), now + CACHE_TTL));
+                        id
+                    }
+                }
+            }
+        };
+        if identity.is_guest() {
+            return Err(AuthError::Denied(format!(
+                "{} is a guest account; guests cannot use the agent",
+                identity.username
+            )));
+        }
+        Ok(identity)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn token_file_accepts_only_its_token_and_rejects_malformed_headers() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("token");
+        std::fs::write(&path, "s3cret\n").expect("write");
+        let auth = Authenticator::token_file(&path).expect("auth");
+        assert_eq!(
+            auth.authenticate(Some("Bearer s3cret"))
+                .await
+                .expect("ok")
+                .username,
+            "admin"
+        );
+        for (header, kind) in [
+            (None, ErrorKind::Unauthenticated),
+            (Some("Bearer wrong"), ErrorKind::Unauthenticated),
+            (Some("Basic s3cret"), ErrorKind::Unauthenticated),
+            (Some("Bearer "), ErrorKind::Unauthenticated),
+            (Some("Bearer a b"), ErrorKind::Unauthenticated),
+        ] {
+            let err = auth.authenticate(header).await.expect_err("refused");
+            assert_eq!(err.kind(), kind, "{header:?}");
+        }
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n").expect("write");
+        assert!(Authenticator::token_file(&empty).is_err());
+    }
+
+    #[test]
+    fn guests_are_guests_only_without_other_roles() {
+        let id = |roles: &[&str]| Identity {
+            username: "u".into(),
+            account_type: "human".into(),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        };
+        assert!(id(&["guest"]).is_guest());
+        assert!(!id(&["guest", "user"]).is_guest());
+        assert!(!id(&["admin"]).is_guest());
+    }
+}

@@ -1,0 +1,939 @@
+//! The configuration files: the agent's (`/srv/mcp/mcp-agent.toml`, [`AgentConfig`])
+//! and the operator's (`~/.config/mcp/mcp.toml`, [`CliConfig`]).
+//!
+//! Both are TOML; every key can be overridden from the environment:
+//! `MCP_AGENT_<SECTION>_<KEY>` for the agent (`MCP_AGENT_SERVER_LISTEN`),
+//! `MCP_<SECTION>_<KEY>` for the CLI (`MCP_AUTH_TOKEN_PATH`). A value that parses as
+//! TOML (`true`, `5`, `["podman"]`) is taken as such, anything else as a string.
+//! Every field is documented in `docs/configuration.md`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use toml_edit::DocumentMut;
+
+use crate::ErrorKind;
+use crate::api::AgentEndpoint;
+use crate::ports::PortRange;
+use crate::spec::Conventions;
+
+/// Errors of this module.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file (with its environment overrides) is not a valid configuration.
+    #[error("config {}: {message}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with the line, column and key where known.
+        message: String,
+    },
+    /// A node is not in the CLI configuration.
+    #[error("node {node:?} is not in {} (known: {known}); add it with `mcp node add`", path.display())]
+    UnknownNode {
+        /// The node asked for.
+        node: String,
+        /// The config file.
+        path: PathBuf,
+        /// The nodes it has.
+        known: String,
+    },
+    /// A file the configuration points to is unusable.
+    #[error("{what} {}: {message}", path.display())]
+    File {
+        /// What the file is for.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl ConfigError {
+    /// The stable classification of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ConfigError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                ErrorKind::NotFound
+            }
+            ConfigError::Read { .. } => ErrorKind::Io,
+            ConfigError::UnknownNode { .. } => ErrorKind::NotFound,
+            ConfigError::File { .. } | ConfigError::Invalid { .. } => ErrorKind::InvalidInput,
+        }
+    }
+}
+
+/// Expands a leading `~/` to `$HOME/`.
+pub fn expand_home(path: &Path) -> PathBuf {
+    match path.strip_prefix("~") {
+        Ok(rest) => std::env::var_os("HOME")
+            .map_or_else(|| path.to_owned(), |home| PathBuf::from(home).join(rest)),
+        Err(_) => path.to_owned(),
+    }
+}
+
+/// Parses `text` with the environment overrides of `prefix` for `sections` applied.
+fn parse_with_env<T: for<'de> Deserialize<'de>>(
+    text: &str,
+    path: &Path,
+    prefix: &str,
+    sections: &[&str],
+    env: &[(String, String)],
+) -> Result<T, ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid {
+        path: path.to_owned(),
+        message,
+    };
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| invalid(e.to_string()))?;
+    for (var, value) in env {
+        let Some(rest) = var.strip_prefix(prefix) else {
+            continue;
+        };
+        let rest = rest.to_ascii_lowercase();
+        let Some((section, key)) = rest.split_once('_') else {
+            continue;
+        };
+        if !sections.contains(&section) || key.is_empty() {
+            continue;
+        }
+        let value: toml_edit::Value = value
+            .parse::<toml_edit::Value>()
+            .unwrap_or_else(|_| toml_edit::Value::from(value.as_str()));
+        let table = doc
+            .entry(section)
+            .or_insert_with(toml_edit::table)
+            .as_table_like_mut()
+            .ok_or_else(|| invalid(format!("{var}: [{section}] is not a table")))?;
+        table.insert(key, toml_edit::Item::Value(value));
+    }
+    toml_edit::de::from_str(&doc.to_string())
+        .map_err(|e| invalid(e.to_string().trim_end().to_owned()))
+}
+
+fn process_env() -> Vec<(String, String)> {
+    std::env::vars().collect()
+}
+
+// ---- agent ------------------------------------------------------------------------------
+
+/// The agent's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// `[server]`: where and how the gRPC API listens.
+    pub server: ServerSection,
+    /// `[node]`: this node.
+    pub node: NodeSection,
+    /// `[database]`: the registry.
+    #[serde(default)]
+    pub database: DatabaseSection,
+    /// `[auth]`: how callers are authenticated.
+    #[serde(default)]
+    pub auth: AuthSection,
+    /// `[mcias]`: the identity service.
+    #[serde(default)]
+    pub mcias: McIasSection,
+    /// `[podman]`: the container runtime.
+    #[serde(default)]
+    pub podman: PodmanSection,
+    /// `[monitor]`: the reconcile loop.
+    #[serde(default)]
+    pub monitor: MonitorSection,
+    /// `[ports]`: host ports for routes.
+    #[serde(default)]
+    pub ports: PortsSection,
+    /// `[conventions]`: defaults applied to definitions.
+    #[serde(default)]
+    pub conventions: Conventions,
+    /// `[log]`: logging.
+    #[serde(default)]
+    pub log: LogSection,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// `host:port` to listen on (TLS 1.3 only).
+    pub listen: SocketAddr,
+    /// PEM certificate chain of the agent.
+    pub tls_cert: PathBuf,
+    /// PEM private key of the agent.
+    pub tls_key: PathBuf,
+    /// How long in-flight RPCs get to finish on shutdown, seconds.
+    #[serde(default = "default_shutdown_grace")]
+    pub shutdown_grace_secs: u64,
+}
+
+fn default_shutdown_grace() -> u64 {
+    10
+}
+
+/// `[node]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSection {
+    /// This node's name; definitions must name it.
+    pub name: String,
+    /// Address container ports are published on.
+    #[serde(default = "loopback")]
+    pub publish_address: IpAddr,
+}
+
+fn loopback() -> IpAddr {
+    IpAddr::from([127, 0, 0, 1])
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSection {
+    /// The registry file.
+    pub path: PathBuf,
+}
+
+impl Default for DatabaseSection {
+    fn default() -> Self {
+        DatabaseSection {
+            path: PathBuf::from("/srv/mcp/mcp.db"),
+        }
+    }
+}
+
+/// How callers are authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMode {
+    /// MCIAS bearer tokens (the platform).
+    Mcias,
+    /// One admin token in a file; only on loopback (a single-machine node).
+    TokenFile,
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSection {
+    /// `mcias` or `token-file`.
+    pub mode: AuthMode,
+    /// The admin token file (`token-file` mode).
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        AuthSection {
+            mode: AuthMode::Mcias,
+            token_file: None,
+        }
+    }
+}
+
+/// `[mcias]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct McIasSection {
+    /// Base URL.
+    pub server_url: String,
+    /// PEM CA bundle to trust for MCIAS (system roots when absent).
+    #[serde(default)]
+    pub ca_cert: Option<PathBuf>,
+    /// Path of the token validation endpoint.
+    #[serde(default = "default_validate_path")]
+    pub validate_path: String,
+    /// The name MCIAS knows the agent by.
+    #[serde(default = "default_agent_service")]
+    pub service_name: String,
+}
+
+fn default_validate_path() -> String {
+    "/v1/token/validate".into()
+}
+
+fn default_agent_service() -> String {
+    "mcp-agent".into()
+}
+
+impl Default for McIasSection {
+    fn default() -> Self {
+        McIasSection {
+            server_url: "https://mcias.metacircular.net:8443".into(),
+            ca_cert: None,
+            validate_path: default_validate_path(),
+            service_name: default_agent_service(),
+        }
+    }
+}
+
+/// `[podman]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PodmanSection {
+    /// The command that runs Podman (program and leading arguments).
+    pub command: Vec<String>,
+    /// A `containers.conf` for every Podman call (`CONTAINERS_CONF`).
+    #[serde(default)]
+    pub containers_conf: Option<PathBuf>,
+}
+
+impl Default for PodmanSection {
+    fn default() -> Self {
+        PodmanSection {
+            command: vec!["podman".into()],
+            containers_conf: None,
+        }
+    }
+}
+
+/// `[monitor]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MonitorSection {
+    /// Whether the monitor runs.
+    pub enabled: bool,
+    /// Seconds between ticks.
+    pub interval_secs: u64,
+    /// More restarts than this in the window mark a container flapping.
+    pub flap_threshold: u32,
+    /// The flap window, seconds.
+    pub flap_window_secs: u64,
+}
+
+impl Default for MonitorSection {
+    fn default() -> Self {
+        let d = crate::reconcile::MonitorConfig::default();
+        MonitorSection {
+            enabled: true,
+            interval_secs: d.interval.as_secs(),
+            flap_threshold: d.flap_threshold,
+            flap_window_secs: d.flap_window.as_secs(),
+        }
+    }
+}
+
+impl MonitorSection {
+    /// As the monitor takes it.
+    pub fn monitor_config(&self) -> crate::reconcile::MonitorConfig {
+        crate::reconcile::MonitorConfig {
+            interval: Duration::from_secs(self.interval_secs.max(1)),
+            flap_threshold: self.flap_threshold,
+            flap_window: Duration::from_secs(self.flap_window_secs),
+        }
+    }
+}
+
+/// `[ports]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PortsSection {
+    /// `START-END`.
+    pub range: String,
+}
+
+impl Default for PortsSection {
+    fn default() -> Self {
+        PortsSection {
+            range: PortRange::default().to_string(),
+        }
+    }
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSection {
+    /// `text` or `json`.
+    pub format: String,
+    /// A `tracing` filter, e.g. `info` or `mcp_core=debug`.
+    pub level: String,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection {
+            format: "text".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+const AGENT_SECTIONS: &[&str] = &[
+    "server",
+    "node",
+    "database",
+    "auth",
+    "mcias",
+    "podman",
+    "monitor",
+    "ports",
+    "conventions",
+    "log",
+];
+
+impl AgentConfig {
+    /// Reads `path` and applies the `MCP_AGENT_*` environment.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path, &process_env())
+    }
+
+    /// Parses `text` (read from `path`) with the overrides in `env`, and checks it.
+    pub fn parse(text: &str, path: &Path, env: &[(String, String)]) -> Result<Self, ConfigError> {
+        let config: AgentConfig = parse_with_env(text, path, "MCP_AGENT_", AGENT_SECTIONS, env)?;
+        config.check(path)?;
+        Ok(config)
+    }
+
+    fn check(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        self.port_range()
+            .map_err(|e| invalid(format!("ports.range: {e}")))?;
+        if self.node.name.trim().is_empty() {
+            return Err(invalid("node.name must not be empty".into()));
+        }
+        if self.podman.command.is_empty() {
+            return Err(invalid("podman.command must name a program".into()));
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(invalid(format!(
+                "log.format must be text or json, not {:?}",
+                self.log.format
+            )));
+        }
+        if self.auth.mode == AuthMode::TokenFile {
+            if self.auth.token_file.is_none() {
+                return Err(invalid(
+                    "auth.mode = \"token-file\" needs auth.token_file".into(),
+                ));
+            }
+            if !self.server.listen.ip().is_loopback() {
+                return Err(invalid(format!(
+                    "server.listen = {}: a node authenticated by a token file listens on loopback only (127.0.0.1 or ::1); use MCIAS to listen elsewhere",
+                    self.server.listen
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The port range.
+    pub fn port_range(&self) -> Result<PortRange, crate::ports::PortError> {
+        self.ports.range.parse()
+    }
+}
+
+// ---- CLI ---------------------------------------------------------------------------------
+
+/// The operator's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CliConfig {
+    /// `[[nodes]]`: the fleet.
+    #[serde(default)]
+    pub nodes: Vec<NodeEntry>,
+    /// `[auth]`.
+    #[serde(default)]
+    pub auth: CliAuthSection,
+    /// `[services]`.
+    #[serde(default)]
+    pub services: ServicesSection,
+    /// `[build]`.
+    #[serde(default)]
+    pub build: BuildSection,
+    /// `[registry]`.
+    #[serde(default)]
+    pub registry: RegistrySection,
+    /// `[tls]`: how agents are verified.
+    #[serde(default)]
+    pub tls: TlsSection,
+    /// `[mcias]`: where `mcp login` goes.
+    #[serde(default)]
+    pub mcias: CliMcIasSection,
+    /// `[conventions]`: how definitions are shown.
+    #[serde(default)]
+    pub conventions: Conventions,
+}
+
+/// One `[[nodes]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeEntry {
+    /// Node name.
+    pub name: String,
+    /// The agent's `host:port`.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// Further addresses, tried in order after `address`.
+    #[serde(default)]
+    pub addresses: Vec<String>,
+    /// SSH target.
+    #[serde(default)]
+    pub ssh: Option<String>,
+    /// Architecture (`amd64`, `arm64`).
+    #[serde(default)]
+    pub arch: Option<String>,
+    /// `compute` or `edge`.
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+impl NodeEntry {
+    /// Every address, in the order to try them.
+    pub fn all_addresses(&self) -> Vec<String> {
+        self.address
+            .iter()
+            .chain(&self.addresses)
+            .cloned()
+            .collect()
+    }
+}
+
+/// `[auth]` of the CLI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CliAuthSection {
+    /// Where the bearer token is kept.
+    pub token_path: PathBuf,
+}
+
+impl Default for CliAuthSection {
+    fn default() -> Self {
+        CliAuthSection {
+            token_path: PathBuf::from("~/.config/mcp/token"),
+        }
+    }
+}
+
+/// `[services]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServicesSection {
+    /// The directory of service definitions.
+    pub dir: PathBuf,
+}
+
+impl Default for ServicesSection {
+    fn default() -> Self {
+        ServicesSection {
+            dir: PathBuf::from("~/.config/mcp/services"),
+        }
+    }
+}
+
+/// `[build]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildSection {
+    /// The source workspace (`<workspace>/<path>` per service).
+    #[serde(default)]
+    pub workspace: Option<PathBuf>,
+}
+
+/// `[registry]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrySection {
+    /// The image registry host.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// `[tls]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// PEM CA that signed the agents' certificates.
+    #[serde(default)]
+    pub ca_cert: Option<PathBuf>,
+    /// Name to verify agent certificates against (each address's host when absent).
+    #[serde(default)]
+    pub server_name: Option<String>,
+}
+
+/// `[mcias]` of the CLI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CliMcIasSection {
+    /// Base URL.
+    pub server_url: String,
+    /// PEM CA bundle to trust for MCIAS.
+    #[serde(default)]
+    pub ca_cert: Option<PathBuf>,
+    /// The service name to log in to.
+    #[serde(default = "default_cli_service")]
+    pub service_name: String,
+}
+
+fn default_cli_service() -> String {
+    "mcp".into()
+}
+
+impl Default for CliMcIasSection {
+    fn default() -> Self {
+        CliMcIasSection {
+            server_url: "https://mcias.metacircular.net:8443".into(),
+            ca_cert: None,
+            service_name: default_cli_service(),
+        }
+    }
+}
+
+const CLI_SECTIONS: &[&str] = &["auth", "services", "build", "registry", "tls", "mcias"];
+
+impl CliConfig {
+    /// The default location: `$MCP_CONFIG`, else `~/.config/mcp/mcp.toml`.
+    pub fn default_path() -> PathBuf {
+        std::env::var_os("MCP_CONFIG").map_or_else(
+            || expand_home(Path::new("~/.config/mcp/mcp.toml")),
+            PathBuf::from,
+        )
+    }
+
+    /// Reads `path` (an absent file is an empty configuration) and applies the
+    /// `MCP_*` environment.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        };
+        Self::parse(&text, path, &process_env())
+    }
+
+    /// Parses `text` with the overrides in `env`.
+    pub fn parse(text: &str, path: &Path, env: &[(String, String)]) -> Result<Self, ConfigError> {
+        parse_with_env(text, path, "MCP_", CLI_SECTIONS, env)
+    }
+
+    /// The services directory, `~` expanded.
+    pub fn services_dir(&self) -> PathBuf {
+        expand_home(&self.services.dir)
+    }
+
+    /// The token file, `~` expanded.
+    pub fn token_path(&self) -> PathBuf {
+        expand_home(&self.auth.token_path)
+    }
+
+    /// The node named `name`.
+    pub fn node(&self, name: &str, path: &Path) -> Result<&NodeEntry, ConfigError> {
+        self.nodes
+            .iter()
+            .find(|n| n.name == name)
+            .ok_or_else(|| ConfigError::UnknownNode {
+                node: name.to_owned(),
+                path: path.to_owned(),
+                known: if self.nodes.is_empty() {
+                    "none".into()
+                } else {
+                    self.nodes
+                        .iter()
+                        .map(|n| n.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+            })
+    }
+
+    /// How to reach node `name`: its addresses, the CA and the token from their files.
+    pub fn endpoint(&self, name: &str, path: &Path) -> Result<AgentEndpoint, ConfigError> {
+        let node = self.node(name, path)?;
+        let ca = self
+            .tls
+            .ca_cert
+            .as_ref()
+            .ok_or_else(|| ConfigError::Invalid {
+                path: path.to_owned(),
+                message: "tls.ca_cert is not set: the CA that signed the agents' certificates"
+                    .into(),
+            })?;
+        let ca = expand_home(ca);
+        let ca_pem = std::fs::read(&ca).map_err(|e| ConfigError::File {
+            what: "agent CA",
+            path: ca.clone(),
+            message: e.to_string(),
+        })?;
+        let token_path = self.token_path();
+        let token = std::fs::read_to_string(&token_path).map_err(|e| ConfigError::File {
+            what: "token",
+            path: token_path.clone(),
+            message: format!("{e}; log in with `mcp login`"),
+        })?;
+        Ok(AgentEndpoint {
+            node: node.name.clone(),
+            addresses: node.all_addresses(),
+            ca_pem,
+            server_name: self.tls.server_name.clone(),
+            token: token.trim().to_owned(),
+            connect_timeout: Duration::from_secs(5),
+        })
+    }
+}
+
+/// Adds (or replaces) a `[[nodes]]` entry in the CLI configuration at `path`, keeping
+/// the file's comments and layout. The file is created when absent.
+pub fn add_node(path: &Path, node: &NodeEntry) -> Result<(), ConfigError> {
+    edit_cli_config(path, |doc| {
+        remove_node_entry(doc, &node.name);
+        let mut t = toml_edit::Table::new();
+        t.insert("name", toml_edit::value(&node.name));
+        if let Some(a) = &node.address {
+            t.insert("address", toml_edit::value(a));
+        }
+        if !node.addresses.is_empty() {
+            t.insert(
+                "addresses",
+                toml_edit::value(
+                    node.addresses
+                        .iter()
+                        .map(String::as_str)
+                        .collect::<toml_edit::Array>(),
+                ),
+            );
+        }
+        for (k, v) in [
+            ("ssh", &node.ssh),
+            ("arch", &node.arch),
+            ("role", &node.role),
+        ] {
+            if let Some(v) = v {
+                t.insert(k, toml_edit::value(v));
+            }
+        }
+        let nodes = doc
+            .entry("nodes")
+            .or_insert_with(|| toml_edit::Item::ArrayOfTables(toml_edit::ArrayOfTables::new()));
+        match nodes.as_array_of_tables_mut() {
+            Some(aot) => {
+                aot.push(t);
+                Ok(())
+            }
+            None => Err("`nodes` is not an array of tables ([[nodes]])".to_owned()),
+        }
+    })
+}
+
+/// Removes node `name` from the CLI configuration at `path`. Returns whether it was
+/// there.
+pub fn remove_node(path: &Path, name: &str) -> Result<bool, ConfigError> {
+    let mut removed = false;
+    edit_cli_config(path, |doc| {
+        removed = remove_node_entry(doc, name);
+        Ok(())
+    })?;
+    Ok(removed)
+}
+
+fn remove_node_entry(doc: &mut DocumentMut, name: &str) -> bool {
+    let Some(aot) = doc
+        .get_mut("nodes")
+        .and_then(toml_edit::Item::as_array_of_tables_mut)
+    else {
+        return false;
+    };
+    let before = aot.len();
+    aot.retain(|t| t.get("name").and_then(toml_edit::Item::as_str) != Some(name));
+    aot.len() != before
+}
+
+fn edit_cli_config(
+    path: &Path,
+    f: impl FnOnce(&mut DocumentMut) -> Result<(), String>,
+) -> Result<(), ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid {
+        path: path.to_owned(),
+        message,
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| invalid(e.to_string()))?;
+    f(&mut doc).map_err(invalid)?;
+    let out = doc.to_string();
+    CliConfig::parse(&out, path, &[])?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| ConfigError::Read {
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
+    crate::fsutil::write_atomic(path, out.as_bytes(), 0o644).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nodes_are_added_and_removed_keeping_comments() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("mcp.toml");
+        std::fs::write(
+            &path,
+            "# my fleet
+[auth]
+token_path = \"/t\"  # keep
+",
+        )
+        .expect("write");
+        let node = NodeEntry {
+            name: "rift".into(),
+            address: Some("100.95.252.120:9444".into()),
+            addresses: vec!["192.168.88.181:9444".into()],
+            ssh: Some("rift".into()),
+            arch: Some("amd64".into()),
+            role: None,
+        };
+        add_node(&path, &node).expect("add");
+        add_node(&path, &node).expect("add again replaces");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(
+            text.starts_with("# my fleet\n[auth]\ntoken_path = \"/t\"  # keep\n"),
+            "{text}"
+        );
+        let c = CliConfig::load(&path).expect("load");
+        assert_eq!(c.nodes, vec![node]);
+        assert!(remove_node(&path, "rift").expect("remove"));
+        assert!(!remove_node(&path, "rift").expect("remove again"));
+        assert!(CliConfig::load(&path).expect("load").nodes.is_empty());
+    }
+
+    const AGENT: &str = r#"
+[server]
+listen = "127.0.0.1:9444"
+tls_cert = "/srv/mcp/certs/cert.pem"
+tls_key = "/srv/mcp/certs/key.pem"
+
+[node]
+name = "rift"
+"#;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn agent_defaults_and_environment_overrides() {
+        let p = Path::new("mcp-agent.toml");
+        let c = AgentConfig::parse(AGENT, p, &[]).expect("parse");
+        assert_eq!(c.database.path, PathBuf::from("/srv/mcp/mcp.db"));
+        assert_eq!(c.auth.mode, AuthMode::Mcias);
+        assert_eq!(c.podman.command, ["podman"]);
+        assert_eq!(c.conventions.network, "mcpnet");
+        let c = AgentConfig::parse(
+            AGENT,
+            p,
+            &env(&[
+                ("MCP_AGENT_SERVER_LISTEN", "127.0.0.1:9555"),
+                ("MCP_AGENT_MONITOR_ENABLED", "false"),
+                ("MCP_AGENT_PODMAN_COMMAND", "[\"sudo\", \"podman\"]"),
+                ("MCP_AGENT_PORTS_RANGE", "20000-20100"),
+                ("MCP_AGENT_CONVENTIONS_ZONE", "example.net"),
+                ("OTHER_VAR", "x"),
+            ]),
+        )
+        .expect("parse");
+        assert_eq!(c.server.listen.port(), 9555);
+        assert!(!c.monitor.enabled);
+        assert_eq!(c.podman.command, ["sudo", "podman"]);
+        assert_eq!(c.port_range().expect("range").start(), 20000);
+        assert_eq!(c.conventions.zone, "example.net");
+    }
+
+    #[test]
+    fn agent_errors_name_the_file_and_the_problem() {
+        let p = Path::new("/srv/mcp/mcp-agent.toml");
+        let err = AgentConfig::parse(&format!("{AGENT}\n[server2]\nx = 1\n"), p, &[])
+            .expect_err("unknown");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("/srv/mcp/mcp-agent.toml") && msg.contains("server2"),
+            "{msg}"
+        );
+        let token_mode = format!("{AGENT}\n[auth]\nmode = \"token-file\"\ntoken_file = \"/t\"\n");
+        AgentConfig::parse(&token_mode, p, &[]).expect("loopback is fine");
+        let err = AgentConfig::parse(
+            &token_mode,
+            p,
+            &env(&[("MCP_AGENT_SERVER_LISTEN", "0.0.0.0:9444")]),
+        )
+        .expect_err("token file off loopback");
+        assert!(err.to_string().contains("loopback only"), "{err}");
+        let err = AgentConfig::parse(AGENT, p, &env(&[("MCP_AGENT_PORTS_RANGE", "9-1")]))
+            .expect_err("range");
+        assert!(err.to_string().contains("ports.range"), "{err}");
+    }
+
+    #[test]
+    fn cli_config_nodes_and_overrides() {
+        let text = r#"
+[[nodes]]
+name = "rift"
+address = "100.95.252.120:9444"
+addresses = ["192.168.88.181:9444"]
+ssh = "rift"
+arch = "amd64"
+
+[auth]
+token_path = "~/.config/mcp/token"
+"#;
+        let p = Path::new("mcp.toml");
+        let c = CliConfig::parse(
+            text,
+            p,
+            &env(&[("MCP_AUTH_TOKEN_PATH", "/tmp/tok"), ("MCP_CONFIG", "/x")]),
+        )
+        .expect("parse");
+        assert_eq!(c.token_path(), PathBuf::from("/tmp/tok"));
+        assert_eq!(
+            c.node("rift", p).expect("node").all_addresses(),
+            ["100.95.252.120:9444", "192.168.88.181:9444"]
+        );
+        let err = c.node("orion", p).expect_err("unknown");
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+        assert!(err.to_string().contains("known: rift"), "{err}");
+        assert_eq!(CliConfig::parse("", p, &[]).expect("empty").nodes.len(), 0);
+    }
+}
