@@ -18,10 +18,10 @@ mod repair;
 mod status;
 mod sync;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 pub use files::MAX_FILE_BYTES;
 pub use node::NodeInfo;
@@ -34,7 +34,7 @@ use crate::registry::{
     ComponentRecord, ContainerRecord, DesiredState, NewEvent, PortLease, Registry, RegistryError,
     ServiceRecord,
 };
-use crate::runtime::{ContainerRuntime, ContainerSpec, RuntimeError, labels};
+use crate::runtime::{ContainerInfo, ContainerRuntime, ContainerSpec, RuntimeError, labels};
 use crate::spec::{Conventions, ResolvedComponent, ResolvedService, ServiceDefinition, SpecError};
 
 /// How the engine runs on this node.
@@ -214,6 +214,11 @@ pub struct Report {
     pub warnings: Vec<String>,
 }
 
+/// How long the runtime's word on a container serves status reads. Every change the
+/// engine makes clears it, and each monitor tick refreshes it; a change made behind
+/// MCP's back (a `podman kill` by hand) shows within this long.
+pub const STATUS_CACHE_TTL: Duration = Duration::from_secs(2);
+
 /// The lifecycle engine of one node.
 #[derive(Debug)]
 pub struct Engine {
@@ -222,6 +227,27 @@ pub struct Engine {
     runtime: Arc<dyn ContainerRuntime>,
     ports: PortAllocator,
     locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// Images and networks already confirmed present: checked once, not per deploy.
+    known: Mutex<Known>,
+    /// The runtime's last word on each container, for status reads.
+    observed: Arc<Mutex<ObservedCache>>,
+    /// The runtime's description, once known.
+    runtime_description: std::sync::OnceLock<String>,
+}
+
+/// Per container: the runtime's last answer and when; and which refreshes run.
+#[derive(Debug, Default)]
+struct ObservedCache {
+    entries: HashMap<String, (Option<ContainerInfo>, Instant)>,
+    refreshing: HashSet<String>,
+    /// Bumped by every engine change; a refresh that began before one is dropped.
+    generation: u64,
+}
+
+#[derive(Debug, Default)]
+struct Known {
+    images: HashSet<String>,
+    networks: HashSet<String>,
 }
 
 /// Undo actions collected while a plan runs.
@@ -278,6 +304,9 @@ impl Engine {
             runtime,
             ports,
             locks: Mutex::new(HashMap::new()),
+            known: Mutex::new(Known::default()),
+            observed: Arc::new(Mutex::new(ObservedCache::default())),
+            runtime_description: std::sync::OnceLock::new(),
         })
     }
 
@@ -326,6 +355,118 @@ impl Engine {
         }
     }
 
+    fn known(&self) -> std::sync::MutexGuard<'_, Known> {
+        self.known.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The container `name` as the runtime last reported it. A container never seen
+    /// is asked about at once; an answer older than [`STATUS_CACHE_TTL`] is returned
+    /// while one background refresh asks again, so status reads never wait on the
+    /// runtime twice for the same container.
+    pub(crate) fn observed(&self, name: &str) -> Result<Option<ContainerInfo>, RuntimeError> {
+        {
+            let mut cache = self.observed.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((info, at)) = cache.entries.get(name).cloned() {
+                if at.elapsed() >= STATUS_CACHE_TTL && cache.refreshing.insert(name.to_owned()) {
+                    let (runtime, shared, name) =
+                        (self.runtime.clone(), self.observed.clone(), name.to_owned());
+                    let generation = cache.generation;
+                    std::thread::spawn(move || {
+                        let fresh = runtime.inspect(&name);
+                        let mut cache = shared.lock().unwrap_or_else(|p| p.into_inner());
+                        cache.refreshing.remove(&name);
+                        if let (Ok(info), true) = (fresh, cache.generation == generation) {
+                            cache.entries.insert(name, (info, Instant::now()));
+                        }
+                    });
+                }
+                return Ok(info);
+            }
+        }
+        let info = self.runtime.inspect(name)?;
+        self.note_observed(name, info.as_ref());
+        Ok(info)
+    }
+
+    /// Records what the runtime just reported.
+    pub(crate) fn note_observed(&self, name: &str, info: Option<&ContainerInfo>) {
+        self.observed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entries
+            .insert(name.to_owned(), (info.cloned(), Instant::now()));
+    }
+
+    /// Forgets every cached observation (after the engine changed something).
+    pub(crate) fn forget_observed(&self) {
+        let mut cache = self.observed.lock().unwrap_or_else(|p| p.into_inner());
+        cache.entries.clear();
+        cache.generation += 1;
+    }
+
+    /// Makes `image` present (pulling it) unless already confirmed.
+    fn ensure_image(&self, image: &str) -> Result<(), RuntimeError> {
+        if self.known().images.contains(image) {
+            return Ok(());
+        }
+        if !self.runtime.image_exists(image)? {
+            self.runtime.pull(image, None)?;
+        }
+        self.known().images.insert(image.to_owned());
+        Ok(())
+    }
+
+    /// Creates a container, and starts it when `start`, in one runtime call. When the
+    /// runtime says an image or network is missing (removed behind our back since we
+    /// confirmed it), they are ensured again and the call retried once.
+    fn create_container(&self, spec: &ContainerSpec, start: bool) -> Result<String, crate::Error> {
+        let attempt = || {
+            if start {
+                self.runtime.run(spec)
+            } else {
+                self.runtime.create(spec)
+            }
+        };
+        match attempt() {
+            Err(e) if e.is_not_found() => {
+                *self.known() = Known::default();
+                self.runtime.remove(&spec.name)?;
+                self.ensure_image(&spec.image)?;
+                self.ensure_network(&spec.network)?;
+                Ok(attempt()?)
+            }
+            // The name is taken by a container the registry does not know.
+            Err(e) if e.kind() == ErrorKind::Conflict => match self.runtime.inspect(&spec.name)? {
+                Some(stray) if stray.label(labels::INSTANCE) == Some(self.config.instance.as_str()) => {
+                    // Ours, left by an interrupted operation: replace it.
+                    self.runtime.remove(&spec.name)?;
+                    Ok(attempt()?)
+                }
+                Some(_) => Err(EngineError::Conflict(format!(
+                    "container name {} is taken by a container MCP does not manage; remove or rename it, or `mcp adopt` it",
+                    spec.name
+                ))
+                .into()),
+                None => Ok(attempt()?),
+            },
+            other => Ok(other?),
+        }
+    }
+
+    fn ensure_network(&self, network: &str) -> Result<(), RuntimeError> {
+        // Podman's built-in modes are not networks to create.
+        let builtin = matches!(
+            network,
+            "host" | "none" | "bridge" | "private" | "slirp4netns" | "pasta"
+        ) || network.contains(':');
+        if builtin || self.known().networks.contains(network) {
+            return Ok(());
+        }
+        self.runtime.ensure_network(network)?;
+        self.known().networks.insert(network.to_owned());
+        Ok(())
+    }
+
     /// Runs `op` under the service's lock and records its outcome as an event.
     fn recorded<T>(
         &self,
@@ -338,6 +479,7 @@ impl Engine {
         let lock = self.lock(service);
         let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
         let out = op();
+        self.forget_observed();
         match &out {
             Ok(v) => self.event(actor, action, service, describe(v), None),
             Err(e) => self.event(actor, action, service, String::new(), Some(e.to_string())),
@@ -412,14 +554,7 @@ impl Engine {
             .map(|c| c.network.as_str())
             .collect();
         for n in networks {
-            // Podman's built-in modes are not networks to create.
-            let builtin = matches!(
-                n,
-                "host" | "none" | "bridge" | "private" | "slirp4netns" | "pasta"
-            ) || n.contains(':');
-            if !builtin {
-                self.runtime.ensure_network(n)?;
-            }
+            self.ensure_network(n)?;
         }
         Ok(())
     }
@@ -464,6 +599,7 @@ impl Engine {
             .service(name)
             .map_err(|e| fail(Step::Validate)(e.into()))?;
 
+        let started = Instant::now();
         // 2. image
         let images: BTreeSet<&str> = resolved
             .components
@@ -471,19 +607,23 @@ impl Engine {
             .map(|c| c.image.as_str())
             .collect();
         for image in images {
-            let present = self
-                .runtime
-                .image_exists(image)
+            self.ensure_image(image)
                 .map_err(|e| fail(Step::Image)(e.into()))?;
-            if !present {
-                self.runtime
-                    .pull(image, None)
-                    .map_err(|e| fail(Step::Image)(e.into()))?;
-            }
         }
 
+        tracing::debug!(
+            service = name,
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "deploy: validated, image ready"
+        );
         let mut undo: Vec<Undo> = Vec::new();
         let result = self.deploy_changes(def, &resolved, previous.as_ref(), &mut undo);
+        tracing::debug!(
+            service = name,
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            ok = result.is_ok(),
+            "deploy: done"
+        );
         match result {
             Ok(report) => Ok(report),
             Err(e) => {
@@ -502,6 +642,7 @@ impl Engine {
     ) -> Result<Report> {
         let name = def.name.as_str();
         let fail = |step| step_err("deploy", name, step);
+        let t = Instant::now();
 
         // 3. ports
         let before: BTreeSet<u16> = self
@@ -534,6 +675,12 @@ impl Engine {
                 .filter(|p| !before.contains(p))
                 .collect(),
         ));
+        tracing::debug!(
+            service = name,
+            ms = t.elapsed().as_secs_f64() * 1e3,
+            "deploy: ports"
+        );
+        let t = Instant::now();
 
         // 4. containers
         self.prepare_host(resolved)
@@ -553,10 +700,18 @@ impl Engine {
         for c in &resolved.components {
             let spec = self.container_spec(resolved, c, &leases);
             let hash = spec.hash();
-            let existing = self
-                .runtime
-                .inspect(&spec.name)
-                .map_err(|e| fail(Step::Containers)(e.into()))?;
+            // A container the registry never recorded is not asked about: a fresh
+            // deploy costs one runtime call. A stray one holding the name is dealt
+            // with when creating (see `create_container`).
+            let recorded = previous
+                .is_some_and(|p| p.components.iter().any(|pc| pc.container_name == spec.name));
+            let existing = if recorded {
+                self.runtime
+                    .inspect(&spec.name)
+                    .map_err(|e| fail(Step::Containers)(e.into()))?
+            } else {
+                None
+            };
             let keep = existing
                 .as_ref()
                 .is_some_and(|info| info.spec_hash() == Some(hash) && info.image == spec.image);
@@ -605,16 +760,12 @@ impl Engine {
                         }
                         None => ComponentChange::Created,
                     };
-                    let id = self
-                        .runtime
-                        .create(&spec)
-                        .map_err(|e| fail(Step::Containers)(e.into()))?;
+                    // Registered before the call: a failed start leaves a created
+                    // container behind.
                     undo.push(Undo::RemoveContainer(spec.name.clone()));
-                    if def.active {
-                        self.runtime
-                            .start(&spec.name)
-                            .map_err(|e| fail(Step::Containers)(e.into()))?;
-                    }
+                    let id = self
+                        .create_container(&spec, def.active)
+                        .map_err(fail(Step::Containers))?;
                     (id, change)
                 }
             };
@@ -657,6 +808,12 @@ impl Engine {
             })
             .unwrap_or_default();
 
+        tracing::debug!(
+            service = name,
+            ms = t.elapsed().as_secs_f64() * 1e3,
+            "deploy: containers"
+        );
+        let t = Instant::now();
         // 5. record
         let now = SystemTime::now();
         let kept: BTreeSet<u16> = leases.iter().map(|l| l.port).collect();
@@ -682,6 +839,11 @@ impl Engine {
             })
             .map_err(|e| fail(Step::Record)(e.into()))?;
         undo.clear();
+        tracing::debug!(
+            service = name,
+            ms = t.elapsed().as_secs_f64() * 1e3,
+            "deploy: recorded"
+        );
 
         // 6. finish: nothing below can fail the deploy any more.
         for old in parked.iter().chain(&dropped) {

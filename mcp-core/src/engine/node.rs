@@ -48,10 +48,7 @@ impl Engine {
             version: crate::VERSION.to_owned(),
             started_at,
             registry_schema_version: self.registry.schema_version()?,
-            runtime: self
-                .runtime
-                .describe()
-                .unwrap_or_else(|e| format!("unavailable: {e}")),
+            runtime: self.runtime_description(),
             services: u32::try_from(services.len()).unwrap_or(u32::MAX),
             containers: u32::try_from(containers).unwrap_or(u32::MAX),
             cpus: std::thread::available_parallelism()
@@ -62,6 +59,20 @@ impl Engine {
             ports_leased: u32::try_from(self.ports.leased()).unwrap_or(u32::MAX),
             ports_total: u32::try_from(self.config.port_range.len()).unwrap_or(u32::MAX),
         })
+    }
+}
+
+impl Engine {
+    /// The runtime and its version; asked once (it costs a slow `podman info`) and
+    /// kept, unless the runtime was unavailable.
+    fn runtime_description(&self) -> String {
+        if let Some(d) = self.runtime_description.get() {
+            return d.clone();
+        }
+        match self.runtime.describe() {
+            Ok(d) => self.runtime_description.get_or_init(|| d).clone(),
+            Err(e) => format!("unavailable: {e}"),
+        }
     }
 }
 

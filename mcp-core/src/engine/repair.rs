@@ -46,11 +46,14 @@ impl Engine {
         // Parked containers of a redeploy in progress are not drift.
         observed.retain(|o| !o.name.ends_with(super::PARKED_SUFFIX));
         for d in desired {
-            if !observed.iter().any(|o| o.name == d.container)
-                && let Some(info) = self.runtime.inspect(&d.container)?
-            {
-                observed.push(info);
+            if !observed.iter().any(|o| o.name == d.container) {
+                let info = self.runtime.inspect(&d.container)?;
+                self.note_observed(&d.container, info.as_ref());
+                observed.extend(info);
             }
+        }
+        for o in &observed {
+            self.note_observed(&o.name, Some(o));
         }
         Ok(observed)
     }
@@ -84,6 +87,7 @@ impl Engine {
             return Ok(());
         }
         let name = action.container.as_str();
+        self.forget_observed();
         match action.kind {
             ActionKind::Stop => self.runtime.stop(name, self.config.stop_grace)?,
             ActionKind::Start => self.runtime.start(name)?,
@@ -151,6 +155,7 @@ impl Engine {
             .logs(container, Some(FLAP_LOG_LINES))
             .unwrap_or_else(|e| format!("(no output: {e})"));
         let removed = self.runtime.remove(container);
+        self.forget_observed();
         if removed.is_ok() {
             self.registry
                 .transaction(|tx| tx.remove_container(container))?;

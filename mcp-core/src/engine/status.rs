@@ -75,7 +75,7 @@ impl Engine {
         let leases = self.registry.read(|t| t.service_leases(rec.name()))?;
         let mut components = Vec::new();
         for c in &rec.components {
-            let info: Option<ContainerInfo> = self.runtime.inspect(&c.container_name)?;
+            let info: Option<ContainerInfo> = self.observed(&c.container_name)?;
             components.push(ComponentStatus {
                 name: c.name.clone(),
                 container: c.container_name.clone(),

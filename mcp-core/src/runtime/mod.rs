@@ -338,6 +338,9 @@ pub trait ContainerRuntime: Send + Sync + std::fmt::Debug {
     fn ensure_dir(&self, path: &Path) -> Result<()>;
     /// Creates (does not start) a container. Returns its id.
     fn create(&self, spec: &ContainerSpec) -> Result<String>;
+    /// Creates and starts a container in one step. Returns its id. On failure the
+    /// container may exist (created but not running).
+    fn run(&self, spec: &ContainerSpec) -> Result<String>;
     /// Starts a container.
     fn start(&self, name: &str) -> Result<()>;
     /// Stops a container: SIGTERM, then SIGKILL after `grace`.

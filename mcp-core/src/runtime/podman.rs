@@ -80,7 +80,7 @@ impl Podman {
     }
 
     /// Runs podman; returns stdout, or Podman's error message on failure.
-    fn run(&self, op: &'static str, target: &str, args: &[&str]) -> Result<String> {
+    fn exec(&self, op: &'static str, target: &str, args: &[&str]) -> Result<String> {
         let out = self
             .command(args)
             .output()
@@ -117,7 +117,7 @@ impl Podman {
         }
         let mut args = vec!["container", "inspect"];
         args.extend_from_slice(names);
-        let out = self.run("inspect", &names.join(" "), &args)?;
+        let out = self.exec("inspect", &names.join(" "), &args)?;
         let raw: Vec<RawInspect> = serde_json::from_str(&out).map_err(|e| RuntimeError::Parse {
             op: "inspect",
             detail: e.to_string(),
@@ -128,7 +128,7 @@ impl Podman {
 
 impl ContainerRuntime for Podman {
     fn image_exists(&self, image: &str) -> Result<bool> {
-        match self.run("image exists", image, &["image", "exists", image]) {
+        match self.exec("image exists", image, &["image", "exists", image]) {
             Ok(_) => Ok(true),
             Err(RuntimeError::Podman { .. }) => Ok(false),
             Err(e) => Err(e),
@@ -142,17 +142,17 @@ impl ContainerRuntime for Podman {
             args.extend(["--creds", c]);
         }
         args.push(image);
-        self.run("pull", image, &args).map(drop)
+        self.exec("pull", image, &args).map(drop)
     }
 
     fn ensure_network(&self, name: &str) -> Result<()> {
         if self
-            .run("network exists", name, &["network", "exists", name])
+            .exec("network exists", name, &["network", "exists", name])
             .is_ok()
         {
             return Ok(());
         }
-        match self.run("network create", name, &["network", "create", name]) {
+        match self.exec("network create", name, &["network", "create", name]) {
             Ok(_) => Ok(()),
             // Created concurrently by someone else: what we wanted.
             Err(e) if e.kind() == crate::ErrorKind::Conflict => Ok(()),
@@ -179,32 +179,40 @@ impl ContainerRuntime for Podman {
         let mut args: Vec<String> = vec!["create".to_owned()];
         args.extend(spec.podman_args());
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = self.run("create", &spec.name, &args)?;
+        let out = self.exec("create", &spec.name, &args)?;
+        Ok(out.trim().to_owned())
+    }
+
+    fn run(&self, spec: &ContainerSpec) -> Result<String> {
+        let mut args: Vec<String> = vec!["run".to_owned(), "--detach".to_owned()];
+        args.extend(spec.podman_args());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = self.exec("run", &spec.name, &args)?;
         Ok(out.trim().to_owned())
     }
 
     fn start(&self, name: &str) -> Result<()> {
-        self.run("start", name, &["start", name]).map(drop)
+        self.exec("start", name, &["start", name]).map(drop)
     }
 
     fn stop(&self, name: &str, grace: Duration) -> Result<()> {
         let t = grace.as_secs().to_string();
-        self.run("stop", name, &["stop", "-t", &t, name]).map(drop)
+        self.exec("stop", name, &["stop", "-t", &t, name]).map(drop)
     }
 
     fn restart(&self, name: &str, grace: Duration) -> Result<()> {
         let t = grace.as_secs().to_string();
-        self.run("restart", name, &["restart", "-t", &t, name])
+        self.exec("restart", name, &["restart", "-t", &t, name])
             .map(drop)
     }
 
     fn remove(&self, name: &str) -> Result<bool> {
-        let out = self.run("rm", name, &["rm", "--force", "--time", "0", name])?;
+        let out = self.exec("rm", name, &["rm", "--force", "--time", "0", name])?;
         Ok(!out.trim().is_empty())
     }
 
     fn rename(&self, from: &str, to: &str) -> Result<()> {
-        self.run("rename", from, &["rename", from, to]).map(drop)
+        self.exec("rename", from, &["rename", from, to]).map(drop)
     }
 
     fn inspect(&self, name: &str) -> Result<Option<ContainerInfo>> {
@@ -224,7 +232,7 @@ impl ContainerRuntime for Podman {
         for f in &filters {
             args.extend(["--filter", f]);
         }
-        let out = self.run("ps", "", &args)?;
+        let out = self.exec("ps", "", &args)?;
         let ids: Vec<&str> = out.split_whitespace().collect();
         match self.inspect_many(&ids) {
             // A container removed between the two calls: list again without it.
@@ -274,7 +282,7 @@ impl ContainerRuntime for Podman {
     }
 
     fn describe(&self) -> Result<String> {
-        let out = self.run(
+        let out = self.exec(
             "info",
             "",
             &[
