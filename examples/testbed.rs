@@ -383,6 +383,7 @@ pub struct RunningAgent {
     pub ca_cert: PathBuf,
     /// Its admin token file (token-file mode).
     pub token_file: PathBuf,
+    agent_bin: PathBuf,
 }
 
 impl Testbed {
@@ -440,32 +441,61 @@ impl Testbed {
             q(&self.dir().join("srv")),
         );
         w("mcp-agent.toml", &config)?;
-        let log = std::fs::File::create(dir.join("agent.log")).map_err(|e| e.to_string())?;
-        let child = Command::new(agent_bin)
-            .args(["serve", "--config"])
-            .arg(dir.join("mcp-agent.toml"))
-            .stdout(log.try_clone().map_err(|e| e.to_string())?)
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", agent_bin.display()))?;
-        let agent = RunningAgent {
+        let child = spawn_agent(agent_bin, &dir, &[])?;
+        let mut agent = RunningAgent {
             child,
             address,
             ca_cert: dir.join("ca.pem"),
             token_file: dir.join("admin-token"),
+            agent_bin: agent_bin.to_owned(),
             dir,
         };
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(address).is_ok() {
-                return Ok(agent);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Err(format!("the agent never listened: {}", agent.log()))
+        agent.wait_listening()?;
+        Ok(agent)
     }
 }
 
+fn spawn_agent(
+    agent_bin: &Path,
+    dir: &Path,
+    extra: &[&str],
+) -> Result<std::process::Child, String> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("agent.log"))
+        .map_err(|e| e.to_string())?;
+    Command::new(agent_bin)
+        .args(["serve", "--config"])
+        .arg(dir.join("mcp-agent.toml"))
+        .args(extra)
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log)
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", agent_bin.display()))
+}
+
 impl RunningAgent {
+    fn wait_listening(&mut self) -> Result<(), String> {
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(self.address).is_ok() {
+                return Ok(());
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("the agent exited ({status}): {}", self.log()));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(format!("the agent never listened: {}", self.log()))
+    }
+
+    /// Starts the agent again (after [`RunningAgent::stop`]) with the same
+    /// configuration, plus `extra` arguments to `serve`.
+    pub fn restart(&mut self, extra: &[&str]) -> Result<(), String> {
+        self.child = spawn_agent(&self.agent_bin, &self.dir, extra)?;
+        self.wait_listening()
+    }
+
     /// What the agent logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("agent.log")).unwrap_or_default()

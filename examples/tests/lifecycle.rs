@@ -38,6 +38,7 @@ both_modes!(
     redeploy_replaces_only_changed_components,
     followed_logs_stream_new_output,
     monitor_loop_runs_until_stopped,
+    a_stray_container_holding_the_name,
 );
 
 fn bed(mode: Mode) -> Testbed {
@@ -676,5 +677,69 @@ fn monitor_loop_runs_until_stopped(mode: Mode) {
         events(&engine, &name)
             .iter()
             .any(|(a, e)| a == "drift" && e.is_none())
+    );
+}
+
+fn a_stray_container_holding_the_name(mode: Mode) {
+    let bed = bed(mode);
+    let image = bed.hello_image("v0.1.0").expect("image");
+    let engine = bed.engine();
+    let test_label = format!("{}={}", mcp_examples::testbed::TEST_LABEL, bed.id);
+
+    // Left by an interrupted operation of this agent: replaced.
+    let ours = bed.name("ours");
+    let created = bed.podman(&[
+        "create",
+        "--name",
+        &ours,
+        "--label",
+        &format!("{}={}", labels::INSTANCE, bed.id),
+        "--label",
+        &test_label,
+        &image,
+    ]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    engine
+        .deploy(&bed.hello_definition(&ours, "v0.1.0", ""), "tester")
+        .expect("deploy over our stray");
+    http_get(port_of(&engine, &ours), "/", 100).expect("answers");
+
+    // Someone else's: refused, untouched, nothing leaked.
+    let theirs = bed.name("theirs");
+    let created = bed.podman(&["create", "--name", &theirs, "--label", &test_label, &image]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let before = engine
+        .runtime()
+        .inspect(&theirs)
+        .expect("inspect")
+        .expect("exists")
+        .id;
+    let err = engine
+        .deploy(&bed.hello_definition(&theirs, "v0.1.0", ""), "tester")
+        .expect_err("foreign container");
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert!(err.to_string().contains("does not manage"), "{err}");
+    assert_eq!(
+        engine
+            .runtime()
+            .inspect(&theirs)
+            .expect("inspect")
+            .expect("still there")
+            .id,
+        before
+    );
+    assert!(engine.registry().service(&theirs).expect("read").is_none());
+    assert_eq!(
+        engine.registry().leases().expect("leases").len(),
+        1,
+        "only the first service's lease"
     );
 }

@@ -147,3 +147,17 @@ fn usage_errors_exit_2() {
     let o = mcp(&["frobnicate"], home.path());
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn shell_completions_are_printed() {
+    let home = tempfile::tempdir().expect("home");
+    for shell in ["bash", "zsh", "fish"] {
+        let o = mcp(&["completions", shell], home.path());
+        assert_eq!(o.status.code(), Some(0), "{shell}");
+        let script = stdout(&o);
+        assert!(
+            script.contains("deploy") && script.contains("undeploy"),
+            "{shell}: {script}"
+        );
+    }
+}

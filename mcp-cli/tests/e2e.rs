@@ -295,6 +295,31 @@ fn every_operator_command_against_a_real_agent() {
         );
     }
 
+    // The agent restarts (here with JSON logs); containers keep running meanwhile.
+    assert!(agent.stop(), "agent log:\n{}", agent.log());
+    let still = bed.podman(&["inspect", "--format", "{{.State.Status}}", &name]);
+    assert_eq!(
+        String::from_utf8_lossy(&still.stdout).trim(),
+        "running",
+        "container survived the agent"
+    );
+    agent
+        .restart(&["--log-format", "json"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ps = cli.expect(&["ps"], 0);
+    assert!(
+        ps.lines()
+            .any(|l| l.starts_with(&name) && l.contains("running")),
+        "{ps}"
+    );
+    let last = agent.log().lines().last().unwrap_or_default().to_owned();
+    let json: serde_json::Value =
+        serde_json::from_str(&last).unwrap_or_else(|e| panic!("not JSON ({e}): {last}"));
+    assert!(
+        json.get("level").is_some() && json.get("fields").is_some(),
+        "{json}"
+    );
+
     // node and agent views.
     let nodes = cli.expect(&["node", "list"], 0);
     assert!(nodes.contains("reachable"), "{nodes}");

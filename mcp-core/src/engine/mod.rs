@@ -760,12 +760,19 @@ impl Engine {
                         }
                         None => ComponentChange::Created,
                     };
-                    // Registered before the call: a failed start leaves a created
-                    // container behind.
+                    let id = match self.create_container(&spec, def.active) {
+                        Ok(id) => id,
+                        // The name belongs to a container we must not touch.
+                        Err(e @ crate::Error::Engine(EngineError::Conflict(_))) => {
+                            return Err(fail(Step::Containers)(e));
+                        }
+                        Err(e) => {
+                            // A failed start leaves our created container behind.
+                            undo.push(Undo::RemoveContainer(spec.name.clone()));
+                            return Err(fail(Step::Containers)(e));
+                        }
+                    };
                     undo.push(Undo::RemoveContainer(spec.name.clone()));
-                    let id = self
-                        .create_container(&spec, def.active)
-                        .map_err(fail(Step::Containers))?;
                     (id, change)
                 }
             };
