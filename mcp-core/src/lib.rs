@@ -48,6 +48,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod engine;
+pub mod fleet;
 pub mod error;
 pub mod fsutil;
 pub mod local;

@@ -1,25 +1,56 @@
-//! `metacircular_mcp`: Python bindings over `mcp_core`. Each function extracts its
-//! arguments, calls `mcp_core`, and converts the result; no domain logic lives here.
+//! `metacircular_mcp`: Python bindings over `mcp_core`. Each method extracts its
+//! arguments, releases the GIL, calls `mcp_core`, and converts the result; there is
+//! no domain logic here. The Python package (`python/metacircular_mcp`) re-exports
+//! this native module and adds the asyncio client.
+
+// The classes are Python objects; `__repr__` is their debug form.
+#![allow(missing_debug_implementations)]
+
+mod client;
+mod errors;
+mod planning;
+mod records;
+mod spec;
 
 use pyo3::prelude::*;
 
-/// The metacircular_mcp module.
+/// The native module.
 #[pymodule]
-mod metacircular_mcp {
-    use pyo3::prelude::*;
-
-    #[pymodule_init]
-    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
-        m.add("__version__", mcp_core::VERSION)
-    }
-
-    /// Checks a service definition's TOML text and returns its problems, one line
-    /// each (`line:col: field: message [rule]`); an empty list means valid.
-    #[pyfunction]
-    fn validate(text: &str) -> Vec<String> {
-        match mcp_core::spec::ServiceDefinition::parse(text, None) {
-            Ok(_) => Vec::new(),
-            Err(e) => e.problems().iter().map(ToString::to_string).collect(),
-        }
-    }
+#[pyo3(name = "_native")]
+fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("__version__", mcp_core::VERSION)?;
+    m.add("McpError", py.get_type::<errors::McpError>())?;
+    m.add("SpecError", py.get_type::<errors::SpecError>())?;
+    m.add("AuthError", py.get_type::<errors::AuthError>())?;
+    m.add("NotFound", py.get_type::<errors::NotFound>())?;
+    m.add("AgentError", py.get_type::<errors::AgentError>())?;
+    m.add("ConnectionError", py.get_type::<errors::ConnectionError>())?;
+    m.add_class::<spec::ServiceDefinition>()?;
+    m.add_function(wrap_pyfunction!(spec::load_dir, m)?)?;
+    m.add_class::<records::Problem>()?;
+    m.add_class::<records::Route>()?;
+    m.add_class::<records::Component>()?;
+    m.add_class::<records::ResolvedRoute>()?;
+    m.add_class::<records::ResolvedComponent>()?;
+    m.add_class::<records::ResolvedService>()?;
+    m.add_class::<records::Report>()?;
+    m.add_class::<records::ComponentStatus>()?;
+    m.add_class::<records::ServiceStatus>()?;
+    m.add_class::<records::Event>()?;
+    m.add_class::<records::NodeInfo>()?;
+    m.add_class::<records::SyncItem>()?;
+    m.add_class::<records::LogLine>()?;
+    m.add_class::<records::ProxyRoute>()?;
+    m.add_class::<records::DnsRecord>()?;
+    m.add_class::<records::PortLease>()?;
+    m.add_class::<records::Action>()?;
+    m.add_class::<client::Client>()?;
+    m.add_class::<client::LogIterator>()?;
+    m.add_class::<client::EventIterator>()?;
+    m.add_class::<planning::PortPlanner>()?;
+    m.add_class::<planning::Desired>()?;
+    m.add_class::<planning::Observed>()?;
+    m.add_function(wrap_pyfunction!(planning::plan_reconcile, m)?)?;
+    Ok(())
 }

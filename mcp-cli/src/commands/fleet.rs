@@ -29,21 +29,19 @@ pub(crate) async fn node(ctx: &Context, c: NodeCommand) -> Result<ExitStatus, mc
                 arch,
                 role,
             };
-            config::add_node(&ctx.path, &entry)?;
-            output::line(&format!("added node {name} to {}", ctx.path.display()));
+            config::add_node(ctx.path(), &entry)?;
+            output::line(&format!("added node {name} to {}", ctx.path().display()));
             Ok(ExitStatus::Success)
         }
         NodeCommand::Remove { name } => {
-            if config::remove_node(&ctx.path, &name)? {
-                output::line(&format!("removed node {name} from {}", ctx.path.display()));
+            if config::remove_node(ctx.path(), &name)? {
+                output::line(&format!("removed node {name} from {}", ctx.path().display()));
                 Ok(ExitStatus::Success)
             } else {
                 Err(config::ConfigError::UnknownNode {
                     node: name,
-                    path: ctx.path.clone(),
-                    known: ctx
-                        .config
-                        .nodes
+                    path: ctx.path().to_owned(),
+                    known: ctx.config().nodes
                         .iter()
                         .map(|n| n.name.clone())
                         .collect::<Vec<_>>()
@@ -57,7 +55,7 @@ pub(crate) async fn node(ctx: &Context, c: NodeCommand) -> Result<ExitStatus, mc
 
 async fn node_list(ctx: &Context) -> Result<ExitStatus, mcp_core::Error> {
     let nodes = ctx.nodes(None)?;
-    let results = super::on_nodes(ctx, &nodes, |_, mut c| async move {
+    let results = ctx.on_nodes(&nodes, |_, mut c| async move {
         let info = c.node_status().await?;
         Ok((c.address().to_owned(), info))
     })
@@ -65,7 +63,7 @@ async fn node_list(ctx: &Context) -> Result<ExitStatus, mcp_core::Error> {
     let mut rows = Vec::new();
     let mut json = Vec::new();
     for (name, r) in results {
-        let entry = ctx.config.node(&name, &ctx.path)?;
+        let entry = ctx.config().node(&name, ctx.path())?;
         let role = entry.role.clone().unwrap_or_else(|| "compute".into());
         match r {
             Ok((address, info)) => {
@@ -112,9 +110,7 @@ async fn node_list(ctx: &Context) -> Result<ExitStatus, mcp_core::Error> {
 pub(crate) async fn agent(ctx: &Context, c: AgentCommand) -> Result<ExitStatus, mcp_core::Error> {
     let AgentCommand::Status = c;
     let nodes = ctx.nodes(None)?;
-    let results = super::on_nodes(
-        ctx,
-        &nodes,
+    let results = ctx.on_nodes(&nodes,
         |_, mut c| async move { Ok(c.node_status().await?) },
     )
     .await;
@@ -205,7 +201,7 @@ pub(crate) async fn route(ctx: &Context, c: RouteCommand) -> Result<ExitStatus, 
                 "l7" => Mode::L7,
                 other => {
                     return Err(config::ConfigError::Invalid {
-                        path: ctx.path.clone(),
+                        path: ctx.path().to_owned(),
                         message: format!("--mode must be l4 or l7, not {other:?}"),
                     }
                     .into());
@@ -243,9 +239,7 @@ pub(crate) async fn route(ctx: &Context, c: RouteCommand) -> Result<ExitStatus, 
 
 pub(crate) async fn dns(ctx: &Context, a: &NodeArg) -> Result<ExitStatus, mcp_core::Error> {
     let nodes = ctx.nodes(a.node.as_deref())?;
-    let results = super::on_nodes(
-        ctx,
-        &nodes,
+    let results = ctx.on_nodes(&nodes,
         |_, mut c| async move { Ok(c.dns_records().await?) },
     )
     .await;

@@ -105,9 +105,7 @@ pub(crate) async fn service_op(
 
 pub(crate) async fn recover(ctx: &Context, a: &NodeArg) -> Result<ExitStatus, mcp_core::Error> {
     let nodes = ctx.nodes(a.node.as_deref())?;
-    let results = super::on_nodes(
-        ctx,
-        &nodes,
+    let results = ctx.on_nodes(&nodes,
         |_, mut c| async move { Ok(c.recover().await?) },
     )
     .await;

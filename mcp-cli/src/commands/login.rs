@@ -40,7 +40,7 @@ pub(crate) async fn run(ctx: &Context, a: &LoginArgs) -> Result<ExitStatus, mcp_
     } else {
         None
     };
-    let ca_pem = match &ctx.config.mcias.ca_cert {
+    let ca_pem = match &ctx.config().mcias.ca_cert {
         Some(p) => {
             let p = mcp_core::config::expand_home(p);
             Some(
@@ -54,14 +54,14 @@ pub(crate) async fn run(ctx: &Context, a: &LoginArgs) -> Result<ExitStatus, mcp_
         None => None,
     };
     let client = McIasClient::new(&McIasSettings {
-        server_url: ctx.config.mcias.server_url.clone(),
+        server_url: ctx.config().mcias.server_url.clone(),
         ca_pem,
         validate_path: "/v1/token/validate".into(),
-        service_name: ctx.config.mcias.service_name.clone(),
+        service_name: ctx.config().mcias.service_name.clone(),
         timeout: Duration::from_secs(15),
     })?;
     let token = client.login(&username, &password, totp.as_deref()).await?;
-    let path = ctx.config.token_path();
+    let path = ctx.config().token_path();
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| mcp_core::config::ConfigError::File {
             what: "token directory",

@@ -52,40 +52,6 @@ pub(crate) fn completions(a: &CompletionsArgs) {
     clap_complete::generate(a.shell, &mut cmd, "mcp", &mut std::io::stdout());
 }
 
-/// Runs `f` on every node at once, each with its own connection and a timeout;
-/// returns each node's result in the order given.
-pub(crate) async fn on_nodes<T, F, Fut>(
-    ctx: &Context,
-    nodes: &[String],
-    f: F,
-) -> Vec<(String, Result<T, mcp_core::Error>)>
-where
-    F: Fn(String, mcp_core::api::AgentClient) -> Fut,
-    Fut: std::future::Future<Output = Result<T, mcp_core::Error>>,
-{
-    const PER_NODE: std::time::Duration = std::time::Duration::from_secs(15);
-    let futures = nodes.iter().map(|node| {
-        let f = &f;
-        async move {
-            let work = async {
-                let client = ctx.client(node).await?;
-                f(node.clone(), client).await
-            };
-            let result = match tokio::time::timeout(PER_NODE, work).await {
-                Ok(r) => r,
-                Err(_) => Err(mcp_core::api::ApiError::Connect {
-                    node: node.clone(),
-                    tried: "(all addresses)".into(),
-                    message: format!("no answer within {}s", PER_NODE.as_secs()),
-                }
-                .into()),
-            };
-            (node.clone(), result)
-        }
-    });
-    join_all(futures).await
-}
-
 /// Per-node results split: the nodes that answered, and those that failed.
 pub(crate) type Split<T> = (Vec<(String, T)>, Vec<(String, mcp_core::Error)>);
 
@@ -113,28 +79,4 @@ pub(crate) fn partition<T>(
         crate::output::error(&format!("{node}: {e}"));
     }
     Ok((ok, failed))
-}
-
-/// Awaits every future concurrently, keeping their order.
-async fn join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
-    let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    let mut out: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (fut, slot) in pinned.iter_mut().zip(out.iter_mut()) {
-            if slot.is_none() {
-                match fut.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => *slot = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.into_iter().flatten().collect()
 }

@@ -50,9 +50,7 @@ async fn all_statuses(
     only: Option<&str>,
 ) -> Result<(Vec<(String, ServiceStatus)>, bool), mcp_core::Error> {
     let nodes = ctx.nodes(only)?;
-    let results = super::on_nodes(
-        ctx,
-        &nodes,
+    let results = ctx.on_nodes(&nodes,
         |_, mut c| async move { Ok(c.services().await?) },
     )
     .await;
@@ -253,7 +251,7 @@ pub(crate) async fn events(ctx: &Context, a: &EventsArgs) -> Result<ExitStatus, 
     if follow {
         let [node] = nodes.as_slice() else {
             return Err(mcp_core::config::ConfigError::Invalid {
-                path: ctx.path.clone(),
+                path: ctx.path().to_owned(),
                 message: "`mcp events --follow` follows one node: pass -n NODE".into(),
             }
             .into());
@@ -270,7 +268,7 @@ pub(crate) async fn events(ctx: &Context, a: &EventsArgs) -> Result<ExitStatus, 
         }
         return Ok(ExitStatus::Success);
     }
-    let results = super::on_nodes(ctx, &nodes, |_, mut c| {
+    let results = ctx.on_nodes(&nodes, |_, mut c| {
         let service = service.clone();
         async move {
             let mut stream = c.events(service.as_deref(), 0, limit, false).await?;

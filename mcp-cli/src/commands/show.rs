@@ -7,7 +7,7 @@ use crate::output;
 
 pub(crate) fn run(ctx: &Context, args: &ServiceArg) -> Result<ExitStatus, mcp_core::Error> {
     let (_, def) = ctx.definition(&args.service)?;
-    let s = def.resolve(&ctx.config.conventions);
+    let s = def.resolve(&ctx.config().conventions);
     if ctx.json {
         output::json(&s);
         return Ok(ExitStatus::Success);

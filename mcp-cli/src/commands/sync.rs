@@ -1,9 +1,6 @@
 //! `sync` and `build`.
 
-use std::collections::BTreeMap;
-
 use mcp_core::engine::EngineError;
-use mcp_core::spec;
 
 use crate::args::{ServiceArg, SyncArgs};
 use crate::context::Context;
@@ -11,20 +8,8 @@ use crate::exit::ExitStatus;
 use crate::output;
 
 pub(crate) async fn sync(ctx: &Context, a: &SyncArgs) -> Result<ExitStatus, mcp_core::Error> {
-    let defs = spec::load_dir(&ctx.config.services_dir())?;
-    let mut by_node: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for d in &defs {
-        ctx.config.node(&d.node, &ctx.path)?;
-        by_node.entry(d.node.clone()).or_default().push(d.to_toml());
-    }
-    let nodes: Vec<String> = by_node.keys().cloned().collect();
     let (dry_run, prune) = (a.dry_run, a.prune);
-    let by_node = &by_node;
-    let results = super::on_nodes(ctx, &nodes, |node, mut c| async move {
-        let node_defs = by_node.get(&node).cloned().unwrap_or_default();
-        Ok(c.sync(node_defs, dry_run, prune).await?)
-    })
-    .await;
+    let results = ctx.fleet.sync(dry_run, prune).await?;
     let mut status = ExitStatus::Success;
     let mut rows = Vec::new();
     let mut json = Vec::new();

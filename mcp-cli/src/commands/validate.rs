@@ -19,7 +19,7 @@ struct Report<'a> {
 
 pub(crate) fn run(ctx: &Context, args: &ValidateArgs) -> Result<ExitStatus, mcp_core::Error> {
     let paths = if args.paths.is_empty() {
-        vec![ctx.config.services_dir()]
+        vec![ctx.config().services_dir()]
     } else {
         args.paths.clone()
     };

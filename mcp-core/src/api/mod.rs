@@ -7,7 +7,7 @@ mod client;
 pub mod convert;
 pub mod wire;
 
-pub use client::{AgentClient, AgentEndpoint, LogLine};
+pub use client::{AgentClient, AgentEndpoint, ApiStream, LogLine};
 
 use crate::ErrorKind;
 

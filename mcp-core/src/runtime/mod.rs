@@ -244,7 +244,8 @@ pub enum ContainerState {
 }
 
 impl ContainerState {
-    pub(crate) fn parse(s: &str) -> Self {
+    /// The state Podman names `s`.
+    pub fn parse(s: &str) -> Self {
         match s {
             "created" | "configured" | "initialized" => ContainerState::Created,
             "running" => ContainerState::Running,

@@ -1,0 +1,320 @@
+//! `Client`: every operator operation, blocking, over `mcp_core::fleet` and the
+//! shared `AgentClient`. Each call releases the GIL while it waits.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use mcp_core::api::ApiStream;
+use mcp_core::fleet::Fleet;
+use pyo3::prelude::*;
+use tokio_stream::StreamExt;
+
+use crate::errors::{IntoPy, to_py};
+use crate::records::{DnsRecord, Event, LogLine, NodeInfo, ProxyRoute, Report, ServiceStatus, SyncItem};
+
+type Runtime = Arc<tokio::runtime::Runtime>;
+
+fn runtime(py: Python<'_>) -> PyResult<Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map(Arc::new)
+        .map_err(|e| to_py(py, &mcp_core::auth::AuthError::Setup(e.to_string()).into()))
+}
+
+/// The fleet, as the CLI configuration describes it.
+#[pyclass(module = "metacircular_mcp", frozen)]
+pub struct Client {
+    fleet: Fleet,
+    rt: Runtime,
+}
+
+/// Results of a fleet-wide query: what answered; raises when no node did.
+fn gather<T>(py: Python<'_>, results: Vec<(String, Result<Vec<T>, mcp_core::Error>)>) -> PyResult<Vec<T>> {
+    let total = results.len();
+    let mut ok = Vec::new();
+    let mut first_err = None;
+    for (_, r) in results {
+        match r {
+            Ok(v) => ok.extend(v),
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    match first_err {
+        Some(e) if total > 0 && ok.is_empty() => Err(to_py(py, &e)),
+        _ => Ok(ok),
+    }
+}
+
+#[pymethods]
+impl Client {
+    /// The client of the CLI configuration at `path` (default `$MCP_CONFIG`, else
+    /// `~/.config/mcp/mcp.toml`); the token is read from its `[auth] token_path`.
+    #[staticmethod]
+    #[pyo3(signature = (path=None))]
+    fn from_config(py: Python<'_>, path: Option<PathBuf>) -> PyResult<Self> {
+        let fleet = Fleet::load(path.as_deref()).py_err(py)?;
+        Ok(Client { fleet, rt: runtime(py)? })
+    }
+
+    /// The configured node names.
+    #[getter]
+    fn node_names(&self) -> Vec<String> {
+        self.fleet.config().nodes.iter().map(|n| n.name.clone()).collect()
+    }
+
+    /// Each reachable node's identity and capacity (unreachable ones are left out;
+    /// raises `ConnectionError` when none answers).
+    fn nodes(&self, py: Python<'_>) -> PyResult<Vec<NodeInfo>> {
+        let (fleet, rt) = (&self.fleet, &self.rt);
+        let results = py.detach(|| {
+            let nodes = fleet.nodes(None)?;
+            Ok::<_, mcp_core::Error>(rt.block_on(fleet.on_nodes(&nodes, |_, mut c| async move {
+                Ok(vec![c.node_status().await?])
+            })))
+        });
+        gather(py, results.py_err(py)?).map(|v| v.into_iter().map(NodeInfo).collect())
+    }
+
+    /// Deploys the service (a name in the services directory, or a file).
+    fn deploy(&self, py: Python<'_>, service: &str) -> PyResult<Report> {
+        self.with_definition(py, service, |mut c, text| async move { Ok(c.deploy(&text).await?) })
+            .map(Report)
+    }
+
+    /// Adopts running containers as the definition describes.
+    fn adopt(&self, py: Python<'_>, service: &str) -> PyResult<Report> {
+        self.with_definition(py, service, |mut c, text| async move { Ok(c.adopt(&text).await?) })
+            .map(Report)
+    }
+
+    /// Stops a service.
+    #[pyo3(signature = (service, node=None))]
+    fn stop(&self, py: Python<'_>, service: &str, node: Option<&str>) -> PyResult<Report> {
+        let s = service.to_owned();
+        self.on_service(py, service, node, |mut c| async move { Ok(c.stop(&s).await?) })
+            .map(Report)
+    }
+
+    /// Starts a service.
+    #[pyo3(signature = (service, node=None))]
+    fn start(&self, py: Python<'_>, service: &str, node: Option<&str>) -> PyResult<Report> {
+        let s = service.to_owned();
+        self.on_service(py, service, node, |mut c| async move { Ok(c.start(&s).await?) })
+            .map(Report)
+    }
+
+    /// Restarts a service.
+    #[pyo3(signature = (service, node=None))]
+    fn restart(&self, py: Python<'_>, service: &str, node: Option<&str>) -> PyResult<Report> {
+        let s = service.to_owned();
+        self.on_service(py, service, node, |mut c| async move { Ok(c.restart(&s).await?) })
+            .map(Report)
+    }
+
+    /// Undeploys a service (its data stays).
+    #[pyo3(signature = (service, node=None))]
+    fn undeploy(&self, py: Python<'_>, service: &str, node: Option<&str>) -> PyResult<Report> {
+        let s = service.to_owned();
+        self.on_service(py, service, node, |mut c| async move { Ok(c.undeploy(&s).await?) })
+            .map(Report)
+    }
+
+    /// Recreates lost containers on `node` (or every node).
+    #[pyo3(signature = (node=None))]
+    fn recover(&self, py: Python<'_>, node: Option<&str>) -> PyResult<Vec<Report>> {
+        let (fleet, rt) = (&self.fleet, &self.rt);
+        let results = py.detach(|| {
+            let nodes = fleet.nodes(node)?;
+            Ok::<_, mcp_core::Error>(rt.block_on(fleet.on_nodes(&nodes, |_, mut c| async move { Ok(c.recover().await?) })))
+        });
+        gather(py, results.py_err(py)?).map(|v| v.into_iter().map(Report).collect())
+    }
+
+    /// Every service on `node` (or every node).
+    #[pyo3(signature = (node=None))]
+    fn ps(&self, py: Python<'_>, node: Option<&str>) -> PyResult<Vec<ServiceStatus>> {
+        let (fleet, rt) = (&self.fleet, &self.rt);
+        let results = py.detach(|| {
+            let nodes = fleet.nodes(node)?;
+            Ok::<_, mcp_core::Error>(rt.block_on(fleet.on_nodes(&nodes, |_, mut c| async move { Ok(c.services().await?) })))
+        });
+        gather(py, results.py_err(py)?).map(|v| v.into_iter().map(ServiceStatus).collect())
+    }
+
+    /// One service's status.
+    #[pyo3(signature = (service, node=None))]
+    fn status(&self, py: Python<'_>, service: &str, node: Option<&str>) -> PyResult<ServiceStatus> {
+        let s = service.to_owned();
+        self.on_service(py, service, node, |mut c| async move { Ok(c.status(&s).await?.0) })
+            .map(ServiceStatus)
+    }
+
+    /// A service's output: an iterator of `LogLine`; with `follow`, it waits for new
+    /// lines until closed.
+    #[pyo3(signature = (service, lines=None, follow=false, component=None, node=None))]
+    fn logs(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        lines: Option<u32>,
+        follow: bool,
+        component: Option<String>,
+        node: Option<&str>,
+    ) -> PyResult<LogIterator> {
+        let s = service.to_owned();
+        let stream = self.on_service(py, service, node, |mut c| async move {
+            Ok(c.logs(&s, component.as_deref(), lines.unwrap_or(0), follow).await?)
+        })?;
+        Ok(LogIterator { stream: Mutex::new(stream), rt: self.rt.clone() })
+    }
+
+    /// Events of `node` (every node without `follow`): an iterator of `Event`, the
+    /// newest `limit` first in time order; with `follow` (one node), new events as
+    /// they come.
+    #[pyo3(signature = (service=None, node=None, limit=50, follow=false))]
+    fn events(
+        &self,
+        py: Python<'_>,
+        service: Option<String>,
+        node: Option<&str>,
+        limit: u32,
+        follow: bool,
+    ) -> PyResult<EventIterator> {
+        let (fleet, rt) = (&self.fleet, &self.rt);
+        let nodes = fleet.nodes(node).py_err(py)?;
+        let streams = py.detach(|| {
+            rt.block_on(async {
+                let mut streams = Vec::new();
+                for n in &nodes {
+                    let mut c = fleet.client(n).await?;
+                    streams.push(c.events(service.as_deref(), 0, limit, follow).await?);
+                }
+                Ok::<_, mcp_core::Error>(streams)
+            })
+        })
+        .py_err(py)?;
+        Ok(EventIterator { streams: Mutex::new(streams.into()), rt: self.rt.clone() })
+    }
+
+    /// The proxy routes of `node`.
+    fn routes(&self, py: Python<'_>, node: &str) -> PyResult<Vec<ProxyRoute>> {
+        self.on_node(py, node, |mut c| async move { Ok(c.proxy_routes().await?) })
+            .map(|v| v.into_iter().map(ProxyRoute).collect())
+    }
+
+    /// The DNS records `node` registered.
+    fn dns_records(&self, py: Python<'_>, node: &str) -> PyResult<Vec<DnsRecord>> {
+        self.on_node(py, node, |mut c| async move { Ok(c.dns_records().await?) })
+            .map(|v| v.into_iter().map(DnsRecord).collect())
+    }
+
+    /// Sends every definition to its node: the plan, applied unless `dry_run`.
+    #[pyo3(signature = (dry_run=true, prune=false))]
+    fn sync(&self, py: Python<'_>, dry_run: bool, prune: bool) -> PyResult<Vec<SyncItem>> {
+        let (fleet, rt) = (&self.fleet, &self.rt);
+        let results = py.detach(|| rt.block_on(fleet.sync(dry_run, prune))).py_err(py)?;
+        gather(py, results).map(|v| v.into_iter().map(SyncItem).collect())
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Client(config={:?}, nodes={:?})", self.fleet.path().display().to_string(), self.node_names())
+    }
+}
+
+impl Client {
+    fn on_node<T: Send, F, Fut>(&self, py: Python<'_>, node: &str, f: F) -> PyResult<T>
+    where
+        F: FnOnce(mcp_core::api::AgentClient) -> Fut + Send,
+        Fut: std::future::Future<Output = Result<T, mcp_core::Error>> + Send,
+    {
+        let (fleet, rt) = (&self.fleet, &self.rt);
+        py.detach(|| {
+            rt.block_on(async {
+                let c = fleet.client(node).await?;
+                f(c).await
+            })
+        })
+        .py_err(py)
+    }
+
+    fn on_service<T: Send, F, Fut>(&self, py: Python<'_>, service: &str, node: Option<&str>, f: F) -> PyResult<T>
+    where
+        F: FnOnce(mcp_core::api::AgentClient) -> Fut + Send,
+        Fut: std::future::Future<Output = Result<T, mcp_core::Error>> + Send,
+    {
+        let node = self.fleet.node_for(service, node).py_err(py)?;
+        self.on_node(py, &node, f)
+    }
+
+    fn with_definition<T: Send, F, Fut>(&self, py: Python<'_>, service: &str, f: F) -> PyResult<T>
+    where
+        F: FnOnce(mcp_core::api::AgentClient, String) -> Fut + Send,
+        Fut: std::future::Future<Output = Result<T, mcp_core::Error>> + Send,
+    {
+        let (_, def) = self.fleet.definition(service).py_err(py)?;
+        let text = def.to_toml();
+        self.on_node(py, &def.node, |c| f(c, text))
+    }
+}
+
+/// Lines of a container's output, as they come.
+#[pyclass(module = "metacircular_mcp")]
+pub struct LogIterator {
+    stream: Mutex<ApiStream<mcp_core::api::LogLine>>,
+    rt: Runtime,
+}
+
+#[pymethods]
+impl LogIterator {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<LogLine>> {
+        let (stream, rt) = (&self.stream, &self.rt);
+        let next = py.detach(|| {
+            let mut s = stream.lock().unwrap_or_else(|p| p.into_inner());
+            rt.block_on(s.next())
+        });
+        match next {
+            None => Ok(None),
+            Some(r) => r.py_err(py).map(|l| Some(LogLine(l))),
+        }
+    }
+}
+
+/// Events, as they come (node after node).
+#[pyclass(module = "metacircular_mcp")]
+pub struct EventIterator {
+    streams: Mutex<std::collections::VecDeque<ApiStream<mcp_core::registry::Event>>>,
+    rt: Runtime,
+}
+
+#[pymethods]
+impl EventIterator {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Event>> {
+        let (streams, rt) = (&self.streams, &self.rt);
+        let next = py.detach(|| {
+            let mut streams = streams.lock().unwrap_or_else(|p| p.into_inner());
+            while let Some(s) = streams.front_mut() {
+                if let Some(item) = rt.block_on(s.next()) {
+                    return Some(item);
+                }
+                streams.pop_front();
+            }
+            None
+        });
+        match next {
+            None => Ok(None),
+            Some(r) => r.py_err(py).map(|e| Some(Event(e))),
+        }
+    }
+}

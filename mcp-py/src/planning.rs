@@ -1,0 +1,170 @@
+//! Offline planning without an agent: the port allocator over given leases, and the
+//! reconcile planner over given states. Both are `mcp_core`'s own.
+
+use std::sync::Arc;
+
+use mcp_core::ports::{LeaseRequest, NoProbe, PortAllocator};
+use mcp_core::reconcile::{DesiredContainer, ObservedContainer};
+use mcp_core::registry::Registry;
+use mcp_core::runtime::{ContainerState, SpecHash};
+use pyo3::prelude::*;
+
+use crate::errors::IntoPy;
+use crate::records::{Action, PortLease};
+
+/// The platform's port allocator on an in-memory registry.
+#[pyclass(module = "metacircular_mcp")]
+pub struct PortPlanner {
+    inner: PortAllocator,
+}
+
+#[pymethods]
+impl PortPlanner {
+    /// An allocator over `range` (`"START-END"`) with `leased` ports already taken.
+    #[new]
+    #[pyo3(signature = (range="10000-60000", leased=Vec::new()))]
+    fn new(py: Python<'_>, range: &str, leased: Vec<u16>) -> PyResult<Self> {
+        let range: mcp_core::ports::PortRange = range.parse().py_err(py)?;
+        let registry = Arc::new(Registry::open_in_memory().py_err(py)?);
+        let inner = PortAllocator::new(registry, range, Box::new(NoProbe)).py_err(py)?;
+        let taken: Vec<(LeaseRequest, u16)> = leased
+            .iter()
+            .map(|p| {
+                (
+                    LeaseRequest {
+                        service: "(existing)".into(),
+                        component: "(existing)".into(),
+                        route: Some(p.to_string()),
+                        preferred: Some(*p),
+                    },
+                    *p,
+                )
+            })
+            .collect();
+        inner.adopt(&taken).py_err(py)?;
+        Ok(PortPlanner { inner })
+    }
+
+    /// Leases a port for one route; the same route gets the same port again.
+    #[pyo3(signature = (service, component, route=None, preferred=None))]
+    fn lease(
+        &self,
+        py: Python<'_>,
+        service: String,
+        component: String,
+        route: Option<String>,
+        preferred: Option<u16>,
+    ) -> PyResult<PortLease> {
+        let mut leases = self
+            .inner
+            .lease(&[LeaseRequest { service, component, route, preferred }])
+            .py_err(py)?;
+        leases
+            .pop()
+            .map(PortLease)
+            .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("no lease returned"))
+    }
+
+    /// Releases ports.
+    fn release(&self, py: Python<'_>, ports: Vec<u16>) -> PyResult<()> {
+        self.inner.release(&ports).py_err(py)
+    }
+
+    /// How many ports are leased.
+    #[getter]
+    fn leased(&self) -> usize {
+        self.inner.leased()
+    }
+}
+
+/// A container the registry wants (for `plan_reconcile`).
+#[pyclass(module = "metacircular_mcp", frozen, get_all)]
+#[derive(Clone)]
+pub struct Desired {
+    service: String,
+    component: String,
+    container: String,
+    image: String,
+    spec_hash: Option<String>,
+    run: bool,
+    flapping: bool,
+}
+
+#[pymethods]
+impl Desired {
+    #[new]
+    #[pyo3(signature = (service, component, container, image, spec_hash=None, run=true, flapping=false))]
+    fn new(
+        service: String,
+        component: String,
+        container: String,
+        image: String,
+        spec_hash: Option<String>,
+        run: bool,
+        flapping: bool,
+    ) -> Self {
+        Desired { service, component, container, image, spec_hash, run, flapping }
+    }
+}
+
+/// A container the runtime has (for `plan_reconcile`).
+#[pyclass(module = "metacircular_mcp", frozen, get_all)]
+#[derive(Clone)]
+pub struct Observed {
+    name: String,
+    image: String,
+    state: String,
+    spec_hash: Option<String>,
+    service: Option<String>,
+    component: Option<String>,
+}
+
+#[pymethods]
+impl Observed {
+    #[new]
+    #[pyo3(signature = (name, image, state="running".to_owned(), spec_hash=None, service=None, component=None))]
+    fn new(
+        name: String,
+        image: String,
+        state: String,
+        spec_hash: Option<String>,
+        service: Option<String>,
+        component: Option<String>,
+    ) -> Self {
+        Observed { name, image, state, spec_hash, service, component }
+    }
+}
+
+fn hash(s: &Option<String>) -> Option<SpecHash> {
+    // Any text stands for a hash: equal texts, equal hashes.
+    s.as_ref().map(|t| t.parse().unwrap_or_else(|_| SpecHash::digest(t.as_bytes())))
+}
+
+/// The reconcile plan that brings `observed` to `desired`: `mcp_core`'s planner.
+#[pyfunction]
+pub(crate) fn plan_reconcile(desired: Vec<PyRef<'_, Desired>>, observed: Vec<PyRef<'_, Observed>>) -> Vec<Action> {
+    let d: Vec<DesiredContainer> = desired
+        .iter()
+        .map(|d| DesiredContainer {
+            service: d.service.clone(),
+            component: d.component.clone(),
+            container: d.container.clone(),
+            image: d.image.clone(),
+            spec_hash: hash(&d.spec_hash),
+            run: d.run,
+            flapping: d.flapping,
+        })
+        .collect();
+    let o: Vec<ObservedContainer> = observed
+        .iter()
+        .map(|o| ObservedContainer {
+            name: o.name.clone(),
+            image: o.image.clone(),
+            state: ContainerState::parse(&o.state),
+            spec_hash: hash(&o.spec_hash),
+            service: o.service.clone(),
+            component: o.component.clone(),
+        })
+        .collect();
+    mcp_core::reconcile::plan(&d, &o).into_iter().map(Action).collect()
+}
