@@ -27,6 +27,7 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 need_cmd cc build-essential      # bundled SQLite is compiled from C
 need_cmd python3 python3         # pyo3's build script runs the interpreter
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing_pkgs+=(python3-venv)  # the SDK's tests
 install_missing
 if [ "$(id -u)" -eq 0 ]; then
     . "$(dirname "${BASH_SOURCE[0]}")/podman-setup.sh"

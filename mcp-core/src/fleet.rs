@@ -97,7 +97,11 @@ impl Fleet {
 
     /// Runs `f` on every node of `nodes` at once, each with its own connection and
     /// [`PER_NODE_TIMEOUT`]; returns each node's result, in the order given.
-    pub async fn on_nodes<T, F, Fut>(&self, nodes: &[String], f: F) -> Vec<(String, Result<T, crate::Error>)>
+    pub async fn on_nodes<T, F, Fut>(
+        &self,
+        nodes: &[String],
+        f: F,
+    ) -> Vec<(String, Result<T, crate::Error>)>
     where
         F: Fn(String, AgentClient) -> Fut,
         Fut: Future<Output = Result<T, crate::Error>>,
@@ -133,7 +137,8 @@ impl Fleet {
         &self,
         dry_run: bool,
         prune: bool,
-    ) -> Result<Vec<(String, Result<Vec<crate::engine::SyncItem>, crate::Error>)>, crate::Error> {
+    ) -> Result<Vec<(String, Result<Vec<crate::engine::SyncItem>, crate::Error>)>, crate::Error>
+    {
         let defs = crate::spec::load_dir(&self.config.services_dir())?;
         let mut by_node: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         for d in &defs {

@@ -16,7 +16,6 @@
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
 use crate::ErrorKind;
 use crate::registry::{PortLease, Registry, RegistryError};
@@ -462,7 +461,7 @@ impl PortAllocator {
                         service: req.service.clone(),
                         component: req.component.clone(),
                         route: req.route.clone(),
-                        leased_at: SystemTime::now(),
+                        leased_at: crate::registry::now(),
                     };
                     match tx.insert_lease(&lease) {
                         Ok(()) => {
@@ -523,7 +522,7 @@ impl PortAllocator {
                     service: req.service.clone(),
                     component: req.component.clone(),
                     route: req.route.clone(),
-                    leased_at: SystemTime::now(),
+                    leased_at: crate::registry::now(),
                 };
                 tx.insert_lease(&lease)?;
                 if set.insert(*port) {

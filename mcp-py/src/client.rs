@@ -10,7 +10,9 @@ use pyo3::prelude::*;
 use tokio_stream::StreamExt;
 
 use crate::errors::{IntoPy, to_py};
-use crate::records::{DnsRecord, Event, LogLine, NodeInfo, ProxyRoute, Report, ServiceStatus, SyncItem};
+use crate::records::{
+    DnsRecord, Event, LogLine, NodeInfo, ProxyRoute, Report, ServiceStatus, SyncItem,
+};
 
 type Runtime = Arc<tokio::runtime::Runtime>;
 
@@ -31,7 +33,10 @@ pub struct Client {
 }
 
 /// Results of a fleet-wide query: what answered; raises when no node did.
-fn gather<T>(py: Python<'_>, results: Vec<(String, Result<Vec<T>, mcp_core::Error>)>) -> PyResult<Vec<T>> {
+fn gather<T>(
+    py: Python<'_>,
+    results: Vec<(String, Result<Vec<T>, mcp_core::Error>)>,
+) -> PyResult<Vec<T>> {
     let total = results.len();
     let mut ok = Vec::new();
     let mut first_err = None;
@@ -57,13 +62,21 @@ impl Client {
     #[pyo3(signature = (path=None))]
     fn from_config(py: Python<'_>, path: Option<PathBuf>) -> PyResult<Self> {
         let fleet = Fleet::load(path.as_deref()).py_err(py)?;
-        Ok(Client { fleet, rt: runtime(py)? })
+        Ok(Client {
+            fleet,
+            rt: runtime(py)?,
+        })
     }
 
     /// The configured node names.
     #[getter]
     fn node_names(&self) -> Vec<String> {
-        self.fleet.config().nodes.iter().map(|n| n.name.clone()).collect()
+        self.fleet
+            .config()
+            .nodes
+            .iter()
+            .map(|n| n.name.clone())
+            .collect()
     }
 
     /// Each reachable node's identity and capacity (unreachable ones are left out;
@@ -81,56 +94,77 @@ impl Client {
 
     /// Deploys the service (a name in the services directory, or a file).
     fn deploy(&self, py: Python<'_>, service: &str) -> PyResult<Report> {
-        self.with_definition(py, service, |mut c, text| async move { Ok(c.deploy(&text).await?) })
-            .map(Report)
+        self.with_definition(py, service, |mut c, text| async move {
+            Ok(c.deploy(&text).await?)
+        })
+        .map(Report)
     }
 
     /// Adopts running containers as the definition describes.
     fn adopt(&self, py: Python<'_>, service: &str) -> PyResult<Report> {
-        self.with_definition(py, service, |mut c, text| async move { Ok(c.adopt(&text).await?) })
-            .map(Report)
+        self.with_definition(py, service, |mut c, text| async move {
+            Ok(c.adopt(&text).await?)
+        })
+        .map(Report)
     }
 
     /// Stops a service.
     #[pyo3(signature = (service, node=None))]
     fn stop(&self, py: Python<'_>, service: &str, node: Option<&str>) -> PyResult<Report> {
         let s = service.to_owned();
-        self.on_service(py, service, node, |mut c| async move { Ok(c.stop(&s).await?) })
-            .map(Report)
+        self.on_service(
+            py,
+            service,
+            node,
+            |mut c| async move { Ok(c.stop(&s).await?) },
+        )
+        .map(Report)
     }
 
     /// Starts a service.
     #[pyo3(signature = (service, node=None))]
     fn start(&self, py: Python<'_>, service: &str, node: Option<&str>) -> PyResult<Report> {
         let s = service.to_owned();
-        self.on_service(py, service, node, |mut c| async move { Ok(c.start(&s).await?) })
-            .map(Report)
+        self.on_service(
+            py,
+            service,
+            node,
+            |mut c| async move { Ok(c.start(&s).await?) },
+        )
+        .map(Report)
     }
 
     /// Restarts a service.
     #[pyo3(signature = (service, node=None))]
     fn restart(&self, py: Python<'_>, service: &str, node: Option<&str>) -> PyResult<Report> {
         let s = service.to_owned();
-        self.on_service(py, service, node, |mut c| async move { Ok(c.restart(&s).await?) })
-            .map(Report)
+        self.on_service(py, service, node, |mut c| async move {
+            Ok(c.restart(&s).await?)
+        })
+        .map(Report)
     }
 
     /// Undeploys a service (its data stays).
     #[pyo3(signature = (service, node=None))]
     fn undeploy(&self, py: Python<'_>, service: &str, node: Option<&str>) -> PyResult<Report> {
         let s = service.to_owned();
-        self.on_service(py, service, node, |mut c| async move { Ok(c.undeploy(&s).await?) })
-            .map(Report)
+        self.on_service(py, service, node, |mut c| async move {
+            Ok(c.undeploy(&s).await?)
+        })
+        .map(Report)
     }
 
     /// Recreates lost containers on `node` (or every node).
     #[pyo3(signature = (node=None))]
     fn recover(&self, py: Python<'_>, node: Option<&str>) -> PyResult<Vec<Report>> {
         let (fleet, rt) = (&self.fleet, &self.rt);
-        let results = py.detach(|| {
-            let nodes = fleet.nodes(node)?;
-            Ok::<_, mcp_core::Error>(rt.block_on(fleet.on_nodes(&nodes, |_, mut c| async move { Ok(c.recover().await?) })))
-        });
+        let results =
+            py.detach(|| {
+                let nodes = fleet.nodes(node)?;
+                Ok::<_, mcp_core::Error>(rt.block_on(
+                    fleet.on_nodes(&nodes, |_, mut c| async move { Ok(c.recover().await?) }),
+                ))
+            });
         gather(py, results.py_err(py)?).map(|v| v.into_iter().map(Report).collect())
     }
 
@@ -140,7 +174,9 @@ impl Client {
         let (fleet, rt) = (&self.fleet, &self.rt);
         let results = py.detach(|| {
             let nodes = fleet.nodes(node)?;
-            Ok::<_, mcp_core::Error>(rt.block_on(fleet.on_nodes(&nodes, |_, mut c| async move { Ok(c.services().await?) })))
+            Ok::<_, mcp_core::Error>(rt.block_on(
+                fleet.on_nodes(&nodes, |_, mut c| async move { Ok(c.services().await?) }),
+            ))
         });
         gather(py, results.py_err(py)?).map(|v| v.into_iter().map(ServiceStatus).collect())
     }
@@ -149,8 +185,10 @@ impl Client {
     #[pyo3(signature = (service, node=None))]
     fn status(&self, py: Python<'_>, service: &str, node: Option<&str>) -> PyResult<ServiceStatus> {
         let s = service.to_owned();
-        self.on_service(py, service, node, |mut c| async move { Ok(c.status(&s).await?.0) })
-            .map(ServiceStatus)
+        self.on_service(py, service, node, |mut c| async move {
+            Ok(c.status(&s).await?.0)
+        })
+        .map(ServiceStatus)
     }
 
     /// A service's output: an iterator of `LogLine`; with `follow`, it waits for new
@@ -167,9 +205,13 @@ impl Client {
     ) -> PyResult<LogIterator> {
         let s = service.to_owned();
         let stream = self.on_service(py, service, node, |mut c| async move {
-            Ok(c.logs(&s, component.as_deref(), lines.unwrap_or(0), follow).await?)
+            Ok(c.logs(&s, component.as_deref(), lines.unwrap_or(0), follow)
+                .await?)
         })?;
-        Ok(LogIterator { stream: Mutex::new(stream), rt: self.rt.clone() })
+        Ok(LogIterator {
+            stream: Mutex::new(stream),
+            rt: self.rt.clone(),
+        })
     }
 
     /// Events of `node` (every node without `follow`): an iterator of `Event`, the
@@ -186,18 +228,22 @@ impl Client {
     ) -> PyResult<EventIterator> {
         let (fleet, rt) = (&self.fleet, &self.rt);
         let nodes = fleet.nodes(node).py_err(py)?;
-        let streams = py.detach(|| {
-            rt.block_on(async {
-                let mut streams = Vec::new();
-                for n in &nodes {
-                    let mut c = fleet.client(n).await?;
-                    streams.push(c.events(service.as_deref(), 0, limit, follow).await?);
-                }
-                Ok::<_, mcp_core::Error>(streams)
+        let streams = py
+            .detach(|| {
+                rt.block_on(async {
+                    let mut streams = Vec::new();
+                    for n in &nodes {
+                        let mut c = fleet.client(n).await?;
+                        streams.push(c.events(service.as_deref(), 0, limit, follow).await?);
+                    }
+                    Ok::<_, mcp_core::Error>(streams)
+                })
             })
+            .py_err(py)?;
+        Ok(EventIterator {
+            streams: Mutex::new(streams.into()),
+            rt: self.rt.clone(),
         })
-        .py_err(py)?;
-        Ok(EventIterator { streams: Mutex::new(streams.into()), rt: self.rt.clone() })
     }
 
     /// The proxy routes of `node`.
@@ -216,12 +262,18 @@ impl Client {
     #[pyo3(signature = (dry_run=true, prune=false))]
     fn sync(&self, py: Python<'_>, dry_run: bool, prune: bool) -> PyResult<Vec<SyncItem>> {
         let (fleet, rt) = (&self.fleet, &self.rt);
-        let results = py.detach(|| rt.block_on(fleet.sync(dry_run, prune))).py_err(py)?;
+        let results = py
+            .detach(|| rt.block_on(fleet.sync(dry_run, prune)))
+            .py_err(py)?;
         gather(py, results).map(|v| v.into_iter().map(SyncItem).collect())
     }
 
     fn __repr__(&self) -> String {
-        format!("Client(config={:?}, nodes={:?})", self.fleet.path().display().to_string(), self.node_names())
+        format!(
+            "Client(config={:?}, nodes={:?})",
+            self.fleet.path().display().to_string(),
+            self.node_names()
+        )
     }
 }
 
@@ -241,7 +293,13 @@ impl Client {
         .py_err(py)
     }
 
-    fn on_service<T: Send, F, Fut>(&self, py: Python<'_>, service: &str, node: Option<&str>, f: F) -> PyResult<T>
+    fn on_service<T: Send, F, Fut>(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        node: Option<&str>,
+        f: F,
+    ) -> PyResult<T>
     where
         F: FnOnce(mcp_core::api::AgentClient) -> Fut + Send,
         Fut: std::future::Future<Output = Result<T, mcp_core::Error>> + Send,

@@ -5,12 +5,42 @@
 use mcp_core::ErrorKind;
 use pyo3::prelude::*;
 
-pyo3::create_exception!(metacircular_mcp, McpError, pyo3::exceptions::PyException, "Any MCP error. `.reason` is the stable reason code (`not_found`, `conflict`, …).");
-pyo3::create_exception!(metacircular_mcp, SpecError, McpError, "An invalid service definition. `.problems` lists every problem.");
-pyo3::create_exception!(metacircular_mcp, AuthError, McpError, "No valid token, or the account is not allowed.");
-pyo3::create_exception!(metacircular_mcp, NotFound, McpError, "No such service, node, file or component.");
-pyo3::create_exception!(metacircular_mcp, AgentError, McpError, "The agent (or the local operation) failed; `.reason` says how.");
-pyo3::create_exception!(metacircular_mcp, ConnectionError, McpError, "The node's agent could not be reached.");
+pyo3::create_exception!(
+    metacircular_mcp,
+    McpError,
+    pyo3::exceptions::PyException,
+    "Any MCP error. `.reason` is the stable reason code (`not_found`, `conflict`, …)."
+);
+pyo3::create_exception!(
+    metacircular_mcp,
+    SpecError,
+    McpError,
+    "An invalid service definition. `.problems` lists every problem."
+);
+pyo3::create_exception!(
+    metacircular_mcp,
+    AuthError,
+    McpError,
+    "No valid token, or the account is not allowed."
+);
+pyo3::create_exception!(
+    metacircular_mcp,
+    NotFound,
+    McpError,
+    "No such service, node, file or component."
+);
+pyo3::create_exception!(
+    metacircular_mcp,
+    AgentError,
+    McpError,
+    "The agent (or the local operation) failed; `.reason` says how."
+);
+pyo3::create_exception!(
+    metacircular_mcp,
+    ConnectionError,
+    McpError,
+    "The node's agent could not be reached."
+);
 
 /// Converts an `mcp_core` error into the matching exception.
 pub(crate) fn to_py(py: Python<'_>, e: &mcp_core::Error) -> PyErr {
@@ -19,15 +49,24 @@ pub(crate) fn to_py(py: Python<'_>, e: &mcp_core::Error) -> PyErr {
     let err = match (e, kind) {
         (mcp_core::Error::Spec(s), _) if !s.problems().is_empty() => SpecError::new_err(message),
         (_, ErrorKind::InvalidInput) => SpecError::new_err(message),
-        (_, ErrorKind::Unauthenticated | ErrorKind::PermissionDenied) => AuthError::new_err(message),
+        (_, ErrorKind::Unauthenticated | ErrorKind::PermissionDenied) => {
+            AuthError::new_err(message)
+        }
         (_, ErrorKind::NotFound) => NotFound::new_err(message),
-        (mcp_core::Error::Api(mcp_core::api::ApiError::Connect { .. }), _) => ConnectionError::new_err(message),
+        (mcp_core::Error::Api(mcp_core::api::ApiError::Connect { .. }), _) => {
+            ConnectionError::new_err(message)
+        }
         _ => AgentError::new_err(message),
     };
     let value = err.value(py);
     let _ = value.setattr("reason", kind.as_str());
     let problems: Vec<crate::records::Problem> = match e {
-        mcp_core::Error::Spec(s) => s.problems().iter().cloned().map(crate::records::Problem).collect(),
+        mcp_core::Error::Spec(s) => s
+            .problems()
+            .iter()
+            .cloned()
+            .map(crate::records::Problem)
+            .collect(),
         _ => Vec::new(),
     };
     let _ = value.setattr("problems", problems);

@@ -57,7 +57,12 @@ impl PortPlanner {
     ) -> PyResult<PortLease> {
         let mut leases = self
             .inner
-            .lease(&[LeaseRequest { service, component, route, preferred }])
+            .lease(&[LeaseRequest {
+                service,
+                component,
+                route,
+                preferred,
+            }])
             .py_err(py)?;
         leases
             .pop()
@@ -103,7 +108,15 @@ impl Desired {
         run: bool,
         flapping: bool,
     ) -> Self {
-        Desired { service, component, container, image, spec_hash, run, flapping }
+        Desired {
+            service,
+            component,
+            container,
+            image,
+            spec_hash,
+            run,
+            flapping,
+        }
     }
 }
 
@@ -131,18 +144,29 @@ impl Observed {
         service: Option<String>,
         component: Option<String>,
     ) -> Self {
-        Observed { name, image, state, spec_hash, service, component }
+        Observed {
+            name,
+            image,
+            state,
+            spec_hash,
+            service,
+            component,
+        }
     }
 }
 
 fn hash(s: &Option<String>) -> Option<SpecHash> {
     // Any text stands for a hash: equal texts, equal hashes.
-    s.as_ref().map(|t| t.parse().unwrap_or_else(|_| SpecHash::digest(t.as_bytes())))
+    s.as_ref()
+        .map(|t| t.parse().unwrap_or_else(|_| SpecHash::digest(t.as_bytes())))
 }
 
 /// The reconcile plan that brings `observed` to `desired`: `mcp_core`'s planner.
 #[pyfunction]
-pub(crate) fn plan_reconcile(desired: Vec<PyRef<'_, Desired>>, observed: Vec<PyRef<'_, Observed>>) -> Vec<Action> {
+pub(crate) fn plan_reconcile(
+    desired: Vec<PyRef<'_, Desired>>,
+    observed: Vec<PyRef<'_, Observed>>,
+) -> Vec<Action> {
     let d: Vec<DesiredContainer> = desired
         .iter()
         .map(|d| DesiredContainer {
@@ -166,5 +190,8 @@ pub(crate) fn plan_reconcile(desired: Vec<PyRef<'_, Desired>>, observed: Vec<PyR
             component: o.component.clone(),
         })
         .collect();
-    mcp_core::reconcile::plan(&d, &o).into_iter().map(Action).collect()
+    mcp_core::reconcile::plan(&d, &o)
+        .into_iter()
+        .map(Action)
+        .collect()
 }

@@ -17,10 +17,14 @@ impl<'py> IntoPyObject<'py> for Time {
     type Error = PyErr;
 
     fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let secs = self.0.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        let secs = self
+            .0
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
         let dt = py.import("datetime")?;
         let utc = dt.getattr("timezone")?.getattr("utc")?;
-        dt.getattr("datetime")?.call_method1("fromtimestamp", (secs, utc))
+        dt.getattr("datetime")?
+            .call_method1("fromtimestamp", (secs, utc))
     }
 }
 

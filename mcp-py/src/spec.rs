@@ -31,7 +31,10 @@ impl ServiceDefinition {
     #[staticmethod]
     fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
         let text = std::fs::read_to_string(&path)
-            .map_err(|source| spec::SpecError::Read { path: path.clone(), source })
+            .map_err(|source| spec::SpecError::Read {
+                path: path.clone(),
+                source,
+            })
             .py_err(py)?;
         let def = spec::ServiceDefinition::parse(&text, Some(&path)).py_err(py)?;
         Ok(ServiceDefinition::new(def, text, Some(path)))
@@ -116,7 +119,11 @@ impl ServiceDefinition {
     /// Every derived value, with the platform's conventions, optionally overridden
     /// (`zone`, `registry`, `network`, `user`, `restart`, `data_root`).
     #[pyo3(signature = (**conventions))]
-    fn resolve(&self, py: Python<'_>, conventions: Option<&Bound<'_, PyDict>>) -> PyResult<ResolvedService> {
+    fn resolve(
+        &self,
+        py: Python<'_>,
+        conventions: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<ResolvedService> {
         let mut c = Conventions::default();
         if let Some(kw) = conventions {
             for (k, v) in kw.iter() {
@@ -149,10 +156,19 @@ impl ServiceDefinition {
     /// A copy with `version` set (for `component`, or every component), the file's
     /// comments and layout kept. Raises `SpecError` or `NotFound`.
     #[pyo3(signature = (version, component=None))]
-    fn with_version(&self, py: Python<'_>, version: &str, component: Option<&str>) -> PyResult<Self> {
+    fn with_version(
+        &self,
+        py: Python<'_>,
+        version: &str,
+        component: Option<&str>,
+    ) -> PyResult<Self> {
         let mut ed = DefinitionEditor::from_text(&self.text, self.path.as_deref()).py_err(py)?;
         ed.set_version(component, version).py_err(py)?;
-        Ok(ServiceDefinition::new(ed.definition().clone(), ed.to_text(), self.path.clone()))
+        Ok(ServiceDefinition::new(
+            ed.definition().clone(),
+            ed.to_text(),
+            self.path.clone(),
+        ))
     }
 
     /// Writes the text to `path` (default: the file it was loaded from), atomically.
@@ -162,7 +178,10 @@ impl ServiceDefinition {
             pyo3::exceptions::PyValueError::new_err("the definition has no file; pass a path")
         })?;
         mcp_core::fsutil::write_atomic(&target, self.text.as_bytes(), 0o644)
-            .map_err(|source| spec::SpecError::Write { path: target.clone(), source })
+            .map_err(|source| spec::SpecError::Write {
+                path: target.clone(),
+                source,
+            })
             .py_err(py)
     }
 

@@ -35,13 +35,18 @@ pub(crate) async fn node(ctx: &Context, c: NodeCommand) -> Result<ExitStatus, mc
         }
         NodeCommand::Remove { name } => {
             if config::remove_node(ctx.path(), &name)? {
-                output::line(&format!("removed node {name} from {}", ctx.path().display()));
+                output::line(&format!(
+                    "removed node {name} from {}",
+                    ctx.path().display()
+                ));
                 Ok(ExitStatus::Success)
             } else {
                 Err(config::ConfigError::UnknownNode {
                     node: name,
                     path: ctx.path().to_owned(),
-                    known: ctx.config().nodes
+                    known: ctx
+                        .config()
+                        .nodes
                         .iter()
                         .map(|n| n.name.clone())
                         .collect::<Vec<_>>()
@@ -55,11 +60,12 @@ pub(crate) async fn node(ctx: &Context, c: NodeCommand) -> Result<ExitStatus, mc
 
 async fn node_list(ctx: &Context) -> Result<ExitStatus, mcp_core::Error> {
     let nodes = ctx.nodes(None)?;
-    let results = ctx.on_nodes(&nodes, |_, mut c| async move {
-        let info = c.node_status().await?;
-        Ok((c.address().to_owned(), info))
-    })
-    .await;
+    let results = ctx
+        .on_nodes(&nodes, |_, mut c| async move {
+            let info = c.node_status().await?;
+            Ok((c.address().to_owned(), info))
+        })
+        .await;
     let mut rows = Vec::new();
     let mut json = Vec::new();
     for (name, r) in results {
@@ -110,10 +116,9 @@ async fn node_list(ctx: &Context) -> Result<ExitStatus, mcp_core::Error> {
 pub(crate) async fn agent(ctx: &Context, c: AgentCommand) -> Result<ExitStatus, mcp_core::Error> {
     let AgentCommand::Status = c;
     let nodes = ctx.nodes(None)?;
-    let results = ctx.on_nodes(&nodes,
-        |_, mut c| async move { Ok(c.node_status().await?) },
-    )
-    .await;
+    let results = ctx
+        .on_nodes(&nodes, |_, mut c| async move { Ok(c.node_status().await?) })
+        .await;
     let mut versions = BTreeSet::new();
     let mut rows = Vec::new();
     let mut json = Vec::new();
@@ -239,10 +244,9 @@ pub(crate) async fn route(ctx: &Context, c: RouteCommand) -> Result<ExitStatus, 
 
 pub(crate) async fn dns(ctx: &Context, a: &NodeArg) -> Result<ExitStatus, mcp_core::Error> {
     let nodes = ctx.nodes(a.node.as_deref())?;
-    let results = ctx.on_nodes(&nodes,
-        |_, mut c| async move { Ok(c.dns_records().await?) },
-    )
-    .await;
+    let results = ctx
+        .on_nodes(&nodes, |_, mut c| async move { Ok(c.dns_records().await?) })
+        .await;
     let (ok, failed) = super::partition(results)?;
     for (_, records) in ok {
         let zones: BTreeSet<&str> = records.iter().map(|r| r.zone.as_str()).collect();

@@ -105,10 +105,9 @@ pub(crate) async fn service_op(
 
 pub(crate) async fn recover(ctx: &Context, a: &NodeArg) -> Result<ExitStatus, mcp_core::Error> {
     let nodes = ctx.nodes(a.node.as_deref())?;
-    let results = ctx.on_nodes(&nodes,
-        |_, mut c| async move { Ok(c.recover().await?) },
-    )
-    .await;
+    let results = ctx
+        .on_nodes(&nodes, |_, mut c| async move { Ok(c.recover().await?) })
+        .await;
     let (ok, failed) = super::partition(results)?;
     for (node, reports) in ok {
         if reports.is_empty() && !ctx.json {

@@ -50,10 +50,9 @@ async fn all_statuses(
     only: Option<&str>,
 ) -> Result<(Vec<(String, ServiceStatus)>, bool), mcp_core::Error> {
     let nodes = ctx.nodes(only)?;
-    let results = ctx.on_nodes(&nodes,
-        |_, mut c| async move { Ok(c.services().await?) },
-    )
-    .await;
+    let results = ctx
+        .on_nodes(&nodes, |_, mut c| async move { Ok(c.services().await?) })
+        .await;
     let (ok, failed) = super::partition(results)?;
     let all = ok
         .into_iter()
@@ -268,18 +267,19 @@ pub(crate) async fn events(ctx: &Context, a: &EventsArgs) -> Result<ExitStatus, 
         }
         return Ok(ExitStatus::Success);
     }
-    let results = ctx.on_nodes(&nodes, |_, mut c| {
-        let service = service.clone();
-        async move {
-            let mut stream = c.events(service.as_deref(), 0, limit, false).await?;
-            let mut out = Vec::new();
-            while let Some(e) = stream.next().await {
-                out.push(e?);
+    let results = ctx
+        .on_nodes(&nodes, |_, mut c| {
+            let service = service.clone();
+            async move {
+                let mut stream = c.events(service.as_deref(), 0, limit, false).await?;
+                let mut out = Vec::new();
+                while let Some(e) = stream.next().await {
+                    out.push(e?);
+                }
+                Ok(out)
             }
-            Ok(out)
-        }
-    })
-    .await;
+        })
+        .await;
     let (ok, failed) = super::partition(results)?;
     let failed = !failed.is_empty();
     let mut all: Vec<(String, Event)> = ok

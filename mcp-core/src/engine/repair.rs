@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use super::{Engine, Step, step_err};
+use super::Engine;
 
 /// Lines of a flapping container's output kept in the event.
 const FLAP_LOG_LINES: usize = 20;
@@ -154,7 +154,16 @@ impl Engine {
             .runtime
             .logs(container, Some(FLAP_LOG_LINES))
             .unwrap_or_else(|e| format!("(no output: {e})"));
-        let removed = self.runtime.remove(container);
+        // Podman can refuse while its restart policy has the container mid-cycle:
+        // try a few times; if it still exists, the next tick's plan removes it.
+        let mut removed = self.runtime.remove(container);
+        for _ in 0..3 {
+            if removed.is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            removed = self.runtime.remove(container);
+        }
         self.forget_observed();
         if removed.is_ok() {
             self.registry
@@ -165,11 +174,12 @@ impl Engine {
             "flapping",
             service,
             format!("{detail}\nlast output:\n{}", output.trim_end()),
-            removed.as_ref().err().map(ToString::to_string),
+            removed
+                .as_ref()
+                .err()
+                .map(|e| format!("{e}; the monitor removes it next tick")),
         );
-        removed
-            .map(drop)
-            .map_err(|e| step_err("monitor", service, Step::Remove)(e.into()).into())
+        Ok(())
     }
 
     /// Records a drift event for an action the monitor took (or only reports).

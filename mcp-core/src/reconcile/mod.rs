@@ -112,6 +112,9 @@ pub enum Reason {
     Orphan,
     /// It carries our instance label but no service label: left alone.
     Unknown,
+    /// Its component is held down for flapping: the container must not exist (the
+    /// runtime's restart policy would bring a merely stopped one back).
+    Flapping,
 }
 
 impl std::fmt::Display for Reason {
@@ -127,6 +130,7 @@ impl std::fmt::Display for Reason {
                 "container is managed by this agent but not in the registry"
             ),
             Reason::Unknown => write!(f, "container has this agent's label but no service"),
+            Reason::Flapping => write!(f, "component is held down for flapping"),
         }
     }
 }
@@ -176,7 +180,11 @@ pub fn plan(desired: &[DesiredContainer], observed: &[ObservedContainer]) -> Vec
         wanted[i] = true;
         let o = &observed[i];
         let running = o.state == ContainerState::Running;
-        if d.flapping || !d.run {
+        if d.flapping {
+            actions.push(act(ActionKind::Remove, Reason::Flapping));
+            continue;
+        }
+        if !d.run {
             if running {
                 actions.push(act(ActionKind::Stop, Reason::RunningButStopped));
             }

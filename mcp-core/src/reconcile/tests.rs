@@ -100,8 +100,8 @@ fn each_kind_of_drift_gets_its_action_in_order() {
     assert_eq!(
         kinds(&actions),
         [
-            (ActionKind::Stop, "f"),
             (ActionKind::Stop, "s"),
+            (ActionKind::Remove, "f"),
             (ActionKind::Remove, "orphan"),
             (ActionKind::Replace, "image"),
             (ActionKind::Replace, "spec"),

@@ -263,6 +263,12 @@ pub struct Tx<'c> {
     tx: rusqlite::Transaction<'c>,
 }
 
+/// Now, at the precision the registry stores times (milliseconds), so a record made
+/// now equals itself read back.
+pub(crate) fn now() -> SystemTime {
+    from_millis(millis(SystemTime::now()))
+}
+
 pub(crate) fn millis(t: SystemTime) -> i64 {
     match t.duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),

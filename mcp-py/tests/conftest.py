@@ -1,0 +1,41 @@
+"""Fixtures: the repository paths, and a real node (examples/e2e_node: rootful
+Podman, a fake MCIAS, a real mcp-agent over TLS) for the end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any, Dict, Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+
+
+@pytest.fixture(scope="session")
+def examples_dir() -> Path:
+    return ROOT / "examples"
+
+
+@pytest.fixture(scope="session")
+def node() -> Iterator[Dict[str, Any]]:
+    helper = TARGET / "debug" / "examples" / "e2e_node"
+    agent = TARGET / "debug" / "mcp-agent"
+    for p in (helper, agent):
+        if not p.exists():
+            pytest.fail(f"{p} is missing: build the workspace first (cargo build --workspace --all-targets)")
+    proc = subprocess.Popen([str(helper), str(agent)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdin is not None
+    line = proc.stdout.readline()
+    if not line:
+        proc.wait()
+        pytest.fail("e2e_node did not start (see its stderr above)")
+    info: Dict[str, Any] = json.loads(line)
+    try:
+        yield info
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=120)

@@ -1,0 +1,120 @@
+"""The SDK against a real agent: deploy, inspect and undeploy the example service;
+bad tokens and bad definitions fail with the right exceptions and change nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import http.client
+import os
+import time
+from pathlib import Path
+from typing import Any, Dict
+
+import pytest
+
+import metacircular_mcp as mcp
+
+
+def write_definition(node: Dict[str, Any], name: str, extra: str = "") -> None:
+    Path(node["services"], f"{name}.toml").write_text(
+        f'name = "{name}"\nnode = "{node["node"]}"\n\n[[components]]\nname = "{name}"\n'
+        f'image = "{node["image"]}"\nenv = ["HELLO_NAME={name}"]\n{extra}\n\n'
+        '[[components.routes]]\nport = 8443\nmode = "l7"\n'
+    )
+
+
+def get(port: int) -> str:
+    for _ in range(100):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/")
+            return conn.getresponse().read().decode()
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing answers on {port}")
+
+
+def test_deploy_inspect_undeploy(node: Dict[str, Any]) -> None:
+    client = mcp.Client.from_config(node["config"])
+    assert client.node_names == [node["node"]]
+    name = node["prefix"] + "-a"
+    write_definition(node, name)
+
+    report = client.deploy(name)
+    assert report.components == [(name, "created")]
+    port = report.ports[0][2]
+    assert get(port) == f"{name} v0.1.0 port={port}\n"
+
+    status = client.status(name)
+    assert status.components[0].state == "running"
+    assert status.components[0].ports == [(None, port)]
+    started = status.components[0].started_at
+    assert isinstance(started, datetime.datetime) and started.tzinfo is not None
+    assert status == client.status(name), "records compare by value"
+    assert status.to_dict()["components"][0]["state"] == "running"
+
+    assert any(s.name == name for s in client.ps())
+    lines = [l.line for l in client.logs(name, lines=20)]
+    assert any("listening on 0.0.0.0" in l for l in lines), lines
+    actions = [e.action for e in client.events(name)]
+    assert actions[-1] == "deploy"
+    info = client.nodes()[0]
+    assert info.version == mcp.__version__
+
+    client.stop(name)
+    assert client.status(name).components[0].state == "exited"
+    client.start(name)
+    client.restart(name)
+    assert get(port).startswith(name)
+
+    plan = client.sync(dry_run=True)
+    assert any(i.service == name and i.action == "unchanged" for i in plan), plan
+
+    client.undeploy(name)
+    with pytest.raises(mcp.NotFound):
+        client.status(name)
+
+
+def test_bad_tokens_raise_auth_error_and_change_nothing(node: Dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    good = mcp.Client.from_config(node["config"])
+    before = [s.name for s in good.ps()]
+    name = node["prefix"] + "-b"
+    write_definition(node, name)
+    for key in ("wrong_token", "expired_token", "guest_token"):
+        monkeypatch.setenv("MCP_AUTH_TOKEN_PATH", node[key])
+        bad = mcp.Client.from_config(node["config"])
+        with pytest.raises(mcp.AuthError) as e:
+            bad.deploy(name)
+        assert e.value.reason in ("unauthenticated", "permission_denied"), key
+    monkeypatch.delenv("MCP_AUTH_TOKEN_PATH")
+    assert [s.name for s in good.ps()] == before
+
+
+def test_bad_definition_raises_spec_error(node: Dict[str, Any]) -> None:
+    client = mcp.Client.from_config(node["config"])
+    name = node["prefix"] + "-c"
+    write_definition(node, name, extra="replicas = 3")
+    with pytest.raises(mcp.SpecError) as e:
+        client.deploy(name)
+    assert e.value.problems[0].rule == "unknown-key"
+    os.remove(Path(node["services"], f"{name}.toml"))
+    with pytest.raises(mcp.NotFound):
+        client.status(name)
+
+
+def test_async_client(node: Dict[str, Any]) -> None:
+    async def run() -> None:
+        client = await mcp.AsyncClient.from_config(node["config"])
+        name = node["prefix"] + "-d"
+        write_definition(node, name)
+        report = await client.deploy(name)
+        statuses, infos = await asyncio.gather(client.ps(), client.nodes())
+        assert any(s.name == name for s in statuses)
+        assert infos[0].node == node["node"]
+        lines = [l async for l in client.logs(name, lines=5)]
+        assert lines, "logs"
+        await client.undeploy(name)
+        assert report.service == name
+
+    asyncio.run(run())
