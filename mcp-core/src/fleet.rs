@@ -19,6 +19,8 @@ pub const PER_NODE_TIMEOUT: Duration = Duration::from_secs(15);
 pub struct Fleet {
     config: CliConfig,
     path: PathBuf,
+    /// A one-node fleet given explicitly (no configuration file).
+    direct: Option<crate::api::AgentEndpoint>,
 }
 
 impl Fleet {
@@ -26,7 +28,31 @@ impl Fleet {
     pub fn load(path: Option<&Path>) -> Result<Self, crate::Error> {
         let path = path.map_or_else(CliConfig::default_path, Path::to_owned);
         let config = CliConfig::load(&path)?;
-        Ok(Fleet { config, path })
+        Ok(Fleet {
+            config,
+            path,
+            direct: None,
+        })
+    }
+
+    /// A fleet of the one node `endpoint` reaches, without a configuration file.
+    pub fn direct(endpoint: crate::api::AgentEndpoint) -> Self {
+        let config = CliConfig {
+            nodes: vec![crate::config::NodeEntry {
+                name: endpoint.node.clone(),
+                address: endpoint.addresses.first().cloned(),
+                addresses: endpoint.addresses.iter().skip(1).cloned().collect(),
+                ssh: None,
+                arch: None,
+                role: None,
+            }],
+            ..CliConfig::default()
+        };
+        Fleet {
+            config,
+            path: PathBuf::from("(direct)"),
+            direct: Some(endpoint),
+        }
     }
 
     /// The configuration.
@@ -91,7 +117,10 @@ impl Fleet {
 
     /// A connection to `node`'s agent.
     pub async fn client(&self, node: &str) -> Result<AgentClient, crate::Error> {
-        let endpoint = self.config.endpoint(node, &self.path)?;
+        let endpoint = match &self.direct {
+            Some(e) if e.node == node => e.clone(),
+            _ => self.config.endpoint(node, &self.path)?,
+        };
         Ok(AgentClient::connect(&endpoint).await?)
     }
 

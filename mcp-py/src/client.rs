@@ -68,6 +68,39 @@ impl Client {
         })
     }
 
+    /// A client of one node, given explicitly: its name, `host:port` addresses (tried
+    /// in order), the CA of its certificate (a PEM file) and a bearer token.
+    #[staticmethod]
+    #[pyo3(signature = (node, addresses, ca_cert, token, server_name=None))]
+    fn connect(
+        py: Python<'_>,
+        node: String,
+        addresses: Vec<String>,
+        ca_cert: PathBuf,
+        token: String,
+        server_name: Option<String>,
+    ) -> PyResult<Self> {
+        let ca_pem = std::fs::read(&ca_cert)
+            .map_err(|e| mcp_core::config::ConfigError::File {
+                what: "agent CA",
+                path: ca_cert.clone(),
+                message: e.to_string(),
+            })
+            .py_err(py)?;
+        let endpoint = mcp_core::api::AgentEndpoint {
+            node,
+            addresses,
+            ca_pem,
+            server_name,
+            token,
+            connect_timeout: std::time::Duration::from_secs(5),
+        };
+        Ok(Client {
+            fleet: Fleet::direct(endpoint),
+            rt: runtime(py)?,
+        })
+    }
+
     /// The configured node names.
     #[getter]
     fn node_names(&self) -> Vec<String> {

@@ -118,3 +118,18 @@ def test_async_client(node: Dict[str, Any]) -> None:
         assert report.service == name
 
     asyncio.run(run())
+
+
+def test_explicit_connection_without_a_config_file(node: Dict[str, Any]) -> None:
+    import tomllib  # Python 3.11+; the CI interpreter
+
+    with open(node["config"], "rb") as f:
+        cfg = tomllib.load(f)
+    token = Path(node["token"]).read_text().strip()
+    client = mcp.Client.connect(
+        node["node"], [cfg["nodes"][0]["address"]], cfg["tls"]["ca_cert"], token, server_name="localhost"
+    )
+    assert client.nodes()[0].node == node["node"]
+    bad = mcp.Client.connect(node["node"], [cfg["nodes"][0]["address"]], cfg["tls"]["ca_cert"], "nope", "localhost")
+    with pytest.raises(mcp.AuthError):
+        bad.ps()

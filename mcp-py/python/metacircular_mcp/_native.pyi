@@ -361,6 +361,14 @@ class EventIterator:
 class Client:
     @staticmethod
     def from_config(path: Optional[_Path] = None) -> Client: ...
+    @staticmethod
+    def connect(
+        node: str,
+        addresses: List[str],
+        ca_cert: _Path,
+        token: str,
+        server_name: Optional[str] = None,
+    ) -> Client: ...
     @property
     def node_names(self) -> List[str]: ...
     def nodes(self) -> List[NodeInfo]: ...
