@@ -26,14 +26,8 @@ pub const TEST_LABEL: &str = "mcp-test.run";
 pub const HELLO_IMAGE: &str = "localhost/hello";
 
 /// Podman settings these machines need (no systemd, cgroup v1 hybrid, capped
-/// rlimits): runc, cgroupfs, explicit ulimits, file event log. Harmless elsewhere.
-const CONTAINERS_CONF: &str = r#"[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-"#;
+/// rlimits): the ones `mcp-agent init --local` writes. Harmless elsewhere.
+const CONTAINERS_CONF: &str = mcp_core::local::NO_SYSTEMD_CONTAINERS_CONF;
 
 /// Rootful (Podman as root) or rootless (as [`ROOTLESS_USER`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

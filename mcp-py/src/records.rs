@@ -172,7 +172,7 @@ record!(
     /// What an operation did: per container its change, per route its host port.
     Report(mcp_core::engine::Report) {
         service: String = |r| r.service.clone();
-        components: Vec<(String, String)> = |r| r.components.iter().map(|(c, ch)| (c.clone(), word(ch))).collect();
+        components: Vec<(String, String)> = |r| r.components.iter().map(|(c, ch)| (c.clone(), ch.as_str().to_owned())).collect();
         ports: Vec<(String, Option<String>, u16)> = |r| r.ports.clone();
         warnings: Vec<String> = |r| r.warnings.clone();
     }

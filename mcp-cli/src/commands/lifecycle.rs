@@ -1,6 +1,6 @@
 //! `deploy`, `adopt`, `undeploy`, `stop`, `start`, `restart`, `recover`.
 
-use mcp_core::engine::{ComponentChange, Report};
+use mcp_core::engine::Report;
 
 use crate::args::{NodeArg, NodeServiceArg, ServiceArg};
 use crate::context::Context;
@@ -16,25 +16,12 @@ pub(crate) enum Op {
     Restart,
 }
 
-fn change_word(c: ComponentChange) -> &'static str {
-    match c {
-        ComponentChange::Created => "created",
-        ComponentChange::Replaced => "replaced",
-        ComponentChange::Unchanged => "unchanged",
-        ComponentChange::Started => "started",
-        ComponentChange::Stopped => "stopped",
-        ComponentChange::Restarted => "restarted",
-        ComponentChange::Removed => "removed",
-        ComponentChange::Adopted => "adopted",
-    }
-}
-
 pub(crate) fn print_report(ctx: &Context, verb: &str, node: &str, r: &Report) {
     if ctx.json {
         output::json(&serde_json::json!({
             "service": r.service,
             "node": node,
-            "components": r.components.iter().map(|(c, ch)| serde_json::json!({"container": c, "change": change_word(*ch)})).collect::<Vec<_>>(),
+            "components": r.components.iter().map(|(c, ch)| serde_json::json!({"container": c, "change": ch.as_str()})).collect::<Vec<_>>(),
             "ports": r.ports.iter().map(|(c, route, p)| serde_json::json!({"component": c, "route": route, "port": p})).collect::<Vec<_>>(),
             "warnings": r.warnings,
         }));
@@ -42,7 +29,7 @@ pub(crate) fn print_report(ctx: &Context, verb: &str, node: &str, r: &Report) {
     }
     output::line(&format!("{verb} {} on {node}", r.service));
     for (container, change) in &r.components {
-        output::line(&format!("  {container}: {}", change_word(*change)));
+        output::line(&format!("  {container}: {}", change.as_str()));
     }
     let port_word = if verb == "undeployed" {
         "released host port"

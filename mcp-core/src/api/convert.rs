@@ -32,19 +32,6 @@ pub fn system_time(t: &Timestamp) -> SystemTime {
     UNIX_EPOCH + Duration::new(secs, nanos.min(999_999_999))
 }
 
-fn change_name(c: ComponentChange) -> &'static str {
-    match c {
-        ComponentChange::Created => "created",
-        ComponentChange::Replaced => "replaced",
-        ComponentChange::Unchanged => "unchanged",
-        ComponentChange::Started => "started",
-        ComponentChange::Stopped => "stopped",
-        ComponentChange::Restarted => "restarted",
-        ComponentChange::Removed => "removed",
-        ComponentChange::Adopted => "adopted",
-    }
-}
-
 fn change(name: &str) -> Result<ComponentChange, ApiError> {
     Ok(match name {
         "created" => ComponentChange::Created,
@@ -80,7 +67,7 @@ pub fn encode_report(r: &Report) -> v1::OperationReply {
             .iter()
             .map(|(container, c)| v1::ComponentChange {
                 container: container.clone(),
-                change: change_name(*c).to_owned(),
+                change: c.as_str().to_owned(),
             })
             .collect(),
         ports: r

@@ -201,6 +201,22 @@ pub enum ComponentChange {
     Adopted,
 }
 
+impl ComponentChange {
+    /// The change's name (`created`, `replaced`, …), as printed and sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ComponentChange::Created => "created",
+            ComponentChange::Replaced => "replaced",
+            ComponentChange::Unchanged => "unchanged",
+            ComponentChange::Started => "started",
+            ComponentChange::Stopped => "stopped",
+            ComponentChange::Restarted => "restarted",
+            ComponentChange::Removed => "removed",
+            ComponentChange::Adopted => "adopted",
+        }
+    }
+}
+
 /// The outcome of an operation on a service.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Report {
@@ -1272,15 +1288,7 @@ fn summary(r: &Report) -> String {
     let parts: Vec<String> = r
         .components
         .iter()
-        .map(|(name, change)| {
-            format!(
-                "{name}: {}",
-                serde_json::to_value(change)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default()
-            )
-        })
+        .map(|(name, change)| format!("{name}: {}", change.as_str()))
         .collect();
     parts.join(", ")
 }
