@@ -9,6 +9,8 @@ need_cmd newuidmap uidmap
 need_cmd slirp4netns slirp4netns
 need_cmd catatonit catatonit
 need_cmd setpriv util-linux
+need_cmd docker-registry docker-registry   # a real OCI registry for the image tests
+need_cmd htpasswd apache2-utils            # its bcrypt password file
 install_missing
 
 user=mcptest

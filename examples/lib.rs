@@ -6,4 +6,5 @@
 //! the public `mcp_core` API.
 
 pub mod fake_mcias;
+pub mod registry;
 pub mod testbed;

@@ -6,6 +6,7 @@ use crate::api::ApiError;
 use crate::auth::AuthError;
 use crate::config::ConfigError;
 use crate::engine::EngineError;
+use crate::images::ImageError;
 use crate::pki::PkiError;
 use crate::ports::PortError;
 use crate::registry::RegistryError;
@@ -114,6 +115,9 @@ pub enum Error {
     /// A configuration file is missing or invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A registry operation failed.
+    #[error(transparent)]
+    Image(#[from] ImageError),
     /// Certificate material could not be made or read.
     #[error(transparent)]
     Pki(#[from] PkiError),
@@ -132,6 +136,7 @@ impl Error {
             Error::Auth(e) => e.kind(),
             Error::Config(e) => e.kind(),
             Error::Pki(e) => e.kind(),
+            Error::Image(e) => e.kind(),
         }
     }
 }

@@ -51,6 +51,7 @@ pub mod engine;
 pub mod error;
 pub mod fleet;
 pub mod fsutil;
+pub mod images;
 pub mod local;
 pub mod pki;
 pub mod ports;

@@ -1,0 +1,354 @@
+//! Images in OCI registries, without shelling out: whether a tag exists (a manifest
+//! `HEAD` accepting OCI and Docker manifests), a manifest's digest, a repository's
+//! tags; and where credentials come from (the configuration, Podman's `auth.json`,
+//! or an MCIAS token used as the password, the platform's "auto-login to MCR").
+//!
+//! TLS is verified against the system roots plus a configurable CA bundle; plain
+//! HTTP is used only for hosts explicitly listed as insecure.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine as _;
+use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
+use oci_client::errors::OciDistributionError;
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+
+use crate::ErrorKind;
+
+/// Errors of this module.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImageError {
+    /// The image reference cannot be used.
+    #[error("image reference {image:?}: {message}")]
+    Reference {
+        /// The reference.
+        image: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The registry refused the credentials (or wanted some).
+    #[error("registry {registry} refused the credentials for {image}: {message}")]
+    Unauthorized {
+        /// The registry host.
+        registry: String,
+        /// The image.
+        image: String,
+        /// The registry's word.
+        message: String,
+    },
+    /// The registry could not be reached or its certificate was not trusted.
+    #[error("registry {registry} ({image}): {message}")]
+    Unavailable {
+        /// The registry host.
+        registry: String,
+        /// The image.
+        image: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The image, or its tag, is not in the registry.
+    #[error("{image} is not in registry {registry}")]
+    NotFound {
+        /// The registry host.
+        registry: String,
+        /// The image.
+        image: String,
+    },
+}
+
+impl ImageError {
+    /// The stable classification of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ImageError::Reference { .. } => ErrorKind::InvalidInput,
+            ImageError::Unauthorized { .. } => ErrorKind::Unauthenticated,
+            ImageError::Unavailable { .. } => ErrorKind::Unavailable,
+            ImageError::NotFound { .. } => ErrorKind::NotFound,
+        }
+    }
+}
+
+/// Credentials for one registry.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// No credentials.
+    Anonymous,
+    /// User name and password (or an MCIAS token as the password).
+    Basic {
+        /// User name.
+        username: String,
+        /// Password or token.
+        password: String,
+    },
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Anonymous => f.write_str("Anonymous"),
+            Credentials::Basic { username, .. } => {
+                write!(
+                    f,
+                    "Basic {{ username: {username:?}, password: <redacted> }}"
+                )
+            }
+        }
+    }
+}
+
+/// How to reach registries.
+#[derive(Debug, Clone, Default)]
+pub struct RegistrySettings {
+    /// PEM bundle trusted besides the system roots.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Hosts (`host:port`) reached over plain HTTP. Nothing else ever is.
+    pub insecure_hosts: Vec<String>,
+    /// Per host (`host:port`), the credentials; hosts not listed are looked up in
+    /// Podman's `auth.json`, then used anonymously.
+    pub credentials: Vec<(String, Credentials)>,
+    /// Per-request timeout (default 30 s).
+    pub timeout: Option<Duration>,
+}
+
+/// A client of OCI registries.
+#[derive(Clone)]
+pub struct ImageRegistry {
+    client: Client,
+    settings: RegistrySettings,
+}
+
+impl std::fmt::Debug for ImageRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImageRegistry")
+            .field("insecure_hosts", &self.settings.insecure_hosts)
+            .finish_non_exhaustive()
+    }
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut s = e.source();
+    while let Some(src) = s {
+        let text = src.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        s = src.source();
+    }
+    out
+}
+
+impl ImageRegistry {
+    /// A client with `settings`.
+    pub fn new(settings: RegistrySettings) -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let timeout = settings.timeout.unwrap_or(Duration::from_secs(30));
+        let config = ClientConfig {
+            protocol: if settings.insecure_hosts.is_empty() {
+                ClientProtocol::Https
+            } else {
+                ClientProtocol::HttpsExcept(settings.insecure_hosts.clone())
+            },
+            extra_root_certificates: settings
+                .ca_pem
+                .iter()
+                .map(|pem| Certificate {
+                    encoding: CertificateEncoding::Pem,
+                    data: pem.clone(),
+                })
+                .collect(),
+            read_timeout: Some(timeout),
+            connect_timeout: Some(timeout),
+            ..ClientConfig::default()
+        };
+        ImageRegistry {
+            client: Client::new(config),
+            settings,
+        }
+    }
+
+    fn reference(image: &str) -> Result<Reference, ImageError> {
+        image
+            .parse::<Reference>()
+            .map_err(|e| ImageError::Reference {
+                image: image.to_owned(),
+                message: e.to_string(),
+            })
+    }
+
+    /// The credentials used for `registry` (a `host:port`).
+    pub fn credentials_for(&self, registry: &str) -> Credentials {
+        self.settings
+            .credentials
+            .iter()
+            .find(|(h, _)| h == registry)
+            .map(|(_, c)| c.clone())
+            .or_else(|| podman_auth(registry))
+            .unwrap_or(Credentials::Anonymous)
+    }
+
+    fn auth(&self, registry: &str) -> RegistryAuth {
+        match self.credentials_for(registry) {
+            Credentials::Anonymous => RegistryAuth::Anonymous,
+            Credentials::Basic { username, password } => RegistryAuth::Basic(username, password),
+        }
+    }
+
+    fn error(&self, image: &str, registry: &str, e: OciDistributionError) -> ImageError {
+        let message = chain(&e);
+        match e {
+            OciDistributionError::ImageManifestNotFoundError(_) => ImageError::NotFound {
+                registry: registry.to_owned(),
+                image: image.to_owned(),
+            },
+            OciDistributionError::AuthenticationFailure(_)
+            | OciDistributionError::UnauthorizedError { .. } => ImageError::Unauthorized {
+                registry: registry.to_owned(),
+                image: image.to_owned(),
+                message,
+            },
+            OciDistributionError::RegistryError { ref envelope, .. }
+                if envelope.errors.iter().any(|e| {
+                    matches!(
+                        e.code,
+                        oci_client::errors::OciErrorCode::ManifestUnknown
+                            | oci_client::errors::OciErrorCode::NameUnknown
+                    )
+                }) =>
+            {
+                ImageError::NotFound {
+                    registry: registry.to_owned(),
+                    image: image.to_owned(),
+                }
+            }
+            OciDistributionError::RegistryError { ref envelope, .. }
+                if envelope.errors.iter().any(|e| {
+                    matches!(
+                        e.code,
+                        oci_client::errors::OciErrorCode::Unauthorized
+                            | oci_client::errors::OciErrorCode::Denied
+                    )
+                }) =>
+            {
+                ImageError::Unauthorized {
+                    registry: registry.to_owned(),
+                    image: image.to_owned(),
+                    message,
+                }
+            }
+            OciDistributionError::ServerError { code: 404, .. } => ImageError::NotFound {
+                registry: registry.to_owned(),
+                image: image.to_owned(),
+            },
+            OciDistributionError::ServerError {
+                code: 401 | 403, ..
+            } => ImageError::Unauthorized {
+                registry: registry.to_owned(),
+                image: image.to_owned(),
+                message,
+            },
+            _ => ImageError::Unavailable {
+                registry: registry.to_owned(),
+                image: image.to_owned(),
+                message,
+            },
+        }
+    }
+
+    /// The digest of `image`'s manifest (`sha256:…`).
+    pub async fn digest(&self, image: &str) -> Result<String, ImageError> {
+        let r = Self::reference(image)?;
+        let registry = r.resolve_registry().to_owned();
+        self.client
+            .fetch_manifest_digest(&r, &self.auth(&registry))
+            .await
+            .map_err(|e| self.error(image, &registry, e))
+    }
+
+    /// Whether `image` (with its tag) is in its registry.
+    pub async fn exists(&self, image: &str) -> Result<bool, ImageError> {
+        match self.digest(image).await {
+            Ok(_) => Ok(true),
+            Err(ImageError::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The tags of `image`'s repository.
+    pub async fn tags(&self, image: &str) -> Result<Vec<String>, ImageError> {
+        let r = Self::reference(image)?;
+        let registry = r.resolve_registry().to_owned();
+        self.client
+            .list_tags(&r, &self.auth(&registry), None, None)
+            .await
+            .map(|t| t.tags)
+            .map_err(|e| self.error(image, &registry, e))
+    }
+}
+
+/// Credentials for `registry` from Podman's (or Docker's) `auth.json`:
+/// `$REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`,
+/// `~/.config/containers/auth.json`, `~/.docker/config.json`, first found.
+pub fn podman_auth(registry: &str) -> Option<Credentials> {
+    let env = |k: &str| std::env::var_os(k).map(PathBuf::from);
+    let candidates: Vec<PathBuf> = [
+        env("REGISTRY_AUTH_FILE"),
+        env("XDG_RUNTIME_DIR").map(|d| d.join("containers/auth.json")),
+        env("HOME").map(|h| h.join(".config/containers/auth.json")),
+        env("HOME").map(|h| h.join(".docker/config.json")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    candidates.iter().find_map(|p| auth_file_entry(p, registry))
+}
+
+fn auth_file_entry(path: &Path, registry: &str) -> Option<Credentials> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let encoded = json.get("auths")?.get(registry)?.get("auth")?.as_str()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let (user, pass) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
+    Some(Credentials::Basic {
+        username: user.to_owned(),
+        password: pass.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_json_entries_are_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("auth.json");
+        std::fs::write(
+            &path,
+            r#"{"auths": {"reg.example:5443": {"auth": "bWNwdXNlcjptY3BwYXNz"}}}"#,
+        )
+        .expect("write");
+        assert_eq!(
+            auth_file_entry(&path, "reg.example:5443"),
+            Some(Credentials::Basic {
+                username: "mcpuser".into(),
+                password: "mcppass".into()
+            })
+        );
+        assert_eq!(auth_file_entry(&path, "other:1"), None);
+        let shown = format!(
+            "{:?}",
+            Credentials::Basic {
+                username: "u".into(),
+                password: "secret".into()
+            }
+        );
+        assert!(!shown.contains("secret"), "{shown}");
+    }
+}
