@@ -116,6 +116,17 @@ fn podman_command(mode: Mode) -> Result<PodmanCommand, String> {
     }
 }
 
+/// The `containers.conf` the test beds pass to Podman (set `CONTAINERS_CONF` to it
+/// for other Podman users, e.g. `mcp build`).
+pub fn containers_conf() -> PathBuf {
+    shared_dir().join("containers.conf")
+}
+
+/// The example service's build context: its `Dockerfile` and static `hello` binary.
+pub fn hello_context() -> Result<PathBuf, String> {
+    hello_binary()
+}
+
 /// Compiles the example service into a static binary, once per process.
 fn hello_binary() -> Result<PathBuf, String> {
     static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
@@ -384,6 +395,16 @@ impl Testbed {
     /// Starts `agent_bin` for this bed's node, with `auth`, the monitor ticking every
     /// second, and waits until it accepts connections.
     pub fn start_agent(&self, agent_bin: &Path, auth: &AgentAuth) -> Result<RunningAgent, String> {
+        self.start_agent_with(agent_bin, auth, "")
+    }
+
+    /// [`Testbed::start_agent`] with `extra` appended to the agent's configuration.
+    pub fn start_agent_with(
+        &self,
+        agent_bin: &Path,
+        auth: &AgentAuth,
+        extra: &str,
+    ) -> Result<RunningAgent, String> {
         let dir = self.dir().join(format!("agent-{}", self.id));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let ca = mcp_core::pki::create_ca("test agent CA").map_err(|e| e.to_string())?;
@@ -434,7 +455,7 @@ impl Testbed {
             self.port_range,
             q(&self.dir().join("srv")),
         );
-        w("mcp-agent.toml", &config)?;
+        w("mcp-agent.toml", &format!("{config}\n{extra}"))?;
         let child = spawn_agent(agent_bin, &dir, &[])?;
         let mut agent = RunningAgent {
             child,

@@ -10,9 +10,11 @@ use mcp_examples::testbed::{Mode, Testbed};
 fn push(bed: &Testbed, registry: &LocalRegistry, repo: &str, version: &str) -> String {
     let local = bed.hello_image(version).expect("image");
     let target = format!("{}/{repo}:{version}", registry.host);
-    assert!(bed.podman(&["tag", &local, &target]).status.success());
+    // `push SOURCE DESTINATION`, not tag + push + rmi: concurrent tag and untag
+    // of one image in the same storage can lose a name.
     let mut args = vec!["push".to_owned()];
     args.extend(registry.podman_flags());
+    args.push(local);
     args.push(target.clone());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = bed.podman(&args);
@@ -21,7 +23,6 @@ fn push(bed: &Testbed, registry: &LocalRegistry, repo: &str, version: &str) -> S
         "push: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let _ = bed.podman(&["rmi", &target]);
     target
 }
 

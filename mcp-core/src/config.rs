@@ -160,6 +160,9 @@ pub struct AgentConfig {
     /// `[conventions]`: defaults applied to definitions.
     #[serde(default)]
     pub conventions: Conventions,
+    /// `[registry]`: how images are checked and pulled.
+    #[serde(default)]
+    pub registry: RegistrySection,
     /// `[log]`: logging.
     #[serde(default)]
     pub log: LogSection,
@@ -442,6 +445,59 @@ impl AgentConfig {
     pub fn port_range(&self) -> Result<PortRange, crate::ports::PortError> {
         self.ports.range.parse()
     }
+
+    /// How the agent reaches registries (`use_token` needs a token: the agent uses
+    /// `password_file`).
+    pub fn registry_settings(&self) -> Result<crate::images::RegistrySettings, ConfigError> {
+        registry_settings(&self.registry, None)
+    }
+}
+
+/// Registry settings from a `[registry]` section; `token` is the MCIAS token file
+/// `use_token` refers to.
+fn registry_settings(
+    r: &RegistrySection,
+    token: Option<&Path>,
+) -> Result<crate::images::RegistrySettings, ConfigError> {
+    let read = |what: &'static str, p: &Path| {
+        let p = expand_home(p);
+        std::fs::read(&p).map_err(|e| ConfigError::File {
+            what,
+            path: p.clone(),
+            message: e.to_string(),
+        })
+    };
+    let ca_pem = r
+        .ca_cert
+        .as_deref()
+        .map(|p| read("registry CA", p))
+        .transpose()?;
+    let mut credentials = Vec::new();
+    if let (Some(host), Some(user)) = (&r.url, &r.username) {
+        let password = match (r.use_token, token) {
+            (true, Some(t)) => Some(read("token", t)?),
+            _ => r
+                .password_file
+                .as_deref()
+                .map(|p| read("registry password", p))
+                .transpose()?,
+        };
+        if let Some(pw) = password {
+            credentials.push((
+                host.clone(),
+                crate::images::Credentials::Basic {
+                    username: user.clone(),
+                    password: String::from_utf8_lossy(&pw).trim().to_owned(),
+                },
+            ));
+        }
+    }
+    Ok(crate::images::RegistrySettings {
+        ca_pem,
+        insecure_hosts: r.insecure.clone(),
+        credentials,
+        timeout: None,
+    })
 }
 
 // ---- CLI ---------------------------------------------------------------------------------
@@ -555,9 +611,25 @@ pub struct BuildSection {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegistrySection {
-    /// The image registry host.
+    /// The image registry host (`host:port`) of derived image names.
     #[serde(default)]
     pub url: Option<String>,
+    /// PEM CA bundle trusted for registries besides the system roots.
+    #[serde(default)]
+    pub ca_cert: Option<PathBuf>,
+    /// Registry hosts reached over plain HTTP (never any other).
+    #[serde(default)]
+    pub insecure: Vec<String>,
+    /// User name for the registry at `url`.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// File holding the password for the registry at `url`.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// Use the MCIAS token (`[auth] token_path`) as the password: the platform's
+    /// auto-login to MCR.
+    #[serde(default)]
+    pub use_token: bool,
 }
 
 /// `[tls]`.
@@ -640,6 +712,13 @@ impl CliConfig {
     /// The token file, `~` expanded.
     pub fn token_path(&self) -> PathBuf {
         expand_home(&self.auth.token_path)
+    }
+
+    /// How to reach registries: the CA bundle, plain-HTTP hosts, and credentials for
+    /// the configured registry (password file, or the MCIAS token); other hosts fall
+    /// back to Podman's `auth.json`.
+    pub fn registry_settings(&self) -> Result<crate::images::RegistrySettings, ConfigError> {
+        registry_settings(&self.registry, Some(&self.token_path()))
     }
 
     /// The node named `name`.

@@ -4,6 +4,7 @@
 
 use crate::api::ApiError;
 use crate::auth::AuthError;
+use crate::build::BuildError;
 use crate::config::ConfigError;
 use crate::engine::EngineError;
 use crate::images::ImageError;
@@ -115,6 +116,9 @@ pub enum Error {
     /// A configuration file is missing or invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// Building or pushing an image failed.
+    #[error(transparent)]
+    Build(#[from] BuildError),
     /// A registry operation failed.
     #[error(transparent)]
     Image(#[from] ImageError),
@@ -137,6 +141,7 @@ impl Error {
             Error::Config(e) => e.kind(),
             Error::Pki(e) => e.kind(),
             Error::Image(e) => e.kind(),
+            Error::Build(e) => e.kind(),
         }
     }
 }

@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use crate::api::{AgentClient, ApiError};
 use crate::config::{CliConfig, ConfigError};
+use std::collections::BTreeMap;
+
+use crate::engine::{SyncAction, SyncItem};
 use crate::spec::ServiceDefinition;
 
 /// How long one node gets in a fleet-wide query.
@@ -160,28 +163,147 @@ impl Fleet {
 
 impl Fleet {
     /// Sends every definition of the services directory to its node (all nodes at
-    /// once) and applies it, or only plans with `dry_run`. Each node's plan, or why
-    /// it could not be reached.
+    /// once) and applies it, or only plans with `dry_run`. First, every component's
+    /// image is looked up in its registry: a missing one is built and pushed from
+    /// the service's source tree (a `build` item), or, with no source, reported as an
+    /// error telling the operator to build it first; other services proceed. Each
+    /// node's plan, or why it could not be reached.
     pub async fn sync(
         &self,
         dry_run: bool,
         prune: bool,
-    ) -> Result<Vec<(String, Result<Vec<crate::engine::SyncItem>, crate::Error>)>, crate::Error>
-    {
+    ) -> Result<Vec<(String, Result<Vec<SyncItem>, crate::Error>)>, crate::Error> {
         let defs = crate::spec::load_dir(&self.config.services_dir())?;
-        let mut by_node: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let mut by_node: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut builds: BTreeMap<String, Vec<SyncItem>> = BTreeMap::new();
+        let registry = crate::images::ImageRegistry::new(self.config.registry_settings()?);
         for d in &defs {
             self.config.node(&d.node, &self.path)?;
+            builds
+                .entry(d.node.clone())
+                .or_default()
+                .extend(self.ensure_images(d, &registry, dry_run).await);
             by_node.entry(d.node.clone()).or_default().push(d.to_toml());
+        }
+        // With prune, every node is asked: one left without definitions must still
+        // undeploy what it runs.
+        if prune {
+            for n in &self.config.nodes {
+                by_node.entry(n.name.clone()).or_default();
+            }
         }
         let nodes: Vec<String> = by_node.keys().cloned().collect();
         let by_node = &by_node;
-        Ok(self
+        let mut results = self
             .on_nodes(&nodes, |node, mut c| async move {
                 let node_defs = by_node.get(&node).cloned().unwrap_or_default();
                 Ok(c.sync(node_defs, dry_run, prune).await?)
             })
-            .await)
+            .await;
+        for (node, result) in &mut results {
+            if let (Ok(items), Some(pre)) = (result, builds.remove(node.as_str())) {
+                items.splice(0..0, pre);
+            }
+        }
+        Ok(results)
+    }
+
+    /// The `build` items for `def`: one per image its registry lacks.
+    async fn ensure_images(
+        &self,
+        def: &ServiceDefinition,
+        registry: &crate::images::ImageRegistry,
+        dry_run: bool,
+    ) -> Vec<SyncItem> {
+        let item = |reason: String, error: Option<String>| SyncItem {
+            service: def.name.clone(),
+            action: SyncAction::Build,
+            reason,
+            error,
+        };
+        let mut missing = Vec::new();
+        let mut out = Vec::new();
+        for c in def.resolve(&self.config.conventions).components {
+            // Local images (`localhost/…`) are not in any registry.
+            let remote = crate::images::ImageRef::parse(&c.image)
+                .ok()
+                .and_then(|r| r.registry)
+                .is_some_and(|r| r != "localhost");
+            if !remote {
+                continue;
+            }
+            match registry.exists(&c.image).await {
+                Ok(true) => {}
+                Ok(false) => missing.push(c.image.clone()),
+                Err(e) => out.push(item(
+                    format!("cannot check {}", c.image),
+                    Some(e.to_string()),
+                )),
+            }
+        }
+        if missing.is_empty() {
+            return out;
+        }
+        let plan = match &self.config.build.workspace {
+            None => Err(crate::build::BuildError::NoWorkspace),
+            Some(w) => crate::build::plan(def, w, &self.config.conventions),
+        };
+        let items = match plan {
+            Ok(items) if missing.iter().all(|m| items.iter().any(|i| &i.image == m)) => items,
+            Ok(_) | Err(_) => {
+                let why = match plan {
+                    Err(e) => e.to_string(),
+                    Ok(_) => "no [build.images] entry builds it".into(),
+                };
+                out.push(item(
+                    format!("{} not in the registry", missing.join(", ")),
+                    Some(format!(
+                        "cannot build it here ({why}); build and push it first: mcp build {}",
+                        def.name
+                    )),
+                ));
+                return out;
+            }
+        };
+        let reason = format!(
+            "{} not in the registry: build from {}",
+            missing.join(", "),
+            items
+                .iter()
+                .map(|i| i.dockerfile.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if dry_run {
+            out.push(item(reason, None));
+            return out;
+        }
+        let settings = match self.config.registry_settings() {
+            Ok(s) => s,
+            Err(e) => {
+                out.push(item(reason, Some(e.to_string())));
+                return out;
+            }
+        };
+        let built = tokio::task::spawn_blocking(move || {
+            crate::build::build_and_push(
+                &items,
+                &crate::runtime::Podman::new(),
+                &settings,
+                &mut |_, _, _| {},
+            )
+        })
+        .await;
+        let error = match built {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        out.push(item(
+            reason.replace(": build from", ": built and pushed from"),
+            error,
+        ));
+        out
     }
 }
 

@@ -16,6 +16,7 @@ use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 
 use crate::ErrorKind;
+pub use crate::spec::ImageRef;
 
 /// Errors of this module.
 #[derive(Debug, thiserror::Error)]
@@ -288,6 +289,68 @@ impl ImageRegistry {
             .map(|t| t.tags)
             .map_err(|e| self.error(image, &registry, e))
     }
+}
+
+/// A private scratch directory (mode 0700), removed when dropped: where credentials
+/// and certificates for one Podman call are written.
+#[derive(Debug)]
+pub struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    /// A new one under the system temporary directory.
+    pub fn new() -> std::io::Result<Self> {
+        use std::os::unix::fs::DirBuilderExt;
+        let token = crate::pki::random_token().map_err(std::io::Error::other)?;
+        let dir = std::env::temp_dir().join(format!("mcp-{}-{}", std::process::id(), &token[..16]));
+        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+        Ok(ScratchDir(dir))
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The flags `podman push`/`pull` need for `image`'s registry under `settings`:
+/// `--tls-verify=false` only for an insecure host; the CA bundle as `--cert-dir`;
+/// credentials as an `--authfile` (mode 0600), never on the command line. Files go
+/// in `scratch`.
+pub fn podman_flags(
+    image: &str,
+    settings: &RegistrySettings,
+    scratch: &Path,
+) -> std::io::Result<Vec<String>> {
+    let host = ImageRef::parse(image)
+        .ok()
+        .and_then(|r| r.registry)
+        .unwrap_or_default();
+    let mut flags = Vec::new();
+    if settings.insecure_hosts.contains(&host) {
+        flags.push("--tls-verify=false".to_owned());
+    } else if let Some(ca) = &settings.ca_pem {
+        let dir = scratch.join("certs");
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("ca.crt"), ca)?;
+        flags.push(format!("--cert-dir={}", dir.display()));
+    }
+    if let Some((_, Credentials::Basic { username, password })) =
+        settings.credentials.iter().find(|(h, _)| *h == host)
+    {
+        let auth =
+            base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+        let json = serde_json::json!({ "auths": { host.clone(): { "auth": auth } } });
+        let file = scratch.join("auth.json");
+        crate::fsutil::write_atomic(&file, json.to_string().as_bytes(), 0o600)?;
+        flags.push(format!("--authfile={}", file.display()));
+    }
+    Ok(flags)
 }
 
 /// Credentials for `registry` from Podman's (or Docker's) `auth.json`:

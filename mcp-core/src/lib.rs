@@ -46,6 +46,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod build;
 pub mod config;
 pub mod engine;
 pub mod error;

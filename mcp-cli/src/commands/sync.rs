@@ -1,7 +1,5 @@
 //! `sync` and `build`.
 
-use mcp_core::engine::EngineError;
-
 use crate::args::{ServiceArg, SyncArgs};
 use crate::context::Context;
 use crate::exit::ExitStatus;
@@ -50,10 +48,51 @@ pub(crate) async fn sync(ctx: &Context, a: &SyncArgs) -> Result<ExitStatus, mcp_
     Ok(status)
 }
 
-pub(crate) fn build(_ctx: &Context, a: &ServiceArg) -> Result<ExitStatus, mcp_core::Error> {
-    Err(EngineError::Unsupported(format!(
-        "mcp build {}: building and pushing images is not implemented yet; build the image with podman and tag it with the definition's image reference",
-        a.service
-    ))
-    .into())
+pub(crate) fn build(ctx: &Context, a: &ServiceArg) -> Result<ExitStatus, mcp_core::Error> {
+    use mcp_core::build::{self, BuildError, Stage};
+    let (_, def) = ctx.definition(&a.service)?;
+    let workspace = ctx
+        .config()
+        .build
+        .workspace
+        .clone()
+        .ok_or(BuildError::NoWorkspace)?;
+    let items = build::plan(&def, &workspace, &ctx.config().conventions)?;
+    let registry = ctx.config().registry_settings()?;
+    let podman = mcp_core::runtime::Podman::new();
+    let json = ctx.json;
+    let mut last = None;
+    build::build_and_push(&items, &podman, &registry, &mut |item, stage, line| {
+        if json {
+            return;
+        }
+        if last != Some((item.key.clone(), stage)) {
+            let what = match stage {
+                Stage::Build => {
+                    format!("building {} from {}", item.image, item.dockerfile.display())
+                }
+                Stage::Push => format!("pushing {}", item.image),
+            };
+            output::line(&what);
+            last = Some((item.key.clone(), stage));
+        }
+        output::line(&format!("  {} | {line}", item.key));
+    })?;
+    if json {
+        output::json(
+            &items
+                .iter()
+                .map(|i| {
+                    serde_json::json!({
+                        "key": i.key, "image": i.image, "version": i.version, "status": "ok",
+                    })
+                })
+                .collect::<Vec<_>>(),
+        );
+    } else {
+        for i in &items {
+            output::line(&format!("  {}: ok", i.key));
+        }
+    }
+    Ok(ExitStatus::Success)
 }

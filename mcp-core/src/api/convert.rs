@@ -250,6 +250,7 @@ pub fn encode_sync_item(i: &SyncItem) -> v1::SyncItem {
 /// Decodes a sync plan item.
 pub fn decode_sync_item(i: v1::SyncItem) -> Result<SyncItem, ApiError> {
     let action = match i.action.as_str() {
+        "build" => SyncAction::Build,
         "deploy" => SyncAction::Deploy,
         "redeploy" => SyncAction::Redeploy,
         "stop" => SyncAction::Stop,

@@ -55,6 +55,8 @@ pub struct EngineConfig {
     pub port_range: PortRange,
     /// Extra labels put on every container.
     pub extra_labels: BTreeMap<String, String>,
+    /// How images are checked and pulled.
+    pub registry: crate::images::RegistrySettings,
 }
 
 impl EngineConfig {
@@ -69,6 +71,7 @@ impl EngineConfig {
             stop_grace: Duration::from_secs(10),
             port_range: PortRange::default(),
             extra_labels: BTreeMap::new(),
+            registry: crate::images::RegistrySettings::default(),
         }
     }
 }
@@ -420,13 +423,38 @@ impl Engine {
         cache.generation += 1;
     }
 
-    /// Makes `image` present (pulling it) unless already confirmed.
-    fn ensure_image(&self, image: &str) -> Result<(), RuntimeError> {
+    /// Makes `image` present unless already confirmed: when it is not local, its
+    /// registry is asked first (so a tag that does not exist fails with the
+    /// reference, before anything is touched), then it is pulled.
+    fn ensure_image(&self, image: &str) -> Result<(), crate::Error> {
         if self.known().images.contains(image) {
             return Ok(());
         }
         if !self.runtime.image_exists(image)? {
-            self.runtime.pull(image, None)?;
+            if let Some(registry) = crate::images::ImageRef::parse(image)
+                .ok()
+                .and_then(|r| r.registry)
+                && registry != "localhost"
+            {
+                let client = crate::images::ImageRegistry::new(self.config.registry.clone());
+                let check = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| crate::images::ImageError::Unavailable {
+                        registry: registry.clone(),
+                        image: image.to_owned(),
+                        message: e.to_string(),
+                    })?
+                    .block_on(client.exists(image))?;
+                if !check {
+                    return Err(crate::images::ImageError::NotFound {
+                        registry,
+                        image: image.to_owned(),
+                    }
+                    .into());
+                }
+            }
+            self.runtime.pull(image, &self.config.registry)?;
         }
         self.known().images.insert(image.to_owned());
         Ok(())
@@ -623,8 +651,7 @@ impl Engine {
             .map(|c| c.image.as_str())
             .collect();
         for image in images {
-            self.ensure_image(image)
-                .map_err(|e| fail(Step::Image)(e.into()))?;
+            self.ensure_image(image).map_err(fail(Step::Image))?;
         }
 
         tracing::debug!(
@@ -1319,6 +1346,7 @@ impl Engine {
             stop_grace: Duration::from_secs(10),
             port_range: config.port_range()?,
             extra_labels: BTreeMap::new(),
+            registry: config.registry_settings()?,
         };
         let probe = crate::ports::BindProbe::new(vec![config.node.publish_address]);
         Engine::new(engine_config, registry, Arc::new(podman), Box::new(probe))

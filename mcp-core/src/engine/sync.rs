@@ -10,6 +10,8 @@ use crate::spec::ServiceDefinition;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SyncAction {
+    /// An image the registry lacks is built and pushed (done by the operator's side).
+    Build,
     /// A new service.
     Deploy,
     /// Its definition changed.
@@ -26,6 +28,7 @@ impl SyncAction {
     /// The action's name.
     pub fn as_str(self) -> &'static str {
         match self {
+            SyncAction::Build => "build",
             SyncAction::Deploy => "deploy",
             SyncAction::Redeploy => "redeploy",
             SyncAction::Stop => "stop",

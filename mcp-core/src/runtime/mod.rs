@@ -309,30 +309,12 @@ impl ContainerInfo {
     }
 }
 
-/// Registry credentials for pulling an image.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RegistryAuth {
-    /// User name.
-    pub username: String,
-    /// Password or token.
-    pub password: String,
-}
-
-impl std::fmt::Debug for RegistryAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RegistryAuth")
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .finish()
-    }
-}
-
 /// A container runtime. Calls block; async callers run them on a blocking thread.
 pub trait ContainerRuntime: Send + Sync + std::fmt::Debug {
     /// Whether `image` is present locally.
     fn image_exists(&self, image: &str) -> Result<bool>;
-    /// Pulls `image`.
-    fn pull(&self, image: &str, auth: Option<&RegistryAuth>) -> Result<()>;
+    /// Pulls `image`, reaching its registry as `registry` says.
+    fn pull(&self, image: &str, registry: &crate::images::RegistrySettings) -> Result<()>;
     /// Creates network `name` when it does not exist.
     fn ensure_network(&self, name: &str) -> Result<()>;
     /// Creates host directory `path` (for a bind mount) owned by the runtime's user.

@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 use serde::Deserialize;
 
 use super::RuntimeError;
-use super::{ContainerInfo, ContainerRuntime, ContainerSpec, ContainerState, RegistryAuth, Result};
+use super::{ContainerInfo, ContainerRuntime, ContainerSpec, ContainerState, Result};
 
 /// The Podman CLI as a [`ContainerRuntime`].
 ///
@@ -135,12 +135,20 @@ impl ContainerRuntime for Podman {
         }
     }
 
-    fn pull(&self, image: &str, auth: Option<&RegistryAuth>) -> Result<()> {
-        let creds = auth.map(|a| format!("{}:{}", a.username, a.password));
+    fn pull(&self, image: &str, registry: &crate::images::RegistrySettings) -> Result<()> {
+        let scratch = crate::images::ScratchDir::new().map_err(|source| RuntimeError::Dir {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+        let flags =
+            crate::images::podman_flags(image, registry, scratch.path()).map_err(|source| {
+                RuntimeError::Dir {
+                    path: scratch.path().to_owned(),
+                    source,
+                }
+            })?;
         let mut args = vec!["pull", "--quiet"];
-        if let Some(c) = &creds {
-            args.extend(["--creds", c]);
-        }
+        args.extend(flags.iter().map(String::as_str));
         args.push(image);
         self.exec("pull", image, &args).map(drop)
     }
@@ -302,6 +310,52 @@ impl ContainerRuntime for Podman {
 }
 
 impl Podman {
+    /// Runs podman with `args`, passing each line of its (merged) output to
+    /// `progress`; fails with the last lines of output when podman does.
+    pub fn run_streaming(
+        &self,
+        op: &'static str,
+        target: &str,
+        args: &[&str],
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<()> {
+        use std::io::BufRead;
+        let spawn_err = |source| RuntimeError::Spawn {
+            program: self.argv[0].clone(),
+            source,
+        };
+        let (reader, writer) = std::io::pipe().map_err(spawn_err)?;
+        let mut cmd = self.command(args);
+        cmd.stdout(writer.try_clone().map_err(spawn_err)?)
+            .stderr(writer);
+        let mut child = cmd.spawn().map_err(spawn_err)?;
+        drop(cmd);
+        let mut tail: std::collections::VecDeque<String> = std::collections::VecDeque::new();
+        for line in std::io::BufReader::new(reader)
+            .lines()
+            .map_while(std::result::Result::ok)
+        {
+            progress(&line);
+            tail.push_back(line);
+            if tail.len() > 15 {
+                tail.pop_front();
+            }
+        }
+        let status = child.wait().map_err(spawn_err)?;
+        if status.success() {
+            return Ok(());
+        }
+        Err(RuntimeError::Podman {
+            op,
+            target: target.to_owned(),
+            message: tail
+                .iter()
+                .map(|l| l.trim_start_matches("Error: "))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        })
+    }
+
     /// `podman logs` with the container's stdout and stderr merged into one pipe.
     fn follow_or_read(&self, name: &str, tail: Option<usize>, follow: bool) -> Result<LogStream> {
         let spawn_err = |source| RuntimeError::Spawn {

@@ -1,0 +1,213 @@
+//! Images end to end, against a real registry with TLS and basic auth: edit a
+//! definition's version, `mcp sync --dry-run` shows build and redeploy, `mcp sync`
+//! builds, pushes and redeploys, `mcp ps` shows the new version; and the errors:
+//! missing Dockerfile, failing build (nothing pushed), no source, missing tag.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use mcp_examples::registry::LocalRegistry;
+use mcp_examples::testbed::{AgentAuth, Mode, Testbed};
+
+fn agent_bin() -> PathBuf {
+    let p = Path::new(env!("CARGO_BIN_EXE_mcp")).with_file_name("mcp-agent");
+    assert!(
+        p.exists(),
+        "{} is missing: build the workspace first",
+        p.display()
+    );
+    p
+}
+
+fn mcp(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mcp"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("CONTAINERS_CONF", mcp_examples::testbed::containers_conf())
+        .output()
+        .expect("run mcp")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn sync_builds_pushes_and_redeploys_a_new_version() {
+    let bed = Testbed::new(Mode::Rootful).unwrap_or_else(|e| panic!("{e}"));
+    let registry = LocalRegistry::start_tls("mcpuser", "mcppass").unwrap_or_else(|e| panic!("{e}"));
+    let dir = bed.dir();
+    let q = |p: &Path| format!("{:?}", p.display().to_string());
+    std::fs::write(
+        dir.join("registry-ca.pem"),
+        registry.ca_pem.clone().expect("ca"),
+    )
+    .expect("ca");
+    std::fs::write(dir.join("registry-password"), "mcppass\n").expect("password");
+    let registry_toml = format!(
+        "[registry]\nurl = {:?}\nca_cert = {}\nusername = \"mcpuser\"\npassword_file = {}\n",
+        registry.host,
+        q(&dir.join("registry-ca.pem")),
+        q(&dir.join("registry-password"))
+    );
+    let agent = bed
+        .start_agent_with(&agent_bin(), &AgentAuth::TokenFile, &registry_toml)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let services = dir.join("services");
+    let workspace = dir.join("workspace");
+    std::fs::create_dir_all(&services).expect("services");
+    let config = agent
+        .cli_config(bed.node(), &agent.token_file, &services, None)
+        .expect("config");
+    let mut text_config = std::fs::read_to_string(&config).expect("read");
+    text_config.push_str(&format!(
+        "\n[build]\nworkspace = {}\n\n{registry_toml}",
+        q(&workspace)
+    ));
+    std::fs::write(&config, text_config).expect("write");
+
+    // A service whose source tree is the example's build context.
+    let name = bed.name("img");
+    let src = workspace.join(&name);
+    std::fs::create_dir_all(&src).expect("src");
+    let ctx = mcp_examples::testbed::hello_context().expect("context");
+    for f in ["Dockerfile", "hello"] {
+        std::fs::copy(ctx.join(f), src.join(f)).expect("copy");
+    }
+    let def_path = services.join(format!("{name}.toml"));
+    let definition = |version: &str| {
+        format!(
+            "name = \"{name}\"\nnode = \"{}\"\n\n[build.images]\n{name} = \"Dockerfile\"\n\n[[components]]\nname = \"{name}\"\nimage = \"{}/mcp/{name}:{version}\"\n\n[[components.routes]]\nport = 8443\nmode = \"l7\"\n",
+            bed.node(),
+            registry.host
+        )
+    };
+    std::fs::write(&def_path, definition("v0.1.0")).expect("definition");
+
+    let plan = mcp(&config, &["sync", "--dry-run"]);
+    assert!(plan.status.success(), "{}", text(&plan));
+    let out = text(&plan);
+    assert!(
+        out.contains("build") && out.contains("not in the registry"),
+        "{out}"
+    );
+    assert!(out.contains("deploy"), "{out}");
+
+    let synced = mcp(&config, &["sync"]);
+    assert!(synced.status.success(), "{}", text(&synced));
+    let ps = text(&mcp(&config, &["ps"]));
+    assert!(
+        ps.lines()
+            .any(|l| l.starts_with(&name) && l.contains("running") && l.contains("v0.1.0")),
+        "{ps}"
+    );
+
+    // A new version: the plan says build, redeploy; sync does it.
+    std::fs::write(&def_path, definition("v0.2.0")).expect("definition");
+    let plan = text(&mcp(&config, &["sync", "--dry-run"]));
+    let mine: Vec<&str> = plan.lines().filter(|l| l.contains(&name)).collect();
+    assert!(mine.iter().any(|l| l.contains("build")), "{plan}");
+    assert!(mine.iter().any(|l| l.contains("redeploy")), "{plan}");
+    let synced = mcp(&config, &["sync"]);
+    assert!(synced.status.success(), "{}", text(&synced));
+    let ps = text(&mcp(&config, &["ps"]));
+    assert!(
+        ps.lines()
+            .any(|l| l.starts_with(&name) && l.contains("running") && l.contains("v0.2.0")),
+        "{ps}"
+    );
+
+    // `mcp build` prints progress and `key: ok`.
+    let built = mcp(&config, &["build", &name]);
+    assert!(built.status.success(), "{}", text(&built));
+    assert!(
+        text(&built).contains(&format!("{name}: ok")),
+        "{}",
+        text(&built)
+    );
+
+    // Errors, each pushing and deploying nothing.
+    let broken = bed.name("broken");
+    std::fs::create_dir_all(workspace.join(&broken)).expect("src");
+    std::fs::write(
+        workspace.join(&broken).join("Dockerfile"),
+        "FROM scratch\nCOPY does-not-exist /x\n",
+    )
+    .expect("dockerfile");
+    std::fs::write(
+        services.join(format!("{broken}.toml")),
+        definition("v0.1.0").replace(&name, &broken),
+    )
+    .expect("def");
+    let out = mcp(&config, &["build", &broken]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("building") && text(&out).contains("nothing was pushed"),
+        "{}",
+        text(&out)
+    );
+    std::fs::remove_file(workspace.join(&broken).join("Dockerfile")).expect("rm");
+    let out = mcp(&config, &["build", &broken]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "missing Dockerfile: {}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("Dockerfile") && text(&out).contains("does not exist"),
+        "{}",
+        text(&out)
+    );
+    // No source at all: sync reports it, the other service is unaffected, exit 1.
+    std::fs::remove_dir_all(workspace.join(&broken)).expect("rm");
+    let out = mcp(&config, &["sync"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("mcp build {broken}")),
+        "{}",
+        text(&out)
+    );
+    let ps = text(&mcp(&config, &["ps"]));
+    assert!(
+        ps.lines()
+            .any(|l| l.starts_with(&name) && l.contains("v0.2.0")),
+        "{ps}"
+    );
+    assert!(!ps.contains(&broken), "{ps}");
+    std::fs::remove_file(services.join(format!("{broken}.toml"))).expect("rm");
+
+    // Deploying a tag that is not in the registry fails before touching anything.
+    std::fs::write(&def_path, definition("v9.9.9")).expect("definition");
+    let out = mcp(&config, &["deploy", &name]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("mcp/{name}:v9.9.9")),
+        "{}",
+        text(&out)
+    );
+    let ps = text(&mcp(&config, &["ps"]));
+    assert!(
+        ps.lines()
+            .any(|l| l.starts_with(&name) && l.contains("running") && l.contains("v0.2.0")),
+        "{ps}"
+    );
+
+    // Without its definition, --prune plans the service's undeploy (and does it).
+    std::fs::remove_file(&def_path).expect("rm definition");
+    let plan = text(&mcp(&config, &["sync", "--dry-run", "--prune"]));
+    assert!(
+        plan.lines()
+            .any(|l| l.contains(&name) && l.contains("undeploy") && l.contains("no definition")),
+        "{plan}"
+    );
+    let out = mcp(&config, &["sync", "--prune"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&mcp(&config, &["ps"])).contains(&name));
+}

@@ -1,0 +1,200 @@
+//! Building and pushing a service's images (`mcp build`, and `mcp sync` for images
+//! the registry lacks): each `[build.images]` entry is built from
+//! `<workspace>/<path>/<Dockerfile>` with `--build-arg VERSION=<tag>`, tagged with
+//! the matching component's image reference, and pushed. Every image is built before
+//! any is pushed, so a failed build pushes nothing.
+
+use std::path::{Path, PathBuf};
+
+use crate::ErrorKind;
+use crate::images::{ImageRef, RegistrySettings};
+use crate::runtime::{Podman, RuntimeError};
+use crate::spec::{Conventions, ServiceDefinition};
+
+/// Errors of this module.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// No build workspace is configured.
+    #[error("no build workspace: set [build] workspace in the CLI configuration")]
+    NoWorkspace,
+    /// The service has nothing to build.
+    #[error("service {0} has no [build.images]")]
+    NothingToBuild(String),
+    /// The source tree or a Dockerfile is missing.
+    #[error("{what} {} does not exist", path.display())]
+    Missing {
+        /// What is missing (`source tree`, `Dockerfile`).
+        what: &'static str,
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// A `[build.images]` key names no component image.
+    #[error("build image {key:?} of {service} matches no component image")]
+    NoComponent {
+        /// The service.
+        service: String,
+        /// The key.
+        key: String,
+    },
+    /// Podman failed to build an image; nothing was pushed.
+    #[error("building {image} failed (nothing was pushed): {source}")]
+    Build {
+        /// The image.
+        image: String,
+        /// Podman's error and last output.
+        #[source]
+        source: RuntimeError,
+    },
+    /// Podman failed to push an image.
+    #[error("pushing {image} failed: {source}")]
+    Push {
+        /// The image.
+        image: String,
+        /// Podman's error and last output.
+        #[source]
+        source: RuntimeError,
+    },
+    /// Preparing credentials or certificates for Podman failed.
+    #[error("preparing the push: {0}")]
+    Io(String),
+}
+
+impl BuildError {
+    /// The stable classification of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            BuildError::NoWorkspace => ErrorKind::NotConfigured,
+            BuildError::NothingToBuild(_) | BuildError::NoComponent { .. } => {
+                ErrorKind::InvalidInput
+            }
+            BuildError::Missing { .. } => ErrorKind::NotFound,
+            BuildError::Build { .. } => ErrorKind::InvalidInput,
+            BuildError::Push { source, .. } => match source.kind() {
+                ErrorKind::NotFound => ErrorKind::Unavailable,
+                k => k,
+            },
+            BuildError::Io(_) => ErrorKind::Io,
+        }
+    }
+}
+
+/// One image to build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildItem {
+    /// The `[build.images]` key.
+    pub key: String,
+    /// The Dockerfile.
+    pub dockerfile: PathBuf,
+    /// The build context (the service's source tree).
+    pub context: PathBuf,
+    /// The image reference it is tagged and pushed as.
+    pub image: String,
+    /// The version (tag), passed as `--build-arg VERSION`.
+    pub version: String,
+}
+
+/// The images of `def` to build, from `workspace`; checks that the source tree and
+/// every Dockerfile exist and every key names a component image.
+pub fn plan(
+    def: &ServiceDefinition,
+    workspace: &Path,
+    conventions: &Conventions,
+) -> Result<Vec<BuildItem>, BuildError> {
+    if def.build_images.is_empty() {
+        return Err(BuildError::NothingToBuild(def.name.clone()));
+    }
+    let context = crate::config::expand_home(workspace).join(def.source_path());
+    if !context.is_dir() {
+        return Err(BuildError::Missing {
+            what: "source tree",
+            path: context,
+        });
+    }
+    let resolved = def.resolve(conventions);
+    let mut items = Vec::new();
+    for (key, dockerfile) in &def.build_images {
+        let component = resolved
+            .components
+            .iter()
+            .find(|c| ImageRef::parse(&c.image).is_ok_and(|r| r.name() == key))
+            .ok_or_else(|| BuildError::NoComponent {
+                service: def.name.clone(),
+                key: key.clone(),
+            })?;
+        let dockerfile = context.join(dockerfile);
+        if !dockerfile.is_file() {
+            return Err(BuildError::Missing {
+                what: "Dockerfile",
+                path: dockerfile,
+            });
+        }
+        items.push(BuildItem {
+            key: key.clone(),
+            dockerfile,
+            context: context.clone(),
+            image: component.image.clone(),
+            version: component.version.clone(),
+        });
+    }
+    Ok(items)
+}
+
+/// What happened to one image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Building.
+    Build,
+    /// Pushing.
+    Push,
+}
+
+/// Builds every item, then pushes every item. `progress` gets each line of Podman's
+/// output with the item and stage.
+pub fn build_and_push(
+    items: &[BuildItem],
+    podman: &Podman,
+    registry: &RegistrySettings,
+    progress: &mut dyn FnMut(&BuildItem, Stage, &str),
+) -> Result<(), BuildError> {
+    for item in items {
+        let version_arg = format!("VERSION={}", item.version);
+        let dockerfile = item.dockerfile.display().to_string();
+        let context = item.context.display().to_string();
+        let args = [
+            "build",
+            "--build-arg",
+            &version_arg,
+            "-t",
+            &item.image,
+            "-f",
+            &dockerfile,
+            &context,
+        ];
+        podman
+            .run_streaming("build", &item.image, &args, &mut |l| {
+                progress(item, Stage::Build, l)
+            })
+            .map_err(|source| BuildError::Build {
+                image: item.image.clone(),
+                source,
+            })?;
+    }
+    let scratch = crate::images::ScratchDir::new().map_err(|e| BuildError::Io(e.to_string()))?;
+    for item in items {
+        let flags = crate::images::podman_flags(&item.image, registry, scratch.path())
+            .map_err(|e| BuildError::Io(e.to_string()))?;
+        let mut args: Vec<&str> = vec!["push"];
+        args.extend(flags.iter().map(String::as_str));
+        args.push(&item.image);
+        podman
+            .run_streaming("push", &item.image, &args, &mut |l| {
+                progress(item, Stage::Push, l)
+            })
+            .map_err(|source| BuildError::Push {
+                image: item.image.clone(),
+                source,
+            })?;
+    }
+    Ok(())
+}
