@@ -53,6 +53,9 @@ fn plain_http_registry_only_when_allowed() {
                 .expect("digest")
                 .starts_with("sha256:")
         );
+        let summary = client.summary(&image).await.expect("summary");
+        assert_eq!(summary.digest, client.digest(&image).await.expect("digest"));
+        assert!(summary.bytes > 0, "{summary:?}");
         assert_eq!(client.tags(&image).await.expect("tags"), ["v0.1.0"]);
         // Without the host allowed, plain HTTP is never used.
         let strict = ImageRegistry::new(RegistrySettings::default());

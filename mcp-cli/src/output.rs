@@ -95,6 +95,21 @@ pub(crate) fn uptime(d: Duration) -> String {
     }
 }
 
+/// A byte count with a binary unit, one decimal: `512 B`, `1.5 KiB`, `12.0 MiB`.
+pub(crate) fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 /// `t` as RFC 3339 in UTC, to the second.
 pub(crate) fn rfc3339(t: SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -172,6 +187,14 @@ mod tests {
         assert_eq!(uptime(Duration::from_secs(23 * 3600 + 57 * 60)), "23h57m");
         assert_eq!(uptime(Duration::from_secs(139)), "2m19s");
         assert_eq!(uptime(Duration::from_secs(5)), "5s");
+    }
+
+    #[test]
+    fn byte_counts() {
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(12 * 1024 * 1024), "12.0 MiB");
+        assert_eq!(bytes(3 << 40), "3.0 TiB");
     }
 
     #[test]

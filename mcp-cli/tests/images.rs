@@ -127,10 +127,25 @@ fn sync_builds_pushes_and_redeploys_a_new_version() {
     let built = mcp(&config, &["build", &name]);
     assert!(built.status.success(), "{}", text(&built));
     assert!(
-        text(&built).contains(&format!("{name}: ok")),
+        text(&built)
+            .lines()
+            .any(|l| l.starts_with(&format!("{name}: ok (")) && l.contains("sha256:")),
         "{}",
         text(&built)
     );
+    let built = mcp(&config, &["--json", "build", &name]);
+    let summary: serde_json::Value = serde_json::from_slice(&built.stdout).expect("json");
+    assert_eq!(summary[0]["status"], "ok", "{summary}");
+    assert!(
+        summary[0]["bytes"].as_u64().is_some_and(|b| b > 0),
+        "{summary}"
+    );
+    // A wrong password: the push is refused, exit 7.
+    std::fs::write(dir.join("registry-password"), "wrong\n").expect("password");
+    let refused = mcp(&config, &["build", &name]);
+    assert_eq!(refused.status.code(), Some(7), "{}", text(&refused));
+    assert!(text(&refused).contains("pushing"), "{}", text(&refused));
+    std::fs::write(dir.join("registry-password"), "mcppass\n").expect("password");
 
     // Errors, each pushing and deploying nothing.
     let broken = bed.name("broken");

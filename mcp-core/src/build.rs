@@ -70,10 +70,14 @@ impl BuildError {
             }
             BuildError::Missing { .. } => ErrorKind::NotFound,
             BuildError::Build { .. } => ErrorKind::InvalidInput,
-            BuildError::Push { source, .. } => match source.kind() {
-                ErrorKind::NotFound => ErrorKind::Unavailable,
-                k => k,
-            },
+            BuildError::Push { source, .. } => {
+                let message = source.to_string().to_ascii_lowercase();
+                if message.contains("unauthorized") || message.contains("authentication required") {
+                    ErrorKind::Unauthenticated
+                } else {
+                    ErrorKind::Unavailable
+                }
+            }
             BuildError::Io(_) => ErrorKind::Io,
         }
     }
@@ -197,4 +201,79 @@ pub fn build_and_push(
             })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEF: &str = r#"name = "svc"
+node = "rift"
+
+[build.images]
+svc = "Dockerfile"
+svc-web = "deploy/Dockerfile.web"
+
+[[components]]
+name = "api"
+image = "mcr.example:8443/svc:v1.2.3"
+
+[[components]]
+name = "web"
+image = "mcr.example:8443/svc-web:v1.2.3"
+"#;
+
+    fn def() -> ServiceDefinition {
+        ServiceDefinition::parse(DEF, None).expect("valid")
+    }
+
+    #[test]
+    fn plans_every_image_from_the_source_tree() {
+        let ws = tempfile::tempdir().expect("tmp");
+        let src = ws.path().join("svc");
+        std::fs::create_dir_all(src.join("deploy")).expect("mkdir");
+        let conventions = Conventions::default();
+        // A missing Dockerfile names its path.
+        std::fs::write(src.join("Dockerfile"), "FROM scratch\n").expect("write");
+        let err = plan(&def(), ws.path(), &conventions).expect_err("no web Dockerfile");
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+        assert!(err.to_string().contains("deploy/Dockerfile.web"), "{err}");
+        std::fs::write(src.join("deploy/Dockerfile.web"), "FROM scratch\n").expect("write");
+        let items = plan(&def(), ws.path(), &conventions).expect("plan");
+        let summary: Vec<(&str, &str, &str)> = items
+            .iter()
+            .map(|i| (i.key.as_str(), i.image.as_str(), i.version.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("svc", "mcr.example:8443/svc:v1.2.3", "v1.2.3"),
+                ("svc-web", "mcr.example:8443/svc-web:v1.2.3", "v1.2.3"),
+            ]
+        );
+        assert!(items.iter().all(|i| i.context == src));
+    }
+
+    #[test]
+    fn missing_tree_and_nothing_to_build_are_their_own_errors() {
+        let ws = tempfile::tempdir().expect("tmp");
+        let err = plan(&def(), ws.path(), &Conventions::default()).expect_err("no tree");
+        assert!(
+            matches!(
+                err,
+                BuildError::Missing {
+                    what: "source tree",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let bare = ServiceDefinition::parse(
+            "name = \"bare\"\nnode = \"rift\"\n\n[[components]]\nname = \"api\"\nimage = \"mcr.example:8443/bare:v1.0.0\"\n",
+            None,
+        )
+        .expect("valid");
+        let err = plan(&bare, ws.path(), &Conventions::default()).expect_err("nothing");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    }
 }

@@ -438,6 +438,11 @@ impl AgentConfig {
                 )));
             }
         }
+        if self.registry.use_token {
+            return Err(invalid(
+                "registry.use_token: the agent holds no MCIAS token; give the registry password in registry.password_file".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -881,6 +886,45 @@ fn edit_cli_config(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registry_credentials_from_a_password_file_or_the_mcias_token() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("mcp.toml");
+        std::fs::write(dir.path().join("token"), "mcias-token\n").expect("token");
+        std::fs::write(dir.path().join("pw"), "s3cret\n").expect("pw");
+        let config = |registry: &str| {
+            let text = format!(
+                "[auth]\ntoken_path = {:?}\n\n[registry]\nurl = \"mcr.example:8443\"\nusername = \"kyle\"\n{registry}",
+                dir.path().join("token")
+            );
+            CliConfig::parse(&text, &path, &[])
+                .expect("parse")
+                .registry_settings()
+        };
+        let password = |s: crate::images::RegistrySettings| match &s.credentials[..] {
+            [(host, crate::images::Credentials::Basic { password, .. })] => {
+                assert_eq!(host, "mcr.example:8443");
+                password.clone()
+            }
+            other => panic!("{other:?}"),
+        };
+        let pw = format!("password_file = {:?}\n", dir.path().join("pw"));
+        assert_eq!(password(config(&pw).expect("settings")), "s3cret");
+        let token = format!("{pw}use_token = true\n");
+        assert_eq!(password(config(&token).expect("settings")), "mcias-token");
+        let missing = "password_file = \"/nonexistent/pw\"\n";
+        let err = config(missing).expect_err("missing file");
+        assert!(err.to_string().contains("/nonexistent/pw"), "{err}");
+        // The agent has no token to use.
+        let err = AgentConfig::parse(
+            "[server]\nlisten = \"127.0.0.1:9444\"\ntls_cert = \"/c\"\ntls_key = \"/k\"\n\n[node]\nname = \"rift\"\n\n[registry]\nuse_token = true\n",
+            &path,
+            &[],
+        )
+        .expect_err("agent use_token");
+        assert!(err.to_string().contains("registry.use_token"), "{err}");
+    }
 
     #[test]
     fn nodes_are_added_and_removed_keeping_comments() {

@@ -11,6 +11,7 @@ use crate::api::{AgentClient, ApiError};
 use crate::config::{CliConfig, ConfigError};
 use std::collections::BTreeMap;
 
+use crate::build::{BuildError, BuildItem, Stage};
 use crate::engine::{SyncAction, SyncItem};
 use crate::spec::ServiceDefinition;
 
@@ -245,7 +246,7 @@ impl Fleet {
             return out;
         }
         let plan = match &self.config.build.workspace {
-            None => Err(crate::build::BuildError::NoWorkspace),
+            None => Err(BuildError::NoWorkspace),
             Some(w) => crate::build::plan(def, w, &self.config.conventions),
         };
         let items = match plan {
@@ -285,26 +286,75 @@ impl Fleet {
                 return out;
             }
         };
-        let built = tokio::task::spawn_blocking(move || {
-            crate::build::build_and_push(
-                &items,
-                &crate::runtime::Podman::new(),
-                &settings,
-                &mut |_, _, _| {},
-            )
-        })
-        .await;
-        let error = match built {
-            Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(e.to_string()),
-            Err(e) => Some(e.to_string()),
-        };
+        let error = run_build(items, settings, Box::new(|_, _, _| {}))
+            .await
+            .err()
+            .map(|e| e.to_string());
         out.push(item(
             reason.replace(": build from", ": built and pushed from"),
             error,
         ));
         out
     }
+}
+
+/// One image built and pushed by [`Fleet::build`], as its registry holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltImage {
+    /// What was built.
+    pub item: BuildItem,
+    /// The pushed manifest's digest and size.
+    pub summary: crate::images::ImageSummary,
+}
+
+/// Receives each line of Podman's output while building or pushing an item.
+pub type BuildProgress = Box<dyn FnMut(&BuildItem, Stage, &str) + Send>;
+
+impl Fleet {
+    /// Builds the images of `def` from the configured workspace and pushes them
+    /// (every build before any push, so a failed build pushes nothing), then reads
+    /// each back from its registry.
+    pub async fn build(
+        &self,
+        def: &ServiceDefinition,
+        progress: BuildProgress,
+    ) -> Result<Vec<BuiltImage>, crate::Error> {
+        let workspace = self
+            .config
+            .build
+            .workspace
+            .as_deref()
+            .ok_or(BuildError::NoWorkspace)?;
+        let items = crate::build::plan(def, workspace, &self.config.conventions)?;
+        let settings = self.config.registry_settings()?;
+        let registry = crate::images::ImageRegistry::new(settings.clone());
+        let items = run_build(items, settings, progress).await?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let summary = registry.summary(&item.image).await?;
+            out.push(BuiltImage { item, summary });
+        }
+        Ok(out)
+    }
+}
+
+/// [`crate::build::build_and_push`] off the async threads.
+async fn run_build(
+    items: Vec<BuildItem>,
+    settings: crate::images::RegistrySettings,
+    mut progress: BuildProgress,
+) -> Result<Vec<BuildItem>, BuildError> {
+    tokio::task::spawn_blocking(move || {
+        crate::build::build_and_push(
+            &items,
+            &crate::runtime::Podman::new(),
+            &settings,
+            &mut *progress,
+        )
+        .map(|()| items)
+    })
+    .await
+    .map_err(|e| BuildError::Io(format!("build task: {e}")))?
 }
 
 /// Awaits every future concurrently, keeping their order.

@@ -114,6 +114,15 @@ pub struct RegistrySettings {
     pub timeout: Option<Duration>,
 }
 
+/// What a registry holds for one image reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSummary {
+    /// The manifest digest (`sha256:…`).
+    pub digest: String,
+    /// Bytes of the config and layers, as the manifest declares them.
+    pub bytes: u64,
+}
+
 /// A client of OCI registries.
 #[derive(Clone)]
 pub struct ImageRegistry {
@@ -277,6 +286,30 @@ impl ImageRegistry {
             Err(ImageError::NotFound { .. }) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    /// The digest of `image`'s manifest and the bytes of its config and layers (for
+    /// a multi-platform index, only the index's own entries are counted).
+    pub async fn summary(&self, image: &str) -> Result<ImageSummary, ImageError> {
+        let r = Self::reference(image)?;
+        let registry = r.resolve_registry().to_owned();
+        let (manifest, digest) = self
+            .client
+            .pull_manifest(&r, &self.auth(&registry))
+            .await
+            .map_err(|e| self.error(image, &registry, e))?;
+        let bytes = match manifest {
+            oci_client::manifest::OciManifest::Image(m) => std::iter::once(m.config.size)
+                .chain(m.layers.iter().map(|l| l.size))
+                .sum::<i64>(),
+            oci_client::manifest::OciManifest::ImageIndex(i) => {
+                i.manifests.iter().map(|m| m.size).sum()
+            }
+        };
+        Ok(ImageSummary {
+            digest,
+            bytes: u64::try_from(bytes).unwrap_or(0),
+        })
     }
 
     /// The tags of `image`'s repository.

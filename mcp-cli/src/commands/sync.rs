@@ -48,50 +48,50 @@ pub(crate) async fn sync(ctx: &Context, a: &SyncArgs) -> Result<ExitStatus, mcp_
     Ok(status)
 }
 
-pub(crate) fn build(ctx: &Context, a: &ServiceArg) -> Result<ExitStatus, mcp_core::Error> {
-    use mcp_core::build::{self, BuildError, Stage};
+pub(crate) async fn build(ctx: &Context, a: &ServiceArg) -> Result<ExitStatus, mcp_core::Error> {
+    use mcp_core::build::Stage;
     let (_, def) = ctx.definition(&a.service)?;
-    let workspace = ctx
-        .config()
-        .build
-        .workspace
-        .clone()
-        .ok_or(BuildError::NoWorkspace)?;
-    let items = build::plan(&def, &workspace, &ctx.config().conventions)?;
-    let registry = ctx.config().registry_settings()?;
-    let podman = mcp_core::runtime::Podman::new();
     let json = ctx.json;
     let mut last = None;
-    build::build_and_push(&items, &podman, &registry, &mut |item, stage, line| {
-        if json {
-            return;
-        }
-        if last != Some((item.key.clone(), stage)) {
-            let what = match stage {
-                Stage::Build => {
-                    format!("building {} from {}", item.image, item.dockerfile.display())
-                }
-                Stage::Push => format!("pushing {}", item.image),
-            };
-            output::line(&what);
-            last = Some((item.key.clone(), stage));
-        }
-        output::line(&format!("  {} | {line}", item.key));
-    })?;
+    let progress = Box::new(
+        move |item: &mcp_core::build::BuildItem, stage, line: &str| {
+            if json {
+                return;
+            }
+            if last != Some((item.key.clone(), stage)) {
+                output::line(&match stage {
+                    Stage::Build => {
+                        format!("building {} from {}", item.image, item.dockerfile.display())
+                    }
+                    Stage::Push => format!("pushing {}", item.image),
+                });
+                last = Some((item.key.clone(), stage));
+            }
+            output::line(&format!("  {} | {line}", item.key));
+        },
+    );
+    let built = ctx.fleet.build(&def, progress).await?;
     if json {
         output::json(
-            &items
+            &built
                 .iter()
-                .map(|i| {
+                .map(|b| {
                     serde_json::json!({
-                        "key": i.key, "image": i.image, "version": i.version, "status": "ok",
+                        "key": b.item.key, "image": b.item.image, "version": b.item.version,
+                        "digest": b.summary.digest, "bytes": b.summary.bytes, "status": "ok",
                     })
                 })
                 .collect::<Vec<_>>(),
         );
     } else {
-        for i in &items {
-            output::line(&format!("  {}: ok", i.key));
+        for b in &built {
+            output::line(&format!(
+                "{}: ok ({}, {} pushed as {})",
+                b.item.key,
+                b.item.image,
+                output::bytes(b.summary.bytes),
+                b.summary.digest
+            ));
         }
     }
     Ok(ExitStatus::Success)
