@@ -123,6 +123,47 @@ fn sync_builds_pushes_and_redeploys_a_new_version() {
         "{ps}"
     );
 
+    // Unchanged stays unchanged; `active = false` stops; back to active starts.
+    let plan = text(&mcp(&config, &["sync", "--dry-run"]));
+    assert!(
+        plan.lines()
+            .any(|l| l.contains(&name) && l.contains("unchanged")),
+        "{plan}"
+    );
+    let inactive = definition("v0.2.0").replacen("\n\n", "\nactive = false\n\n", 1);
+    std::fs::write(&def_path, &inactive).expect("definition");
+    let plan = text(&mcp(&config, &["sync", "--dry-run"]));
+    assert!(
+        plan.lines()
+            .any(|l| l.contains(&name) && l.contains("stop") && l.contains("active = false")),
+        "{plan}"
+    );
+    assert!(mcp(&config, &["sync"]).status.success());
+    let ps = text(&mcp(&config, &["ps"]));
+    assert!(
+        ps.lines()
+            .any(|l| l.starts_with(&name) && !l.contains("running")),
+        "{ps}"
+    );
+    std::fs::write(&def_path, definition("v0.2.0")).expect("definition");
+    let plan = text(&mcp(&config, &["sync", "--dry-run"]));
+    assert!(
+        plan.lines()
+            .any(|l| l.contains(&name) && l.contains("start") && l.contains("active = true")),
+        "{plan}"
+    );
+    assert!(mcp(&config, &["sync"]).status.success());
+    // A service stopped by hand stays stopped across syncs.
+    assert!(mcp(&config, &["stop", &name]).status.success());
+    let synced = text(&mcp(&config, &["sync"]));
+    assert!(
+        synced
+            .lines()
+            .any(|l| l.contains(&name) && l.contains("unchanged") && l.contains("mcp start")),
+        "{synced}"
+    );
+    assert!(mcp(&config, &["start", &name]).status.success());
+
     // `mcp build` prints progress and `key: ok`.
     let built = mcp(&config, &["build", &name]);
     assert!(built.status.success(), "{}", text(&built));

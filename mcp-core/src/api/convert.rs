@@ -254,6 +254,7 @@ pub fn decode_sync_item(i: v1::SyncItem) -> Result<SyncItem, ApiError> {
         "deploy" => SyncAction::Deploy,
         "redeploy" => SyncAction::Redeploy,
         "stop" => SyncAction::Stop,
+        "start" => SyncAction::Start,
         "undeploy" => SyncAction::Undeploy,
         "unchanged" => SyncAction::Unchanged,
         other => return Err(ApiError::Protocol(format!("unknown sync action {other:?}"))),

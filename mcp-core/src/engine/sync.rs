@@ -18,6 +18,8 @@ pub enum SyncAction {
     Redeploy,
     /// `active = false` for a running service.
     Stop,
+    /// `active = true` again for a service its definition had stopped.
+    Start,
     /// No definition any more (with prune).
     Undeploy,
     /// Nothing to do.
@@ -32,6 +34,7 @@ impl SyncAction {
             SyncAction::Deploy => "deploy",
             SyncAction::Redeploy => "redeploy",
             SyncAction::Stop => "stop",
+            SyncAction::Start => "start",
             SyncAction::Undeploy => "undeploy",
             SyncAction::Unchanged => "unchanged",
         }
@@ -53,9 +56,10 @@ pub struct SyncItem {
 
 impl Engine {
     /// The plan that brings this node to `definitions`: deploy new services, redeploy
-    /// changed ones, stop those now `active = false`, leave the rest; with `prune`,
-    /// undeploy services that have no definition. A service an operator stopped by
-    /// hand stays stopped while its definition is unchanged.
+    /// changed ones, stop those now `active = false` and start those whose
+    /// definition had stopped them and now says `active = true`, leave the rest; with
+    /// `prune`, undeploy services that have no definition. A service an operator
+    /// stopped by hand (`mcp stop`) stays stopped while its definition is unchanged.
     pub fn plan_sync(
         &self,
         definitions: &[ServiceDefinition],
@@ -88,6 +92,8 @@ impl Engine {
                 items.push(item(SyncAction::Redeploy, "definition changed"));
             } else if !def.active && rec.active {
                 items.push(item(SyncAction::Stop, "active = false"));
+            } else if def.active && !rec.active && !rec.definition.active {
+                items.push(item(SyncAction::Start, "active = true"));
             } else if def.active && !rec.active {
                 items.push(item(
                     SyncAction::Unchanged,
@@ -124,10 +130,15 @@ impl Engine {
         for item in &mut items {
             let def = definitions.iter().find(|d| d.name == item.service);
             let result = match (item.action, def) {
-                (SyncAction::Deploy | SyncAction::Redeploy, Some(def)) => {
-                    self.deploy(def, actor).map(drop)
-                }
-                (SyncAction::Stop, _) => self.stop(&item.service, actor).map(drop),
+                // Stop and start through deploy, so the recorded definition carries
+                // the `active` that caused them.
+                (
+                    SyncAction::Deploy
+                    | SyncAction::Redeploy
+                    | SyncAction::Stop
+                    | SyncAction::Start,
+                    Some(def),
+                ) => self.deploy(def, actor).map(drop),
                 (SyncAction::Undeploy, _) => self.undeploy(&item.service, actor).map(drop),
                 _ => Ok(()),
             };
