@@ -6,5 +6,6 @@
 //! the public `mcp_core` API.
 
 pub mod fake_mcias;
+pub mod fake_mcproxy;
 pub mod registry;
 pub mod testbed;

@@ -207,7 +207,7 @@ impl McIasClient {
             })
             .send()
             .await
-            .map_err(|e| self.unavailable(&url, error_chain(&e)))?;
+            .map_err(|e| self.unavailable(&url, crate::error::chain(&e)))?;
         match resp.status().as_u16() {
             200 => resp
                 .json::<LoginToken>()
@@ -244,7 +244,7 @@ impl McIasClient {
             .json(&serde_json::json!({ "service_name": self.service_name }))
             .send()
             .await
-            .map_err(|e| self.unavailable(&url, error_chain(&e)))?;
+            .map_err(|e| self.unavailable(&url, crate::error::chain(&e)))?;
         match resp.status().as_u16() {
             200 => {
                 let a: Answer = resp.json().await.map_err(|e| self.unavailable(&url, e))?;
@@ -264,16 +264,6 @@ impl McIasClient {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut s = e.source();
-    while let Some(src) = s {
-        out.push_str(": ");
-        out.push_str(&src.to_string());
-        s = src.source();
-    }
-    out
-}
 
 /// Decides who a caller is, from the `authorization` header.
 #[derive(Debug)]

@@ -11,6 +11,7 @@ use crate::images::ImageError;
 use crate::pki::PkiError;
 use crate::ports::PortError;
 use crate::registry::RegistryError;
+use crate::routes::RouteError;
 use crate::runtime::RuntimeError;
 use crate::spec::SpecError;
 
@@ -125,6 +126,9 @@ pub enum Error {
     /// Certificate material could not be made or read.
     #[error(transparent)]
     Pki(#[from] PkiError),
+    /// Talking to the proxy failed, or a route is malformed.
+    #[error(transparent)]
+    Route(#[from] RouteError),
 }
 
 impl Error {
@@ -142,9 +146,26 @@ impl Error {
             Error::Pki(e) => e.kind(),
             Error::Image(e) => e.kind(),
             Error::Build(e) => e.kind(),
+            Error::Route(e) => e.kind(),
         }
     }
 }
 
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The error chain of `e` as one line, each cause once (tonic's and reqwest's
+/// top-level messages are terse; the cause says what happened).
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}

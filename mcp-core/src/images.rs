@@ -138,19 +138,6 @@ impl std::fmt::Debug for ImageRegistry {
     }
 }
 
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut s = e.source();
-    while let Some(src) = s {
-        let text = src.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        s = src.source();
-    }
-    out
-}
 
 impl ImageRegistry {
     /// A client with `settings`.
@@ -209,7 +196,7 @@ impl ImageRegistry {
     }
 
     fn error(&self, image: &str, registry: &str, e: OciDistributionError) -> ImageError {
-        let message = chain(&e);
+        let message = crate::error::chain(&e);
         match e {
             OciDistributionError::ImageManifestNotFoundError(_) => ImageError::NotFound {
                 registry: registry.to_owned(),

@@ -46,6 +46,7 @@
 
 pub mod api;
 pub mod auth;
+mod bridge;
 pub mod build;
 pub mod config;
 pub mod engine;
@@ -57,6 +58,7 @@ pub mod local;
 pub mod pki;
 pub mod ports;
 pub mod reconcile;
+pub mod routes;
 pub mod registry;
 pub mod runtime;
 pub mod spec;

@@ -79,20 +79,6 @@ impl std::fmt::Debug for Bearer {
     }
 }
 
-/// The error chain of `e` as one line (tonic's top-level messages are terse).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}
 
 impl AgentClient {
     /// Connects to the first address of `endpoint` that answers.
@@ -129,7 +115,7 @@ impl AgentClient {
                 .tls_config(tls)
                 .map_err(|e| ApiError::Tls {
                     node: endpoint.node.clone(),
-                    message: chain(&e),
+                    message: crate::error::chain(&e),
                 })?
                 .connect_timeout(endpoint.connect_timeout);
             match channel.connect().await {
@@ -141,7 +127,7 @@ impl AgentClient {
                         address: address.clone(),
                     });
                 }
-                Err(e) => last = format!("{address}: {}", chain(&e)),
+                Err(e) => last = format!("{address}: {}", crate::error::chain(&e)),
             }
         }
         Err(ApiError::Connect {

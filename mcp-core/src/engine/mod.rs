@@ -437,15 +437,13 @@ impl Engine {
                 && registry != "localhost"
             {
                 let client = crate::images::ImageRegistry::new(self.config.registry.clone());
-                let check = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| crate::images::ImageError::Unavailable {
+                let check = crate::bridge::block_on(client.exists(image)).map_err(|e| {
+                    crate::images::ImageError::Unavailable {
                         registry: registry.clone(),
                         image: image.to_owned(),
                         message: e.to_string(),
-                    })?
-                    .block_on(client.exists(image))?;
+                    }
+                })??;
                 if !check {
                     return Err(crate::images::ImageError::NotFound {
                         registry,
