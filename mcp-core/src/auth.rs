@@ -264,7 +264,6 @@ impl McIasClient {
     }
 }
 
-
 /// Decides who a caller is, from the `authorization` header.
 #[derive(Debug)]
 pub enum Authenticator {

@@ -5,6 +5,7 @@
 use crate::api::ApiError;
 use crate::auth::AuthError;
 use crate::build::BuildError;
+use crate::certs::CertError;
 use crate::config::ConfigError;
 use crate::engine::EngineError;
 use crate::images::ImageError;
@@ -126,6 +127,9 @@ pub enum Error {
     /// Certificate material could not be made or read.
     #[error(transparent)]
     Pki(#[from] PkiError),
+    /// A certificate could not be issued, or a certificate file is unusable.
+    #[error(transparent)]
+    Cert(#[from] CertError),
     /// Talking to the proxy failed, or a route is malformed.
     #[error(transparent)]
     Route(#[from] RouteError),
@@ -147,6 +151,7 @@ impl Error {
             Error::Image(e) => e.kind(),
             Error::Build(e) => e.kind(),
             Error::Route(e) => e.kind(),
+            Error::Cert(e) => e.kind(),
         }
     }
 }

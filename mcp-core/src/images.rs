@@ -138,7 +138,6 @@ impl std::fmt::Debug for ImageRegistry {
     }
 }
 
-
 impl ImageRegistry {
     /// A client with `settings`.
     pub fn new(settings: RegistrySettings) -> Self {

@@ -48,6 +48,7 @@ pub mod api;
 pub mod auth;
 mod bridge;
 pub mod build;
+pub mod certs;
 pub mod config;
 pub mod engine;
 pub mod error;
@@ -58,8 +59,8 @@ pub mod local;
 pub mod pki;
 pub mod ports;
 pub mod reconcile;
-pub mod routes;
 pub mod registry;
+pub mod routes;
 pub mod runtime;
 pub mod spec;
 

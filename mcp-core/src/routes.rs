@@ -339,8 +339,11 @@ impl RouteTable for McProxy {
         let request = wire::AddRouteRequest {
             route: Some(route.to_wire()),
         };
-        self.call("AddRoute", |mut c| async move { c.add_route(request).await })
-            .map(drop)
+        self.call(
+            "AddRoute",
+            |mut c| async move { c.add_route(request).await },
+        )
+        .map(drop)
     }
 
     fn remove(&self, listener: &str, hostname: &str) -> Result<bool, RouteError> {

@@ -79,7 +79,6 @@ impl std::fmt::Debug for Bearer {
     }
 }
 
-
 impl AgentClient {
     /// Connects to the first address of `endpoint` that answers.
     pub async fn connect(endpoint: &AgentEndpoint) -> Result<Self, ApiError> {
