@@ -163,6 +163,12 @@ pub struct AgentConfig {
     /// `[registry]`: how images are checked and pulled.
     #[serde(default)]
     pub registry: RegistrySection,
+    /// `[mcproxy]`: the node's proxy.
+    #[serde(default)]
+    pub mcproxy: McProxySection,
+    /// `[certs]`: certificates for l7 routes.
+    #[serde(default)]
+    pub certs: CertsSection,
     /// `[log]`: logging.
     #[serde(default)]
     pub log: LogSection,
@@ -386,6 +392,9 @@ const AGENT_SECTIONS: &[&str] = &[
     "monitor",
     "ports",
     "conventions",
+    "registry",
+    "mcproxy",
+    "certs",
     "log",
 ];
 
@@ -438,12 +447,57 @@ impl AgentConfig {
                 )));
             }
         }
+        if self.certs.issuer != "local" {
+            return Err(invalid(format!(
+                "certs.issuer = {:?}: the issuers are \"local\"",
+                self.certs.issuer
+            )));
+        }
+        if self.certs.validity_days <= self.certs.renew_window_days {
+            return Err(invalid(format!(
+                "certs.validity_days ({}) must exceed certs.renew_window_days ({}), or every certificate would be renewed at once",
+                self.certs.validity_days, self.certs.renew_window_days
+            )));
+        }
         if self.registry.use_token {
             return Err(invalid(
                 "registry.use_token: the agent holds no MCIAS token; give the registry password in registry.password_file".into(),
             ));
         }
         Ok(())
+    }
+
+    /// The proxy integration this configuration describes (`None` without
+    /// `[mcproxy] socket`).
+    pub fn proxy_integration(
+        &self,
+    ) -> Result<Option<crate::engine::ProxyIntegration>, crate::Error> {
+        let Some(socket) = &self.mcproxy.socket else {
+            return Ok(None);
+        };
+        let day = Duration::from_secs(86_400);
+        let ca_dir = match &self.certs.local_ca_dir {
+            Some(d) => expand_home(d),
+            None => self
+                .database
+                .path
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join("ca"),
+        };
+        let issuer = crate::certs::LocalCa::open_or_create(
+            &ca_dir,
+            day * u32::try_from(self.certs.validity_days).unwrap_or(u32::MAX),
+        )?;
+        Ok(Some(crate::engine::ProxyIntegration {
+            routes: std::sync::Arc::new(crate::routes::McProxy::new(
+                expand_home(socket),
+                Duration::from_secs(self.mcproxy.timeout_secs.max(1)),
+            )),
+            certs: crate::certs::CertStore::new(expand_home(&self.mcproxy.cert_dir)),
+            issuer: std::sync::Arc::new(issuer),
+            renew_window: day * u32::try_from(self.certs.renew_window_days).unwrap_or(u32::MAX),
+        }))
     }
 
     /// The port range.
@@ -610,6 +664,54 @@ pub struct BuildSection {
     /// The source workspace (`<workspace>/<path>` per service).
     #[serde(default)]
     pub workspace: Option<PathBuf>,
+}
+
+/// `[mcproxy]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct McProxySection {
+    /// mc-proxy's admin socket. Unset: routes and certificates are skipped (and
+    /// reports and status say so).
+    pub socket: Option<PathBuf>,
+    /// Where the proxy reads certificates.
+    pub cert_dir: PathBuf,
+    /// Seconds each admin call may take.
+    pub timeout_secs: u64,
+}
+
+impl Default for McProxySection {
+    fn default() -> Self {
+        McProxySection {
+            socket: None,
+            cert_dir: "/srv/mc-proxy/certs".into(),
+            timeout_secs: 10,
+        }
+    }
+}
+
+/// `[certs]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CertsSection {
+    /// `local`: the node's embedded CA.
+    pub issuer: String,
+    /// Certificates with fewer days left are renewed.
+    pub renew_window_days: u64,
+    /// `local`: the CA's directory (default: `ca/` beside the database).
+    pub local_ca_dir: Option<PathBuf>,
+    /// `local`: days a certificate is valid.
+    pub validity_days: u64,
+}
+
+impl Default for CertsSection {
+    fn default() -> Self {
+        CertsSection {
+            issuer: "local".into(),
+            renew_window_days: 30,
+            local_ca_dir: None,
+            validity_days: 90,
+        }
+    }
 }
 
 /// `[registry]`.

@@ -2,18 +2,20 @@
 //! service on this node, keeping the registry, the port leases and the containers in
 //! step.
 //!
-//! A deploy is one ordered plan ([`Step`]): validate → image → ports → containers →
-//! record. Each step that changes something registers how to undo it; when a later
-//! step fails, the undos run newest first, so a failed deploy leaves no container,
-//! lease or registry row behind, and a failed *re*deploy leaves the previous
-//! containers running as they were. Certificates, proxy routes and DNS plug in as
-//! further steps of the same plan.
+//! A deploy is one ordered plan ([`Step`]): validate → image → ports → certs →
+//! containers → routes → record. Each step that changes something registers how to
+//! undo it; when a later step fails, the undos run newest first, so a failed deploy
+//! leaves no container, lease, certificate, route or registry row behind, and a
+//! failed *re*deploy leaves the previous containers, certificates and routes as they
+//! were. Stop and undeploy withdraw the routes before the containers stop. Steps of
+//! an integration that is not configured are skipped, and the report says so.
 //!
 //! One operation at a time per service (a per-service lock); different services
 //! proceed in parallel.
 
 mod files;
 mod node;
+mod proxy;
 mod repair;
 mod status;
 mod sync;
@@ -25,6 +27,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 pub use files::MAX_FILE_BYTES;
 pub use node::NodeInfo;
+pub use proxy::{PROXY_NOT_CONFIGURED, ProxyIntegration};
 pub use status::{ComponentStatus, ServiceStatus};
 pub use sync::{SyncAction, SyncItem};
 
@@ -57,6 +60,8 @@ pub struct EngineConfig {
     pub extra_labels: BTreeMap<String, String>,
     /// How images are checked and pulled.
     pub registry: crate::images::RegistrySettings,
+    /// The proxy and its certificates; `None` skips those steps.
+    pub proxy: Option<ProxyIntegration>,
 }
 
 impl EngineConfig {
@@ -72,6 +77,7 @@ impl EngineConfig {
             port_range: PortRange::default(),
             extra_labels: BTreeMap::new(),
             registry: crate::images::RegistrySettings::default(),
+            proxy: None,
         }
     }
 }
@@ -87,8 +93,12 @@ pub enum Step {
     Image,
     /// Leasing host ports.
     Ports,
+    /// Certificates for l7 routes.
+    Certs,
     /// Creating, replacing and starting containers.
     Containers,
+    /// Registering, or withdrawing, proxy routes.
+    Routes,
     /// Recording the result in the registry.
     Record,
     /// Stopping containers.
@@ -110,7 +120,9 @@ impl Step {
             Step::Validate => "validate",
             Step::Image => "image",
             Step::Ports => "ports",
+            Step::Certs => "certs",
             Step::Containers => "containers",
+            Step::Routes => "routes",
             Step::Record => "record",
             Step::Stop => "stop",
             Step::Start => "start",
@@ -279,6 +291,17 @@ enum Undo {
         parked: String,
         was_running: bool,
     },
+    /// Put a proxy route (back) in the proxy.
+    AddRoute(crate::routes::ProxyRoute),
+    /// Remove the proxy route of `(listener, hostname)`.
+    RemoveRoute((String, String)),
+    /// Put certificate files back as they were (remove them when there were none).
+    RestoreCert {
+        paths: crate::certs::CertPaths,
+        previous: Option<crate::certs::SavedFiles>,
+    },
+    /// Stop a container this operation started.
+    StopContainer(String),
 }
 
 const PARKED_SUFFIX: &str = "-mcp-previous";
@@ -723,7 +746,18 @@ impl Engine {
         );
         let t = Instant::now();
 
-        // 4. containers
+        // 4. certs
+        let certs = self
+            .ensure_certs(resolved, undo)
+            .map_err(fail(Step::Certs))?;
+
+        // An inactive service loses its routes before its containers stop.
+        if !def.active {
+            self.apply_routes(name, &[], undo)
+                .map_err(fail(Step::Routes))?;
+        }
+
+        // 5. containers
         self.prepare_host(resolved)
             .map_err(fail(Step::Containers))?;
         let mut report = Report {
@@ -735,6 +769,9 @@ impl Engine {
                 .collect(),
             warnings: Vec::new(),
         };
+        if self.proxy().is_none() && !leases.is_empty() {
+            report.warnings.push(PROXY_NOT_CONFIGURED.to_owned());
+        }
         let mut records = Vec::new();
         let mut containers = Vec::new();
         let mut parked = Vec::new();
@@ -862,7 +899,20 @@ impl Engine {
             "deploy: containers"
         );
         let t = Instant::now();
-        // 5. record
+
+        // 6. routes, once the containers run.
+        let routes = if def.active {
+            self.desired_routes(resolved, &leases)
+        } else {
+            Vec::new()
+        };
+        if def.active {
+            self.apply_routes(name, &routes, undo)
+                .map_err(fail(Step::Routes))?;
+        }
+
+        // 7. record
+        let stale_certs = self.stale_certs(name, &certs).map_err(fail(Step::Record))?;
         let now = SystemTime::now();
         let kept: BTreeSet<u16> = leases.iter().map(|l| l.port).collect();
         let record = ServiceRecord {
@@ -883,6 +933,9 @@ impl Engine {
                 for c in &containers {
                     tx.put_container(c)?;
                 }
+                if let Some(p) = self.proxy() {
+                    proxy::record_proxy(tx, name, &routes, Some(&certs), p.issuer.name())?;
+                }
                 Ok::<_, RegistryError>(())
             })
             .map_err(|e| fail(Step::Record)(e.into()))?;
@@ -893,7 +946,8 @@ impl Engine {
             "deploy: recorded"
         );
 
-        // 6. finish: nothing below can fail the deploy any more.
+        // 8. finish: nothing below can fail the deploy any more.
+        report.warnings.extend(self.remove_certs(&stale_certs));
         for old in parked.iter().chain(&dropped) {
             if let Err(e) = self.runtime.remove(old) {
                 report
@@ -939,6 +993,13 @@ impl Engine {
                         }
                     })
                     .map_err(|e| e.to_string()),
+                Undo::StopContainer(name) => self
+                    .runtime
+                    .stop(name, self.config.stop_grace)
+                    .map_err(|e| e.to_string()),
+                Undo::AddRoute(_) | Undo::RemoveRoute(_) | Undo::RestoreCert { .. } => {
+                    self.undo_proxy(&u)
+                }
             };
             if let Err(e) = result {
                 tracing::error!(error = %e, "rollback step failed");
@@ -965,15 +1026,24 @@ impl Engine {
             || {
                 let rec = self.deployed(service)?;
                 let fail = step_err("stop", service, Step::Stop);
-                self.registry
-                    .transaction(|tx| {
-                        tx.set_service_active(service, false, SystemTime::now())?;
-                        for c in &rec.components {
-                            tx.set_component_state(service, &c.name, DesiredState::Stopped)?;
-                        }
-                        Ok::<_, RegistryError>(())
-                    })
-                    .map_err(|e| fail(e.into()))?;
+                // Routes go first: no connection is sent to a stopping container.
+                let withdrawn = self.withdraw_routes(service).map_err(step_err(
+                    "stop",
+                    service,
+                    Step::Routes,
+                ))?;
+                let marked = self.registry.transaction(|tx| {
+                    tx.set_service_active(service, false, SystemTime::now())?;
+                    for c in &rec.components {
+                        tx.set_component_state(service, &c.name, DesiredState::Stopped)?;
+                    }
+                    proxy::record_proxy(tx, service, &[], None, "")?;
+                    Ok::<_, RegistryError>(())
+                });
+                if let Err(e) = marked {
+                    self.rollback(withdrawn.into_iter().map(Undo::AddRoute).collect());
+                    return Err(fail(e.into()));
+                }
                 let mut report = self.empty_report(service);
                 for c in &rec.components {
                     match self.runtime.stop(&c.container_name, self.config.stop_grace) {
@@ -1024,6 +1094,15 @@ impl Engine {
         };
         let rec = self.deployed(service)?;
         let fail = |e: crate::Error| step_err(operation, service, step)(e);
+        let resolved = rec.definition.resolve(&self.config.conventions);
+        let mut undo = Vec::new();
+        let certs = match self.ensure_certs(&resolved, &mut undo) {
+            Ok(c) => c,
+            Err(e) => {
+                self.rollback(undo);
+                return Err(step_err(operation, service, Step::Certs)(e));
+            }
+        };
         self.registry
             .transaction(|tx| {
                 tx.set_service_active(service, true, SystemTime::now())?;
@@ -1060,7 +1139,38 @@ impl Engine {
                     ComponentChange::Started
                 }
             };
+            if matches!(change, ComponentChange::Created | ComponentChange::Started) {
+                undo.push(Undo::StopContainer(spec.name.clone()));
+            }
             report.components.push((spec.name.clone(), change));
+        }
+        // Routes once the containers run; on failure the service is as it was.
+        let published = (|| {
+            let leases = self.registry.read(|t| t.service_leases(service))?;
+            let routes = self.desired_routes(&resolved, &leases);
+            self.apply_routes(service, &routes, &mut undo)?;
+            if let Some(p) = self.proxy() {
+                self.registry.transaction(|tx| {
+                    proxy::record_proxy(tx, service, &routes, Some(&certs), p.issuer.name())
+                })?;
+            }
+            Ok::<_, crate::Error>(())
+        })();
+        if let Err(e) = published {
+            self.rollback(undo);
+            if !rec.active {
+                let _ = self.registry.transaction(|tx| {
+                    tx.set_service_active(service, false, SystemTime::now())?;
+                    for c in &rec.components {
+                        tx.set_component_state(service, &c.name, DesiredState::Stopped)?;
+                    }
+                    Ok::<_, RegistryError>(())
+                });
+            }
+            return Err(step_err(operation, service, Step::Routes)(e));
+        }
+        if self.proxy().is_none() && !resolved.components.iter().all(|c| c.routes.is_empty()) {
+            report.warnings.push(PROXY_NOT_CONFIGURED.to_owned());
         }
         Ok(report)
     }
@@ -1097,6 +1207,12 @@ impl Engine {
             || {
                 let fail = |e: crate::Error| step_err("undeploy", service, Step::Remove)(e);
                 let rec = self.registry.service(service).map_err(|e| fail(e.into()))?;
+                self.withdraw_routes(service).map_err(step_err(
+                    "undeploy",
+                    service,
+                    Step::Routes,
+                ))?;
+                let stale_certs = self.stale_certs(service, &[]).map_err(fail)?;
                 let mut names: BTreeSet<String> = rec
                     .iter()
                     .flat_map(|r| r.components.iter().map(|c| c.container_name.clone()))
@@ -1118,8 +1234,12 @@ impl Engine {
                     }
                 }
                 self.registry
-                    .transaction(|tx| tx.remove_service(service))
+                    .transaction(|tx| {
+                        proxy::record_proxy(tx, service, &[], Some(&[]), "")?;
+                        tx.remove_service(service)
+                    })
                     .map_err(|e| fail(e.into()))?;
+                report.warnings.extend(self.remove_certs(&stale_certs));
                 self.ports.resync().map_err(|e| fail(e.into()))?;
                 if rec.is_none() {
                     report
@@ -1345,6 +1465,7 @@ impl Engine {
             port_range: config.port_range()?,
             extra_labels: BTreeMap::new(),
             registry: config.registry_settings()?,
+            proxy: config.proxy_integration()?,
         };
         let probe = crate::ports::BindProbe::new(vec![config.node.publish_address]);
         Engine::new(engine_config, registry, Arc::new(podman), Box::new(probe))

@@ -181,6 +181,13 @@ fn resolve_component(
     }
 }
 
+impl Conventions {
+    /// The hostname of a route that names none: `<service>.<zone>`.
+    pub fn default_hostname(&self, service: &str) -> String {
+        default_hostname(service, self)
+    }
+}
+
 /// `<service>.<zone>`.
 pub(super) fn default_hostname(service: &str, conv: &Conventions) -> String {
     format!("{service}.{}", conv.zone)

@@ -1,0 +1,373 @@
+//! The engine's proxy steps: certificates for l7 routes before the containers,
+//! routes after them, withdrawal before a stop or undeploy. Each change registers
+//! its undo; the registry's `proxy_routes` and `certificates` tables say what MCP
+//! owns, and only that is ever removed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Engine, Undo};
+use crate::certs::{CertIssuer, CertPaths, CertStore, Ensured};
+use crate::registry::{CertificateRecord, PortLease, ProxyRouteRecord, RegistryError, Tx};
+use crate::routes::{ProxyRoute, RouteTable};
+use crate::spec::{Mode, ResolvedService};
+
+/// The proxy of a node and the certificates it serves.
+#[derive(Debug, Clone)]
+pub struct ProxyIntegration {
+    /// The proxy's route table.
+    pub routes: Arc<dyn RouteTable>,
+    /// Where the proxy reads certificates.
+    pub certs: CertStore,
+    /// Who issues them.
+    pub issuer: Arc<dyn CertIssuer>,
+    /// How long before expiry a certificate is renewed.
+    pub renew_window: Duration,
+}
+
+/// What the skipped proxy steps say, in reports and status.
+pub const PROXY_NOT_CONFIGURED: &str =
+    "routes and certificates skipped: no proxy configured ([mcproxy] socket)";
+
+type Key = (String, String);
+
+fn key(r: &ProxyRoute) -> Key {
+    (r.listener.clone(), r.hostname.clone())
+}
+
+impl ProxyRouteRecord {
+    /// The route as the proxy knows it.
+    pub fn route(&self) -> ProxyRoute {
+        ProxyRoute {
+            listener: self.listener.clone(),
+            hostname: self.hostname.clone(),
+            backend: self.backend.clone(),
+            mode: self.mode,
+            tls_cert: self.tls_cert.as_ref().map(Into::into),
+            tls_key: self.tls_key.as_ref().map(Into::into),
+            backend_tls: self.backend_tls,
+            proxy_protocol: self.proxy_protocol,
+        }
+    }
+
+    /// The record of `route`, owned by `service` (`None`: added by hand).
+    pub fn of(route: &ProxyRoute, service: Option<&str>) -> Self {
+        let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        ProxyRouteRecord {
+            listener: route.listener.clone(),
+            hostname: route.hostname.clone(),
+            backend: route.backend.clone(),
+            mode: route.mode,
+            tls_cert: path(&route.tls_cert),
+            tls_key: path(&route.tls_key),
+            backend_tls: route.backend_tls,
+            proxy_protocol: route.proxy_protocol,
+            service: service.map(str::to_owned),
+        }
+    }
+}
+
+impl Engine {
+    /// The proxy integration, when configured.
+    pub fn proxy(&self) -> Option<&ProxyIntegration> {
+        self.config.proxy.as_ref()
+    }
+
+    /// The certificate files of `hostname` of `service`.
+    fn cert_paths(&self, p: &ProxyIntegration, service: &str, hostname: &str) -> CertPaths {
+        let default = self.config.conventions.default_hostname(service);
+        p.certs.paths(service, hostname, &default)
+    }
+
+    /// Step certs: a fresh certificate for every l7 hostname of `resolved`.
+    pub(super) fn ensure_certs(
+        &self,
+        resolved: &ResolvedService,
+        undo: &mut Vec<Undo>,
+    ) -> Result<Vec<Ensured>, crate::Error> {
+        let Some(p) = self.proxy() else {
+            return Ok(Vec::new());
+        };
+        let hostnames: BTreeSet<&str> = resolved
+            .components
+            .iter()
+            .flat_map(|c| &c.routes)
+            .filter(|r| r.mode == Mode::L7)
+            .map(|r| r.hostname.as_str())
+            .collect();
+        let mut out = Vec::new();
+        for hostname in hostnames {
+            let paths = self.cert_paths(p, &resolved.name, hostname);
+            let ensured = p
+                .certs
+                .ensure(hostname, &paths, p.issuer.as_ref(), p.renew_window)?;
+            if ensured.issued_by.is_some() {
+                undo.push(Undo::RestoreCert {
+                    paths: paths.clone(),
+                    previous: ensured.previous.clone(),
+                });
+            }
+            out.push(ensured);
+        }
+        Ok(out)
+    }
+
+    /// The routes `resolved` should have in the proxy, given its leases.
+    pub(super) fn desired_routes(
+        &self,
+        resolved: &ResolvedService,
+        leases: &[PortLease],
+    ) -> Vec<ProxyRoute> {
+        let Some(p) = self.proxy() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for c in &resolved.components {
+            for r in &c.routes {
+                let Some(lease) = leases
+                    .iter()
+                    .find(|l| l.component == c.name && l.route == r.name)
+                else {
+                    continue;
+                };
+                let paths =
+                    (r.mode == Mode::L7).then(|| self.cert_paths(p, &resolved.name, &r.hostname));
+                out.push(ProxyRoute {
+                    listener: crate::routes::listener(r.listener_port),
+                    hostname: r.hostname.clone(),
+                    backend: std::net::SocketAddr::new(self.config.publish_address, lease.port)
+                        .to_string(),
+                    mode: r.mode,
+                    tls_cert: paths.as_ref().map(|p| p.cert.clone()),
+                    tls_key: paths.map(|p| p.key),
+                    backend_tls: false,
+                    proxy_protocol: false,
+                });
+            }
+        }
+        out
+    }
+
+    /// The routes the registry says `service` owns.
+    pub(super) fn owned_routes(&self, service: &str) -> Result<Vec<ProxyRoute>, crate::Error> {
+        Ok(self
+            .registry
+            .read(|t| t.proxy_routes())?
+            .into_iter()
+            .filter(|r| r.service.as_deref() == Some(service))
+            .map(|r| r.route())
+            .collect())
+    }
+
+    /// Step routes: makes the proxy hold exactly `desired` for `service`. A route
+    /// held by anyone else (another service, an operator, the proxy's own seed) is
+    /// a conflict, unless it is already exactly what is wanted.
+    pub(super) fn apply_routes(
+        &self,
+        service: &str,
+        desired: &[ProxyRoute],
+        undo: &mut Vec<Undo>,
+    ) -> Result<(), crate::Error> {
+        let Some(p) = self.proxy() else {
+            return Ok(());
+        };
+        let owned: BTreeMap<Key, ProxyRoute> = self
+            .owned_routes(service)?
+            .into_iter()
+            .map(|r| (key(&r), r))
+            .collect();
+        let others: BTreeMap<Key, Option<String>> = self
+            .registry
+            .read(|t| t.proxy_routes())?
+            .into_iter()
+            .filter(|r| r.service.as_deref() != Some(service))
+            .map(|r| ((r.listener.clone(), r.hostname.clone()), r.service))
+            .collect();
+        let current: BTreeMap<Key, ProxyRoute> =
+            p.routes.list()?.into_iter().map(|r| (key(&r), r)).collect();
+        for want in desired {
+            let k = key(want);
+            match current.get(&k) {
+                Some(have) if have == want => continue,
+                Some(have) if !owned.contains_key(&k) => {
+                    let holder = match others.get(&k) {
+                        Some(Some(s)) => format!("service {s}"),
+                        Some(None) => "a route added by hand".to_owned(),
+                        None => "a route MCP did not add".to_owned(),
+                    };
+                    return Err(super::EngineError::Conflict(format!(
+                        "{} {} is {holder} (to {}); remove it first: mcp route remove -n {} {} {}",
+                        want.listener,
+                        want.hostname,
+                        have.backend,
+                        self.config.node,
+                        want.listener,
+                        want.hostname
+                    ))
+                    .into());
+                }
+                _ => {}
+            }
+            if let Some(Some(s)) = others.get(&k) {
+                return Err(super::EngineError::Conflict(format!(
+                    "{} {} belongs to service {s}",
+                    want.listener, want.hostname
+                ))
+                .into());
+            }
+            p.routes.add(want)?;
+            undo.push(match current.get(&k) {
+                Some(before) => Undo::AddRoute(before.clone()),
+                None => Undo::RemoveRoute(k),
+            });
+        }
+        let wanted: BTreeSet<Key> = desired.iter().map(key).collect();
+        for (k, old) in owned {
+            if !wanted.contains(&k) && current.contains_key(&k) {
+                p.routes.remove(&k.0, &k.1)?;
+                undo.push(Undo::AddRoute(old));
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes every route `service` owns from the proxy (before its containers
+    /// stop). Returns what was removed, for undo. Records stay until the caller's
+    /// transaction drops them.
+    pub(super) fn withdraw_routes(&self, service: &str) -> Result<Vec<ProxyRoute>, crate::Error> {
+        let Some(p) = self.proxy() else {
+            return Ok(Vec::new());
+        };
+        let mut removed = Vec::new();
+        for r in self.owned_routes(service)? {
+            match p.routes.remove(&r.listener, &r.hostname) {
+                Ok(_) => removed.push(r),
+                Err(e) => {
+                    // Put back what this call already removed.
+                    for back in &removed {
+                        if let Err(e) = p.routes.add(back) {
+                            tracing::error!(error = %e, "cannot restore a route");
+                        }
+                    }
+                    return Err(e.into());
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Undoes one proxy change (best effort, during rollback).
+    pub(super) fn undo_proxy(&self, u: &Undo) -> Result<(), String> {
+        let Some(p) = self.proxy() else {
+            return Ok(());
+        };
+        match u {
+            Undo::AddRoute(r) => p.routes.add(r).map_err(|e| e.to_string()),
+            Undo::RemoveRoute((listener, hostname)) => p
+                .routes
+                .remove(listener, hostname)
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            Undo::RestoreCert { paths, previous } => {
+                p.certs.put_back(paths, previous.as_ref());
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The certificate files `service` has on record for hostnames other than
+    /// those of `keep` (whose files are never among them).
+    pub(super) fn stale_certs(
+        &self,
+        service: &str,
+        keep: &[Ensured],
+    ) -> Result<Vec<CertPaths>, crate::Error> {
+        if self.proxy().is_none() {
+            return Ok(Vec::new());
+        }
+        let kept: BTreeSet<&std::path::Path> = keep
+            .iter()
+            .flat_map(|e| [e.paths.cert.as_path(), e.paths.key.as_path()])
+            .collect();
+        Ok(self
+            .registry
+            .read(|t| t.certificates())?
+            .into_iter()
+            .filter(|c| {
+                c.service.as_deref() == Some(service)
+                    && !keep.iter().any(|e| e.hostname == c.hostname)
+            })
+            .map(|c| CertPaths {
+                cert: c.cert_path.into(),
+                key: c.key_path.into(),
+            })
+            .filter(|p| !kept.contains(p.cert.as_path()) && !kept.contains(p.key.as_path()))
+            .collect())
+    }
+
+    /// Removes certificate files (after the registry forgot them); warnings for
+    /// those that could not go.
+    pub(super) fn remove_certs(&self, stale: &[CertPaths]) -> Vec<String> {
+        let Some(p) = self.proxy() else {
+            return Vec::new();
+        };
+        stale
+            .iter()
+            .filter_map(|paths| {
+                p.certs
+                    .remove(paths)
+                    .err()
+                    .map(|e| format!("cannot remove {}: {e}", paths.cert.display()))
+            })
+            .collect()
+    }
+}
+
+/// In `tx`: `service` owns exactly `routes` and the certificates `certs` (other
+/// hostnames' certificate records of it go).
+pub(super) fn record_proxy(
+    tx: &Tx<'_>,
+    service: &str,
+    routes: &[ProxyRoute],
+    certs: Option<&[Ensured]>,
+    issuer: &str,
+) -> Result<(), RegistryError> {
+    for r in tx.proxy_routes()? {
+        if r.service.as_deref() == Some(service) {
+            tx.remove_proxy_route(&r.listener, &r.hostname)?;
+        }
+    }
+    for r in routes {
+        tx.put_proxy_route(&ProxyRouteRecord::of(r, Some(service)))?;
+    }
+    if let Some(certs) = certs {
+        let keep: BTreeSet<&str> = certs.iter().map(|c| c.hostname.as_str()).collect();
+        for c in tx.certificates()? {
+            if c.service.as_deref() == Some(service) && !keep.contains(c.hostname.as_str()) {
+                tx.remove_certificate(&c.hostname)?;
+            }
+        }
+        for e in certs {
+            let previous = tx
+                .certificates()?
+                .into_iter()
+                .find(|c| c.hostname == e.hostname);
+            tx.put_certificate(&CertificateRecord {
+                hostname: e.hostname.clone(),
+                service: Some(service.to_owned()),
+                cert_path: e.paths.cert.display().to_string(),
+                key_path: e.paths.key.display().to_string(),
+                serial: e.info.serial.clone(),
+                not_after: e.info.not_after,
+                issuer: e
+                    .issued_by
+                    .clone()
+                    .or_else(|| previous.map(|p| p.issuer))
+                    .unwrap_or_else(|| issuer.to_owned()),
+            })?;
+        }
+    }
+    Ok(())
+}
