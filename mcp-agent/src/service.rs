@@ -359,21 +359,35 @@ impl McpAgentService for AgentService {
         &self,
         _req: Request<v1::ListProxyRoutesRequest>,
     ) -> RpcResult<v1::ListProxyRoutesResponse> {
-        Err(not_configured("mc-proxy"))
+        let table = self.blocking(|e| e.proxy_table()).await?;
+        Ok(Response::new(convert::encode_proxy_table(&table)))
     }
 
     async fn add_proxy_route(
         &self,
-        _req: Request<v1::AddProxyRouteRequest>,
+        req: Request<v1::AddProxyRouteRequest>,
     ) -> RpcResult<v1::AddProxyRouteResponse> {
-        Err(not_configured("mc-proxy"))
+        let actor = actor(&req);
+        let route = req
+            .into_inner()
+            .route
+            .ok_or_else(|| wire::status(ErrorKind::InvalidInput, "no route given"))?;
+        let route = convert::decode_route(route)
+            .map_err(|e| wire::status(ErrorKind::InvalidInput, e.to_string()))?
+            .route();
+        self.blocking(move |e| e.add_route(&route, &actor)).await?;
+        Ok(Response::new(v1::AddProxyRouteResponse {}))
     }
 
     async fn remove_proxy_route(
         &self,
-        _req: Request<v1::RemoveProxyRouteRequest>,
+        req: Request<v1::RemoveProxyRouteRequest>,
     ) -> RpcResult<v1::RemoveProxyRouteResponse> {
-        Err(not_configured("mc-proxy"))
+        let actor = actor(&req);
+        let r = req.into_inner();
+        self.blocking(move |e| e.remove_route(&r.listener, &r.hostname, &actor))
+            .await?;
+        Ok(Response::new(v1::RemoveProxyRouteResponse {}))
     }
 
     async fn list_dns_records(

@@ -207,6 +207,9 @@ pub(crate) enum RouteCommand {
         /// Key path (l7).
         #[arg(long)]
         tls_key: Option<String>,
+        /// Re-encrypt to the backend with TLS (l7).
+        #[arg(long)]
+        backend_tls: bool,
     },
     /// Remove a route.
     Remove {

@@ -209,6 +209,16 @@ pub struct ProxyStatus {
     pub listeners: Vec<ListenerStatus>,
 }
 
+/// A node's proxy as the agent reports it: the proxy's status and every route,
+/// each with the service that owns it in the registry (`None`: not a service's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyTable {
+    /// The proxy's status.
+    pub status: ProxyStatus,
+    /// Its routes.
+    pub routes: Vec<crate::registry::ProxyRouteRecord>,
+}
+
 /// What the engine needs from a proxy. Implementations are blocking: the engine
 /// runs on plain threads.
 pub trait RouteTable: Send + Sync + std::fmt::Debug {

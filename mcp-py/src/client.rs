@@ -282,7 +282,7 @@ impl Client {
     /// The proxy routes of `node`.
     fn routes(&self, py: Python<'_>, node: &str) -> PyResult<Vec<ProxyRoute>> {
         self.on_node(py, node, |mut c| async move { Ok(c.proxy_routes().await?) })
-            .map(|v| v.into_iter().map(ProxyRoute).collect())
+            .map(|t| t.routes.into_iter().map(ProxyRoute).collect())
     }
 
     /// The DNS records `node` registered.

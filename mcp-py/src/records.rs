@@ -262,6 +262,7 @@ record!(
         backend: String = |r| r.backend.clone();
         mode: String = |r| r.mode.as_str().to_owned();
         backend_tls: bool = |r| r.backend_tls;
+        service: Option<String> = |r| r.service.clone();
     }
 );
 

@@ -172,22 +172,56 @@ pub(crate) async fn route(ctx: &Context, c: RouteCommand) -> Result<ExitStatus, 
     match c {
         RouteCommand::List { node } => {
             let mut client = ctx.client(&node).await?;
-            let routes = client.proxy_routes().await?;
+            let table = client.proxy_routes().await?;
             if ctx.json {
-                output::json(&routes.iter().map(|r| serde_json::json!({
-                    "listener": r.listener, "hostname": r.hostname, "backend": r.backend,
-                    "mode": r.mode.as_str(), "backend_tls": r.backend_tls,
-                })).collect::<Vec<_>>());
+                output::json(&serde_json::json!({
+                    "proxy": {
+                        "version": table.status.version,
+                        "uptime_seconds": table.status.uptime.as_secs(),
+                        "total_connections": table.status.total_connections,
+                        "listeners": table.status.listeners,
+                    },
+                    "routes": table.routes.iter().map(|r| serde_json::json!({
+                        "listener": r.listener, "hostname": r.hostname, "backend": r.backend,
+                        "mode": r.mode.as_str(), "tls_cert": r.tls_cert, "tls_key": r.tls_key,
+                        "backend_tls": r.backend_tls, "proxy_protocol": r.proxy_protocol,
+                        "service": r.service,
+                    })).collect::<Vec<_>>(),
+                }));
                 return Ok(ExitStatus::Success);
             }
-            let listeners: BTreeSet<&str> = routes.iter().map(|r| r.listener.as_str()).collect();
-            for l in listeners {
+            let s = &table.status;
+            output::line(&format!(
+                "mc-proxy {}  up {}  connections={}",
+                s.version,
+                output::uptime(s.uptime),
+                s.total_connections
+            ));
+            let mut listeners: Vec<(String, u64)> = s
+                .listeners
+                .iter()
+                .map(|l| (l.address.clone(), l.active_connections))
+                .collect();
+            for r in &table.routes {
+                if !listeners.iter().any(|(a, _)| *a == r.listener) {
+                    listeners.push((r.listener.clone(), 0));
+                }
+            }
+            for (l, active) in listeners {
                 let here: Vec<&ProxyRouteRecord> =
-                    routes.iter().filter(|r| r.listener == l).collect();
-                output::line(&format!("{l} routes={}", here.len()));
+                    table.routes.iter().filter(|r| r.listener == l).collect();
+                output::line(&format!("{l} routes={} active={active}", here.len()));
                 for r in here {
                     let re = if r.backend_tls { " (re-encrypt)" } else { "" };
-                    output::line(&format!("  {} {} → {}{re}", r.mode, r.hostname, r.backend));
+                    let owner = r
+                        .service
+                        .as_ref()
+                        .map(|s| format!("  [{s}]"))
+                        .unwrap_or_default();
+                    output::line(&format!(
+                        "  {} {} → {}{re}{owner}",
+                        r.mode, r.hostname, r.backend
+                    ));
                 }
             }
             Ok(ExitStatus::Success)
@@ -200,6 +234,7 @@ pub(crate) async fn route(ctx: &Context, c: RouteCommand) -> Result<ExitStatus, 
             mode,
             tls_cert,
             tls_key,
+            backend_tls,
         } => {
             let mode = match mode.as_str() {
                 "l4" => Mode::L4,
@@ -221,7 +256,7 @@ pub(crate) async fn route(ctx: &Context, c: RouteCommand) -> Result<ExitStatus, 
                     mode,
                     tls_cert,
                     tls_key,
-                    backend_tls: false,
+                    backend_tls,
                     proxy_protocol: false,
                     service: None,
                 })

@@ -28,6 +28,15 @@ fn status_json(node: &str, s: &ServiceStatus) -> serde_json::Value {
             "started_at": c.started_at.map(output::rfc3339),
             "flapping_since": c.flapping_since.map(output::rfc3339),
         })).collect::<Vec<_>>(),
+        "routes": s.routes.iter().map(|r| serde_json::json!({
+            "listener": r.listener, "hostname": r.hostname, "backend": r.backend,
+            "mode": r.mode.as_str(), "tls_cert": r.tls_cert, "backend_tls": r.backend_tls,
+        })).collect::<Vec<_>>(),
+        "certificates": s.certificates.iter().map(|c| serde_json::json!({
+            "hostname": c.hostname, "serial": c.serial, "not_after": output::rfc3339(c.not_after),
+            "issuer": c.issuer, "cert_path": c.cert_path,
+        })).collect::<Vec<_>>(),
+        "skipped": s.skipped,
     })
 }
 
@@ -183,6 +192,29 @@ pub(crate) async fn status(ctx: &Context, a: &StatusArgs) -> Result<ExitStatus, 
                 s.name
             ));
         }
+    }
+    for r in &s.routes {
+        let re = if r.backend_tls { " (re-encrypt)" } else { "" };
+        output::line(&format!(
+            "  route     {} {} {} → {}{re}",
+            r.mode, r.listener, r.hostname, r.backend
+        ));
+    }
+    for c in &s.certificates {
+        let left = c.not_after.duration_since(SystemTime::now()).map_or_else(
+            |_| "EXPIRED".to_owned(),
+            |d| format!("{}d left", d.as_secs() / 86_400),
+        );
+        output::line(&format!(
+            "  cert      {} serial {} expires {} ({left}, {})",
+            c.hostname,
+            c.serial,
+            output::rfc3339(c.not_after),
+            c.issuer
+        ));
+    }
+    for why in &s.skipped {
+        output::line(&format!("  skipped   {why}"));
     }
     if !events.is_empty() {
         output::line("  recent events");

@@ -380,18 +380,14 @@ impl AgentClient {
         Ok(r.into_inner().content)
     }
 
-    /// The node's proxy routes.
-    pub async fn proxy_routes(&mut self) -> Result<Vec<ProxyRouteRecord>, ApiError> {
+    /// The node's proxy: its status and routes, each with its owning service.
+    pub async fn proxy_routes(&mut self) -> Result<crate::routes::ProxyTable, ApiError> {
         let r = self
             .inner
             .list_proxy_routes(v1::ListProxyRoutesRequest {})
             .await
             .map_err(|s| wire::from_status(&s))?;
-        r.into_inner()
-            .routes
-            .into_iter()
-            .map(convert::decode_route)
-            .collect()
+        convert::decode_proxy_table(r.into_inner())
     }
 
     /// Adds (or replaces) a proxy route by hand.

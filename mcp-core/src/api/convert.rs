@@ -131,11 +131,26 @@ pub fn encode_status(s: &ServiceStatus) -> v1::ServiceStatus {
                 flapping_since: c.flapping_since.map(timestamp),
             })
             .collect(),
+        routes: s.routes.iter().map(encode_route).collect(),
+        certificates: s
+            .certificates
+            .iter()
+            .map(|c| v1::Certificate {
+                hostname: c.hostname.clone(),
+                cert_path: c.cert_path.clone(),
+                key_path: c.key_path.clone(),
+                serial: c.serial.clone(),
+                not_after: Some(timestamp(c.not_after)),
+                issuer: c.issuer.clone(),
+            })
+            .collect(),
+        skipped: s.skipped.clone(),
     }
 }
 
 /// Decodes a service's status.
 pub fn decode_status(s: v1::ServiceStatus) -> Result<ServiceStatus, ApiError> {
+    let owner = s.name.clone();
     Ok(ServiceStatus {
         name: s.name,
         node: s.node,
@@ -170,6 +185,28 @@ pub fn decode_status(s: v1::ServiceStatus) -> Result<ServiceStatus, ApiError> {
                 })
             })
             .collect::<Result<_, ApiError>>()?,
+        routes: s
+            .routes
+            .into_iter()
+            .map(decode_route)
+            .collect::<Result<_, _>>()?,
+        certificates: s
+            .certificates
+            .into_iter()
+            .map(|c| crate::registry::CertificateRecord {
+                service: Some(owner.clone()),
+                not_after: c
+                    .not_after
+                    .as_ref()
+                    .map_or(std::time::UNIX_EPOCH, system_time),
+                hostname: c.hostname,
+                cert_path: c.cert_path,
+                key_path: c.key_path,
+                serial: c.serial,
+                issuer: c.issuer,
+            })
+            .collect(),
+        skipped: s.skipped,
     })
 }
 
@@ -278,7 +315,55 @@ pub fn encode_route(r: &ProxyRouteRecord) -> v1::ProxyRoute {
         tls_key: r.tls_key.clone().unwrap_or_default(),
         backend_tls: r.backend_tls,
         proxy_protocol: r.proxy_protocol,
+        service: r.service.clone().unwrap_or_default(),
     }
+}
+
+/// Encodes a node's proxy table.
+pub fn encode_proxy_table(t: &crate::routes::ProxyTable) -> v1::ListProxyRoutesResponse {
+    v1::ListProxyRoutesResponse {
+        routes: t.routes.iter().map(encode_route).collect(),
+        proxy_version: t.status.version.clone(),
+        uptime_seconds: t.status.uptime.as_secs(),
+        total_connections: t.status.total_connections,
+        listeners: t
+            .status
+            .listeners
+            .iter()
+            .map(|l| v1::ProxyListener {
+                address: l.address.clone(),
+                routes: l.routes,
+                active_connections: l.active_connections,
+            })
+            .collect(),
+    }
+}
+
+/// Decodes a node's proxy table.
+pub fn decode_proxy_table(
+    r: v1::ListProxyRoutesResponse,
+) -> Result<crate::routes::ProxyTable, ApiError> {
+    Ok(crate::routes::ProxyTable {
+        status: crate::routes::ProxyStatus {
+            version: r.proxy_version,
+            uptime: std::time::Duration::from_secs(r.uptime_seconds),
+            total_connections: r.total_connections,
+            listeners: r
+                .listeners
+                .into_iter()
+                .map(|l| crate::routes::ListenerStatus {
+                    address: l.address,
+                    routes: l.routes,
+                    active_connections: l.active_connections,
+                })
+                .collect(),
+        },
+        routes: r
+            .routes
+            .into_iter()
+            .map(decode_route)
+            .collect::<Result<_, _>>()?,
+    })
 }
 
 /// Decodes a proxy route.
@@ -296,7 +381,7 @@ pub fn decode_route(r: v1::ProxyRoute) -> Result<ProxyRouteRecord, ApiError> {
         tls_key: route_name(r.tls_key),
         backend_tls: r.backend_tls,
         proxy_protocol: r.proxy_protocol,
-        service: None,
+        service: route_name(r.service),
     })
 }
 
@@ -360,6 +445,27 @@ mod tests {
                 started_at: Some(at),
                 flapping_since: None,
             }],
+            routes: vec![ProxyRouteRecord {
+                listener: ":443".into(),
+                hostname: "web.example".into(),
+                backend: "127.0.0.1:10001".into(),
+                mode: Mode::L7,
+                tls_cert: Some("/c/web.pem".into()),
+                tls_key: Some("/c/web.key".into()),
+                backend_tls: true,
+                proxy_protocol: false,
+                service: Some("web".into()),
+            }],
+            certificates: vec![crate::registry::CertificateRecord {
+                hostname: "web.example".into(),
+                service: Some("web".into()),
+                cert_path: "/c/web.pem".into(),
+                key_path: "/c/web.key".into(),
+                serial: "0a:0b".into(),
+                not_after: UNIX_EPOCH + Duration::from_secs(1_900_000_000),
+                issuer: "local".into(),
+            }],
+            skipped: vec!["dns: not configured".into()],
         };
         assert_eq!(
             decode_status(encode_status(&status)).expect("decode"),

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use super::{Engine, Undo};
 use crate::certs::{CertIssuer, CertPaths, CertStore, Ensured};
+use crate::registry::NewEvent;
 use crate::registry::{CertificateRecord, PortLease, ProxyRouteRecord, RegistryError, Tx};
-use crate::routes::{ProxyRoute, RouteTable};
+use crate::routes::{ProxyRoute, ProxyTable, RouteError, RouteTable};
 use crate::spec::{Mode, ResolvedService};
 
 /// The proxy of a node and the certificates it serves.
@@ -34,6 +35,16 @@ type Key = (String, String);
 
 fn key(r: &ProxyRoute) -> Key {
     (r.listener.clone(), r.hostname.clone())
+}
+
+fn route_text(r: &ProxyRoute) -> String {
+    format!(
+        "{} {} {} -> {}",
+        r.mode.as_str(),
+        r.listener,
+        r.hostname,
+        r.backend
+    )
 }
 
 impl ProxyRouteRecord {
@@ -72,6 +83,126 @@ impl Engine {
     /// The proxy integration, when configured.
     pub fn proxy(&self) -> Option<&ProxyIntegration> {
         self.config.proxy.as_ref()
+    }
+
+    fn configured_proxy(&self) -> Result<&ProxyIntegration, RouteError> {
+        self.proxy().ok_or(RouteError::NotConfigured)
+    }
+
+    /// Which service owns each route, per the registry (`None`: added by hand).
+    fn route_owners(&self) -> Result<BTreeMap<Key, Option<String>>, crate::Error> {
+        Ok(self
+            .registry
+            .read(|t| t.proxy_routes())?
+            .into_iter()
+            .map(|r| ((r.listener, r.hostname), r.service))
+            .collect())
+    }
+
+    /// The proxy's status and every route in it, each with the service that owns it.
+    pub fn proxy_table(&self) -> Result<ProxyTable, crate::Error> {
+        let p = self.configured_proxy()?;
+        let status = p.routes.status()?;
+        let owners = self.route_owners()?;
+        let routes = p
+            .routes
+            .list()?
+            .iter()
+            .map(|r| {
+                let owner = owners.get(&key(r)).cloned().flatten();
+                ProxyRouteRecord::of(r, owner.as_deref())
+            })
+            .collect();
+        Ok(ProxyTable { status, routes })
+    }
+
+    /// Adds (or replaces) a route by hand: an operator's, owned by no service. A
+    /// route a service owns is refused: it follows its service's definition.
+    pub fn add_route(&self, route: &ProxyRoute, actor: &str) -> Result<(), crate::Error> {
+        let p = self.configured_proxy()?;
+        route.check()?;
+        if let Some(Some(service)) = self.route_owners()?.get(&key(route)) {
+            return Err(super::EngineError::Conflict(format!(
+                "{} {} belongs to service {service}; change its definition instead",
+                route.listener, route.hostname
+            ))
+            .into());
+        }
+        let result = p
+            .routes
+            .add(route)
+            .map_err(crate::Error::from)
+            .and_then(|()| {
+                Ok(self
+                    .registry
+                    .transaction(|tx| tx.put_proxy_route(&ProxyRouteRecord::of(route, None)))?)
+            });
+        self.route_event(actor, "route-add", route_text(route), &result);
+        result
+    }
+
+    /// Removes a route added by hand (or one MCP never added). A service's route is
+    /// refused: stop or redeploy the service instead.
+    pub fn remove_route(
+        &self,
+        listener: &str,
+        hostname: &str,
+        actor: &str,
+    ) -> Result<(), crate::Error> {
+        let p = self.configured_proxy()?;
+        if let Some(Some(service)) = self
+            .route_owners()?
+            .get(&(listener.to_owned(), hostname.to_owned()))
+        {
+            return Err(super::EngineError::Conflict(format!(
+                "{listener} {hostname} belongs to service {service}; stop it or change its definition instead"
+            ))
+            .into());
+        }
+        let result = p
+            .routes
+            .remove(listener, hostname)
+            .map_err(crate::Error::from)
+            .and_then(|found| {
+                self.registry
+                    .transaction(|tx| tx.remove_proxy_route(listener, hostname))?;
+                if found {
+                    Ok(())
+                } else {
+                    Err(RouteError::Refused {
+                        operation: "RemoveRoute",
+                        message: format!("no route {listener} {hostname}"),
+                        kind: crate::ErrorKind::NotFound,
+                    }
+                    .into())
+                }
+            });
+        self.route_event(
+            actor,
+            "route-remove",
+            format!("{listener} {hostname}"),
+            &result,
+        );
+        result
+    }
+
+    fn route_event(
+        &self,
+        actor: &str,
+        action: &str,
+        detail: String,
+        result: &Result<(), crate::Error>,
+    ) {
+        let e = NewEvent {
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            service: None,
+            detail,
+            error: result.as_ref().err().map(ToString::to_string),
+        };
+        if let Err(err) = self.registry.append_event(&e) {
+            tracing::warn!(%err, action, "cannot record event");
+        }
     }
 
     /// The certificate files of `hostname` of `service`.

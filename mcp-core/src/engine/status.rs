@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use super::{Engine, EngineError};
-use crate::registry::{DesiredState, ServiceRecord};
+use crate::registry::{CertificateRecord, DesiredState, ProxyRouteRecord, ServiceRecord};
 use crate::runtime::{ContainerInfo, ContainerState};
 
 /// One service's status.
@@ -20,6 +20,13 @@ pub struct ServiceStatus {
     pub active: bool,
     /// Components.
     pub components: Vec<ComponentStatus>,
+    /// Proxy routes MCP registered for it ([`Engine::status`] only; empty in
+    /// [`Engine::statuses`]).
+    pub routes: Vec<ProxyRouteRecord>,
+    /// Its certificates ([`Engine::status`] only).
+    pub certificates: Vec<CertificateRecord>,
+    /// Integration steps this node skips for it, and why.
+    pub skipped: Vec<String>,
 }
 
 /// One component's status.
@@ -55,11 +62,24 @@ impl ComponentStatus {
 }
 
 impl Engine {
-    /// The status of one service.
+    /// The status of one service, with its routes and certificates.
     pub fn status(&self, service: &str) -> Result<ServiceStatus, EngineError> {
         let rec = self.deployed(service)?;
-        self.status_of(&rec)
-            .map_err(|e| super::step_err("status", service, super::Step::Validate)(e))
+        let fail = |e| super::step_err("status", service, super::Step::Validate)(e);
+        let mut status = self.status_of(&rec).map_err(fail)?;
+        let mine = |s: &Option<String>| s.as_deref() == Some(service);
+        let (routes, certificates) = self
+            .registry
+            .read(|t| {
+                Ok::<_, crate::registry::RegistryError>((t.proxy_routes()?, t.certificates()?))
+            })
+            .map_err(|e| fail(e.into()))?;
+        status.routes = routes.into_iter().filter(|r| mine(&r.service)).collect();
+        status.certificates = certificates
+            .into_iter()
+            .filter(|c| mine(&c.service))
+            .collect();
+        Ok(status)
     }
 
     /// The status of every service, by name.
@@ -98,11 +118,18 @@ impl Engine {
                 flapping_since: c.flapping_since,
             });
         }
+        let mut skipped = Vec::new();
+        if self.proxy().is_none() && !leases.is_empty() {
+            skipped.push(super::PROXY_NOT_CONFIGURED.to_owned());
+        }
         Ok(ServiceStatus {
             name: rec.name().to_owned(),
             node: rec.definition.node.clone(),
             active: rec.active,
             components,
+            routes: Vec::new(),
+            certificates: Vec::new(),
+            skipped,
         })
     }
 }

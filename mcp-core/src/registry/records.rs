@@ -95,7 +95,7 @@ pub struct PortLease {
 }
 
 /// A TLS certificate the agent provisioned.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CertificateRecord {
     /// The hostname it covers.
     pub hostname: String,
@@ -114,7 +114,7 @@ pub struct CertificateRecord {
 }
 
 /// An mc-proxy route the agent registered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProxyRouteRecord {
     /// Listener address, e.g. `:443`.
     pub listener: String,
@@ -137,7 +137,7 @@ pub struct ProxyRouteRecord {
 }
 
 /// A DNS record the agent registered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DnsRecord {
     /// Zone, e.g. `svc.mcp.metacircular.net`.
     pub zone: String,
