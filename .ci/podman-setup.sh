@@ -1,5 +1,6 @@
 # Sourced by .ci/prereqs.sh when running as root: installs Podman and makes it work
-# on this kind of machine, rootful and rootless. Idempotent.
+# on this kind of machine, rootful and rootless, and installs the real servers the
+# tests run (an OCI registry, BIND, pebble). Idempotent.
 # Rootful settings (runc, cgroupfs, ulimits, file events) are not written to
 # /etc: the tests and the demo pass their own containers.conf.
 
@@ -11,6 +12,8 @@ need_cmd catatonit catatonit
 need_cmd setpriv util-linux
 need_cmd docker-registry docker-registry   # a real OCI registry for the image tests
 need_cmd htpasswd apache2-utils            # its bcrypt password file
+need_cmd named bind9                       # a real DNS server for RFC 2136 updates
+need_cmd pebble pebble                     # a real ACME server
 install_missing
 
 user=mcptest

@@ -12,8 +12,15 @@ install_missing() {
     [ ${#missing_pkgs[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "installing: ${missing_pkgs[*]}"
+        # Packages such as bind9 would start their system service; the tests run
+        # their own instances, so no service is started while installing.
+        local policy=/usr/sbin/policy-rc.d placed=
+        if [ ! -e "$policy" ]; then
+            printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 0755 "$policy" && placed=1
+        fi
         DEBIAN_FRONTEND=noninteractive apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_pkgs[@]}" >/dev/null
+        [ -n "$placed" ] && rm -f "$policy"
     else
         echo "error: missing packages: ${missing_pkgs[*]}" >&2
         echo "install them with: sudo apt-get install ${missing_pkgs[*]}" >&2
@@ -33,7 +40,7 @@ if [ "$(id -u)" -eq 0 ]; then
     . "$(dirname "${BASH_SOURCE[0]}")/podman-setup.sh"
 elif ! command -v podman >/dev/null 2>&1; then
     echo "error: podman is missing; run this as root once (it installs and configures" >&2
-    echo "Podman and a rootless test user), or: sudo apt-get install podman runc uidmap slirp4netns catatonit" >&2
+    echo "Podman and a rootless test user), or: sudo apt-get install podman runc uidmap slirp4netns catatonit docker-registry apache2-utils bind9 pebble" >&2
     exit 1
 fi
 

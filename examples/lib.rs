@@ -5,6 +5,7 @@
 //! Nothing here is domain logic: it prepares real parts for programs that then use
 //! the public `mcp_core` API.
 
+pub mod bind;
 pub mod fake_mcias;
 pub mod fake_mcproxy;
 pub mod registry;

@@ -7,6 +7,7 @@ use crate::auth::AuthError;
 use crate::build::BuildError;
 use crate::certs::CertError;
 use crate::config::ConfigError;
+use crate::dns::DnsError;
 use crate::engine::EngineError;
 use crate::images::ImageError;
 use crate::pki::PkiError;
@@ -130,6 +131,9 @@ pub enum Error {
     /// A certificate could not be issued, or a certificate file is unusable.
     #[error(transparent)]
     Cert(#[from] CertError),
+    /// A DNS update failed.
+    #[error(transparent)]
+    Dns(#[from] DnsError),
     /// Talking to the proxy failed, or a route is malformed.
     #[error(transparent)]
     Route(#[from] RouteError),
@@ -152,6 +156,7 @@ impl Error {
             Error::Build(e) => e.kind(),
             Error::Route(e) => e.kind(),
             Error::Cert(e) => e.kind(),
+            Error::Dns(e) => e.kind(),
         }
     }
 }

@@ -50,6 +50,7 @@ mod bridge;
 pub mod build;
 pub mod certs;
 pub mod config;
+pub mod dns;
 pub mod engine;
 pub mod error;
 pub mod fleet;
