@@ -6,11 +6,10 @@
 //! `tok-<username>`. [`FakeMcias::EXPIRED`] is a token MCIAS reports as expired.
 
 use std::io;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use crate::https_fake::{HttpsFake, Request};
 
 /// One account.
 #[derive(Debug, Clone)]
@@ -45,7 +44,7 @@ pub struct FakeMcias {
     pub validations: Arc<AtomicUsize>,
     /// The user names of successful logins, in order.
     pub logins: Arc<Mutex<Vec<String>>>,
-    runtime: Option<tokio::runtime::Runtime>,
+    _server: HttpsFake,
 }
 
 impl FakeMcias {
@@ -59,32 +58,6 @@ impl FakeMcias {
 
     /// Starts a fake MCIAS on a free loopback port.
     pub fn start(accounts: Vec<Account>) -> io::Result<Self> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let ca = mcp_core::pki::create_ca("fake MCIAS CA").map_err(io::Error::other)?;
-        let server = mcp_core::pki::issue_server_cert(&ca, &["127.0.0.1", "localhost"])
-            .map_err(io::Error::other)?;
-        let dir = tempfile::tempdir()?;
-        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-        std::fs::write(&cert, &server.cert_pem)?;
-        std::fs::write(&key, &server.key_pem)?;
-        let chain = mcp_core::pki::load_certs(&cert).map_err(io::Error::other)?;
-        let key = mcp_core::pki::load_key(&key).map_err(io::Error::other)?;
-        let tls = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(io::Error::other)?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .map_err(io::Error::other)?;
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
-
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()?;
-        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
-        let addr: SocketAddr = listener.local_addr()?;
         let validations = Arc::new(AtomicUsize::new(0));
         let logins = Arc::new(Mutex::new(Vec::new()));
         let state = Arc::new(State {
@@ -92,31 +65,21 @@ impl FakeMcias {
             validations: validations.clone(),
             logins: logins.clone(),
         });
-        runtime.spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                let (acceptor, state) = (acceptor.clone(), state.clone());
-                tokio::spawn(async move {
-                    if let Ok(tls) = acceptor.accept(tcp).await {
-                        let _ = serve(tls, &state).await;
-                    }
-                });
-            }
-        });
+        let server = HttpsFake::start(
+            "MCIAS",
+            Arc::new(move |r: &Request| match r.path.as_str() {
+                "/v1/auth/login" => login(&state, &r.body),
+                "/v1/token/validate" => validate(&state, r.bearer.as_deref()),
+                _ => (404, serde_json::json!({"error": "not found"})),
+            }),
+        )?;
         Ok(FakeMcias {
-            url: format!("https://{addr}"),
-            ca_pem: ca.cert_pem,
+            url: server.url.clone(),
+            ca_pem: server.ca_pem.clone(),
             validations,
             logins,
-            runtime: Some(runtime),
+            _server: server,
         })
-    }
-}
-
-impl Drop for FakeMcias {
-    fn drop(&mut self) {
-        if let Some(rt) = self.runtime.take() {
-            rt.shutdown_background();
-        }
     }
 }
 
@@ -124,51 +87,6 @@ struct State {
     accounts: Vec<Account>,
     validations: Arc<AtomicUsize>,
     logins: Arc<Mutex<Vec<String>>>,
-}
-
-/// One HTTP/1.1 request per connection: read it, answer, close.
-async fn serve<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
-    stream: S,
-    state: &State,
-) -> io::Result<()> {
-    let mut reader = BufReader::new(stream);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line).await?;
-    let mut length = 0usize;
-    let mut bearer = None;
-    loop {
-        let mut header = String::new();
-        reader.read_line(&mut header).await?;
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':') {
-            let value = value.trim();
-            match name.to_ascii_lowercase().as_str() {
-                "content-length" => length = value.parse().unwrap_or(0),
-                "authorization" => bearer = value.strip_prefix("Bearer ").map(str::to_owned),
-                _ => {}
-            }
-        }
-    }
-    let mut body = vec![0u8; length.min(1 << 20)];
-    reader.read_exact(&mut body).await?;
-    let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-    let path = request_line.split_whitespace().nth(1).unwrap_or("");
-    let (status, reply) = match path {
-        "/v1/auth/login" => login(state, &body),
-        "/v1/token/validate" => validate(state, bearer.as_deref()),
-        _ => (404, serde_json::json!({"error": "not found"})),
-    };
-    let text = reply.to_string();
-    let response = format!(
-        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
-        text.len()
-    );
-    let mut stream = reader.into_inner();
-    stream.write_all(response.as_bytes()).await?;
-    stream.shutdown().await
 }
 
 fn login(state: &State, body: &serde_json::Value) -> (u16, serde_json::Value) {

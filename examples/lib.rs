@@ -7,6 +7,8 @@
 
 pub mod bind;
 pub mod fake_mcias;
+pub mod fake_mcns;
 pub mod fake_mcproxy;
+pub mod https_fake;
 pub mod registry;
 pub mod testbed;

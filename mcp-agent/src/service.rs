@@ -62,15 +62,6 @@ fn parse(definition: &str) -> Result<ServiceDefinition, mcp_core::Error> {
     Ok(ServiceDefinition::parse(definition, None)?)
 }
 
-fn not_configured(what: &str) -> Status {
-    wire::status(
-        ErrorKind::NotConfigured,
-        format!(
-            "{what} is not configured on this node (the mc-proxy and DNS integrations are not set up)"
-        ),
-    )
-}
-
 #[tonic::async_trait]
 impl McpAgentService for AgentService {
     async fn deploy(&self, req: Request<v1::DefinitionRequest>) -> RpcResult<v1::OperationReply> {
@@ -394,6 +385,9 @@ impl McpAgentService for AgentService {
         &self,
         _req: Request<v1::ListDnsRecordsRequest>,
     ) -> RpcResult<v1::ListDnsRecordsResponse> {
-        Err(not_configured("DNS"))
+        let records = self.blocking(|e| e.dns_records()).await?;
+        Ok(Response::new(v1::ListDnsRecordsResponse {
+            records: records.iter().map(convert::encode_dns).collect(),
+        }))
     }
 }

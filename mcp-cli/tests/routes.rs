@@ -1,13 +1,14 @@
-//! Routes and certificates through the real binaries: an agent configured with a
-//! (recording) mc-proxy deploys a service with an l7 route, `mcp route list` and
-//! `mcp status` show the route and the certificate, manual routes are added and
-//! removed, a service's route cannot be removed by hand, and stop and undeploy take
-//! away exactly what deploy added. Without a proxy, status says the step is
-//! skipped.
+//! Routes, certificates and DNS through the real binaries: an agent configured with
+//! a (recording) mc-proxy and a real BIND deploys a service with an l7 route; the
+//! name resolves, `mcp route list`, `mcp dns` and `mcp status` show the route, the
+//! record and the certificate; manual routes are added and removed, a service's
+//! route cannot be removed by hand, and stop and undeploy take away exactly what
+//! deploy added. Without a proxy or DNS, status says the steps are skipped.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use mcp_examples::bind::LocalBind;
 use mcp_examples::fake_mcproxy::FakeMcProxy;
 use mcp_examples::testbed::{AgentAuth, Mode, Testbed};
 
@@ -50,14 +51,21 @@ fn routes_and_certificates_through_the_binaries() {
     let bed = Testbed::new(Mode::Rootful).unwrap_or_else(|e| panic!("{e}"));
     bed.hello_image("v0.1.0").expect("image");
     let proxy = FakeMcProxy::start().expect("fake mc-proxy");
+    let bind = LocalBind::start("svc.mcp.metacircular.net").unwrap_or_else(|e| panic!("{e}"));
     let dir = bed.dir();
     let q = |p: &Path| format!("{:?}", p.display().to_string());
     let certs = dir.join("proxy-certs");
+    std::fs::write(dir.join("tsig.secret"), bind.secret_base64()).expect("secret");
     let extra = format!(
-        "[mcproxy]\nsocket = {}\ncert_dir = {}\n\n[certs]\nlocal_ca_dir = {}\n",
+        "[mcproxy]\nsocket = {}\ncert_dir = {}\n\n[certs]\nlocal_ca_dir = {}\n\n\
+         [dns]\nregistrar = \"rfc2136\"\naddresses = [\"10.0.0.7\"]\nserver = \"{}\"\n\
+         tsig_key_name = \"{}\"\ntsig_secret_file = {}\n",
         q(&proxy.socket),
         q(&certs),
-        q(&dir.join("node-ca"))
+        q(&dir.join("node-ca")),
+        bind.addr,
+        bind.key_name,
+        q(&dir.join("tsig.secret"))
     );
     let agent = bed
         .start_agent_with(&agent_bin(), &AgentAuth::TokenFile, &extra)
@@ -85,6 +93,22 @@ fn routes_and_certificates_through_the_binaries() {
     assert_eq!(
         route.tls_cert,
         certs.join(format!("{name}.pem")).display().to_string()
+    );
+
+    let resolves = || {
+        mcp_core::dns::resolve(bind.addr, &host, "A", std::time::Duration::from_secs(2))
+            .expect("query")
+    };
+    assert_eq!(
+        resolves(),
+        ["10.0.0.7".parse::<std::net::IpAddr>().expect("ip")]
+    );
+    let dns = ok(&config, &["dns", "-n", node]);
+    assert!(dns.contains("ZONE: svc.mcp.metacircular.net"), "{dns}");
+    assert!(
+        dns.lines()
+            .any(|l| l.starts_with(&name) && l.contains(" A ") && l.contains("10.0.0.7")),
+        "{dns}"
     );
 
     let list = ok(&config, &["route", "list", "-n", node]);
@@ -165,10 +189,13 @@ fn routes_and_certificates_through_the_binaries() {
     // Stop withdraws the route; undeploy takes the certificate too.
     ok(&config, &["stop", &name]);
     assert!(proxy.routes().is_empty(), "{:?}", proxy.routes());
+    assert!(resolves().is_empty());
     ok(&config, &["start", &name]);
     assert_eq!(proxy.routes().len(), 1);
+    assert_eq!(resolves().len(), 1);
     ok(&config, &["undeploy", &name]);
     assert!(proxy.routes().is_empty());
+    assert!(resolves().is_empty());
     let left: Vec<_> = std::fs::read_dir(&certs)
         .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
         .unwrap_or_default();
@@ -200,7 +227,13 @@ fn without_a_proxy_status_says_the_step_is_skipped() {
         status.contains("skipped   routes and certificates skipped"),
         "{status}"
     );
-    let out = mcp(&config, &["route", "list", "-n", bed.node()]);
-    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(status.contains("skipped   DNS records skipped"), "{status}");
+    for args in [
+        vec!["route", "list", "-n", bed.node()],
+        vec!["dns", "-n", bed.node()],
+    ] {
+        let out = mcp(&config, &args);
+        assert_eq!(out.status.code(), Some(4), "{args:?}: {}", text(&out));
+    }
     ok(&config, &["undeploy", &name]);
 }

@@ -14,7 +14,7 @@
 //!   for an unknown or expired token.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -130,41 +130,11 @@ pub struct McIasSettings {
     pub timeout: Duration,
 }
 
-/// The system's CA bundle (Debian's path), for MCIAS without a configured CA.
-const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
-
 impl McIasClient {
     /// A client for `settings`.
     pub fn new(settings: &McIasSettings) -> Result<Self, AuthError> {
-        use rustls_pki_types::CertificateDer;
-        use rustls_pki_types::pem::PemObject;
-
-        let pem = match &settings.ca_pem {
-            Some(p) => p.clone(),
-            None => std::fs::read(SYSTEM_ROOTS).map_err(|e| {
-                AuthError::Setup(format!("no MCIAS CA configured and {SYSTEM_ROOTS}: {e}"))
-            })?,
-        };
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_slice_iter(&pem) {
-            let cert = cert.map_err(|e| AuthError::Setup(format!("MCIAS CA bundle: {e}")))?;
-            roots
-                .add(cert)
-                .map_err(|e| AuthError::Setup(format!("MCIAS CA certificate: {e}")))?;
-        }
-        let mut tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(|e| AuthError::Setup(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .timeout(settings.timeout)
-            .build()
-            .map_err(|e| AuthError::Setup(format!("HTTP client: {e}")))?;
+        let http = crate::pki::https_client(settings.ca_pem.as_deref(), settings.timeout)
+            .map_err(|e| AuthError::Setup(format!("MCIAS: {e}")))?;
         Ok(McIasClient {
             http,
             server_url: settings.server_url.trim_end_matches('/').to_owned(),

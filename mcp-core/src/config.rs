@@ -11,6 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use toml_edit::DocumentMut;
 
@@ -169,6 +170,9 @@ pub struct AgentConfig {
     /// `[certs]`: certificates for l7 routes.
     #[serde(default)]
     pub certs: CertsSection,
+    /// `[dns]`: DNS registration.
+    #[serde(default)]
+    pub dns: DnsSection,
     /// `[log]`: logging.
     #[serde(default)]
     pub log: LogSection,
@@ -395,6 +399,7 @@ const AGENT_SECTIONS: &[&str] = &[
     "registry",
     "mcproxy",
     "certs",
+    "dns",
     "log",
 ];
 
@@ -459,6 +464,9 @@ impl AgentConfig {
                 self.certs.validity_days, self.certs.renew_window_days
             )));
         }
+        if let Some(problem) = self.dns_problem() {
+            return Err(invalid(problem));
+        }
         if self.registry.use_token {
             return Err(invalid(
                 "registry.use_token: the agent holds no MCIAS token; give the registry password in registry.password_file".into(),
@@ -497,6 +505,114 @@ impl AgentConfig {
             certs: crate::certs::CertStore::new(expand_home(&self.mcproxy.cert_dir)),
             issuer: std::sync::Arc::new(issuer),
             renew_window: day * u32::try_from(self.certs.renew_window_days).unwrap_or(u32::MAX),
+        }))
+    }
+
+    /// What is wrong with `[dns]`, if anything.
+    fn dns_problem(&self) -> Option<String> {
+        let d = &self.dns;
+        let kind = d.registrar.as_deref()?;
+        let missing = |fields: &[(&str, bool)]| {
+            let names: Vec<&str> = fields
+                .iter()
+                .filter(|(_, set)| !set)
+                .map(|(n, _)| *n)
+                .collect();
+            (!names.is_empty())
+                .then(|| format!("dns.registrar = {kind:?} needs {}", names.join(", ")))
+        };
+        match kind {
+            "rfc2136" => missing(&[
+                ("dns.server", d.server.is_some()),
+                ("dns.tsig_key_name", d.tsig_key_name.is_some()),
+                ("dns.tsig_secret_file", d.tsig_secret_file.is_some()),
+            ]),
+            "mcns" => missing(&[
+                ("dns.url", d.url.is_some()),
+                ("dns.token_file", d.token_file.is_some()),
+            ]),
+            other => Some(format!(
+                "dns.registrar = {other:?}: use \"rfc2136\" or \"mcns\""
+            )),
+        }
+        .or_else(|| {
+            d.addresses.is_empty().then(|| {
+                "dns.addresses is empty: list the node's addresses the records point at".into()
+            })
+        })
+    }
+
+    /// The DNS integration this configuration describes (`None` without
+    /// `[dns] registrar`). Every missing or unreadable setting is named.
+    pub fn dns_integration(&self) -> Result<Option<crate::engine::DnsIntegration>, crate::Error> {
+        let d = &self.dns;
+        let Some(kind) = d.registrar.as_deref() else {
+            return Ok(None);
+        };
+        let invalid = |message: String| ConfigError::Invalid {
+            path: PathBuf::from("agent configuration"),
+            message,
+        };
+        if let Some(problem) = self.dns_problem() {
+            return Err(invalid(problem).into());
+        }
+        let read = |what: &'static str, p: &Path| {
+            let p = expand_home(p);
+            std::fs::read_to_string(&p).map_err(|e| ConfigError::File {
+                what,
+                path: p.clone(),
+                message: e.to_string(),
+            })
+        };
+        let timeout = Duration::from_secs(d.timeout_secs.max(1));
+        let registrar: std::sync::Arc<dyn crate::dns::DnsRegistrar> = match kind {
+            "rfc2136" => {
+                let (Some(server), Some(key), Some(secret_file)) =
+                    (d.server, &d.tsig_key_name, &d.tsig_secret_file)
+                else {
+                    return Ok(None);
+                };
+                let secret = base64::engine::general_purpose::STANDARD
+                    .decode(read("TSIG secret", secret_file)?.trim())
+                    .map_err(|e| ConfigError::File {
+                        what: "TSIG secret",
+                        path: expand_home(secret_file),
+                        message: format!("not base64: {e}"),
+                    })?;
+                std::sync::Arc::new(crate::dns::Rfc2136::new(
+                    server,
+                    key,
+                    crate::dns::tsig_algorithm(&d.tsig_algorithm)?,
+                    secret,
+                    timeout,
+                )?)
+            }
+            "mcns" => {
+                let (Some(url), Some(token_file)) = (&d.url, &d.token_file) else {
+                    return Ok(None);
+                };
+                let ca = d
+                    .ca_cert
+                    .as_deref()
+                    .map(|p| read("MCNS CA", p))
+                    .transpose()?;
+                std::sync::Arc::new(crate::dns::Mcns::new(
+                    url,
+                    read("MCNS token", token_file)?.trim(),
+                    ca.as_deref(),
+                    timeout,
+                )?)
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(crate::engine::DnsIntegration {
+            registrar,
+            zone: d
+                .zone
+                .clone()
+                .unwrap_or_else(|| self.conventions.zone.clone()),
+            addresses: d.addresses.clone(),
+            ttl: d.ttl,
         }))
     }
 
@@ -710,6 +826,56 @@ impl Default for CertsSection {
             renew_window_days: 30,
             local_ca_dir: None,
             validity_days: 90,
+        }
+    }
+}
+
+/// `[dns]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DnsSection {
+    /// `rfc2136` (TSIG-signed dynamic updates) or `mcns` (its REST API). Unset:
+    /// DNS registration is skipped (and reports and status say so).
+    pub registrar: Option<String>,
+    /// The zone (default: `[conventions] zone`).
+    pub zone: Option<String>,
+    /// The node's addresses every hostname points at (LAN, overlay).
+    pub addresses: Vec<IpAddr>,
+    /// TTL of the records, seconds.
+    pub ttl: u32,
+    /// Seconds each update may take.
+    pub timeout_secs: u64,
+    /// `rfc2136`: the primary server, `host:port`.
+    pub server: Option<SocketAddr>,
+    /// `rfc2136`: the TSIG key's name.
+    pub tsig_key_name: Option<String>,
+    /// `rfc2136`: `hmac-sha256`, `hmac-sha384` or `hmac-sha512`.
+    pub tsig_algorithm: String,
+    /// `rfc2136`: file holding the TSIG secret, base64 (as in BIND's key file).
+    pub tsig_secret_file: Option<PathBuf>,
+    /// `mcns`: its base URL.
+    pub url: Option<String>,
+    /// `mcns`: PEM CA bundle trusted besides the system roots.
+    pub ca_cert: Option<PathBuf>,
+    /// `mcns`: file holding the bearer token (the agent's MCIAS system token).
+    pub token_file: Option<PathBuf>,
+}
+
+impl Default for DnsSection {
+    fn default() -> Self {
+        DnsSection {
+            registrar: None,
+            zone: None,
+            addresses: Vec::new(),
+            ttl: 300,
+            timeout_secs: 5,
+            server: None,
+            tsig_key_name: None,
+            tsig_algorithm: "hmac-sha256".into(),
+            tsig_secret_file: None,
+            url: None,
+            ca_cert: None,
+            token_file: None,
         }
     }
 }

@@ -27,6 +27,11 @@ use crate::registry::DnsRecord;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DnsError {
+    /// No DNS registrar is configured on this node.
+    #[error(
+        "no DNS registrar is configured on this node: set [dns] registrar in the agent configuration"
+    )]
+    NotConfigured,
     /// The configuration cannot be used (bad key, bad name).
     #[error("DNS: {0}")]
     Config(String),
@@ -54,6 +59,7 @@ impl DnsError {
     /// The stable classification of this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
+            DnsError::NotConfigured => ErrorKind::NotConfigured,
             DnsError::Config(_) => ErrorKind::InvalidInput,
             DnsError::Unavailable { .. } => ErrorKind::Unavailable,
             DnsError::Refused { .. } => ErrorKind::FailedPrecondition,
@@ -296,6 +302,195 @@ impl DnsRegistrar for Rfc2136 {
 
     fn remove(&self, records: &[DnsRecord]) -> Result<(), DnsError> {
         self.update(records, true)
+    }
+}
+
+/// MCNS, the platform's DNS service, over its REST API:
+/// `GET/POST /v1/zones/{zone}/records` with JSON `{"name", "type", "value",
+/// "ttl"}` and `DELETE /v1/zones/{zone}/records/{id}`, a bearer token on each
+/// request. A record that exists already (409) or is gone already (404) is fine.
+#[derive(Clone)]
+pub struct Mcns {
+    url: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for Mcns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mcns")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct McnsRecord {
+    #[serde(default)]
+    id: serde_json::Value,
+    name: String,
+    #[serde(rename = "type")]
+    rtype: String,
+    value: String,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum McnsList {
+    Wrapped { records: Vec<McnsRecord> },
+    Bare(Vec<McnsRecord>),
+}
+
+impl Mcns {
+    /// A client of MCNS at `url` (`https://mcns.example:8443`), sending `token`,
+    /// trusting `ca_pem` (PEM) or the system roots.
+    pub fn new(
+        url: &str,
+        token: &str,
+        ca_pem: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Self, DnsError> {
+        let http = crate::pki::https_client(ca_pem.map(str::as_bytes), timeout)
+            .map_err(|e| DnsError::Config(format!("MCNS: {e}")))?;
+        if token.is_empty() {
+            return Err(DnsError::Config("MCNS: the token is empty".into()));
+        }
+        Ok(Mcns {
+            url: url.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+            http,
+        })
+    }
+
+    fn unavailable(&self, e: &reqwest::Error) -> DnsError {
+        DnsError::Unavailable {
+            server: self.url.clone(),
+            message: crate::error::chain(e),
+        }
+    }
+
+    /// An error answer: 5xx means MCNS is not up to it (unavailable), anything
+    /// else that it refused.
+    fn refused(&self, what: String, status: reqwest::StatusCode, body: &str) -> DnsError {
+        if status.is_server_error() {
+            return DnsError::Unavailable {
+                server: self.url.clone(),
+                message: format!("{what}: HTTP {status}: {}", body.trim()),
+            };
+        }
+        DnsError::Refused {
+            server: self.url.clone(),
+            what,
+            message: format!("HTTP {status}: {}", body.trim()),
+        }
+    }
+
+    fn records_url(&self, zone: &str) -> String {
+        format!("{}/v1/zones/{zone}/records", self.url)
+    }
+
+    async fn list(&self, zone: &str) -> Result<Vec<McnsRecord>, DnsError> {
+        let resp = self
+            .http
+            .get(self.records_url(zone))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| self.unavailable(&e))?;
+        let status = resp.status();
+        let body = resp.text().await.map_err(|e| self.unavailable(&e))?;
+        if !status.is_success() {
+            return Err(self.refused(format!("listing {zone}"), status, &body));
+        }
+        match serde_json::from_str::<McnsList>(&body) {
+            Ok(McnsList::Wrapped { records } | McnsList::Bare(records)) => Ok(records),
+            Err(e) => Err(DnsError::Unavailable {
+                server: self.url.clone(),
+                message: format!("listing {zone}: unexpected answer: {e}"),
+            }),
+        }
+    }
+
+    async fn add_all(&self, records: &[DnsRecord]) -> Result<(), DnsError> {
+        for r in records {
+            let what = format!("adding {} {} {} in {}", r.name, r.rtype, r.value, r.zone);
+            let resp = self
+                .http
+                .post(self.records_url(&r.zone))
+                .bearer_auth(&self.token)
+                .json(&serde_json::json!({
+                    "name": r.name, "type": r.rtype, "value": r.value, "ttl": r.ttl,
+                }))
+                .send()
+                .await
+                .map_err(|e| self.unavailable(&e))?;
+            let status = resp.status();
+            if !(status.is_success() || status == reqwest::StatusCode::CONFLICT) {
+                let body = resp.text().await.unwrap_or_default();
+                return Err(self.refused(what, status, &body));
+            }
+        }
+        Ok(())
+    }
+
+    async fn remove_all(&self, records: &[DnsRecord]) -> Result<(), DnsError> {
+        let zones: std::collections::BTreeSet<&str> =
+            records.iter().map(|r| r.zone.as_str()).collect();
+        for zone in zones {
+            let existing = self.list(zone).await?;
+            for r in records.iter().filter(|r| r.zone == zone) {
+                let Some(found) = existing.iter().find(|e| {
+                    e.name == r.name && e.rtype.eq_ignore_ascii_case(&r.rtype) && e.value == r.value
+                }) else {
+                    continue;
+                };
+                let id = match &found.id {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                let resp = self
+                    .http
+                    .delete(format!("{}/{id}", self.records_url(zone)))
+                    .bearer_auth(&self.token)
+                    .send()
+                    .await
+                    .map_err(|e| self.unavailable(&e))?;
+                let status = resp.status();
+                if !(status.is_success() || status == reqwest::StatusCode::NOT_FOUND) {
+                    let body = resp.text().await.unwrap_or_default();
+                    return Err(self.refused(
+                        format!("removing {} {} {} in {zone}", r.name, r.rtype, r.value),
+                        status,
+                        &body,
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn run(
+        &self,
+        fut: impl std::future::Future<Output = Result<(), DnsError>>,
+    ) -> Result<(), DnsError> {
+        crate::bridge::block_on(fut).map_err(|e| DnsError::Unavailable {
+            server: self.url.clone(),
+            message: e.to_string(),
+        })?
+    }
+}
+
+impl DnsRegistrar for Mcns {
+    fn name(&self) -> &str {
+        "mcns"
+    }
+
+    fn add(&self, records: &[DnsRecord]) -> Result<(), DnsError> {
+        self.run(self.add_all(records))
+    }
+
+    fn remove(&self, records: &[DnsRecord]) -> Result<(), DnsError> {
+        self.run(self.remove_all(records))
     }
 }
 

@@ -128,6 +128,47 @@ pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, PkiError> {
     })
 }
 
+/// The system's CA bundle (Debian's path), trusted when no CA is configured.
+pub const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// An HTTPS client (TLS 1.3, ring) trusting `ca_pem`, or the system roots when
+/// `None`; each request bounded by `timeout`. Shared by the clients of MCIAS, MCNS
+/// and the certificate issuers. The error says which part failed.
+pub fn https_client(
+    ca_pem: Option<&[u8]>,
+    timeout: std::time::Duration,
+) -> Result<reqwest::Client, String> {
+    let system;
+    let pem = match ca_pem {
+        Some(p) => p,
+        None => {
+            system = std::fs::read(SYSTEM_ROOTS)
+                .map_err(|e| format!("no CA configured and {SYSTEM_ROOTS}: {e}"))?;
+            &system
+        }
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| format!("CA bundle: {e}"))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("CA certificate: {e}"))?;
+    }
+    let mut tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS13])
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .timeout(timeout)
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))
+}
+
 /// A fresh random token: 32 bytes, hex.
 pub fn random_token() -> Result<String, PkiError> {
     let mut bytes = [0u8; 32];

@@ -3,16 +3,18 @@
 //! step.
 //!
 //! A deploy is one ordered plan ([`Step`]): validate → image → ports → certs →
-//! containers → routes → record. Each step that changes something registers how to
+//! containers → routes → dns → record. Each step that changes something registers how to
 //! undo it; when a later step fails, the undos run newest first, so a failed deploy
 //! leaves no container, lease, certificate, route or registry row behind, and a
 //! failed *re*deploy leaves the previous containers, certificates and routes as they
-//! were. Stop and undeploy withdraw the routes before the containers stop. Steps of
+//! were. Stop and undeploy withdraw the routes and DNS records before the
+//! containers stop. Steps of
 //! an integration that is not configured are skipped, and the report says so.
 //!
 //! One operation at a time per service (a per-service lock); different services
 //! proceed in parallel.
 
+mod dns;
 mod files;
 mod node;
 mod proxy;
@@ -25,6 +27,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+pub use dns::{DNS_NOT_CONFIGURED, DnsIntegration};
 pub use files::MAX_FILE_BYTES;
 pub use node::NodeInfo;
 pub use proxy::{PROXY_NOT_CONFIGURED, ProxyIntegration};
@@ -62,6 +65,8 @@ pub struct EngineConfig {
     pub registry: crate::images::RegistrySettings,
     /// The proxy and its certificates; `None` skips those steps.
     pub proxy: Option<ProxyIntegration>,
+    /// DNS registration; `None` skips that step.
+    pub dns: Option<DnsIntegration>,
 }
 
 impl EngineConfig {
@@ -78,6 +83,7 @@ impl EngineConfig {
             extra_labels: BTreeMap::new(),
             registry: crate::images::RegistrySettings::default(),
             proxy: None,
+            dns: None,
         }
     }
 }
@@ -99,6 +105,8 @@ pub enum Step {
     Containers,
     /// Registering, or withdrawing, proxy routes.
     Routes,
+    /// Registering, or withdrawing, DNS records.
+    Dns,
     /// Recording the result in the registry.
     Record,
     /// Stopping containers.
@@ -123,6 +131,7 @@ impl Step {
             Step::Certs => "certs",
             Step::Containers => "containers",
             Step::Routes => "routes",
+            Step::Dns => "dns",
             Step::Record => "record",
             Step::Stop => "stop",
             Step::Start => "start",
@@ -302,6 +311,10 @@ enum Undo {
     },
     /// Stop a container this operation started.
     StopContainer(String),
+    /// Put DNS records (back) on the server.
+    AddDns(Vec<crate::registry::DnsRecord>),
+    /// Remove DNS records from the server.
+    RemoveDns(Vec<crate::registry::DnsRecord>),
 }
 
 const PARKED_SUFFIX: &str = "-mcp-previous";
@@ -751,10 +764,11 @@ impl Engine {
             .ensure_certs(resolved, undo)
             .map_err(fail(Step::Certs))?;
 
-        // An inactive service loses its routes before its containers stop.
+        // An inactive service loses its routes and names before its containers stop.
         if !def.active {
             self.apply_routes(name, &[], undo)
                 .map_err(fail(Step::Routes))?;
+            self.apply_dns(name, &[], undo).map_err(fail(Step::Dns))?;
         }
 
         // 5. containers
@@ -769,8 +783,8 @@ impl Engine {
                 .collect(),
             warnings: Vec::new(),
         };
-        if self.proxy().is_none() && !leases.is_empty() {
-            report.warnings.push(PROXY_NOT_CONFIGURED.to_owned());
+        if !leases.is_empty() {
+            report.warnings.extend(self.skipped_steps());
         }
         let mut records = Vec::new();
         let mut containers = Vec::new();
@@ -911,7 +925,18 @@ impl Engine {
                 .map_err(fail(Step::Routes))?;
         }
 
-        // 7. record
+        // 7. dns, once the routes are there.
+        let names = if def.active {
+            self.desired_records(resolved)
+        } else {
+            Vec::new()
+        };
+        if def.active {
+            self.apply_dns(name, &names, undo)
+                .map_err(fail(Step::Dns))?;
+        }
+
+        // 8. record
         let stale_certs = self.stale_certs(name, &certs).map_err(fail(Step::Record))?;
         let now = SystemTime::now();
         let kept: BTreeSet<u16> = leases.iter().map(|l| l.port).collect();
@@ -936,6 +961,9 @@ impl Engine {
                 if let Some(p) = self.proxy() {
                     proxy::record_proxy(tx, name, &routes, Some(&certs), p.issuer.name())?;
                 }
+                if self.dns().is_some() {
+                    dns::record_dns(tx, name, &names)?;
+                }
                 Ok::<_, RegistryError>(())
             })
             .map_err(|e| fail(Step::Record)(e.into()))?;
@@ -946,7 +974,7 @@ impl Engine {
             "deploy: recorded"
         );
 
-        // 8. finish: nothing below can fail the deploy any more.
+        // 9. finish: nothing below can fail the deploy any more.
         report.warnings.extend(self.remove_certs(&stale_certs));
         for old in parked.iter().chain(&dropped) {
             if let Err(e) = self.runtime.remove(old) {
@@ -1000,6 +1028,7 @@ impl Engine {
                 Undo::AddRoute(_) | Undo::RemoveRoute(_) | Undo::RestoreCert { .. } => {
                     self.undo_proxy(&u)
                 }
+                Undo::AddDns(_) | Undo::RemoveDns(_) => self.undo_dns(&u),
             };
             if let Err(e) = result {
                 tracing::error!(error = %e, "rollback step failed");
@@ -1032,16 +1061,25 @@ impl Engine {
                     service,
                     Step::Routes,
                 ))?;
+                let mut undo: Vec<Undo> = withdrawn.into_iter().map(Undo::AddRoute).collect();
+                match self.withdraw_dns(service) {
+                    Ok(records) => undo.push(Undo::AddDns(records)),
+                    Err(e) => {
+                        self.rollback(undo);
+                        return Err(step_err("stop", service, Step::Dns)(e));
+                    }
+                }
                 let marked = self.registry.transaction(|tx| {
                     tx.set_service_active(service, false, SystemTime::now())?;
                     for c in &rec.components {
                         tx.set_component_state(service, &c.name, DesiredState::Stopped)?;
                     }
                     proxy::record_proxy(tx, service, &[], None, "")?;
+                    dns::record_dns(tx, service, &[])?;
                     Ok::<_, RegistryError>(())
                 });
                 if let Err(e) = marked {
-                    self.rollback(withdrawn.into_iter().map(Undo::AddRoute).collect());
+                    self.rollback(undo);
                     return Err(fail(e.into()));
                 }
                 let mut report = self.empty_report(service);
@@ -1146,17 +1184,30 @@ impl Engine {
         }
         // Routes once the containers run; on failure the service is as it was.
         let published = (|| {
-            let leases = self.registry.read(|t| t.service_leases(service))?;
+            let leases = self
+                .registry
+                .read(|t| t.service_leases(service))
+                .map_err(|e| (Step::Routes, e.into()))?;
             let routes = self.desired_routes(&resolved, &leases);
-            self.apply_routes(service, &routes, &mut undo)?;
-            if let Some(p) = self.proxy() {
-                self.registry.transaction(|tx| {
-                    proxy::record_proxy(tx, service, &routes, Some(&certs), p.issuer.name())
-                })?;
-            }
-            Ok::<_, crate::Error>(())
+            self.apply_routes(service, &routes, &mut undo)
+                .map_err(|e| (Step::Routes, e))?;
+            let records = self.desired_records(&resolved);
+            self.apply_dns(service, &records, &mut undo)
+                .map_err(|e| (Step::Dns, e))?;
+            self.registry
+                .transaction(|tx| {
+                    if let Some(p) = self.proxy() {
+                        proxy::record_proxy(tx, service, &routes, Some(&certs), p.issuer.name())?;
+                    }
+                    if self.dns().is_some() {
+                        dns::record_dns(tx, service, &records)?;
+                    }
+                    Ok::<_, RegistryError>(())
+                })
+                .map_err(|e| (Step::Record, e.into()))?;
+            Ok::<_, (Step, crate::Error)>(())
         })();
-        if let Err(e) = published {
+        if let Err((failed, e)) = published {
             self.rollback(undo);
             if !rec.active {
                 let _ = self.registry.transaction(|tx| {
@@ -1167,10 +1218,10 @@ impl Engine {
                     Ok::<_, RegistryError>(())
                 });
             }
-            return Err(step_err(operation, service, Step::Routes)(e));
+            return Err(step_err(operation, service, failed)(e));
         }
-        if self.proxy().is_none() && !resolved.components.iter().all(|c| c.routes.is_empty()) {
-            report.warnings.push(PROXY_NOT_CONFIGURED.to_owned());
+        if !resolved.components.iter().all(|c| c.routes.is_empty()) {
+            report.warnings.extend(self.skipped_steps());
         }
         Ok(report)
     }
@@ -1207,11 +1258,15 @@ impl Engine {
             || {
                 let fail = |e: crate::Error| step_err("undeploy", service, Step::Remove)(e);
                 let rec = self.registry.service(service).map_err(|e| fail(e.into()))?;
-                self.withdraw_routes(service).map_err(step_err(
+                let withdrawn = self.withdraw_routes(service).map_err(step_err(
                     "undeploy",
                     service,
                     Step::Routes,
                 ))?;
+                if let Err(e) = self.withdraw_dns(service) {
+                    self.rollback(withdrawn.into_iter().map(Undo::AddRoute).collect());
+                    return Err(step_err("undeploy", service, Step::Dns)(e));
+                }
                 let stale_certs = self.stale_certs(service, &[]).map_err(fail)?;
                 let mut names: BTreeSet<String> = rec
                     .iter()
@@ -1236,6 +1291,7 @@ impl Engine {
                 self.registry
                     .transaction(|tx| {
                         proxy::record_proxy(tx, service, &[], Some(&[]), "")?;
+                        dns::record_dns(tx, service, &[])?;
                         tx.remove_service(service)
                     })
                     .map_err(|e| fail(e.into()))?;
@@ -1412,6 +1468,18 @@ impl Engine {
         Ok(reports)
     }
 
+    /// The integration steps this node skips, and why (for reports and status).
+    pub fn skipped_steps(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.proxy().is_none() {
+            out.push(PROXY_NOT_CONFIGURED.to_owned());
+        }
+        if self.dns().is_none() {
+            out.push(DNS_NOT_CONFIGURED.to_owned());
+        }
+        out
+    }
+
     fn empty_report(&self, service: &str) -> Report {
         let ports = self
             .registry
@@ -1466,6 +1534,7 @@ impl Engine {
             extra_labels: BTreeMap::new(),
             registry: config.registry_settings()?,
             proxy: config.proxy_integration()?,
+            dns: config.dns_integration()?,
         };
         let probe = crate::ports::BindProbe::new(vec![config.node.publish_address]);
         Engine::new(engine_config, registry, Arc::new(podman), Box::new(probe))

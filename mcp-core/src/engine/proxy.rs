@@ -319,13 +319,20 @@ impl Engine {
             p.routes.list()?.into_iter().map(|r| (key(&r), r)).collect();
         for want in desired {
             let k = key(want);
+            if let Some(Some(s)) = others.get(&k) {
+                return Err(super::EngineError::Conflict(format!(
+                    "{} {} belongs to service {s}",
+                    want.listener, want.hostname
+                ))
+                .into());
+            }
             match current.get(&k) {
                 Some(have) if have == want => continue,
                 Some(have) if !owned.contains_key(&k) => {
-                    let holder = match others.get(&k) {
-                        Some(Some(s)) => format!("service {s}"),
-                        Some(None) => "a route added by hand".to_owned(),
-                        None => "a route MCP did not add".to_owned(),
+                    let holder = if others.contains_key(&k) {
+                        "a route added by hand"
+                    } else {
+                        "a route MCP did not add"
                     };
                     return Err(super::EngineError::Conflict(format!(
                         "{} {} is {holder} (to {}); remove it first: mcp route remove -n {} {} {}",
@@ -339,13 +346,6 @@ impl Engine {
                     .into());
                 }
                 _ => {}
-            }
-            if let Some(Some(s)) = others.get(&k) {
-                return Err(super::EngineError::Conflict(format!(
-                    "{} {} belongs to service {s}",
-                    want.listener, want.hostname
-                ))
-                .into());
             }
             p.routes.add(want)?;
             undo.push(match current.get(&k) {

@@ -118,10 +118,11 @@ impl Engine {
                 flapping_since: c.flapping_since,
             });
         }
-        let mut skipped = Vec::new();
-        if self.proxy().is_none() && !leases.is_empty() {
-            skipped.push(super::PROXY_NOT_CONFIGURED.to_owned());
-        }
+        let skipped = if leases.is_empty() {
+            Vec::new()
+        } else {
+            self.skipped_steps()
+        };
         Ok(ServiceStatus {
             name: rec.name().to_owned(),
             node: rec.definition.node.clone(),
