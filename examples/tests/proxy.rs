@@ -281,3 +281,173 @@ fn an_issuer_that_is_down_fails_the_deploy_at_certs() {
     assert_eq!(state(&n.engine, &name), None);
     assert_eq!(snapshot(&n), (BTreeMap::new(), 0, vec![], vec![]));
 }
+
+/// The definition of `name` at `version` with `route_extra` in its route table.
+fn with_route(
+    bed: &Testbed,
+    name: &str,
+    version: &str,
+    route_extra: &str,
+) -> mcp_core::spec::ServiceDefinition {
+    let text = bed
+        .hello_definition(name, version, "")
+        .to_toml()
+        .replace("mode = \"l7\"", &format!("mode = \"l7\"\n{route_extra}"));
+    mcp_core::spec::ServiceDefinition::parse(&text, None).expect("definition")
+}
+
+#[test]
+fn a_redeploy_switches_without_a_failed_request() {
+    let n = node_with(None);
+    n.bed.hello_image("v0.2.0").expect("image");
+    let name = n.bed.name("zd");
+    let host = format!("{name}.svc.mcp.metacircular.net");
+    n.engine
+        .deploy(
+            &with_route(&n.bed, &name, "v0.1.0", "health_path = \"/healthz\""),
+            "tester",
+        )
+        .expect("deploy");
+    let old_port = port_of(&n.engine, &name);
+    let backend = |p: &FakeMcProxy| {
+        p.routes()
+            .get(&(":8443".to_owned(), host.clone()))
+            .map(|r| r.backend.clone())
+    };
+    let old_backend = backend(&n.proxy).expect("route");
+
+    // A client polls the old port for as long as the route points at it. A
+    // failure counts only if the route still pointed there after it.
+    let poller = {
+        let socket = n.proxy.socket.clone();
+        let host = host.clone();
+        let old_backend = old_backend.clone();
+        std::thread::spawn(move || {
+            use mcp_core::routes::RouteTable;
+            let proxy = McProxy::new(&socket, Duration::from_secs(5));
+            let current = || {
+                proxy
+                    .list()
+                    .expect("list")
+                    .into_iter()
+                    .find(|r| r.hostname == host)
+                    .map(|r| r.backend)
+            };
+            let (mut ok, mut failed) = (0u32, Vec::new());
+            loop {
+                let now = current();
+                if now.as_ref() != Some(&old_backend) {
+                    return (ok, failed, now);
+                }
+                match http_get(old_port, "/", 1) {
+                    Ok(_) => ok += 1,
+                    Err(e) => {
+                        if current().as_ref() == Some(&old_backend) {
+                            failed.push(e);
+                        }
+                    }
+                }
+            }
+        })
+    };
+    let report = n
+        .engine
+        .deploy(
+            &with_route(&n.bed, &name, "v0.2.0", "health_path = \"/healthz\""),
+            "tester",
+        )
+        .expect("redeploy");
+    let (ok, failed, switched_to) = poller.join().expect("poller");
+    assert!(
+        failed.is_empty(),
+        "requests failed before the switch: {failed:?}"
+    );
+    assert!(ok > 0, "the poller got answers");
+    let new_port = port_of(&n.engine, &name);
+    assert_ne!(new_port, old_port);
+    assert_eq!(switched_to, Some(format!("127.0.0.1:{new_port}")));
+    assert_eq!(
+        report.components,
+        [(name.clone(), mcp_core::engine::ComponentChange::Replaced)]
+    );
+    assert!(
+        http_get(new_port, "/", 50)
+            .expect("new version")
+            .contains("v0.2.0")
+    );
+    assert_eq!(state(&n.engine, &name), Some(ContainerState::Running));
+    assert_eq!(state(&n.engine, &format!("{name}-mcp-next")), None);
+    assert_eq!(state(&n.engine, &format!("{name}-mcp-previous")), None);
+    assert!(
+        http_get(old_port, "/", 1).is_err(),
+        "the old container is gone"
+    );
+    // The lease moved: one lease, the new port, under the component's own name.
+    let leases = n
+        .engine
+        .registry()
+        .read(|t| t.service_leases(&name))
+        .expect("leases");
+    assert_eq!(leases.len(), 1);
+    assert_eq!(
+        (leases[0].component.as_str(), leases[0].port),
+        (name.as_str(), new_port)
+    );
+    // The recorded spec matches the renamed container: a redeploy keeps it.
+    let again = n
+        .engine
+        .deploy(
+            &with_route(&n.bed, &name, "v0.2.0", "health_path = \"/healthz\""),
+            "tester",
+        )
+        .expect("redeploy unchanged");
+    assert_eq!(
+        again.components,
+        [(name.clone(), mcp_core::engine::ComponentChange::Unchanged)]
+    );
+}
+
+#[test]
+fn an_unhealthy_new_version_leaves_the_old_one_serving() {
+    let n = node_with(None);
+    n.bed.hello_image("v0.2.0").expect("image");
+    let name = n.bed.name("sick");
+    n.engine
+        .deploy(&n.bed.hello_definition(&name, "v0.1.0", ""), "tester")
+        .expect("deploy");
+    let port = port_of(&n.engine, &name);
+    let before = snapshot(&n);
+    let started = std::time::Instant::now();
+    let err = n
+        .engine
+        .deploy(
+            &with_route(
+                &n.bed,
+                &name,
+                "v0.2.0",
+                "health_path = \"/missing\"\nhealth_timeout = 2",
+            ),
+            "tester",
+        )
+        .expect_err("unhealthy");
+    assert_eq!(err.step(), Some(Step::Health), "{err}");
+    assert!(err.to_string().contains("HTTP 404"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert_eq!(snapshot(&n), before);
+    assert_eq!(port_of(&n.engine, &name), port);
+    assert!(http_get(port, "/", 10).is_ok(), "the old version serves");
+    assert_eq!(state(&n.engine, &format!("{name}-mcp-next")), None);
+
+    // A new service that never answers is not routed, and leaves nothing.
+    let mute = n.bed.name("mute");
+    let def = with_route(
+        &n.bed,
+        &mute,
+        "v0.1.0",
+        "health_path = \"/missing\"\nhealth_timeout = 1",
+    );
+    let err = n.engine.deploy(&def, "tester").expect_err("unhealthy");
+    assert_eq!(err.step(), Some(Step::Health), "{err}");
+    assert_eq!(state(&n.engine, &mute), None);
+    assert_eq!(snapshot(&n), before);
+}

@@ -494,6 +494,8 @@ mode = "l7"
             mode: Mode::L7,
             hostname: Some("www.example.net".into()),
             public: true,
+            health_path: None,
+            health_timeout: None,
         },
     )
     .expect_err("a second unnamed route is refused");
@@ -517,6 +519,8 @@ mode = "l7"
             mode: Mode::L7,
             hostname: Some("www.example.net".into()),
             public: true,
+            health_path: None,
+            health_timeout: None,
         },
     )
     .expect("add route");
@@ -534,6 +538,8 @@ mode = "l7"
             mode: Mode::L4,
             hostname: None,
             public: false,
+            health_path: None,
+            health_timeout: None,
         },
     );
     assert_eq!(err.expect_err("no component").kind(), ErrorKind::NotFound);
@@ -593,4 +599,62 @@ fn directories_report_every_file_and_set_level_problems() {
     let missing = load_files(&[dir.path().join("absent.toml")]).expect_err("missing");
     assert_eq!(missing.kind(), ErrorKind::NotFound);
     assert!(missing.to_string().contains("absent.toml"), "{missing}");
+}
+
+#[test]
+fn health_checks_are_checked() {
+    let with = |extra: &str, mode: &str| {
+        MINIMAL.replace("mode = \"l7\"", &format!("mode = \"{mode}\"\n{extra}"))
+    };
+    let def = ServiceDefinition::parse(
+        &with("health_path = \"/healthz\"\nhealth_timeout = 5", "l7"),
+        None,
+    )
+    .expect("valid");
+    let r = &def.resolve(&Conventions::default()).components[0].routes[0];
+    assert_eq!(r.health.path.as_deref(), Some("/healthz"));
+    assert_eq!(r.health.timeout, std::time::Duration::from_secs(5));
+    let plain = ServiceDefinition::parse(MINIMAL, None).expect("valid");
+    let r = &plain.resolve(&Conventions::default()).components[0].routes[0];
+    assert_eq!(
+        (r.health.path.as_deref(), r.health.timeout.as_secs()),
+        (None, 30)
+    );
+    // Round trip keeps them.
+    assert_eq!(
+        ServiceDefinition::parse(&def.to_toml(), None).expect("again"),
+        def
+    );
+
+    for (extra, mode, field) in [
+        (
+            "health_path = \"healthz\"",
+            "l7",
+            "components[0].routes[0].health_path",
+        ),
+        (
+            "health_path = \"/healthz\"",
+            "l4",
+            "components[0].routes[0].health_path",
+        ),
+        (
+            "health_timeout = 0",
+            "l7",
+            "components[0].routes[0].health_timeout",
+        ),
+        (
+            "health_timeout = 601",
+            "l7",
+            "components[0].routes[0].health_timeout",
+        ),
+    ] {
+        let p = problems(&with(extra, mode));
+        assert_eq!(p.len(), 1, "{extra}: {p:?}");
+        assert_eq!(
+            (p[0].field.as_str(), p[0].rule),
+            (field, Rule::HealthCheck),
+            "{extra}"
+        );
+        assert_eq!(p[0].location.expect("located").line, 14, "{extra}");
+    }
 }

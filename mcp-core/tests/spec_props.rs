@@ -21,15 +21,22 @@ fn version() -> impl Strategy<Value = String> {
 }
 
 fn route(name: Option<String>, port: u16) -> impl Strategy<Value = Route> {
-    (prop::bool::ANY, prop::option::of(label()), prop::bool::ANY).prop_map(
-        move |(l7, host, public)| Route {
+    (
+        prop::bool::ANY,
+        prop::option::of(label()),
+        prop::bool::ANY,
+        prop::option::of(label()),
+        prop::option::of(1u32..=600),
+    )
+        .prop_map(move |(l7, host, public, health, timeout)| Route {
             name: name.clone(),
             port,
             mode: if l7 { Mode::L7 } else { Mode::L4 },
             public: public && host.is_some(),
             hostname: host.map(|h| format!("{h}.example.net")),
-        },
-    )
+            health_path: health.filter(|_| l7).map(|h| format!("/{h}")),
+            health_timeout: timeout,
+        })
 }
 
 fn component(name: String, index: usize) -> impl Strategy<Value = Component> {

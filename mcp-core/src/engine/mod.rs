@@ -16,6 +16,7 @@
 
 mod dns;
 mod files;
+mod health;
 mod node;
 mod proxy;
 mod repair;
@@ -103,6 +104,8 @@ pub enum Step {
     Certs,
     /// Creating, replacing and starting containers.
     Containers,
+    /// Waiting for new containers to pass their health checks.
+    Health,
     /// Registering, or withdrawing, proxy routes.
     Routes,
     /// Registering, or withdrawing, DNS records.
@@ -130,6 +133,7 @@ impl Step {
             Step::Ports => "ports",
             Step::Certs => "certs",
             Step::Containers => "containers",
+            Step::Health => "health",
             Step::Routes => "routes",
             Step::Dns => "dns",
             Step::Record => "record",
@@ -175,6 +179,9 @@ pub enum EngineError {
     /// The operation conflicts with the service's state.
     #[error("{0}")]
     Conflict(String),
+    /// A new container did not pass its health check; the previous version serves.
+    #[error("{0}")]
+    Unhealthy(String),
     /// The feature is not available yet, or not configured here.
     #[error("{0}")]
     Unsupported(String),
@@ -188,6 +195,7 @@ impl EngineError {
             EngineError::WrongNode { .. } => ErrorKind::InvalidInput,
             EngineError::NotDeployed(_) => ErrorKind::NotFound,
             EngineError::Conflict(_) => ErrorKind::Conflict,
+            EngineError::Unhealthy(_) => ErrorKind::FailedPrecondition,
             EngineError::Unsupported(_) => ErrorKind::NotConfigured,
         }
     }
@@ -318,6 +326,18 @@ enum Undo {
 }
 
 const PARKED_SUFFIX: &str = "-mcp-previous";
+/// Suffix of a replacement container while it starts beside the one it replaces
+/// (and of its port leases' component until the switch is recorded).
+const NEXT_SUFFIX: &str = "-mcp-next";
+
+/// A component being replaced without downtime: the new container runs beside the
+/// old one until the routes point at it.
+struct Switch {
+    /// The container name (the old container's, the new one's after the switch).
+    name: String,
+    /// The new container's name until then.
+    next: String,
+}
 
 fn step_err(
     operation: &'static str,
@@ -741,7 +761,7 @@ impl Engine {
                 })
             })
             .collect();
-        let leases = self
+        let mut leases = self
             .ports
             .lease(&requests)
             .map_err(|e| fail(Step::Ports)(e.into()))?;
@@ -789,8 +809,12 @@ impl Engine {
         let mut records = Vec::new();
         let mut containers = Vec::new();
         let mut parked = Vec::new();
+        let mut switches: Vec<Switch> = Vec::new();
+        // With a proxy, routing waits for health, and a running component with
+        // routes is replaced without downtime.
+        let gate = self.proxy().is_some() && def.active;
         for c in &resolved.components {
-            let spec = self.container_spec(resolved, c, &leases);
+            let mut spec = self.container_spec(resolved, c, &leases);
             let hash = spec.hash();
             // A container the registry never recorded is not asked about: a fresh
             // deploy costs one runtime call. A stray one holding the name is dealt
@@ -808,6 +832,22 @@ impl Engine {
                 .as_ref()
                 .is_some_and(|info| info.spec_hash() == Some(hash) && info.image == spec.image);
             let (id, change) = match existing {
+                Some(info)
+                    if !keep
+                        && gate
+                        && !c.routes.is_empty()
+                        && c.ports.is_empty()
+                        && info.state == crate::runtime::ContainerState::Running =>
+                {
+                    let (id, next_spec) =
+                        self.start_beside(name, resolved, c, &mut leases, undo)?;
+                    switches.push(Switch {
+                        name: spec.name.clone(),
+                        next: format!("{}{NEXT_SUFFIX}", spec.name),
+                    });
+                    spec = next_spec;
+                    (id, ComponentChange::Replaced)
+                }
                 Some(info) if keep => {
                     let running = info.state == crate::runtime::ContainerState::Running;
                     if def.active && !running {
@@ -865,9 +905,13 @@ impl Engine {
                         }
                     };
                     undo.push(Undo::RemoveContainer(spec.name.clone()));
+                    if gate {
+                        self.check_health(name, c, &spec.name, &leases)?;
+                    }
                     (id, change)
                 }
             };
+            let hash = spec.hash();
             report.components.push((spec.name.clone(), change));
             containers.push(ContainerRecord {
                 name: spec.name.clone(),
@@ -925,6 +969,17 @@ impl Engine {
                 .map_err(fail(Step::Routes))?;
         }
 
+        // The replaced components' old containers stop only now, behind the
+        // switched routes: SIGTERM and the stop grace let them drain.
+        for sw in &switches {
+            self.retire(sw, undo).map_err(fail(Step::Containers))?;
+            parked.push(format!("{}{PARKED_SUFFIX}", sw.name));
+        }
+        report.ports = leases
+            .iter()
+            .map(|l| (l.component.clone(), l.route.clone(), l.port))
+            .collect();
+
         // 7. dns, once the routes are there.
         let names = if def.active {
             self.desired_records(resolved)
@@ -953,6 +1008,16 @@ impl Engine {
                 for l in tx.service_leases(name)? {
                     if !kept.contains(&l.port) {
                         tx.release_port(l.port)?;
+                    }
+                }
+                // The replacements' ports now belong to their components.
+                for l in tx.service_leases(name)? {
+                    if let Some(component) = l.component.strip_suffix(NEXT_SUFFIX) {
+                        tx.release_port(l.port)?;
+                        tx.insert_lease(&PortLease {
+                            component: component.to_owned(),
+                            ..l
+                        })?;
                     }
                 }
                 for c in &containers {
@@ -994,6 +1059,103 @@ impl Engine {
                 .push(format!("cannot reload port leases: {e}"));
         }
         Ok(report)
+    }
+
+    /// Starts the replacement of component `c` beside its running container: fresh
+    /// ports (leased under `<component>-mcp-next` until the switch is recorded), the
+    /// new container as `<name>-mcp-next`, and its health checks. `leases` then holds
+    /// the new ports for `c`. Returns the new container's id and its spec under the
+    /// final name.
+    fn start_beside(
+        &self,
+        service: &str,
+        resolved: &ResolvedService,
+        c: &ResolvedComponent,
+        leases: &mut Vec<PortLease>,
+        undo: &mut Vec<Undo>,
+    ) -> Result<(String, ContainerSpec)> {
+        let fail = |step| step_err("deploy", service, step);
+        let temp = format!("{}{NEXT_SUFFIX}", c.name);
+        let requests: Vec<LeaseRequest> = c
+            .routes
+            .iter()
+            .map(|r| LeaseRequest {
+                service: service.to_owned(),
+                component: temp.clone(),
+                route: r.name.clone(),
+                preferred: None,
+            })
+            .collect();
+        let next = self
+            .ports
+            .lease(&requests)
+            .map_err(|e| fail(Step::Ports)(e.into()))?;
+        undo.push(Undo::ReleasePorts(next.iter().map(|l| l.port).collect()));
+        leases.retain(|l| l.component != c.name);
+        leases.extend(next.into_iter().map(|l| PortLease {
+            component: c.name.clone(),
+            ..l
+        }));
+        let mut spec = self.container_spec(resolved, c, leases);
+        let name = spec.name.clone();
+        spec.name = format!("{name}{NEXT_SUFFIX}");
+        // What an interrupted deploy may have left.
+        self.runtime
+            .remove(&spec.name)
+            .map_err(|e| fail(Step::Containers)(e.into()))?;
+        let id = match self.create_container(&spec, true) {
+            Ok(id) => id,
+            Err(e @ crate::Error::Engine(EngineError::Conflict(_))) => {
+                return Err(fail(Step::Containers)(e));
+            }
+            Err(e) => {
+                undo.push(Undo::RemoveContainer(spec.name.clone()));
+                return Err(fail(Step::Containers)(e));
+            }
+        };
+        undo.push(Undo::RemoveContainer(spec.name.clone()));
+        self.check_health(service, c, &spec.name, leases)?;
+        spec.name = name;
+        Ok((id, spec))
+    }
+
+    /// Step health: every route of `c` answers on its port in `container`.
+    fn check_health(
+        &self,
+        service: &str,
+        c: &ResolvedComponent,
+        container: &str,
+        leases: &[PortLease],
+    ) -> Result<()> {
+        for r in &c.routes {
+            let Some(lease) = leases
+                .iter()
+                .find(|l| l.component == c.name && l.route == r.name)
+            else {
+                continue;
+            };
+            self.wait_healthy(container, lease.port, &r.health)
+                .map_err(|why| {
+                    step_err("deploy", service, Step::Health)(EngineError::Unhealthy(why).into())
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Stops a replaced container (its routes already point at the new one), parks
+    /// it, and gives the new one its name.
+    fn retire(&self, sw: &Switch, undo: &mut Vec<Undo>) -> Result<(), crate::Error> {
+        let parked = format!("{}{PARKED_SUFFIX}", sw.name);
+        self.runtime.stop(&sw.name, self.config.stop_grace)?;
+        self.runtime.remove(&parked)?;
+        self.runtime.rename(&sw.name, &parked)?;
+        undo.push(Undo::Restore {
+            name: sw.name.clone(),
+            parked,
+            was_running: true,
+        });
+        self.runtime.rename(&sw.next, &sw.name)?;
+        Ok(())
     }
 
     fn rollback(&self, undo: Vec<Undo>) {

@@ -186,10 +186,13 @@ impl Serialize for SpecHash {
 }
 
 impl ContainerSpec {
-    /// A stable hash of everything in the spec except the spec-hash label itself.
-    /// Equal hashes mean an existing container can be kept.
+    /// A stable hash of everything in the spec except its name and the spec-hash
+    /// label itself. Equal hashes mean an existing container can be kept. The name
+    /// is left out so a container started under a temporary name (a zero-downtime
+    /// replacement) keeps its identity once renamed.
     pub fn hash(&self) -> SpecHash {
         let mut copy = self.clone();
+        copy.name.clear();
         copy.labels.remove(labels::SPEC_HASH);
         SpecHash::digest(&serde_json::to_vec(&copy).unwrap_or_default())
     }

@@ -94,6 +94,18 @@ pub struct ResolvedComponent {
     pub routes: Vec<ResolvedRoute>,
 }
 
+/// Seconds a new container has to pass its health check, unless its route says.
+pub const DEFAULT_HEALTH_TIMEOUT: u32 = 30;
+
+/// How a new container is judged ready for traffic on one route.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HealthCheck {
+    /// `GET <path>` answering 2xx or 3xx; `None`: a TCP connect.
+    pub path: Option<String>,
+    /// How long the container has to pass.
+    pub timeout: std::time::Duration,
+}
+
 /// A route with every convention applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ResolvedRoute {
@@ -109,6 +121,8 @@ pub struct ResolvedRoute {
     pub hostname: String,
     /// Whether an edge node routes public traffic here.
     pub public: bool,
+    /// How a new container is judged ready for traffic here.
+    pub health: HealthCheck,
 }
 
 pub(super) fn resolve(def: &ServiceDefinition, conv: &Conventions) -> ResolvedService {
@@ -176,6 +190,12 @@ fn resolve_component(
                     .clone()
                     .unwrap_or_else(|| default_hostname(&def.name, conv)),
                 public: r.public,
+                health: HealthCheck {
+                    path: r.health_path.clone(),
+                    timeout: std::time::Duration::from_secs(u64::from(
+                        r.health_timeout.unwrap_or(DEFAULT_HEALTH_TIMEOUT),
+                    )),
+                },
             })
             .collect(),
     }

@@ -31,7 +31,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use derive::{Conventions, ResolvedComponent, ResolvedRoute, ResolvedService};
+pub use derive::{
+    Conventions, DEFAULT_HEALTH_TIMEOUT, HealthCheck, ResolvedComponent, ResolvedRoute,
+    ResolvedService,
+};
 pub use edit::DefinitionEditor;
 pub use image::{ImageRef, is_pinned_version};
 pub use problem::{Location, Problem, Rule};
@@ -134,6 +137,12 @@ pub struct Route {
     pub hostname: Option<String>,
     /// Whether an edge node routes public traffic to this route. Defaults to `false`.
     pub public: bool,
+    /// The HTTP path whose answer (2xx or 3xx) says a new container is ready for
+    /// traffic (l7 routes: the backend speaks plain HTTP). Absent: a TCP connect to
+    /// the port.
+    pub health_path: Option<String>,
+    /// Seconds a new container has to pass its health check (default 30).
+    pub health_timeout: Option<u32>,
 }
 
 /// Routing mode of a route.

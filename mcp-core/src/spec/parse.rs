@@ -26,7 +26,15 @@ const COMPONENT_KEYS: &[&str] = &[
     "name", "image", "version", "volumes", "cmd", "env", "network", "user", "restart", "ports",
     "routes",
 ];
-const ROUTE_KEYS: &[&str] = &["name", "port", "mode", "hostname", "public"];
+const ROUTE_KEYS: &[&str] = &[
+    "name",
+    "port",
+    "mode",
+    "hostname",
+    "public",
+    "health_path",
+    "health_timeout",
+];
 
 /// Parses `text`, then checks the rules. Returns the definition (possibly partial,
 /// when there are problems) and every problem found.
@@ -221,6 +229,29 @@ impl Walker<'_, '_> {
             mode,
             hostname: self.string(t, "hostname", &f("hostname")),
             public: self.boolean(t, "public", &f("public")).unwrap_or(false),
+            health_path: self.string(t, "health_path", &f("health_path")),
+            health_timeout: self.health_timeout(t, &f("health_timeout")),
+        }
+    }
+
+    fn health_timeout(&mut self, t: &dyn TableLike, field: &str) -> Option<u32> {
+        let item = self.item(t, "health_timeout", field)?;
+        match item.as_integer() {
+            Some(n) => match u32::try_from(n).ok().filter(|s| (1..=600).contains(s)) {
+                Some(s) => Some(s),
+                None => {
+                    self.sink.report(
+                        field,
+                        Rule::HealthCheck,
+                        format!("health_timeout {n} is out of range 1..=600 (seconds)"),
+                    );
+                    None
+                }
+            },
+            None => {
+                self.wrong_type(field, item, "an integer (seconds)");
+                None
+            }
         }
     }
 

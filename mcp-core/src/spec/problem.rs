@@ -74,6 +74,8 @@ pub enum Rule {
     UniqueService,
     /// A definition file in a services directory is named `<service>.toml`.
     FileName,
+    /// A route's health check is malformed.
+    HealthCheck,
 }
 
 impl Rule {
@@ -106,6 +108,7 @@ impl Rule {
             Rule::Snapshot => "snapshot",
             Rule::UniqueService => "unique-service",
             Rule::FileName => "file-name",
+            Rule::HealthCheck => "health-check",
         }
     }
 }

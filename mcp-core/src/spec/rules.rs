@@ -214,6 +214,23 @@ fn routes(c: &Component, field: &str, sink: &mut Sink<'_>) {
         {
             sink.report(&f("hostname"), Rule::Hostname, e);
         }
+        if let Some(p) = &r.health_path
+            && !sink.flagged(&f("health_path"))
+        {
+            if !p.starts_with('/') || p.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                sink.report(
+                    &f("health_path"),
+                    Rule::HealthCheck,
+                    format!("health_path {p:?} must be a path starting with '/', without spaces"),
+                );
+            } else if r.mode == super::Mode::L4 {
+                sink.report(
+                    &f("health_path"),
+                    Rule::HealthCheck,
+                    "health_path needs an l7 route: an l4 backend speaks TLS, so it is checked by a TCP connect",
+                );
+            }
+        }
         if r.public && r.hostname.is_none() && !sink.flagged(&f("public")) {
             sink.report(
                 &f("public"),

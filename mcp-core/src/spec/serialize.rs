@@ -98,6 +98,12 @@ pub(super) fn route(r: &Route) -> Table {
         t.insert("hostname", value(h));
     }
     t.insert("public", value(r.public));
+    if let Some(p) = &r.health_path {
+        t.insert("health_path", value(p));
+    }
+    if let Some(s) = r.health_timeout {
+        t.insert("health_timeout", value(i64::from(s)));
+    }
     t
 }
 
