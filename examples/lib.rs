@@ -10,5 +10,6 @@ pub mod fake_mcias;
 pub mod fake_mcns;
 pub mod fake_mcproxy;
 pub mod https_fake;
+pub mod pebble;
 pub mod registry;
 pub mod testbed;

@@ -189,6 +189,7 @@ fn fast_monitor(engine: &Arc<Engine>, threshold: u32) -> Monitor {
             interval: std::time::Duration::from_millis(200),
             flap_threshold: threshold,
             flap_window: std::time::Duration::from_secs(120),
+            ..MonitorConfig::default()
         },
     )
 }

@@ -50,6 +50,15 @@ fn node_with(issuer: Option<Arc<dyn CertIssuer>>) -> Node {
 }
 
 fn engine(bed: &Testbed, proxy: &FakeMcProxy, issuer: Option<Arc<dyn CertIssuer>>) -> Arc<Engine> {
+    engine_with_window(bed, proxy, issuer, Duration::from_secs(30 * 86_400))
+}
+
+fn engine_with_window(
+    bed: &Testbed,
+    proxy: &FakeMcProxy,
+    issuer: Option<Arc<dyn CertIssuer>>,
+    renew_window: Duration,
+) -> Arc<Engine> {
     let issuer = issuer.unwrap_or_else(|| {
         Arc::new(
             LocalCa::open_or_create(&bed.dir().join("ca"), Duration::from_secs(90 * 86_400))
@@ -61,7 +70,7 @@ fn engine(bed: &Testbed, proxy: &FakeMcProxy, issuer: Option<Arc<dyn CertIssuer>
         routes: Arc::new(McProxy::new(&proxy.socket, Duration::from_secs(5))),
         certs: CertStore::new(bed.dir().join("certs")),
         issuer,
-        renew_window: Duration::from_secs(30 * 86_400),
+        renew_window,
     });
     let registry = Arc::new(Registry::open(&bed.dir().join("mcp.db")).expect("registry"));
     Arc::new(
@@ -450,4 +459,59 @@ fn an_unhealthy_new_version_leaves_the_old_one_serving() {
     assert_eq!(err.step(), Some(Step::Health), "{err}");
     assert_eq!(state(&n.engine, &mute), None);
     assert_eq!(snapshot(&n), before);
+}
+
+#[test]
+fn certificates_inside_the_window_are_renewed_and_the_proxy_told() {
+    let n = node_with(None);
+    let name = n.bed.name("renew");
+    n.engine
+        .deploy(&n.bed.hello_definition(&name, "v0.1.0", ""), "tester")
+        .expect("deploy");
+    let before = n
+        .engine
+        .registry()
+        .read(|t| t.certificates())
+        .expect("certs");
+    // Nothing is due with the normal window.
+    let renewed = n.engine.renew_certificates("tester").expect("pass");
+    assert!(renewed.is_empty(), "{renewed:?}");
+    // A window longer than the validity makes it due.
+    let eager = engine_with_window(&n.bed, &n.proxy, None, Duration::from_secs(100 * 86_400));
+    let calls = n.proxy.calls().len();
+    let renewed = eager.renew_certificates("tester").expect("pass");
+    assert_eq!(renewed.len(), 1, "{renewed:?}");
+    assert!(renewed[0].error.is_none(), "{renewed:?}");
+    assert_ne!(renewed[0].serial, before[0].serial);
+    let after = n
+        .engine
+        .registry()
+        .read(|t| t.certificates())
+        .expect("certs");
+    assert_eq!(after[0].serial, renewed[0].serial);
+    let cert = std::path::PathBuf::from(&after[0].cert_path);
+    let on_disk = mcp_core::certs::inspect(&cert, &cert.with_extension("key"), SystemTime::now())
+        .expect("good");
+    assert_eq!(on_disk.serial, renewed[0].serial);
+    assert!(
+        n.proxy.calls()[calls..]
+            .iter()
+            .any(|c| c.starts_with("add :8443")),
+        "the proxy was told: {:?}",
+        n.proxy.calls()
+    );
+    let events = n
+        .engine
+        .registry()
+        .events(&mcp_core::registry::EventQuery {
+            service: Some(name.clone()),
+            ..Default::default()
+        })
+        .expect("events");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.action == "cert-renew" && e.error.is_none()),
+        "{events:?}"
+    );
 }

@@ -326,6 +326,8 @@ pub struct MonitorSection {
     pub flap_threshold: u32,
     /// The flap window, seconds.
     pub flap_window_secs: u64,
+    /// Seconds between certificate renewal passes.
+    pub renew_interval_secs: u64,
 }
 
 impl Default for MonitorSection {
@@ -336,6 +338,7 @@ impl Default for MonitorSection {
             interval_secs: d.interval.as_secs(),
             flap_threshold: d.flap_threshold,
             flap_window_secs: d.flap_window.as_secs(),
+            renew_interval_secs: d.renew_interval.as_secs(),
         }
     }
 }
@@ -347,6 +350,7 @@ impl MonitorSection {
             interval: Duration::from_secs(self.interval_secs.max(1)),
             flap_threshold: self.flap_threshold,
             flap_window: Duration::from_secs(self.flap_window_secs),
+            renew_interval: Duration::from_secs(self.renew_interval_secs.max(1)),
         }
     }
 }
@@ -452,11 +456,8 @@ impl AgentConfig {
                 )));
             }
         }
-        if self.certs.issuer != "local" {
-            return Err(invalid(format!(
-                "certs.issuer = {:?}: the issuers are \"local\"",
-                self.certs.issuer
-            )));
+        if let Some(problem) = self.certs_problem() {
+            return Err(invalid(problem));
         }
         if self.certs.validity_days <= self.certs.renew_window_days {
             return Err(invalid(format!(
@@ -484,27 +485,128 @@ impl AgentConfig {
             return Ok(None);
         };
         let day = Duration::from_secs(86_400);
-        let ca_dir = match &self.certs.local_ca_dir {
-            Some(d) => expand_home(d),
-            None => self
-                .database
-                .path
-                .parent()
-                .unwrap_or(Path::new("."))
-                .join("ca"),
-        };
-        let issuer = crate::certs::LocalCa::open_or_create(
-            &ca_dir,
-            day * u32::try_from(self.certs.validity_days).unwrap_or(u32::MAX),
-        )?;
+        let issuer = self.cert_issuer()?;
         Ok(Some(crate::engine::ProxyIntegration {
             routes: std::sync::Arc::new(crate::routes::McProxy::new(
                 expand_home(socket),
                 Duration::from_secs(self.mcproxy.timeout_secs.max(1)),
             )),
             certs: crate::certs::CertStore::new(expand_home(&self.mcproxy.cert_dir)),
-            issuer: std::sync::Arc::new(issuer),
+            issuer,
             renew_window: day * u32::try_from(self.certs.renew_window_days).unwrap_or(u32::MAX),
+        }))
+    }
+
+    /// What is wrong with `[certs]`, if anything.
+    fn certs_problem(&self) -> Option<String> {
+        let c = &self.certs;
+        match c.issuer.as_str() {
+            "local" => None,
+            "acme" => {
+                if c.acme_directory.is_none() {
+                    return Some("certs.issuer = \"acme\" needs certs.acme_directory".into());
+                }
+                if c.acme_eab_kid.is_some() != c.acme_eab_hmac_key_file.is_some() {
+                    return Some(
+                        "certs.acme_eab_kid and certs.acme_eab_hmac_key_file go together".into(),
+                    );
+                }
+                match c.acme_challenge.as_str() {
+                    "http-01" if c.acme_http01_listen.is_none() => Some(
+                        "certs.acme_challenge = \"http-01\" needs certs.acme_http01_listen (where the ACME server's HTTP-01 requests arrive)".into(),
+                    ),
+                    "dns-01" if self.dns.registrar.is_none() => Some(
+                        "certs.acme_challenge = \"dns-01\" needs a DNS registrar ([dns] registrar)".into(),
+                    ),
+                    "http-01" | "dns-01" => None,
+                    other => Some(format!(
+                        "certs.acme_challenge = {other:?}: use \"http-01\" or \"dns-01\""
+                    )),
+                }
+            }
+            other => Some(format!(
+                "certs.issuer = {other:?}: use \"local\" or \"acme\""
+            )),
+        }
+    }
+
+    /// The certificate issuer `[certs]` describes.
+    fn cert_issuer(&self) -> Result<std::sync::Arc<dyn crate::certs::CertIssuer>, crate::Error> {
+        let c = &self.certs;
+        let day = Duration::from_secs(86_400);
+        let beside_db = |file: &str| {
+            self.database
+                .path
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join(file)
+        };
+        if let Some(problem) = self.certs_problem() {
+            return Err(ConfigError::Invalid {
+                path: PathBuf::from("agent configuration"),
+                message: problem,
+            }
+            .into());
+        }
+        if c.issuer == "local" {
+            let ca_dir = match &c.local_ca_dir {
+                Some(d) => expand_home(d),
+                None => beside_db("ca"),
+            };
+            return Ok(std::sync::Arc::new(crate::certs::LocalCa::open_or_create(
+                &ca_dir,
+                day * u32::try_from(c.validity_days).unwrap_or(u32::MAX),
+            )?));
+        }
+        let eab = match (&c.acme_eab_kid, &c.acme_eab_hmac_key_file) {
+            (Some(kid), Some(file)) => {
+                let file = expand_home(file);
+                let text = std::fs::read_to_string(&file).map_err(|e| ConfigError::File {
+                    what: "ACME EAB key",
+                    path: file.clone(),
+                    message: e.to_string(),
+                })?;
+                let key = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(text.trim().trim_end_matches('='))
+                    .map_err(|e| ConfigError::File {
+                        what: "ACME EAB key",
+                        path: file.clone(),
+                        message: format!("not base64url: {e}"),
+                    })?;
+                Some(crate::certs::acme::Eab {
+                    kid: kid.clone(),
+                    hmac_key: key,
+                })
+            }
+            _ => None,
+        };
+        let challenge = match (c.acme_challenge.as_str(), c.acme_http01_listen) {
+            ("http-01", Some(listen)) => crate::certs::acme::Challenge::Http01 { listen },
+            _ => {
+                let dns = self
+                    .dns_integration()?
+                    .ok_or_else(|| ConfigError::Invalid {
+                        path: PathBuf::from("agent configuration"),
+                        message: "certs.acme_challenge = \"dns-01\" needs [dns]".into(),
+                    })?;
+                crate::certs::acme::Challenge::Dns01 {
+                    registrar: dns.registrar,
+                    zone: dns.zone,
+                }
+            }
+        };
+        Ok(std::sync::Arc::new(crate::certs::acme::AcmeIssuer {
+            directory: c.acme_directory.clone().unwrap_or_default(),
+            ca_cert: c.acme_ca_cert.as_deref().map(expand_home),
+            eab,
+            account_file: c
+                .acme_account_file
+                .as_deref()
+                .map(expand_home)
+                .unwrap_or_else(|| beside_db("acme-account.json")),
+            contact: c.acme_contact.clone(),
+            challenge,
+            timeout: Duration::from_secs(c.acme_timeout_secs.max(1)),
         }))
     }
 
@@ -809,7 +911,7 @@ impl Default for McProxySection {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CertsSection {
-    /// `local`: the node's embedded CA.
+    /// `local`: the node's embedded CA; `acme`: an ACME server.
     pub issuer: String,
     /// Certificates with fewer days left are renewed.
     pub renew_window_days: u64,
@@ -817,6 +919,25 @@ pub struct CertsSection {
     pub local_ca_dir: Option<PathBuf>,
     /// `local`: days a certificate is valid.
     pub validity_days: u64,
+    /// `acme`: the directory URL.
+    pub acme_directory: Option<String>,
+    /// `acme`: a PEM root to trust for the ACME server's HTTPS (default: system roots).
+    pub acme_ca_cert: Option<PathBuf>,
+    /// `acme`: `http-01` or `dns-01` (through `[dns]`).
+    pub acme_challenge: String,
+    /// `acme`, `http-01`: where the challenge responder listens.
+    pub acme_http01_listen: Option<SocketAddr>,
+    /// `acme`: External Account Binding key id.
+    pub acme_eab_kid: Option<String>,
+    /// `acme`: file holding the EAB HMAC key, base64url.
+    pub acme_eab_hmac_key_file: Option<PathBuf>,
+    /// `acme`: contact addresses of the account (`mailto:…`).
+    pub acme_contact: Vec<String>,
+    /// `acme`: where the account's credentials are kept (default: beside the
+    /// database).
+    pub acme_account_file: Option<PathBuf>,
+    /// `acme`: seconds one issuance may take.
+    pub acme_timeout_secs: u64,
 }
 
 impl Default for CertsSection {
@@ -826,6 +947,15 @@ impl Default for CertsSection {
             renew_window_days: 30,
             local_ca_dir: None,
             validity_days: 90,
+            acme_directory: None,
+            acme_ca_cert: None,
+            acme_challenge: "http-01".into(),
+            acme_http01_listen: None,
+            acme_eab_kid: None,
+            acme_eab_hmac_key_file: None,
+            acme_contact: Vec::new(),
+            acme_account_file: None,
+            acme_timeout_secs: 120,
         }
     }
 }

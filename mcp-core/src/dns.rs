@@ -121,7 +121,8 @@ pub fn tsig_algorithm(name: &str) -> Result<TsigAlgorithm, DnsError> {
     }
 }
 
-/// RFC 2136 dynamic updates signed with TSIG, over UDP.
+/// RFC 2136 dynamic updates signed with TSIG, over UDP. Record types: A, AAAA, and
+/// TXT (for ACME DNS-01 challenges).
 #[derive(Clone)]
 pub struct Rfc2136 {
     server: SocketAddr,
@@ -192,14 +193,21 @@ impl Rfc2136 {
             let rtype_value = match rtype.as_str() {
                 "A" => RecordType::A,
                 "AAAA" => RecordType::AAAA,
+                "TXT" => RecordType::TXT,
                 other => {
                     return Err(DnsError::Config(format!(
-                        "record type {other}: MCP registers A and AAAA records only"
+                        "record type {other}: MCP registers A, AAAA and (for ACME DNS-01) TXT records only"
                     )));
                 }
             };
             let mut set = RecordSet::new(owner.clone(), rtype_value, 0);
             for r in rs {
+                if rtype_value == RecordType::TXT {
+                    let rdata =
+                        RData::TXT(hickory_proto::rr::rdata::TXT::new(vec![r.value.clone()]));
+                    set.insert(Record::from_rdata(owner.clone(), r.ttl, rdata), 0);
+                    continue;
+                }
                 let addr: IpAddr = r.value.parse().map_err(|_| {
                     DnsError::Config(format!("{fqdn} {rtype}: {:?} is not an address", r.value))
                 })?;

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant, SystemTime};
 pub use dns::{DNS_NOT_CONFIGURED, DnsIntegration};
 pub use files::MAX_FILE_BYTES;
 pub use node::NodeInfo;
-pub use proxy::{PROXY_NOT_CONFIGURED, ProxyIntegration};
+pub use proxy::{PROXY_NOT_CONFIGURED, ProxyIntegration, Renewal};
 pub use status::{ComponentStatus, ServiceStatus};
 pub use sync::{SyncAction, SyncItem};
 

@@ -27,6 +27,21 @@ pub struct ProxyIntegration {
     pub renew_window: Duration,
 }
 
+/// One certificate the renewal pass looked at.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Renewal {
+    /// The service it belongs to.
+    pub service: String,
+    /// The hostname.
+    pub hostname: String,
+    /// The serial now on disk.
+    pub serial: String,
+    /// Its expiry.
+    pub not_after: std::time::SystemTime,
+    /// Why renewing failed (the old certificate stays).
+    pub error: Option<String>,
+}
+
 /// What the skipped proxy steps say, in reports and status.
 pub const PROXY_NOT_CONFIGURED: &str =
     "routes and certificates skipped: no proxy configured ([mcproxy] socket)";
@@ -363,6 +378,92 @@ impl Engine {
         Ok(())
     }
 
+    /// Renews every service certificate that expires within the renewal window:
+    /// a new one is issued and swapped in atomically, the proxy is told (its routes
+    /// using the files are re-added), and the registry updated; each renewal is an
+    /// event. Certificates outside the window are left alone.
+    pub fn renew_certificates(&self, actor: &str) -> Result<Vec<Renewal>, crate::Error> {
+        let Some(p) = self.proxy() else {
+            return Ok(Vec::new());
+        };
+        let due = std::time::SystemTime::now() + p.renew_window;
+        let mut out = Vec::new();
+        for c in self.registry.read(|t| t.certificates())? {
+            let Some(service) = c.service.clone() else {
+                continue;
+            };
+            if c.not_after > due {
+                continue;
+            }
+            let paths = CertPaths {
+                cert: c.cert_path.clone().into(),
+                key: c.key_path.clone().into(),
+            };
+            let result = self.recorded(
+                actor,
+                "cert-renew",
+                &service,
+                || {
+                    (|| {
+                        let ensured = p.certs.ensure(
+                            &c.hostname,
+                            &paths,
+                            p.issuer.as_ref(),
+                            p.renew_window,
+                        )?;
+                        for r in self.owned_routes(&service)? {
+                            if r.tls_cert.as_deref() == Some(paths.cert.as_path()) {
+                                p.routes.add(&r)?;
+                            }
+                        }
+                        self.registry.transaction(|tx| {
+                            tx.put_certificate(&CertificateRecord {
+                                serial: ensured.info.serial.clone(),
+                                not_after: ensured.info.not_after,
+                                issuer: ensured
+                                    .issued_by
+                                    .clone()
+                                    .unwrap_or_else(|| c.issuer.clone()),
+                                ..c.clone()
+                            })
+                        })?;
+                        Ok::<_, crate::Error>(ensured)
+                    })()
+                    .map_err(super::step_err(
+                        "renew",
+                        &service,
+                        super::Step::Certs,
+                    ))
+                },
+                |e| {
+                    format!(
+                        "{}: serial {} until {}",
+                        e.hostname,
+                        e.info.serial,
+                        humantime_secs(e.info.not_after)
+                    )
+                },
+            );
+            out.push(match result {
+                Ok(e) => Renewal {
+                    service,
+                    hostname: e.hostname,
+                    serial: e.info.serial,
+                    not_after: e.info.not_after,
+                    error: None,
+                },
+                Err(e) => Renewal {
+                    service,
+                    hostname: c.hostname.clone(),
+                    serial: c.serial.clone(),
+                    not_after: c.not_after,
+                    error: Some(e.to_string()),
+                },
+            });
+        }
+        Ok(out)
+    }
+
     /// Removes every route `service` owns from the proxy (before its containers
     /// stop). Returns what was removed, for undo. Records stay until the caller's
     /// transaction drops them.
@@ -501,4 +602,10 @@ pub(super) fn record_proxy(
         }
     }
     Ok(())
+}
+
+/// Seconds since the epoch, for event details.
+fn humantime_secs(t: std::time::SystemTime) -> String {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or_else(|_| "?".to_owned(), |d| format!("@{}", d.as_secs()))
 }

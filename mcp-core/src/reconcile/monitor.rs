@@ -24,6 +24,9 @@ pub struct MonitorConfig {
     pub flap_threshold: u32,
     /// The window restarts are counted in.
     pub flap_window: Duration,
+    /// Time between certificate renewal passes (see
+    /// [`Engine::renew_certificates`](crate::engine::Engine::renew_certificates)).
+    pub renew_interval: Duration,
 }
 
 impl Default for MonitorConfig {
@@ -33,6 +36,7 @@ impl Default for MonitorConfig {
             interval: Duration::from_secs(10),
             flap_threshold: 5,
             flap_window: Duration::from_secs(300),
+            renew_interval: Duration::from_secs(3600),
         }
     }
 }
@@ -57,6 +61,8 @@ pub struct Monitor {
     restarts: HashMap<String, VecDeque<Instant>>,
     /// Per container: the last drift recorded, so a persisting one is recorded once.
     recorded: HashMap<String, String>,
+    /// When certificates were last looked at.
+    last_renewal: Option<Instant>,
 }
 
 impl Monitor {
@@ -68,6 +74,27 @@ impl Monitor {
             counts: HashMap::new(),
             restarts: HashMap::new(),
             recorded: HashMap::new(),
+            last_renewal: None,
+        }
+    }
+
+    /// Renews certificates inside their renewal window, at most every
+    /// `renew_interval` (the first tick included).
+    fn renew_when_due(&mut self, now: Instant) {
+        if self
+            .last_renewal
+            .is_some_and(|t| now.duration_since(t) < self.config.renew_interval)
+        {
+            return;
+        }
+        self.last_renewal = Some(now);
+        match self.engine.renew_certificates("monitor") {
+            Ok(renewals) => {
+                for r in renewals.iter().filter(|r| r.error.is_some()) {
+                    tracing::warn!(service = %r.service, hostname = %r.hostname, error = ?r.error, "certificate renewal failed");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "certificate renewal pass failed"),
         }
     }
 
@@ -154,6 +181,7 @@ impl Monitor {
             if let Err(e) = self.tick() {
                 tracing::warn!(error = %e, "monitor tick failed");
             }
+            self.renew_when_due(Instant::now());
             let until = Instant::now() + self.config.interval;
             while !stop.load(Ordering::Relaxed) && Instant::now() < until {
                 std::thread::sleep(Duration::from_millis(50).min(self.config.interval));

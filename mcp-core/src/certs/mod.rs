@@ -10,7 +10,10 @@
 //! host is an error naming the file and the problem.
 //!
 //! Issuers: [`LocalCa`], an embedded CA (the default when nothing else is
-//! configured). ACME and Metacrypt implement the same trait.
+//! configured), and [`acme::AcmeIssuer`], any ACME server. Metacrypt implements the
+//! same trait.
+
+pub mod acme;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
