@@ -21,7 +21,7 @@ pub struct Request {
     pub body: serde_json::Value,
 }
 
-/// What answers requests: a status and a JSON body.
+/// What answers requests: a status and a body (JSON; a bare string goes out as text).
 pub type Handler = Arc<dyn Fn(&Request) -> (u16, serde_json::Value) + Send + Sync>;
 
 /// A running server. Stops when dropped.
@@ -124,9 +124,13 @@ async fn serve<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
         body: serde_json::from_slice(&body).unwrap_or_default(),
     };
     let (status, reply) = handler(&request);
-    let text = reply.to_string();
+    // A bare string is sent as text (PEM); anything else as JSON.
+    let (kind, text) = match reply {
+        serde_json::Value::String(s) => ("text/plain", s),
+        v => ("application/json", v.to_string()),
+    };
     let response = format!(
-        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+        "HTTP/1.1 {status} X\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
         text.len()
     );
     let mut stream = reader.into_inner();

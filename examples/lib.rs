@@ -9,6 +9,7 @@ pub mod bind;
 pub mod fake_mcias;
 pub mod fake_mcns;
 pub mod fake_mcproxy;
+pub mod fake_metacrypt;
 pub mod https_fake;
 pub mod pebble;
 pub mod registry;

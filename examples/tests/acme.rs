@@ -126,3 +126,72 @@ fn http01_through_the_responder() {
         "{err}"
     );
 }
+
+mod metacrypt {
+    //! The Metacrypt issuer against an in-process Metacrypt speaking its REST API.
+
+    use std::time::{Duration, SystemTime};
+
+    use mcp_core::ErrorKind;
+    use mcp_core::certs::metacrypt::MetacryptIssuer;
+    use mcp_core::certs::{CertIssuer, CertStore, inspect};
+    use mcp_examples::fake_metacrypt::FakeMetacrypt;
+
+    fn issuer(m: &FakeMetacrypt, token: &str) -> MetacryptIssuer {
+        MetacryptIssuer::new(
+            &m.url,
+            token,
+            "pki",
+            "infra",
+            Duration::from_secs(90 * 86_400),
+            Some(m.tls_ca_pem.as_bytes()),
+            Duration::from_secs(5),
+        )
+        .expect("issuer")
+    }
+
+    #[test]
+    fn issues_full_chains_and_names_refusals() {
+        let m = FakeMetacrypt::start("agent-token").expect("metacrypt");
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = CertStore::new(dir.path());
+        let host = "mcq.svc.mcp.metacircular.net";
+        let paths = store.paths("mcq", host, host);
+        let window = Duration::from_secs(30 * 86_400);
+        store
+            .ensure(host, &paths, &issuer(&m, &m.token), window)
+            .expect("issue");
+        let info = inspect(&paths.cert, &paths.key, SystemTime::now()).expect("good");
+        assert_eq!(
+            (info.chain_len, info.hostnames.as_slice()),
+            (2, [host.to_owned()].as_slice())
+        );
+
+        // Without a chain in the answer, the chain endpoint supplies it.
+        m.leaf_only.store(true, std::sync::atomic::Ordering::SeqCst);
+        let other = store.paths("mcq", "q.example.net", host);
+        store
+            .ensure("q.example.net", &other, &issuer(&m, &m.token), window)
+            .expect("issue with fetched chain");
+        assert_eq!(
+            inspect(&other.cert, &other.key, SystemTime::now())
+                .expect("good")
+                .chain_len,
+            2
+        );
+
+        // No chain anywhere: the leaf-only result is refused and nothing is left.
+        m.no_chain.store(true, std::sync::atomic::Ordering::SeqCst);
+        let third = store.paths("mcq", "r.example.net", host);
+        let err = store
+            .ensure("r.example.net", &third, &issuer(&m, &m.token), window)
+            .expect_err("leaf only");
+        assert!(err.to_string().contains("full chain"), "{err}");
+        assert!(!third.cert.exists() && !third.key.exists());
+
+        // A wrong token: refused, with Metacrypt's word.
+        let err = issuer(&m, "wrong").issue(host).expect_err("refused");
+        assert_eq!(err.kind(), ErrorKind::FailedPrecondition, "{err}");
+        assert!(err.to_string().contains("403"), "{err}");
+    }
+}

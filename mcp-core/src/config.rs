@@ -524,8 +524,11 @@ impl AgentConfig {
                     )),
                 }
             }
+            "metacrypt" => (c.metacrypt_url.is_none() || c.metacrypt_token_file.is_none()).then(|| {
+                "certs.issuer = \"metacrypt\" needs certs.metacrypt_url and certs.metacrypt_token_file".into()
+            }),
             other => Some(format!(
-                "certs.issuer = {other:?}: use \"local\" or \"acme\""
+                "certs.issuer = {other:?}: use \"local\", \"acme\" or \"metacrypt\""
             )),
         }
     }
@@ -556,6 +559,36 @@ impl AgentConfig {
             return Ok(std::sync::Arc::new(crate::certs::LocalCa::open_or_create(
                 &ca_dir,
                 day * u32::try_from(c.validity_days).unwrap_or(u32::MAX),
+            )?));
+        }
+        if c.issuer == "metacrypt" {
+            let read = |what: &'static str, p: &Path| {
+                let p = expand_home(p);
+                std::fs::read(&p).map_err(|e| ConfigError::File {
+                    what,
+                    path: p.clone(),
+                    message: e.to_string(),
+                })
+            };
+            let token = match &c.metacrypt_token_file {
+                Some(p) => String::from_utf8_lossy(&read("Metacrypt token", p)?)
+                    .trim()
+                    .to_owned(),
+                None => String::new(),
+            };
+            let ca = c
+                .metacrypt_ca_cert
+                .as_deref()
+                .map(|p| read("Metacrypt CA", p))
+                .transpose()?;
+            return Ok(std::sync::Arc::new(crate::certs::metacrypt::MetacryptIssuer::new(
+                c.metacrypt_url.as_deref().unwrap_or_default(),
+                &token,
+                &c.metacrypt_mount,
+                &c.metacrypt_issuer,
+                day * u32::try_from(c.validity_days).unwrap_or(u32::MAX),
+                ca.as_deref(),
+                Duration::from_secs(30),
             )?));
         }
         let eab = match (&c.acme_eab_kid, &c.acme_eab_hmac_key_file) {
@@ -911,14 +944,25 @@ impl Default for McProxySection {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CertsSection {
-    /// `local`: the node's embedded CA; `acme`: an ACME server.
+    /// `local`: the node's embedded CA; `acme`: an ACME server; `metacrypt`: the
+    /// platform's CA service.
     pub issuer: String,
     /// Certificates with fewer days left are renewed.
     pub renew_window_days: u64,
     /// `local`: the CA's directory (default: `ca/` beside the database).
     pub local_ca_dir: Option<PathBuf>,
-    /// `local`: days a certificate is valid.
+    /// `local`, `metacrypt`: days a certificate is valid.
     pub validity_days: u64,
+    /// `metacrypt`: its base URL.
+    pub metacrypt_url: Option<String>,
+    /// `metacrypt`: PEM CA bundle to trust (default: system roots).
+    pub metacrypt_ca_cert: Option<PathBuf>,
+    /// `metacrypt`: file holding the bearer token (the agent's MCIAS token).
+    pub metacrypt_token_file: Option<PathBuf>,
+    /// `metacrypt`: the PKI mount.
+    pub metacrypt_mount: String,
+    /// `metacrypt`: the issuer within it.
+    pub metacrypt_issuer: String,
     /// `acme`: the directory URL.
     pub acme_directory: Option<String>,
     /// `acme`: a PEM root to trust for the ACME server's HTTPS (default: system roots).
@@ -947,6 +991,11 @@ impl Default for CertsSection {
             renew_window_days: 30,
             local_ca_dir: None,
             validity_days: 90,
+            metacrypt_url: None,
+            metacrypt_ca_cert: None,
+            metacrypt_token_file: None,
+            metacrypt_mount: "pki".into(),
+            metacrypt_issuer: "infra".into(),
             acme_directory: None,
             acme_ca_cert: None,
             acme_challenge: "http-01".into(),

@@ -10,10 +10,11 @@
 //! host is an error naming the file and the problem.
 //!
 //! Issuers: [`LocalCa`], an embedded CA (the default when nothing else is
-//! configured), and [`acme::AcmeIssuer`], any ACME server. Metacrypt implements the
-//! same trait.
+//! configured), [`acme::AcmeIssuer`], any ACME server, and
+//! [`metacrypt::MetacryptIssuer`], the platform's own CA service.
 
 pub mod acme;
+pub mod metacrypt;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
