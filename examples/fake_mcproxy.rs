@@ -173,6 +173,11 @@ impl FakeMcProxy {
         self.state().routes.clone()
     }
 
+    /// A handle on the table that other threads can hold.
+    pub fn state_handle(&self) -> TableHandle {
+        TableHandle(self.state.clone())
+    }
+
     /// The calls received so far.
     pub fn calls(&self) -> Vec<String> {
         self.state().calls.clone()
@@ -193,6 +198,22 @@ impl FakeMcProxy {
         self.state()
             .routes
             .insert((route.listener.clone(), route.hostname.clone()), route);
+    }
+}
+
+/// A shareable view of a fake proxy's table.
+#[derive(Debug, Clone)]
+pub struct TableHandle(Arc<Mutex<State>>);
+
+impl TableHandle {
+    /// The route of `(listener, hostname)`, if any.
+    pub fn route(&self, key: &(String, String)) -> Option<wire::Route> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .routes
+            .get(key)
+            .cloned()
     }
 }
 

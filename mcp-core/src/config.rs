@@ -581,15 +581,17 @@ impl AgentConfig {
                 .as_deref()
                 .map(|p| read("Metacrypt CA", p))
                 .transpose()?;
-            return Ok(std::sync::Arc::new(crate::certs::metacrypt::MetacryptIssuer::new(
-                c.metacrypt_url.as_deref().unwrap_or_default(),
-                &token,
-                &c.metacrypt_mount,
-                &c.metacrypt_issuer,
-                day * u32::try_from(c.validity_days).unwrap_or(u32::MAX),
-                ca.as_deref(),
-                Duration::from_secs(30),
-            )?));
+            return Ok(std::sync::Arc::new(
+                crate::certs::metacrypt::MetacryptIssuer::new(
+                    c.metacrypt_url.as_deref().unwrap_or_default(),
+                    &token,
+                    &c.metacrypt_mount,
+                    &c.metacrypt_issuer,
+                    day * u32::try_from(c.validity_days).unwrap_or(u32::MAX),
+                    ca.as_deref(),
+                    Duration::from_secs(30),
+                )?,
+            ));
         }
         let eab = match (&c.acme_eab_kid, &c.acme_eab_hmac_key_file) {
             (Some(kid), Some(file)) => {
