@@ -545,6 +545,12 @@ impl RunningAgent {
         Ok(path)
     }
 
+    /// Kills the agent outright (SIGKILL): no shutdown, whatever it was doing.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Stops the agent with SIGTERM and waits (at most 15 s) for it to exit; returns
     /// whether it exited successfully.
     pub fn stop(&mut self) -> bool {

@@ -16,7 +16,13 @@ fn migrate_creates_the_registry_and_refuses_a_newer_schema() {
     let o = run();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("schema version 2"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "schema version {}",
+            mcp_core::registry::SCHEMA_VERSION
+        )),
+        "{out}"
+    );
 
     rusqlite_user_version_bump(&db);
     let o = run();

@@ -67,7 +67,7 @@ impl RouteError {
 }
 
 /// One route of the proxy.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ProxyRoute {
     /// Listener address: `:443` (every address) or `host:port`.
     pub listener: String,

@@ -330,7 +330,7 @@ pub struct CertStore {
 }
 
 /// The paths of one hostname's certificate and key.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CertPaths {
     /// Full-chain PEM.
     pub cert: PathBuf,
@@ -357,7 +357,7 @@ pub struct Ensured {
 }
 
 /// The bytes of a certificate and key pair, kept to restore them.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct SavedFiles {
     /// Where they were.
     pub paths: CertPaths,

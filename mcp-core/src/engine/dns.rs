@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::{Engine, EngineError, Undo};
+use super::{Engine, EngineError, Journal, Undo};
 use crate::dns::{DnsError, DnsRegistrar};
 use crate::registry::{DnsRecord, RegistryError, Tx};
 use crate::spec::ResolvedService;
@@ -89,7 +89,7 @@ impl Engine {
         &self,
         service: &str,
         desired: &[DnsRecord],
-        undo: &mut Vec<Undo>,
+        undo: &mut Journal,
     ) -> Result<(), crate::Error> {
         let Some(d) = self.dns() else {
             return Ok(());

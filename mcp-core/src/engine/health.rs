@@ -25,11 +25,14 @@ fn probe(addr: SocketAddr, check: &HealthCheck) -> Result<(), String> {
         .set_read_timeout(Some(ATTEMPT))
         .and_then(|()| stream.set_write_timeout(Some(ATTEMPT)))
         .map_err(|e| e.to_string())?;
-    write!(
-        stream,
+    // One write: a request split over segments may be answered (and the socket
+    // closed) before its end arrives, which resets the connection.
+    let request = format!(
         "GET {path} HTTP/1.0\r\nHost: {addr}\r\nUser-Agent: mcp-health\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(|e| format!("GET {path}: {e}"))?;
+    );
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| format!("GET {path}: {e}"))?;
     let mut head = [0u8; 64];
     let n = stream
         .read(&mut head)
@@ -106,9 +109,15 @@ mod tests {
         let addr = l.local_addr().expect("addr");
         std::thread::spawn(move || {
             if let Ok((mut s, _)) = l.accept() {
+                let mut seen = Vec::new();
                 let mut buf = [0u8; 256];
-                let _ = s.read(&mut buf);
-                let _ = write!(s, "HTTP/1.0 {status}\r\n\r\n");
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = s.write_all(format!("HTTP/1.0 {status}\r\n\r\n").as_bytes());
             }
         });
         addr

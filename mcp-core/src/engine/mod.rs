@@ -17,6 +17,7 @@
 mod dns;
 mod files;
 mod health;
+mod journal;
 mod node;
 mod proxy;
 mod repair;
@@ -30,6 +31,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 pub use dns::{DNS_NOT_CONFIGURED, DnsIntegration};
 pub use files::MAX_FILE_BYTES;
+pub use journal::Interrupted;
+use journal::Journal;
 pub use node::NodeInfo;
 pub use proxy::{PROXY_NOT_CONFIGURED, ProxyIntegration, Renewal};
 pub use status::{ComponentStatus, ServiceStatus};
@@ -298,7 +301,9 @@ struct Known {
     networks: HashSet<String>,
 }
 
-/// Undo actions collected while a plan runs.
+/// Undo actions collected while a plan runs, kept in the registry's journal until
+/// the operation commits.
+#[derive(serde::Serialize, serde::Deserialize)]
 enum Undo {
     ReleasePorts(Vec<u16>),
     RemoveContainer(String),
@@ -319,6 +324,8 @@ enum Undo {
     },
     /// Stop a container this operation started.
     StopContainer(String),
+    /// Mark the service inactive again (a start that failed).
+    Deactivate(String),
     /// Put DNS records (back) on the server.
     AddDns(Vec<crate::registry::DnsRecord>),
     /// Remove DNS records from the server.
@@ -355,7 +362,9 @@ fn step_err(
 
 impl Engine {
     /// An engine over `registry` and `runtime`. Leases left by an interrupted deploy
-    /// (for services the registry does not hold) are released.
+    /// (for services the registry does not hold) are released, and operations an
+    /// earlier agent left open in the journal are finished
+    /// ([`Engine::finish_interrupted`]).
     pub fn new(
         config: EngineConfig,
         registry: Arc<Registry>,
@@ -373,7 +382,7 @@ impl Engine {
             Ok::<_, RegistryError>(())
         })?;
         let ports = PortAllocator::new(registry.clone(), config.port_range, probe)?;
-        Ok(Engine {
+        let engine = Engine {
             config,
             registry,
             runtime,
@@ -382,7 +391,16 @@ impl Engine {
             known: Mutex::new(Known::default()),
             observed: Arc::new(Mutex::new(ObservedCache::default())),
             runtime_description: std::sync::OnceLock::new(),
-        })
+        };
+        match engine.finish_interrupted() {
+            Ok(done) => {
+                for d in done {
+                    tracing::warn!(service = %d.service, operation = %d.operation, outcome = %d.outcome, "finished an operation an earlier agent left open");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot finish interrupted operations"),
+        }
+        Ok(engine)
     }
 
     /// The engine's configuration.
@@ -713,7 +731,7 @@ impl Engine {
             ms = started.elapsed().as_secs_f64() * 1e3,
             "deploy: validated, image ready"
         );
-        let mut undo: Vec<Undo> = Vec::new();
+        let mut undo = self.journal(name, "deploy").map_err(fail(Step::Validate))?;
         let result = self.deploy_changes(def, &resolved, previous.as_ref(), &mut undo);
         tracing::debug!(
             service = name,
@@ -724,7 +742,7 @@ impl Engine {
         match result {
             Ok(report) => Ok(report),
             Err(e) => {
-                self.rollback(undo);
+                self.undo_all(undo);
                 Err(e)
             }
         }
@@ -735,7 +753,7 @@ impl Engine {
         def: &ServiceDefinition,
         resolved: &ResolvedService,
         previous: Option<&ServiceRecord>,
-        undo: &mut Vec<Undo>,
+        undo: &mut Journal,
     ) -> Result<Report> {
         let name = def.name.as_str();
         let fail = |step| step_err("deploy", name, step);
@@ -1029,10 +1047,10 @@ impl Engine {
                 if self.dns().is_some() {
                     dns::record_dns(tx, name, &names)?;
                 }
+                undo.commit_in(tx)?;
                 Ok::<_, RegistryError>(())
             })
             .map_err(|e| fail(Step::Record)(e.into()))?;
-        undo.clear();
         tracing::debug!(
             service = name,
             ms = t.elapsed().as_secs_f64() * 1e3,
@@ -1072,7 +1090,7 @@ impl Engine {
         resolved: &ResolvedService,
         c: &ResolvedComponent,
         leases: &mut Vec<PortLease>,
-        undo: &mut Vec<Undo>,
+        undo: &mut Journal,
     ) -> Result<(String, ContainerSpec)> {
         let fail = |step| step_err("deploy", service, step);
         let temp = format!("{}{NEXT_SUFFIX}", c.name);
@@ -1144,7 +1162,7 @@ impl Engine {
 
     /// Stops a replaced container (its routes already point at the new one), parks
     /// it, and gives the new one its name.
-    fn retire(&self, sw: &Switch, undo: &mut Vec<Undo>) -> Result<(), crate::Error> {
+    fn retire(&self, sw: &Switch, undo: &mut Journal) -> Result<(), crate::Error> {
         let parked = format!("{}{PARKED_SUFFIX}", sw.name);
         self.runtime.stop(&sw.name, self.config.stop_grace)?;
         self.runtime.remove(&parked)?;
@@ -1187,6 +1205,20 @@ impl Engine {
                     .runtime
                     .stop(name, self.config.stop_grace)
                     .map_err(|e| e.to_string()),
+                Undo::Deactivate(service) => self
+                    .registry
+                    .transaction(|tx| {
+                        tx.set_service_active(service, false, SystemTime::now())?;
+                        for c in tx
+                            .service(service)?
+                            .map(|r| r.components)
+                            .unwrap_or_default()
+                        {
+                            tx.set_component_state(service, &c.name, DesiredState::Stopped)?;
+                        }
+                        Ok::<_, RegistryError>(())
+                    })
+                    .map_err(|e| e.to_string()),
                 Undo::AddRoute(_) | Undo::RemoveRoute(_) | Undo::RestoreCert { .. } => {
                     self.undo_proxy(&u)
                 }
@@ -1218,16 +1250,23 @@ impl Engine {
                 let rec = self.deployed(service)?;
                 let fail = step_err("stop", service, Step::Stop);
                 // Routes go first: no connection is sent to a stopping container.
-                let withdrawn = self.withdraw_routes(service).map_err(step_err(
-                    "stop",
-                    service,
-                    Step::Routes,
-                ))?;
-                let mut undo: Vec<Undo> = withdrawn.into_iter().map(Undo::AddRoute).collect();
+                let mut undo =
+                    self.journal(service, "stop")
+                        .map_err(step_err("stop", service, Step::Stop))?;
+                let withdrawn = match self.withdraw_routes(service) {
+                    Ok(w) => w,
+                    Err(e) => {
+                        undo.close();
+                        return Err(step_err("stop", service, Step::Routes)(e));
+                    }
+                };
+                for r in withdrawn {
+                    undo.push(Undo::AddRoute(r));
+                }
                 match self.withdraw_dns(service) {
                     Ok(records) => undo.push(Undo::AddDns(records)),
                     Err(e) => {
-                        self.rollback(undo);
+                        self.undo_all(undo);
                         return Err(step_err("stop", service, Step::Dns)(e));
                     }
                 }
@@ -1238,10 +1277,11 @@ impl Engine {
                     }
                     proxy::record_proxy(tx, service, &[], None, "")?;
                     dns::record_dns(tx, service, &[])?;
+                    undo.commit_in(tx)?;
                     Ok::<_, RegistryError>(())
                 });
                 if let Err(e) = marked {
-                    self.rollback(undo);
+                    self.undo_all(undo);
                     return Err(fail(e.into()));
                 }
                 let mut report = self.empty_report(service);
@@ -1295,14 +1335,34 @@ impl Engine {
         let rec = self.deployed(service)?;
         let fail = |e: crate::Error| step_err(operation, service, step)(e);
         let resolved = rec.definition.resolve(&self.config.conventions);
-        let mut undo = Vec::new();
-        let certs = match self.ensure_certs(&resolved, &mut undo) {
-            Ok(c) => c,
-            Err(e) => {
-                self.rollback(undo);
-                return Err(step_err(operation, service, Step::Certs)(e));
-            }
+        let mut undo = self.journal(service, operation).map_err(fail)?;
+        if !rec.active {
+            undo.push(Undo::Deactivate(service.to_owned()));
+        }
+        let result = self.run_components_journaled(service, restart, &rec, &resolved, &mut undo);
+        if result.is_err() {
+            self.undo_all(undo);
+        }
+        result
+    }
+
+    fn run_components_journaled(
+        &self,
+        service: &str,
+        restart: bool,
+        rec: &ServiceRecord,
+        resolved: &ResolvedService,
+        undo: &mut Journal,
+    ) -> Result<Report> {
+        let (operation, step) = if restart {
+            ("restart", Step::Restart)
+        } else {
+            ("start", Step::Start)
         };
+        let fail = |e: crate::Error| step_err(operation, service, step)(e);
+        let certs =
+            self.ensure_certs(resolved, undo)
+                .map_err(step_err(operation, service, Step::Certs))?;
         self.registry
             .transaction(|tx| {
                 tx.set_service_active(service, true, SystemTime::now())?;
@@ -1314,7 +1374,7 @@ impl Engine {
             })
             .map_err(|e| fail(e.into()))?;
         let mut report = self.empty_report(service);
-        for (c, spec) in self.recorded_specs(&rec).map_err(fail)? {
+        for (c, spec) in self.recorded_specs(rec).map_err(fail)? {
             let info = self
                 .runtime
                 .inspect(&spec.name)
@@ -1322,6 +1382,7 @@ impl Engine {
             let change = match info {
                 None => {
                     self.recreate(service, &c.name, &spec).map_err(fail)?;
+                    undo.push(Undo::StopContainer(spec.name.clone()));
                     self.runtime.start(&spec.name).map_err(|e| fail(e.into()))?;
                     ComponentChange::Created
                 }
@@ -1335,53 +1396,39 @@ impl Engine {
                     ComponentChange::Unchanged
                 }
                 Some(_) => {
+                    undo.push(Undo::StopContainer(spec.name.clone()));
                     self.runtime.start(&spec.name).map_err(|e| fail(e.into()))?;
                     ComponentChange::Started
                 }
             };
-            if matches!(change, ComponentChange::Created | ComponentChange::Started) {
-                undo.push(Undo::StopContainer(spec.name.clone()));
-            }
             report.components.push((spec.name.clone(), change));
         }
-        // Routes once the containers run; on failure the service is as it was.
-        let published = (|| {
-            let leases = self
-                .registry
-                .read(|t| t.service_leases(service))
-                .map_err(|e| (Step::Routes, e.into()))?;
-            let routes = self.desired_routes(&resolved, &leases);
-            self.apply_routes(service, &routes, &mut undo)
-                .map_err(|e| (Step::Routes, e))?;
-            let records = self.desired_records(&resolved);
-            self.apply_dns(service, &records, &mut undo)
-                .map_err(|e| (Step::Dns, e))?;
-            self.registry
-                .transaction(|tx| {
-                    if let Some(p) = self.proxy() {
-                        proxy::record_proxy(tx, service, &routes, Some(&certs), p.issuer.name())?;
-                    }
-                    if self.dns().is_some() {
-                        dns::record_dns(tx, service, &records)?;
-                    }
-                    Ok::<_, RegistryError>(())
-                })
-                .map_err(|e| (Step::Record, e.into()))?;
-            Ok::<_, (Step, crate::Error)>(())
-        })();
-        if let Err((failed, e)) = published {
-            self.rollback(undo);
-            if !rec.active {
-                let _ = self.registry.transaction(|tx| {
-                    tx.set_service_active(service, false, SystemTime::now())?;
-                    for c in &rec.components {
-                        tx.set_component_state(service, &c.name, DesiredState::Stopped)?;
-                    }
-                    Ok::<_, RegistryError>(())
-                });
-            }
-            return Err(step_err(operation, service, failed)(e));
-        }
+        // Routes and names once the containers run.
+        let leases = self
+            .registry
+            .read(|t| t.service_leases(service))
+            .map_err(|e| step_err(operation, service, Step::Routes)(e.into()))?;
+        let routes = self.desired_routes(resolved, &leases);
+        self.apply_routes(service, &routes, undo).map_err(step_err(
+            operation,
+            service,
+            Step::Routes,
+        ))?;
+        let records = self.desired_records(resolved);
+        self.apply_dns(service, &records, undo)
+            .map_err(step_err(operation, service, Step::Dns))?;
+        self.registry
+            .transaction(|tx| {
+                if let Some(p) = self.proxy() {
+                    proxy::record_proxy(tx, service, &routes, Some(&certs), p.issuer.name())?;
+                }
+                if self.dns().is_some() {
+                    dns::record_dns(tx, service, &records)?;
+                }
+                undo.commit_in(tx)?;
+                Ok::<_, RegistryError>(())
+            })
+            .map_err(|e| step_err(operation, service, Step::Record)(e.into()))?;
         if !resolved.components.iter().all(|c| c.routes.is_empty()) {
             report.warnings.extend(self.skipped_steps());
         }
@@ -1420,43 +1467,55 @@ impl Engine {
             || {
                 let fail = |e: crate::Error| step_err("undeploy", service, Step::Remove)(e);
                 let rec = self.registry.service(service).map_err(|e| fail(e.into()))?;
-                let withdrawn = self.withdraw_routes(service).map_err(step_err(
-                    "undeploy",
-                    service,
-                    Step::Routes,
-                ))?;
+                // Once routes and names are withdrawn, an undeploy the agent does not
+                // live to finish is completed when it starts again (see journal.rs).
+                let journal = self.journal(service, "undeploy").map_err(fail)?;
+                let withdrawn = match self.withdraw_routes(service) {
+                    Ok(w) => w,
+                    Err(e) => {
+                        journal.close();
+                        return Err(step_err("undeploy", service, Step::Routes)(e));
+                    }
+                };
                 if let Err(e) = self.withdraw_dns(service) {
                     self.rollback(withdrawn.into_iter().map(Undo::AddRoute).collect());
+                    journal.close();
                     return Err(step_err("undeploy", service, Step::Dns)(e));
                 }
-                let stale_certs = self.stale_certs(service, &[]).map_err(fail)?;
-                let mut names: BTreeSet<String> = rec
-                    .iter()
-                    .flat_map(|r| r.components.iter().map(|c| c.container_name.clone()))
-                    .collect();
-                let labelled = self
-                    .runtime
-                    .list(&[
+                let removed = (|| {
+                    let stale_certs = self.stale_certs(service, &[])?;
+                    let mut names: BTreeSet<String> = rec
+                        .iter()
+                        .flat_map(|r| r.components.iter().map(|c| c.container_name.clone()))
+                        .collect();
+                    let labelled = self.runtime.list(&[
                         (labels::INSTANCE, &self.config.instance),
                         (labels::SERVICE, service),
-                    ])
-                    .map_err(|e| fail(e.into()))?;
-                names.extend(labelled.into_iter().map(|c| c.name));
-                let mut report = self.empty_report(service);
-                for name in &names {
-                    if self.runtime.remove(name).map_err(|e| fail(e.into()))? {
-                        report
-                            .components
-                            .push((name.clone(), ComponentChange::Removed));
+                    ])?;
+                    names.extend(labelled.into_iter().map(|c| c.name));
+                    let mut report = self.empty_report(service);
+                    for name in &names {
+                        if self.runtime.remove(name)? {
+                            report
+                                .components
+                                .push((name.clone(), ComponentChange::Removed));
+                        }
                     }
-                }
-                self.registry
-                    .transaction(|tx| {
+                    self.registry.transaction(|tx| {
                         proxy::record_proxy(tx, service, &[], Some(&[]), "")?;
                         dns::record_dns(tx, service, &[])?;
+                        journal.commit_in(tx)?;
                         tx.remove_service(service)
-                    })
-                    .map_err(|e| fail(e.into()))?;
+                    })?;
+                    Ok::<_, crate::Error>((report, stale_certs))
+                })();
+                let (mut report, stale_certs) = match removed {
+                    Ok(r) => r,
+                    Err(e) => {
+                        journal.close();
+                        return Err(fail(e));
+                    }
+                };
                 report.warnings.extend(self.remove_certs(&stale_certs));
                 self.ports.resync().map_err(|e| fail(e.into()))?;
                 if rec.is_none() {

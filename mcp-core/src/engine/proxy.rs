@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Engine, Undo};
+use super::{Engine, Journal, Undo};
 use crate::certs::{CertIssuer, CertPaths, CertStore, Ensured};
 use crate::registry::NewEvent;
 use crate::registry::{CertificateRecord, PortLease, ProxyRouteRecord, RegistryError, Tx};
@@ -230,7 +230,7 @@ impl Engine {
     pub(super) fn ensure_certs(
         &self,
         resolved: &ResolvedService,
-        undo: &mut Vec<Undo>,
+        undo: &mut Journal,
     ) -> Result<Vec<Ensured>, crate::Error> {
         let Some(p) = self.proxy() else {
             return Ok(Vec::new());
@@ -313,7 +313,7 @@ impl Engine {
         &self,
         service: &str,
         desired: &[ProxyRoute],
-        undo: &mut Vec<Undo>,
+        undo: &mut Journal,
     ) -> Result<(), crate::Error> {
         let Some(p) = self.proxy() else {
             return Ok(());

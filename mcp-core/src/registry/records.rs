@@ -136,8 +136,24 @@ pub struct ProxyRouteRecord {
     pub service: Option<String>,
 }
 
+/// An open journal entry: an operation that has not committed (see
+/// [`crate::engine`]), with what undoes it so far (JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalEntry {
+    /// Its id.
+    pub id: i64,
+    /// The service.
+    pub service: String,
+    /// The operation (`deploy`, `stop`, …).
+    pub operation: String,
+    /// When it began.
+    pub started_at: SystemTime,
+    /// The undo steps, oldest first, as the engine serialized them.
+    pub undo: String,
+}
+
 /// A DNS record the agent registered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DnsRecord {
     /// Zone, e.g. `svc.mcp.metacircular.net`.
     pub zone: String,

@@ -3,7 +3,7 @@
 //! never edit one that has shipped, add a new one.
 
 /// Every migration, in order. The schema version is the number applied.
-pub(super) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 const V1: &str = r#"
 CREATE TABLE services (
@@ -112,4 +112,16 @@ BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 const V2: &str = r#"
 ALTER TABLE components ADD COLUMN spec_hash TEXT NOT NULL DEFAULT '';
 ALTER TABLE components ADD COLUMN flapping_since INTEGER;
+"#;
+
+/// The journal of lifecycle operations in progress: what to undo if the agent dies
+/// before the operation commits (the row goes in the commit's transaction).
+const V3: &str = r#"
+CREATE TABLE journal (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    service    TEXT NOT NULL,
+    operation  TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    undo       TEXT NOT NULL
+) STRICT;
 "#;
