@@ -494,6 +494,12 @@ impl RunningAgent {
     fn wait_listening(&mut self) -> Result<(), String> {
         for _ in 0..100 {
             if std::net::TcpStream::connect(self.address).is_ok() {
+                // Something answers; make sure it is this agent (a port picked as
+                // free can be taken by a parallel test before the agent binds it).
+                std::thread::sleep(Duration::from_millis(100));
+                if let Ok(Some(status)) = self.child.try_wait() {
+                    return Err(format!("the agent exited ({status}): {}", self.log()));
+                }
                 return Ok(());
             }
             if let Ok(Some(status)) = self.child.try_wait() {

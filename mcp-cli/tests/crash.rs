@@ -40,17 +40,6 @@ fn mcp(config: &Path, args: &[&str]) -> Output {
     mcp_cmd(config, args).output().expect("run mcp")
 }
 
-fn ok(config: &Path, args: &[&str]) -> String {
-    let out = mcp(config, args);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "mcp {args:?}: {text}");
-    text
-}
-
 /// Everything the node holds: containers of this bed (name and id), leases,
 /// certificate files, proxy routes and DNS answers for `names`.
 #[derive(Debug, PartialEq, Eq)]
@@ -108,6 +97,22 @@ impl Node {
             config,
             services,
         }
+    }
+
+    /// `mcp args`, which must succeed; the agent's log on failure.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = mcp(&self.config, args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success(),
+            "mcp {args:?}: {text}\nagent log:\n{}",
+            self.agent.log()
+        );
+        text
     }
 
     fn define(&self, name: &str, version: &str, health: &str) {
@@ -231,7 +236,7 @@ fn killed_during_a_first_deploy_leaves_nothing() {
         "{}",
         n.agent.log()
     );
-    let events = ok(&n.config, &["events", &name]);
+    let events = n.ok(&["events", &name]);
     assert!(events.contains("recover-interrupted"), "{events}");
 }
 
@@ -240,7 +245,7 @@ fn killed_during_a_redeploy_leaves_the_old_version_serving() {
     let mut n = Node::start();
     let name = n.bed.name("steady");
     n.define(&name, "v0.1.0", "health_path = \"/healthz\"");
-    ok(&n.config, &["deploy", &name]);
+    n.ok(&["deploy", &name]);
     let before = n.state(&[&name]);
     let port: u16 = before
         .routes

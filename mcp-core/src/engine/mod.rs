@@ -987,17 +987,6 @@ impl Engine {
                 .map_err(fail(Step::Routes))?;
         }
 
-        // The replaced components' old containers stop only now, behind the
-        // switched routes: SIGTERM and the stop grace let them drain.
-        for sw in &switches {
-            self.retire(sw, undo).map_err(fail(Step::Containers))?;
-            parked.push(format!("{}{PARKED_SUFFIX}", sw.name));
-        }
-        report.ports = leases
-            .iter()
-            .map(|l| (l.component.clone(), l.route.clone(), l.port))
-            .collect();
-
         // 7. dns, once the routes are there.
         let names = if def.active {
             self.desired_records(resolved)
@@ -1008,6 +997,17 @@ impl Engine {
             self.apply_dns(name, &names, undo)
                 .map_err(fail(Step::Dns))?;
         }
+
+        // The replaced components' old containers stop only now, behind the
+        // switched routes: SIGTERM and the stop grace let them drain.
+        for sw in &switches {
+            self.retire(sw, undo).map_err(fail(Step::Containers))?;
+            parked.push(format!("{}{PARKED_SUFFIX}", sw.name));
+        }
+        report.ports = leases
+            .iter()
+            .map(|l| (l.component.clone(), l.route.clone(), l.port))
+            .collect();
 
         // 8. record
         let stale_certs = self.stale_certs(name, &certs).map_err(fail(Step::Record))?;
