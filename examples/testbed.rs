@@ -320,13 +320,24 @@ impl Testbed {
 }
 
 impl Drop for Testbed {
+    /// Removes every container this bed made: those its in-process engines labelled
+    /// with the test label, and those its agents made (their instance label is
+    /// this bed's node name).
     fn drop(&mut self) {
-        let filter = format!("label={TEST_LABEL}={}", self.id);
-        let out = self.podman(&["ps", "--all", "--quiet", "--filter", &filter]);
-        let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect();
+        let mut ids: Vec<String> = Vec::new();
+        for filter in [
+            format!("label={TEST_LABEL}={}", self.id),
+            format!("label={}={}", mcp_core::runtime::labels::INSTANCE, self.id),
+        ] {
+            let out = self.podman(&["ps", "--all", "--quiet", "--filter", &filter]);
+            ids.extend(
+                String::from_utf8_lossy(&out.stdout)
+                    .split_whitespace()
+                    .map(str::to_owned),
+            );
+        }
+        ids.sort();
+        ids.dedup();
         if !ids.is_empty() {
             let mut args = vec!["rm", "--force", "--time", "0"];
             args.extend(ids.iter().map(String::as_str));
