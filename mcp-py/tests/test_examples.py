@@ -45,5 +45,11 @@ def test_scripts_against_a_node(examples_dir: Path, node: Dict[str, Any]) -> Non
     assert status.returncode == 0, status.stderr
     assert f"{name} on {node['node']}: 1/1 running" in status.stdout, status.stdout
 
-    mcp.Client.from_config(node["config"]).undeploy(name)
+    # --apply deployed every definition left in the services directory: undeploy
+    # what the plan said it would deploy, not only ours.
+    client = mcp.Client.from_config(node["config"])
+    for line in plan.stdout.splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0] == "deploy":
+            client.undeploy(words[1])
     os.remove(Path(node["services"], f"{name}.toml"))
