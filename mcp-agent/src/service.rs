@@ -346,6 +346,26 @@ impl McpAgentService for AgentService {
         Ok(Response::new(v1::PullFileResponse { content }))
     }
 
+    async fn create_snapshot(&self, req: Request<v1::ServiceRequest>) -> RpcResult<v1::Snapshot> {
+        let actor = actor(&req);
+        let service = req.into_inner().service;
+        let s = self
+            .blocking(move |e| Ok(e.snapshot(&service, &actor)?))
+            .await?;
+        Ok(Response::new(convert::encode_snapshot(&s)))
+    }
+
+    async fn list_snapshots(
+        &self,
+        req: Request<v1::ServiceRequest>,
+    ) -> RpcResult<v1::ListSnapshotsResponse> {
+        let service = req.into_inner().service;
+        let list = self.blocking(move |e| e.snapshots(&service)).await?;
+        Ok(Response::new(v1::ListSnapshotsResponse {
+            snapshots: list.iter().map(convert::encode_snapshot).collect(),
+        }))
+    }
+
     async fn list_proxy_routes(
         &self,
         _req: Request<v1::ListProxyRoutesRequest>,

@@ -53,8 +53,11 @@ pub(crate) enum Command {
     Edit(ServiceArg),
     /// Push every definition to its node and apply it (deploy, redeploy, stop).
     Sync(SyncArgs),
-    /// Build and push a service's images (arrives with image support).
+    /// Build and push a service's images.
     Build(ServiceArg),
+    /// Snapshot a service's data on its node (`mcp snapshot SERVICE`), or list its
+    /// snapshots (`mcp snapshot list SERVICE`).
+    Snapshot(SnapshotArgs),
     /// The fleet's nodes.
     #[command(subcommand)]
     Node(NodeCommand),
@@ -82,6 +85,25 @@ pub(crate) struct ValidateArgs {
 pub(crate) struct ServiceArg {
     /// A service name (its definition is in the services directory) or a file.
     pub(crate) service: String,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub(crate) struct SnapshotArgs {
+    #[command(subcommand)]
+    pub(crate) command: Option<SnapshotCommand>,
+    /// The service to snapshot.
+    #[arg(required = true)]
+    pub(crate) service: Option<String>,
+    /// The node (default: from the service's definition).
+    #[arg(short = 'n', long)]
+    pub(crate) node: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SnapshotCommand {
+    /// The snapshots of a service kept on its node, oldest first.
+    List(NodeServiceArg),
 }
 
 #[derive(Debug, Args)]

@@ -173,6 +173,9 @@ pub struct AgentConfig {
     /// `[dns]`: DNS registration.
     #[serde(default)]
     pub dns: DnsSection,
+    /// `[snapshots]`: where snapshots of services' data go.
+    #[serde(default)]
+    pub snapshots: SnapshotsSection,
     /// `[log]`: logging.
     #[serde(default)]
     pub log: LogSection,
@@ -404,6 +407,7 @@ const AGENT_SECTIONS: &[&str] = &[
     "mcproxy",
     "certs",
     "dns",
+    "snapshots",
     "log",
 ];
 
@@ -753,6 +757,22 @@ impl AgentConfig {
         }))
     }
 
+    /// The snapshot store: `[snapshots] dir`, or `snapshots/` beside the database.
+    pub fn snapshot_store(&self) -> crate::snapshot::SnapshotStore {
+        crate::snapshot::SnapshotStore {
+            dir: match &self.snapshots.dir {
+                Some(d) => expand_home(d),
+                None => self
+                    .database
+                    .path
+                    .parent()
+                    .unwrap_or(Path::new("."))
+                    .join("snapshots"),
+            },
+            retain: self.snapshots.retain.max(1),
+        }
+    }
+
     /// The port range.
     pub fn port_range(&self) -> Result<PortRange, crate::ports::PortError> {
         self.ports.range.parse()
@@ -1007,6 +1027,26 @@ impl Default for CertsSection {
             acme_contact: Vec::new(),
             acme_account_file: None,
             acme_timeout_secs: 120,
+        }
+    }
+}
+
+/// `[snapshots]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SnapshotsSection {
+    /// The directory (`<dir>/<service>/<UTC time>.tar.zst`); default `snapshots/`
+    /// beside the database.
+    pub dir: Option<PathBuf>,
+    /// How many snapshots of each service are kept.
+    pub retain: usize,
+}
+
+impl Default for SnapshotsSection {
+    fn default() -> Self {
+        SnapshotsSection {
+            dir: None,
+            retain: 7,
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::ports::PortError;
 use crate::registry::RegistryError;
 use crate::routes::RouteError;
 use crate::runtime::RuntimeError;
+use crate::snapshot::SnapshotError;
 use crate::spec::SpecError;
 
 /// The stable classification of an error. Frontends match on this, never on the
@@ -134,6 +135,9 @@ pub enum Error {
     /// A DNS update failed.
     #[error(transparent)]
     Dns(#[from] DnsError),
+    /// A snapshot could not be made or restored.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
     /// Talking to the proxy failed, or a route is malformed.
     #[error(transparent)]
     Route(#[from] RouteError),
@@ -157,6 +161,7 @@ impl Error {
             Error::Route(e) => e.kind(),
             Error::Cert(e) => e.kind(),
             Error::Dns(e) => e.kind(),
+            Error::Snapshot(e) => e.kind(),
         }
     }
 }

@@ -63,6 +63,7 @@ pub mod reconcile;
 pub mod registry;
 pub mod routes;
 pub mod runtime;
+pub mod snapshot;
 pub mod spec;
 
 pub use error::{Error, ErrorKind, Result};

@@ -2,7 +2,7 @@
 
 use mcp_core::engine::Report;
 
-use crate::args::{NodeArg, NodeServiceArg, ServiceArg};
+use crate::args::{NodeArg, NodeServiceArg, ServiceArg, SnapshotArgs, SnapshotCommand};
 use crate::context::Context;
 use crate::exit::ExitStatus;
 use crate::output::{self, Spinner};
@@ -110,4 +110,58 @@ pub(crate) async fn recover(ctx: &Context, a: &NodeArg) -> Result<ExitStatus, mc
         ExitStatus::Problems
     };
     Ok(status)
+}
+
+pub(crate) async fn snapshot(
+    ctx: &Context,
+    a: &SnapshotArgs,
+) -> Result<ExitStatus, mcp_core::Error> {
+    let (list, service, node) = match (&a.command, &a.service) {
+        (Some(SnapshotCommand::List(l)), _) => (true, l.service.as_str(), l.node.as_deref()),
+        (None, Some(s)) => (false, s.as_str(), a.node.as_deref()),
+        // clap requires one of the two.
+        (None, None) => return Ok(ExitStatus::Problems),
+    };
+    let node = ctx.node_for(service, node)?;
+    let mut client = ctx.client(&node).await?;
+    let json = |s: &mcp_core::snapshot::SnapshotInfo| {
+        serde_json::json!({
+            "service": s.service, "node": node, "name": s.name, "size_bytes": s.size_bytes,
+            "sha256": s.sha256, "created_at": output::rfc3339(s.created_at),
+        })
+    };
+    if list {
+        let snapshots = client.snapshots(service).await?;
+        if ctx.json {
+            output::json(&snapshots.iter().map(json).collect::<Vec<_>>());
+        } else {
+            let rows: Vec<Vec<String>> = snapshots
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.name.clone(),
+                        output::bytes(s.size_bytes),
+                        s.sha256.chars().take(16).collect(),
+                    ]
+                })
+                .collect();
+            output::table(&["SNAPSHOT", "SIZE", "SHA256"], &rows);
+        }
+        return Ok(ExitStatus::Success);
+    }
+    let spinner = Spinner::start(&format!("snapshotting {service} on {node}"));
+    let s = client.create_snapshot(service).await;
+    drop(spinner);
+    let s = s?;
+    if ctx.json {
+        output::json(&json(&s));
+    } else {
+        output::line(&format!(
+            "{service} on {node}: {} ({}, sha256 {})",
+            s.name,
+            output::bytes(s.size_bytes),
+            s.sha256
+        ));
+    }
+    Ok(ExitStatus::Success)
 }

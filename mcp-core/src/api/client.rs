@@ -380,6 +380,36 @@ impl AgentClient {
         Ok(r.into_inner().content)
     }
 
+    /// Snapshots `service`'s data on the node.
+    pub async fn create_snapshot(
+        &mut self,
+        service: &str,
+    ) -> Result<crate::snapshot::SnapshotInfo, ApiError> {
+        let r = self
+            .inner
+            .create_snapshot(service_req(service))
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(convert::decode_snapshot(r.into_inner()))
+    }
+
+    /// The snapshots of `service` kept on the node, oldest first.
+    pub async fn snapshots(
+        &mut self,
+        service: &str,
+    ) -> Result<Vec<crate::snapshot::SnapshotInfo>, ApiError> {
+        let r = self
+            .inner
+            .list_snapshots(service_req(service))
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(r.into_inner()
+            .snapshots
+            .into_iter()
+            .map(convert::decode_snapshot)
+            .collect())
+    }
+
     /// The node's proxy: its status and routes, each with its owning service.
     pub async fn proxy_routes(&mut self) -> Result<crate::routes::ProxyTable, ApiError> {
         let r = self

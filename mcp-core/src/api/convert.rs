@@ -319,6 +319,32 @@ pub fn encode_route(r: &ProxyRouteRecord) -> v1::ProxyRoute {
     }
 }
 
+/// Encodes a snapshot's description.
+pub fn encode_snapshot(s: &crate::snapshot::SnapshotInfo) -> v1::Snapshot {
+    v1::Snapshot {
+        service: s.service.clone(),
+        name: s.name.clone(),
+        size_bytes: s.size_bytes,
+        sha256: s.sha256.clone(),
+        created_at: Some(timestamp(s.created_at)),
+    }
+}
+
+/// Decodes a snapshot's description (`path` is the node's, not meaningful here).
+pub fn decode_snapshot(s: v1::Snapshot) -> crate::snapshot::SnapshotInfo {
+    crate::snapshot::SnapshotInfo {
+        path: std::path::PathBuf::from(&s.name),
+        service: s.service,
+        name: s.name,
+        size_bytes: s.size_bytes,
+        sha256: s.sha256,
+        created_at: s
+            .created_at
+            .as_ref()
+            .map_or(std::time::UNIX_EPOCH, system_time),
+    }
+}
+
 /// Encodes a node's proxy table.
 pub fn encode_proxy_table(t: &crate::routes::ProxyTable) -> v1::ListProxyRoutesResponse {
     v1::ListProxyRoutesResponse {

@@ -21,6 +21,7 @@ mod journal;
 mod node;
 mod proxy;
 mod repair;
+mod snapshots;
 mod status;
 mod sync;
 
@@ -71,6 +72,8 @@ pub struct EngineConfig {
     pub proxy: Option<ProxyIntegration>,
     /// DNS registration; `None` skips that step.
     pub dns: Option<DnsIntegration>,
+    /// Where snapshots of services' data go, and how many are kept.
+    pub snapshots: crate::snapshot::SnapshotStore,
 }
 
 impl EngineConfig {
@@ -88,6 +91,10 @@ impl EngineConfig {
             registry: crate::images::RegistrySettings::default(),
             proxy: None,
             dns: None,
+            snapshots: crate::snapshot::SnapshotStore {
+                dir: "/srv/mcp/snapshots".into(),
+                retain: 7,
+            },
         }
     }
 }
@@ -125,6 +132,8 @@ pub enum Step {
     Remove,
     /// Taking running containers into the registry.
     Adopt,
+    /// Snapshotting a service's data.
+    Snapshot,
 }
 
 impl Step {
@@ -145,6 +154,7 @@ impl Step {
             Step::Restart => "restart",
             Step::Remove => "remove",
             Step::Adopt => "adopt",
+            Step::Snapshot => "snapshot",
         }
     }
 }
@@ -1756,6 +1766,7 @@ impl Engine {
             registry: config.registry_settings()?,
             proxy: config.proxy_integration()?,
             dns: config.dns_integration()?,
+            snapshots: config.snapshot_store(),
         };
         let probe = crate::ports::BindProbe::new(vec![config.node.publish_address]);
         Engine::new(engine_config, registry, Arc::new(podman), Box::new(probe))
