@@ -13,4 +13,5 @@ pub mod fake_metacrypt;
 pub mod https_fake;
 pub mod pebble;
 pub mod registry;
+pub mod relay;
 pub mod testbed;

@@ -179,7 +179,59 @@ pub struct Testbed {
     pub port_range: PortRange,
     argv: Vec<String>,
     owner: Option<(u32, u32)>,
+    pki: Option<FleetPki>,
     dir: tempfile::TempDir,
+}
+
+/// What the agents of one test fleet share, as a real fleet's do: the platform CA
+/// their TLS certificates come from, and the admin token they accept, so one CLI
+/// configuration reaches them all.
+#[derive(Debug, Clone)]
+pub struct FleetPki {
+    ca: mcp_core::pki::CertifiedKey,
+    token: String,
+}
+
+impl FleetPki {
+    /// A fresh CA and token.
+    pub fn new() -> Result<Self, String> {
+        Ok(FleetPki {
+            ca: mcp_core::pki::create_ca("test fleet CA").map_err(|e| e.to_string())?,
+            token: mcp_core::pki::random_token().map_err(|e| e.to_string())?,
+        })
+    }
+
+    /// Writes a CLI configuration in `dir` naming every `(node, address, role)`,
+    /// with definitions in `services`; returns its path.
+    pub fn cli_config(
+        &self,
+        dir: &Path,
+        nodes: &[(&str, String, &str)],
+        services: &Path,
+    ) -> Result<PathBuf, String> {
+        let w = |name: &str, text: &str| {
+            std::fs::write(dir.join(name), text).map_err(|e| e.to_string())
+        };
+        w("fleet-ca.pem", &self.ca.cert_pem)?;
+        w("fleet-token", &format!("{}\n", self.token))?;
+        let q = |p: &Path| format!("{:?}", p.display().to_string());
+        let mut text = String::new();
+        for (name, address, role) in nodes {
+            text.push_str(&format!(
+                "[[nodes]]\nname = \"{name}\"\naddress = \"{address}\"\nrole = \"{role}\"\n\n"
+            ));
+        }
+        text.push_str(&format!(
+            "[auth]\ntoken_path = {}\n\n[tls]\nca_cert = {}\nserver_name = \"localhost\"\n\n\
+             [services]\ndir = {}\n",
+            q(&dir.join("fleet-token")),
+            q(&dir.join("fleet-ca.pem")),
+            q(services),
+        ));
+        let path = dir.join("fleet.toml");
+        std::fs::write(&path, text).map_err(|e| e.to_string())?;
+        Ok(path)
+    }
 }
 
 impl Testbed {
@@ -204,6 +256,7 @@ impl Testbed {
             port_range,
             argv,
             owner,
+            pki: None,
             dir,
         };
         let check = tb.podman(&["info", "--format", "{{.Host.OCIRuntime.Name}}"]);
@@ -214,6 +267,13 @@ impl Testbed {
             ));
         }
         Ok(tb)
+    }
+
+    /// This bed's agents share `pki` with the other nodes of a test fleet.
+    #[must_use]
+    pub fn in_fleet(mut self, pki: &FleetPki) -> Self {
+        self.pki = Some(pki.clone());
+        self
     }
 
     /// The runtime, configured for this test bed's mode.
@@ -418,7 +478,10 @@ impl Testbed {
     ) -> Result<RunningAgent, String> {
         let dir = self.dir().join(format!("agent-{}", self.id));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let ca = mcp_core::pki::create_ca("test agent CA").map_err(|e| e.to_string())?;
+        let ca = match &self.pki {
+            Some(p) => p.ca.clone(),
+            None => mcp_core::pki::create_ca("test agent CA").map_err(|e| e.to_string())?,
+        };
         let cert = mcp_core::pki::issue_server_cert(&ca, &["localhost", "127.0.0.1"])
             .map_err(|e| e.to_string())?;
         let w = |name: &str, text: &str| {
@@ -427,7 +490,10 @@ impl Testbed {
         w("ca.pem", &ca.cert_pem)?;
         w("agent.pem", &format!("{}{}", cert.cert_pem, ca.cert_pem))?;
         w("agent.key", &cert.key_pem)?;
-        let token = mcp_core::pki::random_token().map_err(|e| e.to_string())?;
+        let token = match &self.pki {
+            Some(p) => p.token.clone(),
+            None => mcp_core::pki::random_token().map_err(|e| e.to_string())?,
+        };
         w("admin-token", &format!("{token}\n"))?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())

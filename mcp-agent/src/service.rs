@@ -27,6 +27,9 @@ const RECENT_EVENTS: usize = 10;
 type RpcResult<T> = Result<Response<T>, Status>;
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
+/// Bytes per chunk when streaming a snapshot.
+const DATA_CHUNK: usize = 256 * 1024;
+
 /// The agent API over one engine.
 pub(crate) struct AgentService {
     engine: Arc<Engine>,
@@ -364,6 +367,97 @@ impl McpAgentService for AgentService {
         Ok(Response::new(v1::ListSnapshotsResponse {
             snapshots: list.iter().map(convert::encode_snapshot).collect(),
         }))
+    }
+
+    type ExportSnapshotStream = BoxStream<v1::DataChunk>;
+
+    async fn export_snapshot(
+        &self,
+        req: Request<v1::ExportSnapshotRequest>,
+    ) -> RpcResult<Self::ExportSnapshotStream> {
+        use tokio::io::AsyncReadExt;
+        let r = req.into_inner();
+        let path = self
+            .blocking(move |e| e.snapshot_file(&r.service, &r.name))
+            .await?;
+        let mut file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| wire::status(ErrorKind::Io, format!("{}: {e}", path.display())))?;
+        let (tx, rx) = mpsc::channel(8);
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; DATA_CHUNK];
+            loop {
+                match file.read(&mut buf).await {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        let chunk = v1::DataChunk {
+                            data: buf[..n].to_vec(),
+                        };
+                        if tx.send(Ok(chunk)).await.is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx
+                            .send(Err(wire::status(ErrorKind::Io, e.to_string())))
+                            .await;
+                        break;
+                    }
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn import_service_data(
+        &self,
+        req: Request<tonic::Streaming<v1::ImportChunk>>,
+    ) -> RpcResult<v1::ImportResponse> {
+        use tokio::io::AsyncWriteExt;
+        let actor = actor(&req);
+        let mut chunks = req.into_inner();
+        let first = chunks
+            .message()
+            .await?
+            .ok_or_else(|| wire::status(ErrorKind::InvalidInput, "no data"))?;
+        let (service, sha256, force) = (first.service.clone(), first.sha256.clone(), first.force);
+        if service.is_empty() || sha256.is_empty() {
+            return Err(wire::status(
+                ErrorKind::InvalidInput,
+                "the first chunk names the service and the SHA-256",
+            ));
+        }
+        let incoming = {
+            let service = service.clone();
+            self.blocking(move |e| e.incoming_file(&service)).await?
+        };
+        let io = |e: std::io::Error| wire::status(ErrorKind::Io, e.to_string());
+        let mut file = tokio::fs::File::from_std(incoming.reopen().map_err(io)?);
+        file.write_all(&first.data).await.map_err(io)?;
+        while let Some(chunk) = chunks.message().await? {
+            file.write_all(&chunk.data).await.map_err(io)?;
+        }
+        file.sync_all().await.map_err(io)?;
+        drop(file);
+        let n = self
+            .blocking(move |e| {
+                let n = e.import_data(&service, incoming.path(), &sha256, force, &actor)?;
+                drop(incoming);
+                Ok(n)
+            })
+            .await?;
+        Ok(Response::new(v1::ImportResponse { bytes_written: n }))
+    }
+
+    async fn remove_service_data(
+        &self,
+        req: Request<v1::ServiceRequest>,
+    ) -> RpcResult<v1::RemoveServiceDataResponse> {
+        let actor = actor(&req);
+        let service = req.into_inner().service;
+        self.blocking(move |e| Ok(e.remove_data(&service, &actor)?))
+            .await?;
+        Ok(Response::new(v1::RemoveServiceDataResponse {}))
     }
 
     async fn list_proxy_routes(

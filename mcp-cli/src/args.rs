@@ -58,6 +58,9 @@ pub(crate) enum Command {
     /// Snapshot a service's data on its node (`mcp snapshot SERVICE`), or list its
     /// snapshots (`mcp snapshot list SERVICE`).
     Snapshot(SnapshotArgs),
+    /// Move a service to another node with its data (or, with --all, every
+    /// service of a node).
+    Migrate(MigrateArgs),
     /// The fleet's nodes.
     #[command(subcommand)]
     Node(NodeCommand),
@@ -98,6 +101,26 @@ pub(crate) struct SnapshotArgs {
     /// The node (default: from the service's definition).
     #[arg(short = 'n', long)]
     pub(crate) node: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MigrateArgs {
+    /// The service to move.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub(crate) service: Option<String>,
+    /// The node to move it to.
+    #[arg(long)]
+    pub(crate) to: String,
+    /// Move every service whose definition names --from, stopping at the first
+    /// failure.
+    #[arg(long, requires = "from")]
+    pub(crate) all: bool,
+    /// The node to empty (with --all).
+    #[arg(long, requires = "all")]
+    pub(crate) from: Option<String>,
+    /// Replace data the target already has for the service.
+    #[arg(long)]
+    pub(crate) force: bool,
 }
 
 #[derive(Debug, Subcommand)]

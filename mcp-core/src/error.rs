@@ -10,6 +10,7 @@ use crate::config::ConfigError;
 use crate::dns::DnsError;
 use crate::engine::EngineError;
 use crate::images::ImageError;
+use crate::migrate::MigrateError;
 use crate::pki::PkiError;
 use crate::ports::PortError;
 use crate::registry::RegistryError;
@@ -135,6 +136,9 @@ pub enum Error {
     /// A DNS update failed.
     #[error(transparent)]
     Dns(#[from] DnsError),
+    /// A migration stopped (and what was put back).
+    #[error(transparent)]
+    Migrate(#[from] MigrateError),
     /// A snapshot could not be made or restored.
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
@@ -162,6 +166,7 @@ impl Error {
             Error::Cert(e) => e.kind(),
             Error::Dns(e) => e.kind(),
             Error::Snapshot(e) => e.kind(),
+            Error::Migrate(e) => e.kind(),
         }
     }
 }

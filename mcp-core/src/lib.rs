@@ -57,6 +57,7 @@ pub mod fleet;
 pub mod fsutil;
 pub mod images;
 pub mod local;
+pub mod migrate;
 pub mod pki;
 pub mod ports;
 pub mod reconcile;

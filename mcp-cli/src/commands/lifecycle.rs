@@ -1,8 +1,11 @@
-//! `deploy`, `adopt`, `undeploy`, `stop`, `start`, `restart`, `recover`.
+//! `deploy`, `adopt`, `undeploy`, `stop`, `start`, `restart`, `recover`, `snapshot`,
+//! `migrate`.
 
 use mcp_core::engine::Report;
 
-use crate::args::{NodeArg, NodeServiceArg, ServiceArg, SnapshotArgs, SnapshotCommand};
+use crate::args::{
+    MigrateArgs, NodeArg, NodeServiceArg, ServiceArg, SnapshotArgs, SnapshotCommand,
+};
 use crate::context::Context;
 use crate::exit::ExitStatus;
 use crate::output::{self, Spinner};
@@ -162,6 +165,38 @@ pub(crate) async fn snapshot(
             output::bytes(s.size_bytes),
             s.sha256
         ));
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// `mcp migrate SERVICE --to NODE` and `mcp migrate --all --from A --to B`: each step
+/// is printed as it completes.
+pub(crate) async fn migrate(ctx: &Context, a: &MigrateArgs) -> Result<ExitStatus, mcp_core::Error> {
+    let json = ctx.json;
+    let mut show = |service: &str, s: &mcp_core::migrate::MigrateStep| {
+        if !json {
+            output::line(&format!("{service}: {:<11} {}", s.step, s.detail));
+        }
+    };
+    let moved = match (&a.service, &a.from) {
+        (Some(service), _) => {
+            let mut each = |s: &mcp_core::migrate::MigrateStep| show(service, s);
+            let steps = ctx.migrate(service, &a.to, a.force, &mut each).await?;
+            vec![(service.clone(), steps)]
+        }
+        (None, Some(from)) => ctx.evacuate(from, &a.to, a.force, &mut show).await?,
+        // clap requires one of the two.
+        (None, None) => return Ok(ExitStatus::Problems),
+    };
+    if json {
+        output::json(
+            &moved
+                .iter()
+                .map(|(service, steps)| serde_json::json!({"service": service, "node": a.to, "steps": steps}))
+                .collect::<Vec<_>>(),
+        );
+    } else if moved.is_empty() {
+        output::line("nothing to migrate: no definition names that node");
     }
     Ok(ExitStatus::Success)
 }

@@ -35,6 +35,7 @@ pub(crate) async fn run(ctx: &Context, command: Command) -> Result<ExitStatus, m
         Command::Sync(a) => sync::sync(ctx, &a).await,
         Command::Build(a) => sync::build(ctx, &a).await,
         Command::Snapshot(a) => lifecycle::snapshot(ctx, &a).await,
+        Command::Migrate(a) => lifecycle::migrate(ctx, &a).await,
         Command::Node(c) => fleet::node(ctx, c).await,
         Command::Route(c) => fleet::route(ctx, c).await,
         Command::Dns(a) => fleet::dns(ctx, &a).await,

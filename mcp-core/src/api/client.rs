@@ -410,6 +410,74 @@ impl AgentClient {
             .collect())
     }
 
+    /// Streams snapshot `snapshot` of `service` from this node into `target`, which
+    /// checks its SHA-256 and restores it into the service's data directory there
+    /// (`force`: replacing data already there). The bytes pass through this
+    /// process; neither agent needs credentials for the other. Returns the bytes
+    /// moved.
+    pub async fn copy_snapshot_to(
+        &mut self,
+        target: &mut AgentClient,
+        service: &str,
+        snapshot: &crate::snapshot::SnapshotInfo,
+        force: bool,
+    ) -> Result<u64, ApiError> {
+        let mut source = self
+            .inner
+            .export_snapshot(v1::ExportSnapshotRequest {
+                service: service.to_owned(),
+                name: snapshot.name.clone(),
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?
+            .into_inner();
+        let (tx, rx) = tokio::sync::mpsc::channel::<v1::ImportChunk>(8);
+        let first = v1::ImportChunk {
+            service: service.to_owned(),
+            sha256: snapshot.sha256.clone(),
+            force,
+            data: Vec::new(),
+        };
+        let pump = tokio::spawn(async move {
+            if tx.send(first).await.is_err() {
+                return Ok(());
+            }
+            while let Some(chunk) = source.message().await? {
+                let c = v1::ImportChunk {
+                    data: chunk.data,
+                    ..Default::default()
+                };
+                if tx.send(c).await.is_err() {
+                    break;
+                }
+            }
+            Ok::<_, tonic::Status>(())
+        });
+        let imported = target
+            .inner
+            .import_service_data(tokio_stream::wrappers::ReceiverStream::new(rx))
+            .await;
+        let pumped = pump
+            .await
+            .map_err(|e| ApiError::Protocol(format!("copy task: {e}")))?;
+        // The source's failure explains a truncated import best.
+        pumped.map_err(|s| wire::from_status(&s))?;
+        Ok(imported
+            .map_err(|s| wire::from_status(&s))?
+            .into_inner()
+            .bytes_written)
+    }
+
+    /// Removes `service`'s data directory on the node (refused while deployed
+    /// there).
+    pub async fn remove_service_data(&mut self, service: &str) -> Result<(), ApiError> {
+        self.inner
+            .remove_service_data(service_req(service))
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(())
+    }
+
     /// The node's proxy: its status and routes, each with its owning service.
     pub async fn proxy_routes(&mut self) -> Result<crate::routes::ProxyTable, ApiError> {
         let r = self

@@ -14,6 +14,7 @@
 //! One operation at a time per service (a per-service lock); different services
 //! proceed in parallel.
 
+mod data;
 mod dns;
 mod files;
 mod health;

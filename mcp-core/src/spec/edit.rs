@@ -97,6 +97,14 @@ impl DefinitionEditor {
         })
     }
 
+    /// Sets the node the service runs on (after a migration).
+    pub fn set_node(&mut self, node: &str) -> Result<(), SpecError> {
+        self.edit(|doc| {
+            let table = doc.as_table_mut();
+            set_preserving_decor(table, "node", node);
+        })
+    }
+
     /// Appends a route to the component named `component`.
     pub fn add_route(&mut self, component: &str, route: &Route) -> Result<(), SpecError> {
         let index = self.component_index(component)?;

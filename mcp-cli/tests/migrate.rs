@@ -1,0 +1,297 @@
+//! Migration through the real binaries: two real agents (two nodes of one fleet,
+//! sharing a CA and a token, each with its own recording mc-proxy, data root and
+//! registry) and a real BIND. A service with a live SQLite database in its data
+//! directory moves from node A to node B: the data arrives, A is left clean, the
+//! route and the DNS record move. Three faults first, each of which must leave the
+//! service running on A with its data and nothing on B: the target's data path not
+//! writable, a checksum mismatch, the target unreachable mid-stream. Then
+//! `--all --from B --to A` moves it back.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use mcp_examples::bind::LocalBind;
+use mcp_examples::fake_mcproxy::FakeMcProxy;
+use mcp_examples::relay::CutRelay;
+use mcp_examples::testbed::{AgentAuth, FleetPki, Mode, RunningAgent, Testbed};
+
+const ZONE: &str = "svc.mcp.metacircular.net";
+
+fn agent_bin() -> PathBuf {
+    let p = Path::new(env!("CARGO_BIN_EXE_mcp")).with_file_name("mcp-agent");
+    assert!(
+        p.exists(),
+        "{} is missing: build the workspace first",
+        p.display()
+    );
+    p
+}
+
+fn mcp(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mcp"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run mcp")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// One node: its bed, agent and proxy.
+struct Node {
+    bed: Testbed,
+    agent: RunningAgent,
+    proxy: FakeMcProxy,
+}
+
+impl Node {
+    fn start(pki: &FleetPki, bind: &LocalBind, mode: Mode, dns_address: &str) -> Node {
+        let bed = Testbed::new(mode)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .in_fleet(pki);
+        bed.hello_image("v0.1.0").expect("image");
+        let proxy = FakeMcProxy::start().expect("fake mc-proxy");
+        let dir = bed.dir();
+        let q = |p: &Path| format!("{:?}", p.display().to_string());
+        std::fs::write(dir.join("tsig.secret"), bind.secret_base64()).expect("secret");
+        let extra = format!(
+            "[mcproxy]\nsocket = {}\ncert_dir = {}\n\n\
+             [dns]\nregistrar = \"rfc2136\"\naddresses = [\"{dns_address}\"]\nserver = \"{}\"\n\
+             tsig_key_name = \"{}\"\ntsig_secret_file = {}\n",
+            q(&proxy.socket),
+            q(&dir.join("proxy-certs")),
+            bind.addr,
+            bind.key_name,
+            q(&dir.join("tsig.secret"))
+        );
+        let agent = bed
+            .start_agent_with(&agent_bin(), &AgentAuth::TokenFile, &extra)
+            .unwrap_or_else(|e| panic!("{e}"));
+        Node { bed, agent, proxy }
+    }
+
+    fn data(&self, service: &str) -> PathBuf {
+        self.bed.dir().join("srv").join(service)
+    }
+
+    fn snapshots(&self, service: &str) -> PathBuf {
+        self.agent.dir.join("snapshots").join(service)
+    }
+}
+
+/// What must hold while the service is (still, or again) on `a`.
+fn on_node(config: &Path, name: &str, a: &Node, b: &Node, bind: &LocalBind, address: &str) {
+    let ps = text(&mcp(config, &["ps"]));
+    let line = ps
+        .lines()
+        .find(|l| l.starts_with(name))
+        .unwrap_or_else(|| panic!("{name} in ps: {ps}"));
+    assert!(
+        line.contains(a.bed.node()) && line.contains("running"),
+        "{name} runs on {}: {ps}",
+        a.bed.node()
+    );
+    assert_eq!(
+        ps.lines().filter(|l| l.starts_with(name)).count(),
+        1,
+        "only once: {ps}"
+    );
+    assert!(a.data(name).join("app.db").exists(), "data on the source");
+    assert!(!b.data(name).exists(), "no data on the target");
+    let host = format!("{name}.{ZONE}");
+    let found = mcp_core::dns::resolve(bind.addr, &host, "A", Duration::from_secs(2)).expect("dns");
+    assert_eq!(
+        found,
+        [address.parse::<std::net::IpAddr>().expect("ip")],
+        "DNS"
+    );
+    assert!(
+        a.proxy.routes().keys().any(|(_, h)| *h == host),
+        "route on the source's proxy"
+    );
+    assert!(
+        !b.proxy.routes().keys().any(|(_, h)| *h == host),
+        "no route on the target's proxy"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(b.snapshots(name))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(".incoming"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        leftovers.is_empty(),
+        "no partial upload on the target: {leftovers:?}"
+    );
+}
+
+fn events_in(db: &Path) -> Vec<String> {
+    mcp_core::registry::Registry::open(db)
+        .expect("db")
+        .events(&mcp_core::registry::EventQuery::default())
+        .expect("events")
+        .into_iter()
+        .map(|e| e.detail)
+        .collect()
+}
+
+#[test]
+fn migrate_with_data_and_faults() {
+    let pki = FleetPki::new().expect("pki");
+    let bind = LocalBind::start(ZONE).unwrap_or_else(|e| panic!("{e}"));
+    // The nodes share this machine's Podman, whose container names are global:
+    // A runs rootful and B rootless (as compute nodes do), so each has its own.
+    let a = Node::start(&pki, &bind, Mode::Rootful, "127.0.0.2");
+    let b = Node::start(&pki, &bind, Mode::Rootless, "127.0.0.3");
+    let relay = CutRelay::start(b.agent.address).expect("relay");
+    let services = a.bed.dir().join("services");
+    std::fs::create_dir_all(&services).expect("services");
+    let config = pki
+        .cli_config(
+            a.bed.dir(),
+            &[
+                (a.bed.node(), a.agent.address.to_string(), "compute"),
+                (b.bed.node(), relay.addr.to_string(), "compute"),
+            ],
+            &services,
+        )
+        .expect("config");
+    let name = a.bed.name("moving");
+    let def_path = services.join(format!("{name}.toml"));
+    std::fs::write(
+        &def_path,
+        a.bed.hello_definition(&name, "v0.1.0", "").to_toml(),
+    )
+    .expect("definition");
+    let out = mcp(&config, &["deploy", &name]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    // The service's data: a live SQLite database, and 2 MiB that do not compress
+    // (so the copy takes many chunks).
+    let db = mcp_core::registry::Registry::open(&a.data(&name).join("app.db")).expect("db");
+    db.append_event(&mcp_core::registry::NewEvent {
+        actor: "app".into(),
+        action: "write".into(),
+        service: None,
+        detail: "written on A".into(),
+        error: None,
+    })
+    .expect("write");
+    drop(db);
+    let mut noise = vec![0u8; 2 << 20];
+    getrandom::fill(&mut noise).expect("random");
+    std::fs::write(a.data(&name).join("blob"), &noise).expect("blob");
+    on_node(&config, &name, &a, &b, &bind, "127.0.0.2");
+
+    // Fault 1: the target's data path cannot be written (a file where the data
+    // root should be).
+    let b_root = b.bed.dir().join("srv");
+    std::fs::write(&b_root, "not a directory").expect("block");
+    let out = mcp(&config, &["migrate", &name, "--to", b.bed.node()]);
+    let said = text(&out);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("step copy") && said.contains("started again"),
+        "{said}"
+    );
+    std::fs::remove_file(&b_root).expect("unblock");
+    on_node(&config, &name, &a, &b, &bind, "127.0.0.2");
+
+    // Fault 2: the snapshot changes after its checksum was taken (a bad disk).
+    let fleet = mcp_core::fleet::Fleet::load(Some(&config)).expect("fleet");
+    let a_snaps = a.snapshots(&name);
+    let mut corrupt = |s: &mcp_core::migrate::MigrateStep| {
+        if s.step == "snapshot" {
+            let file = a_snaps.join(s.detail.split(' ').next().expect("name"));
+            let mut bytes = std::fs::read(&file).expect("snapshot");
+            let mid = bytes.len() / 2;
+            bytes[mid] ^= 0xff;
+            std::fs::write(&file, bytes).expect("corrupt");
+        }
+    };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let err = rt
+        .block_on(fleet.migrate(&name, b.bed.node(), false, &mut corrupt))
+        .expect_err("a corrupt snapshot is refused");
+    let said = err.to_string();
+    assert!(
+        said.contains("step copy") && said.contains("started again"),
+        "{said}"
+    );
+    assert!(
+        said.to_lowercase().contains("checksum") || said.contains("sha"),
+        "{said}"
+    );
+    on_node(&config, &name, &a, &b, &bind, "127.0.0.2");
+
+    // Fault 3: the network to the target fails in the middle of the copy.
+    relay.arm(512 * 1024);
+    let out = mcp(&config, &["migrate", &name, "--to", b.bed.node()]);
+    let said = text(&out);
+    assert!(!out.status.success(), "{said}");
+    assert_eq!(relay.cuts(), 1, "the relay cut the copy: {said}");
+    assert!(
+        said.contains("step copy") && said.contains("started again"),
+        "{said}"
+    );
+    on_node(&config, &name, &a, &b, &bind, "127.0.0.2");
+
+    // The migration, restarted, goes through.
+    let out = mcp(&config, &["migrate", &name, "--to", b.bed.node()]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    for step in [
+        "stop",
+        "snapshot",
+        "copy",
+        "deploy",
+        "verify",
+        "undeploy",
+        "remove-data",
+    ] {
+        assert!(said.contains(&format!("{name}: {step}")), "{step}: {said}");
+    }
+    on_node(&config, &name, &b, &a, &bind, "127.0.0.3");
+    assert!(
+        events_in(&b.data(&name).join("app.db")).contains(&"written on A".to_owned()),
+        "the database arrived"
+    );
+    assert_eq!(
+        std::fs::read(b.data(&name).join("blob")).expect("blob"),
+        noise
+    );
+    let def = std::fs::read_to_string(&def_path).expect("definition");
+    assert!(
+        def.contains(&format!("node = \"{}\"", b.bed.node())),
+        "{def}"
+    );
+
+    // Evacuating B brings it back.
+    let out = mcp(
+        &config,
+        &[
+            "migrate",
+            "--all",
+            "--from",
+            b.bed.node(),
+            "--to",
+            a.bed.node(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    on_node(&config, &name, &a, &b, &bind, "127.0.0.2");
+
+    let out = mcp(&config, &["undeploy", &name]);
+    assert!(out.status.success(), "{}", text(&out));
+}
