@@ -180,6 +180,7 @@ pub struct Testbed {
     argv: Vec<String>,
     owner: Option<(u32, u32)>,
     pki: Option<FleetPki>,
+    edge: bool,
     dir: tempfile::TempDir,
 }
 
@@ -257,6 +258,7 @@ impl Testbed {
             argv,
             owner,
             pki: None,
+            edge: false,
             dir,
         };
         let check = tb.podman(&["info", "--format", "{{.Host.OCIRuntime.Name}}"]);
@@ -273,6 +275,14 @@ impl Testbed {
     #[must_use]
     pub fn in_fleet(mut self, pki: &FleetPki) -> Self {
         self.pki = Some(pki.clone());
+        self
+    }
+
+    /// This bed's agents are edge nodes: `role = "edge"`, and a Podman command that
+    /// does not exist, to show they need none.
+    #[must_use]
+    pub fn as_edge(mut self) -> Self {
+        self.edge = true;
         self
     }
 
@@ -501,12 +511,16 @@ impl Testbed {
             .port();
         let address: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
         let q = |p: &Path| format!("{:?}", p.display().to_string());
-        let argv = self
-            .argv
-            .iter()
-            .map(|a| format!("{a:?}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let argv = if self.edge {
+            "\"/nonexistent/podman\"".to_owned()
+        } else {
+            self.argv
+                .iter()
+                .map(|a| format!("{a:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let role = if self.edge { "edge" } else { "compute" };
         let auth_toml = match auth {
             AgentAuth::Mcias { url, ca_pem } => {
                 w("mcias-ca.pem", ca_pem)?;
@@ -522,7 +536,7 @@ impl Testbed {
         };
         let config = format!(
             "[server]\nlisten = \"{address}\"\ntls_cert = {}\ntls_key = {}\nshutdown_grace_secs = 5\n\n\
-             [node]\nname = \"{}\"\n\n[database]\npath = {}\n\n{auth_toml}\n\
+             [node]\nname = \"{}\"\nrole = \"{role}\"\n\n[database]\npath = {}\n\n{auth_toml}\n\
              [podman]\ncommand = [{argv}]\n\n[monitor]\ninterval_secs = 1\n\n\
              [ports]\nrange = \"{}\"\n\n[conventions]\ndata_root = {}\n",
             q(&dir.join("agent.pem")),

@@ -460,6 +460,52 @@ impl McpAgentService for AgentService {
         Ok(Response::new(v1::RemoveServiceDataResponse {}))
     }
 
+    async fn setup_edge_route(
+        &self,
+        req: Request<v1::SetupEdgeRouteRequest>,
+    ) -> RpcResult<v1::SetupEdgeRouteResponse> {
+        let actor = actor(&req);
+        let (r, check_only) = convert::decode_edge_request(req.into_inner());
+        let route = self
+            .blocking(move |e| {
+                if check_only {
+                    e.check_edge_route(&r)?;
+                    return Ok(None);
+                }
+                Ok(Some(e.setup_edge_route(&r, &actor)?))
+            })
+            .await?;
+        Ok(Response::new(v1::SetupEdgeRouteResponse {
+            route: route.as_ref().map(convert::encode_edge_route),
+        }))
+    }
+
+    async fn remove_edge_routes(
+        &self,
+        req: Request<v1::RemoveEdgeRoutesRequest>,
+    ) -> RpcResult<v1::RemoveEdgeRoutesResponse> {
+        let actor = actor(&req);
+        let r = req.into_inner();
+        let hostnames = self
+            .blocking(move |e| {
+                let one = Some(r.hostname.as_str()).filter(|h| !h.is_empty());
+                Ok(e.remove_edge_routes(&r.service, one, &actor)?)
+            })
+            .await?;
+        Ok(Response::new(v1::RemoveEdgeRoutesResponse { hostnames }))
+    }
+
+    async fn list_edge_routes(
+        &self,
+        req: Request<v1::ListEdgeRoutesRequest>,
+    ) -> RpcResult<v1::ListEdgeRoutesResponse> {
+        let probe = req.into_inner().probe;
+        let routes = self.blocking(move |e| e.edge_routes(probe)).await?;
+        Ok(Response::new(v1::ListEdgeRoutesResponse {
+            routes: routes.iter().map(convert::encode_edge_route).collect(),
+        }))
+    }
+
     async fn list_proxy_routes(
         &self,
         _req: Request<v1::ListProxyRoutesRequest>,

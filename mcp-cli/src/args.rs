@@ -69,6 +69,9 @@ pub(crate) enum Command {
     Route(RouteCommand),
     /// DNS records the nodes registered.
     Dns(NodeArg),
+    /// Edge routes: public hostnames the edge nodes route to compute nodes.
+    #[command(subcommand)]
+    Edge(EdgeCommand),
     /// The agents.
     #[command(subcommand)]
     Agent(AgentCommand),
@@ -214,8 +217,8 @@ pub(crate) enum NodeCommand {
         #[arg(long)]
         arch: Option<String>,
         /// compute or edge.
-        #[arg(long)]
-        role: Option<String>,
+        #[arg(long, value_parser = mcp_core::registry::NodeRole::from_name)]
+        role: Option<mcp_core::registry::NodeRole>,
     },
     /// Remove a node from the CLI configuration.
     Remove {
@@ -266,6 +269,22 @@ pub(crate) enum RouteCommand {
         /// Hostname.
         hostname: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EdgeCommand {
+    /// Every edge route: public hostname, service, compute node, backend, and
+    /// certificate expiry.
+    List(EdgeArg),
+    /// The edge routes with whether each backend accepts connections now.
+    Status(EdgeArg),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EdgeArg {
+    /// Only this edge node (default: every node with role edge).
+    #[arg(short = 'n', long)]
+    pub(crate) node: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -176,6 +176,9 @@ pub struct AgentConfig {
     /// `[snapshots]`: where snapshots of services' data go.
     #[serde(default)]
     pub snapshots: SnapshotsSection,
+    /// `[edge]`: what an edge node accepts to route.
+    #[serde(default)]
+    pub edge: EdgeSection,
     /// `[log]`: logging.
     #[serde(default)]
     pub log: LogSection,
@@ -209,6 +212,19 @@ pub struct NodeSection {
     /// Address container ports are published on.
     #[serde(default = "loopback")]
     pub publish_address: IpAddr,
+    /// `compute` (runs containers; the default) or `edge` (runs only proxy routes
+    /// for public traffic, and needs no container runtime).
+    #[serde(default)]
+    pub role: crate::registry::NodeRole,
+}
+
+/// `[edge]`: an edge node's rules for public routes.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EdgeSection {
+    /// The domains public hostnames must fall under (the domain itself or a name
+    /// ending in `.` + domain). Empty: the edge routes nothing.
+    pub allowed_domains: Vec<String>,
 }
 
 fn loopback() -> IpAddr {
@@ -882,9 +898,9 @@ pub struct NodeEntry {
     /// Architecture (`amd64`, `arm64`).
     #[serde(default)]
     pub arch: Option<String>,
-    /// `compute` or `edge`.
+    /// `compute` (the default) or `edge`.
     #[serde(default)]
-    pub role: Option<String>,
+    pub role: Option<crate::registry::NodeRole>,
 }
 
 impl NodeEntry {
@@ -1291,11 +1307,8 @@ pub fn add_node(path: &Path, node: &NodeEntry) -> Result<(), ConfigError> {
                 ),
             );
         }
-        for (k, v) in [
-            ("ssh", &node.ssh),
-            ("arch", &node.arch),
-            ("role", &node.role),
-        ] {
+        let role = node.role.map(|r| r.as_str().to_owned());
+        for (k, v) in [("ssh", &node.ssh), ("arch", &node.arch), ("role", &role)] {
             if let Some(v) = v {
                 t.insert(k, toml_edit::value(v));
             }

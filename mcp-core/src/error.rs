@@ -8,6 +8,7 @@ use crate::build::BuildError;
 use crate::certs::CertError;
 use crate::config::ConfigError;
 use crate::dns::DnsError;
+use crate::edge::EdgeError;
 use crate::engine::EngineError;
 use crate::images::ImageError;
 use crate::migrate::MigrateError;
@@ -136,6 +137,9 @@ pub enum Error {
     /// A DNS update failed.
     #[error(transparent)]
     Dns(#[from] DnsError),
+    /// An edge node refused or failed a service's edge routes.
+    #[error(transparent)]
+    Edge(#[from] EdgeError),
     /// A migration stopped (and what was put back).
     #[error(transparent)]
     Migrate(#[from] MigrateError),
@@ -167,6 +171,7 @@ impl Error {
             Error::Dns(e) => e.kind(),
             Error::Snapshot(e) => e.kind(),
             Error::Migrate(e) => e.kind(),
+            Error::Edge(e) => e.kind(),
         }
     }
 }

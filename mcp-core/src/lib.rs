@@ -51,6 +51,7 @@ pub mod build;
 pub mod certs;
 pub mod config;
 pub mod dns;
+pub mod edge;
 pub mod engine;
 pub mod error;
 pub mod fleet;

@@ -1,7 +1,8 @@
 //! Moving a service to another node with its data (`mcp migrate`): stop it on the
 //! source, snapshot its data, stream the snapshot to the target (checksummed),
 //! restore it there, deploy there (ports, certificates, routes, DNS), check that
-//! it runs, then undeploy it on the source, remove the source's copy of the data,
+//! it runs, point the edge nodes' routes of its public hostnames at the target,
+//! then undeploy it on the source, remove the source's copy of the data,
 //! and point the definition at the target. If any step before the source's
 //! undeploy fails, what the target got is removed and the service is started on
 //! the source again, as it was.
@@ -14,8 +15,8 @@ use crate::spec::DefinitionEditor;
 /// One step of a migration, as it is reported.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MigrateStep {
-    /// `stop`, `snapshot`, `copy`, `deploy`, `verify`, `undeploy`, `remove-data`,
-    /// `definition`.
+    /// `stop`, `snapshot`, `copy`, `deploy`, `verify`, `edge`, `undeploy`,
+    /// `remove-data`, `definition`.
     pub step: &'static str,
     /// What happened.
     pub detail: String,
@@ -69,7 +70,7 @@ impl Fleet {
             }
             .into());
         }
-        if target.role.as_deref() == Some("edge") {
+        if target.role == Some(crate::registry::NodeRole::Edge) {
             return Err(ConfigError::Invalid {
                 path: self.path().to_owned(),
                 message: format!("{to} is an edge node: it runs no containers"),
@@ -82,6 +83,15 @@ impl Fleet {
             progress(&s);
             done.push(s);
         };
+        let mut moved = def.clone();
+        moved.node = to.to_owned();
+        // Public routes: every edge node must accept the new backend before
+        // anything stops.
+        let edge_to = self.edge_requests(&moved, to)?;
+        let edge_back = self.edge_requests(&def, &from)?;
+        if !self.edge_nodes().is_empty() {
+            self.check_edge_routes(&edge_to).await?;
+        }
         let mut src = self.client(&from).await?;
         let mut dst = self.client(to).await?;
         let fail = |step: &'static str, e: crate::Error, restored: Option<String>| MigrateError {
@@ -124,8 +134,6 @@ impl Fleet {
                 return Err(fail("copy", e.into(), Some(r)).into());
             }
         }
-        let mut moved = def.clone();
-        moved.node = to.to_owned();
         if let Err(e) = dst.deploy(&moved.to_toml()).await {
             undo_target(&mut dst, &name).await;
             let r = restart(&mut src, &name, &from).await;
@@ -157,6 +165,34 @@ impl Fleet {
             return Err(fail("verify", e, Some(r)).into());
         }
         step("verify", format!("running on {to}"), &mut done);
+        let failed = self
+            .setup_edge_routes(&edge_to)
+            .await
+            .into_iter()
+            .find_map(|o| o.result.err().map(|e| (o.node, e)));
+        if let Some((node, e)) = failed {
+            undo_target(&mut dst, &name).await;
+            let r = restart(&mut src, &name, &from).await;
+            let back = self.setup_edge_routes(&edge_back).await;
+            let r = match back.iter().find(|o| o.result.is_err()) {
+                None => r,
+                Some(o) => format!("{r}; edge node {} still points at {to}", o.node),
+            };
+            let e = crate::edge::EdgeError {
+                node,
+                what: "setup".into(),
+                source: Box::new(e),
+            };
+            return Err(fail("edge", e.into(), Some(r)).into());
+        }
+        if !edge_to.is_empty() {
+            let hosts: Vec<&str> = edge_to.iter().map(|r| r.hostname.as_str()).collect();
+            step(
+                "edge",
+                format!("{} now routed to {to}", hosts.join(", ")),
+                &mut done,
+            );
+        }
 
         // The target serves now; the source's copy goes.
         match src.undeploy(&name).await {

@@ -371,7 +371,16 @@ fn derivations() {
         "component named like the service"
     );
     assert_eq!(mcq.source_path, "../mcq");
-    assert_eq!(mcq.components[0].routes[1].hostname, "mcq.metacircular.net");
+    // A public route: its node serves the internal name, the edge nodes the
+    // public one.
+    assert_eq!(
+        mcq.components[0].routes[1].hostname,
+        "mcq.svc.mcp.metacircular.net"
+    );
+    assert_eq!(
+        mcq.components[0].routes[1].public_hostname.as_deref(),
+        Some("mcq.metacircular.net")
+    );
     assert!(mcq.components[0].routes[1].public);
 
     let hello = defs

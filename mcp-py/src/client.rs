@@ -127,10 +127,11 @@ impl Client {
 
     /// Deploys the service (a name in the services directory, or a file).
     fn deploy(&self, py: Python<'_>, service: &str) -> PyResult<Report> {
-        self.with_definition(py, service, |mut c, text| async move {
-            Ok(c.deploy(&text).await?)
-        })
-        .map(Report)
+        let (fleet, rt) = (&self.fleet, &self.rt);
+        let (_, def) = fleet.definition(service).py_err(py)?;
+        py.detach(|| rt.block_on(fleet.deploy(&def)))
+            .py_err(py)
+            .map(|d| Report(d.report))
     }
 
     /// Adopts running containers as the definition describes.
@@ -180,11 +181,17 @@ impl Client {
     /// Undeploys a service (its data stays).
     #[pyo3(signature = (service, node=None))]
     fn undeploy(&self, py: Python<'_>, service: &str, node: Option<&str>) -> PyResult<Report> {
-        let s = service.to_owned();
-        self.on_service(py, service, node, |mut c| async move {
-            Ok(c.undeploy(&s).await?)
-        })
-        .map(Report)
+        let (fleet, rt) = (&self.fleet, &self.rt);
+        let node = fleet.node_for(service, node).py_err(py)?;
+        let (report, edges) = py
+            .detach(|| rt.block_on(fleet.undeploy(service, &node)))
+            .py_err(py)?;
+        // An edge node that kept the service's routes is an error too: running
+        // the undeploy again removes them.
+        if let Some((_, Err(e))) = edges.into_iter().find(|(_, r)| r.is_err()) {
+            return Err(e).py_err(py);
+        }
+        Ok(Report(report))
     }
 
     /// Recreates lost containers on `node` (or every node).

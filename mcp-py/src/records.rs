@@ -233,6 +233,7 @@ record!(
         disk_free_bytes: u64 = |n| n.disk_free_bytes;
         ports_leased: u32 = |n| n.ports_leased;
         ports_total: u32 = |n| n.ports_total;
+        role: String = |n| n.role.clone();
     }
 );
 

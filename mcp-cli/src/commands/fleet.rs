@@ -1,4 +1,5 @@
-//! `node list|add|remove`, `agent status`, `route list|add|remove`, `dns`.
+//! `node list|add|remove`, `agent status`, `route list|add|remove`, `dns`,
+//! `edge list|status`.
 
 use std::collections::BTreeSet;
 
@@ -6,7 +7,7 @@ use mcp_core::config::{self, NodeEntry};
 use mcp_core::registry::ProxyRouteRecord;
 use mcp_core::spec::Mode;
 
-use crate::args::{AgentCommand, NodeArg, NodeCommand, RouteCommand};
+use crate::args::{AgentCommand, EdgeCommand, NodeArg, NodeCommand, RouteCommand};
 use crate::context::Context;
 use crate::exit::ExitStatus;
 use crate::output;
@@ -58,23 +59,44 @@ pub(crate) async fn node(ctx: &Context, c: NodeCommand) -> Result<ExitStatus, mc
     }
 }
 
+/// `mcp node list`: every node asked at once. A node without an address (being
+/// provisioned) is `unknown`; one that does not answer is `unreachable`. The role
+/// is the agent's own when it answers (the configuration's otherwise, with a
+/// note when they disagree).
 async fn node_list(ctx: &Context) -> Result<ExitStatus, mcp_core::Error> {
-    let nodes = ctx.nodes(None)?;
-    let results = ctx
-        .on_nodes(&nodes, |_, mut c| async move {
+    let all = ctx.nodes(None)?;
+    let addressed: Vec<String> = all
+        .iter()
+        .filter(|n| {
+            ctx.config()
+                .node(n, ctx.path())
+                .is_ok_and(|e| !e.all_addresses().is_empty())
+        })
+        .cloned()
+        .collect();
+    let mut results: std::collections::BTreeMap<String, _> = ctx
+        .on_nodes(&addressed, |_, mut c| async move {
             let info = c.node_status().await?;
             Ok((c.address().to_owned(), info))
         })
-        .await;
+        .await
+        .into_iter()
+        .collect();
     let mut rows = Vec::new();
     let mut json = Vec::new();
-    for (name, r) in results {
+    for name in all {
         let entry = ctx.config().node(&name, ctx.path())?;
-        let role = entry.role.clone().unwrap_or_else(|| "compute".into());
-        match r {
-            Ok((address, info)) => {
+        let configured = entry.role.unwrap_or_default().as_str().to_owned();
+        match results.remove(&name) {
+            Some(Ok((address, info))) => {
+                let role = if info.role.is_empty() || info.role == configured {
+                    configured.clone()
+                } else {
+                    format!("{} (configured: {configured})", info.role)
+                };
                 json.push(serde_json::json!({
-                    "name": name, "role": role, "address": address, "version": info.version,
+                    "name": name, "role": if info.role.is_empty() { &configured } else { &info.role },
+                    "configured_role": configured, "address": address, "version": info.version,
                     "status": "reachable", "containers": info.containers, "runtime": info.runtime,
                 }));
                 rows.push(vec![
@@ -86,17 +108,30 @@ async fn node_list(ctx: &Context) -> Result<ExitStatus, mcp_core::Error> {
                     info.containers.to_string(),
                 ]);
             }
-            Err(e) => {
+            Some(Err(e)) => {
                 let address = entry.all_addresses().join(",");
                 json.push(serde_json::json!({
-                    "name": name, "role": role, "address": address, "status": "unreachable", "error": e.to_string(),
+                    "name": name, "role": configured, "address": address, "status": "unreachable", "error": e.to_string(),
                 }));
                 rows.push(vec![
                     name,
-                    role,
+                    configured,
                     address,
                     "-".into(),
                     output::state("unreachable"),
+                    "-".into(),
+                ]);
+            }
+            None => {
+                json.push(serde_json::json!({
+                    "name": name, "role": configured, "address": null, "status": "unknown",
+                }));
+                rows.push(vec![
+                    name,
+                    configured,
+                    "-".into(),
+                    "-".into(),
+                    "unknown".into(),
                     "-".into(),
                 ]);
             }
@@ -308,4 +343,92 @@ pub(crate) async fn dns(ctx: &Context, a: &NodeArg) -> Result<ExitStatus, mcp_co
         ExitStatus::Problems
     };
     Ok(status)
+}
+
+/// `mcp edge list` and `mcp edge status` (which also tries every backend).
+pub(crate) async fn edge(ctx: &Context, c: EdgeCommand) -> Result<ExitStatus, mcp_core::Error> {
+    let (a, probe) = match &c {
+        EdgeCommand::List(a) => (a, false),
+        EdgeCommand::Status(a) => (a, true),
+    };
+    let nodes = match &a.node {
+        Some(n) => ctx.nodes(Some(n))?,
+        None => ctx.edge_nodes(),
+    };
+    if nodes.is_empty() {
+        output::error("no edge nodes: give a node `role = \"edge\"` in the configuration");
+        return Ok(ExitStatus::Problems);
+    }
+    let results = ctx
+        .on_nodes(
+            &nodes,
+            |_, mut c| async move { Ok(c.edge_routes(probe).await?) },
+        )
+        .await;
+    let (ok, failed) = super::partition(results)?;
+    let now = std::time::SystemTime::now();
+    let mut rows = Vec::new();
+    let mut json = Vec::new();
+    let mut unreachable = false;
+    for (edge, routes) in ok {
+        for s in routes {
+            let r = &s.route;
+            let expires = s.cert_not_after.map_or_else(
+                || "-".to_owned(),
+                |t| {
+                    let days = t.duration_since(now).map_or(0, |d| d.as_secs() / 86_400);
+                    format!("{} ({days}d)", output::rfc3339(t))
+                },
+            );
+            let backend_state = match (s.backend_reachable, &s.backend_error) {
+                (Some(true), _) => output::state("running").replace("running", "reachable"),
+                (Some(false), e) => {
+                    unreachable = true;
+                    output::state("unreachable")
+                        + &e.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
+                }
+                (None, _) => "-".into(),
+            };
+            json.push(serde_json::json!({
+                "edge": edge, "hostname": r.hostname, "service": r.service, "node": r.node,
+                "backend": r.backend, "backend_hostname": r.backend_hostname,
+                "listener": r.listener, "cert_serial": s.cert_serial,
+                "cert_expires": s.cert_not_after.map(output::rfc3339),
+                "backend_reachable": s.backend_reachable, "backend_error": s.backend_error,
+            }));
+            let mut row = vec![
+                edge.clone(),
+                r.hostname.clone(),
+                r.service.clone(),
+                r.node.clone(),
+                r.backend.clone(),
+                expires,
+            ];
+            if probe {
+                row.push(backend_state);
+            }
+            rows.push(row);
+        }
+    }
+    if ctx.json {
+        output::json(&json);
+    } else {
+        let mut headers = vec![
+            "EDGE",
+            "HOSTNAME",
+            "SERVICE",
+            "NODE",
+            "BACKEND",
+            "CERT EXPIRES",
+        ];
+        if probe {
+            headers.push("BACKEND STATE");
+        }
+        output::table(&headers, &rows);
+    }
+    Ok(if failed.is_empty() && !unreachable {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Problems
+    })
 }

@@ -13,7 +13,6 @@ use crate::output::{self, Spinner};
 /// Operations on a deployed service.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Op {
-    Undeploy,
     Stop,
     Start,
     Restart,
@@ -52,11 +51,30 @@ pub(crate) fn print_report(ctx: &Context, verb: &str, node: &str, r: &Report) {
 
 pub(crate) async fn deploy(ctx: &Context, a: &ServiceArg) -> Result<ExitStatus, mcp_core::Error> {
     let (_, def) = ctx.definition(&a.service)?;
-    let mut client = ctx.client(&def.node).await?;
     let spinner = Spinner::start(&format!("deploying {} on {}", def.name, def.node));
-    let report = client.deploy(&def.to_toml()).await;
+    let deployed = ctx.deploy(&def).await;
     drop(spinner);
-    print_report(ctx, "deployed", &def.node, &report?);
+    let deployed = deployed?;
+    print_report(ctx, "deployed", &def.node, &deployed.report);
+    if !ctx.json {
+        for o in &deployed.edges {
+            for s in o.result.iter().flatten() {
+                output::line(&format!(
+                    "  edge {}: {} → {} (certificate {} until {})",
+                    o.node,
+                    s.route.hostname,
+                    s.route.backend,
+                    s.cert_serial.as_deref().unwrap_or("-"),
+                    s.cert_not_after.map_or_else(|| "-".into(), output::rfc3339)
+                ));
+            }
+        }
+        for h in &deployed.unrouted {
+            output::error(&format!(
+                "warning: public hostname {h} is not routed: the fleet has no edge node"
+            ));
+        }
+    }
     Ok(ExitStatus::Success)
 }
 
@@ -76,14 +94,12 @@ pub(crate) async fn service_op(
     let node = ctx.node_for(&a.service, a.node.as_deref())?;
     let mut client = ctx.client(&node).await?;
     let (doing, done) = match op {
-        Op::Undeploy => ("undeploying", "undeployed"),
         Op::Stop => ("stopping", "stopped"),
         Op::Start => ("starting", "started"),
         Op::Restart => ("restarting", "restarted"),
     };
     let spinner = Spinner::start(&format!("{doing} {} on {node}", a.service));
     let report = match op {
-        Op::Undeploy => client.undeploy(&a.service).await,
         Op::Stop => client.stop(&a.service).await,
         Op::Start => client.start(&a.service).await,
         Op::Restart => client.restart(&a.service).await,
@@ -91,6 +107,38 @@ pub(crate) async fn service_op(
     drop(spinner);
     print_report(ctx, done, &node, &report?);
     Ok(ExitStatus::Success)
+}
+
+/// `mcp undeploy`: the compute node, then the service's edge routes.
+pub(crate) async fn undeploy(
+    ctx: &Context,
+    a: &NodeServiceArg,
+) -> Result<ExitStatus, mcp_core::Error> {
+    let service = a.service.as_str();
+    let node = &ctx.node_for(service, a.node.as_deref())?;
+    let spinner = Spinner::start(&format!("undeploying {service} on {node}"));
+    let undeployed = ctx.undeploy(service, node).await;
+    drop(spinner);
+    let (report, edges) = undeployed?;
+    print_report(ctx, "undeployed", node, &report);
+    let mut status = ExitStatus::Success;
+    for (edge, r) in edges {
+        match r {
+            Ok(hosts) if !ctx.json => {
+                for h in hosts {
+                    output::line(&format!("  edge {edge}: removed {h}"));
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                output::error(&format!(
+                    "edge node {edge}: its routes for {service} stay until `mcp undeploy {service}` runs again: {e}"
+                ));
+                status = ExitStatus::Problems;
+            }
+        }
+    }
+    Ok(status)
 }
 
 pub(crate) async fn recover(ctx: &Context, a: &NodeArg) -> Result<ExitStatus, mcp_core::Error> {

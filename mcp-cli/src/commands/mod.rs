@@ -22,7 +22,7 @@ pub(crate) async fn run(ctx: &Context, command: Command) -> Result<ExitStatus, m
         Command::Show(a) => show::run(ctx, &a),
         Command::Deploy(a) => lifecycle::deploy(ctx, &a).await,
         Command::Adopt(a) => lifecycle::adopt(ctx, &a).await,
-        Command::Undeploy(a) => lifecycle::service_op(ctx, &a, lifecycle::Op::Undeploy).await,
+        Command::Undeploy(a) => lifecycle::undeploy(ctx, &a).await,
         Command::Stop(a) => lifecycle::service_op(ctx, &a, lifecycle::Op::Stop).await,
         Command::Start(a) => lifecycle::service_op(ctx, &a, lifecycle::Op::Start).await,
         Command::Restart(a) => lifecycle::service_op(ctx, &a, lifecycle::Op::Restart).await,
@@ -39,6 +39,7 @@ pub(crate) async fn run(ctx: &Context, command: Command) -> Result<ExitStatus, m
         Command::Node(c) => fleet::node(ctx, c).await,
         Command::Route(c) => fleet::route(ctx, c).await,
         Command::Dns(a) => fleet::dns(ctx, &a).await,
+        Command::Edge(c) => fleet::edge(ctx, c).await,
         Command::Agent(c) => fleet::agent(ctx, c).await,
         Command::Login(a) => login::run(ctx, &a).await,
         Command::Completions(a) => {

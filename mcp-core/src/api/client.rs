@@ -298,6 +298,57 @@ impl AgentClient {
         })))
     }
 
+    /// Asks this (edge) node to route public traffic for `req.hostname` to a
+    /// service on a compute node; `check_only` validates without changing
+    /// anything (and returns `None`).
+    pub async fn setup_edge_route(
+        &mut self,
+        req: &crate::engine::EdgeRouteRequest,
+        check_only: bool,
+    ) -> Result<Option<crate::engine::EdgeRouteStatus>, ApiError> {
+        let r = self
+            .inner
+            .setup_edge_route(convert::encode_edge_request(req, check_only))
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(r.into_inner().route.map(convert::decode_edge_route))
+    }
+
+    /// Removes `service`'s edge routes on this (edge) node: every hostname, or
+    /// only `hostname`. Returns the hostnames removed.
+    pub async fn remove_edge_routes(
+        &mut self,
+        service: &str,
+        hostname: Option<&str>,
+    ) -> Result<Vec<String>, ApiError> {
+        let r = self
+            .inner
+            .remove_edge_routes(v1::RemoveEdgeRoutesRequest {
+                service: service.to_owned(),
+                hostname: hostname.unwrap_or_default().to_owned(),
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(r.into_inner().hostnames)
+    }
+
+    /// This (edge) node's edge routes; with `probe`, whether each backend answers.
+    pub async fn edge_routes(
+        &mut self,
+        probe: bool,
+    ) -> Result<Vec<crate::engine::EdgeRouteStatus>, ApiError> {
+        let r = self
+            .inner
+            .list_edge_routes(v1::ListEdgeRoutesRequest { probe })
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(r.into_inner()
+            .routes
+            .into_iter()
+            .map(convert::decode_edge_route)
+            .collect())
+    }
+
     /// The node's identity and capacity.
     pub async fn node_status(&mut self) -> Result<NodeInfo, ApiError> {
         let r = self

@@ -11,7 +11,8 @@ use super::ApiError;
 use crate::engine::{
     ComponentChange, ComponentStatus, NodeInfo, Report, ServiceStatus, SyncAction, SyncItem,
 };
-use crate::registry::{DesiredState, DnsRecord, Event, ProxyRouteRecord};
+use crate::engine::{EdgeRouteRequest, EdgeRouteStatus};
+use crate::registry::{DesiredState, DnsRecord, EdgeRouteRecord, Event, ProxyRouteRecord};
 use crate::spec::Mode;
 
 /// A wire timestamp.
@@ -252,6 +253,7 @@ pub fn encode_node(n: &NodeInfo) -> v1::NodeStatusResponse {
         disk_free_bytes: n.disk_free_bytes,
         ports_leased: n.ports_leased,
         ports_total: n.ports_total,
+        role: n.role.clone(),
     }
 }
 
@@ -271,6 +273,7 @@ pub fn decode_node(n: v1::NodeStatusResponse) -> NodeInfo {
         disk_free_bytes: n.disk_free_bytes,
         ports_leased: n.ports_leased,
         ports_total: n.ports_total,
+        role: n.role,
     }
 }
 
@@ -431,6 +434,71 @@ pub fn decode_dns(d: v1::DnsRecord) -> DnsRecord {
         value: d.value,
         ttl: d.ttl,
         service: None,
+    }
+}
+
+/// Encodes an edge route request.
+pub fn encode_edge_request(r: &EdgeRouteRequest, check_only: bool) -> v1::SetupEdgeRouteRequest {
+    v1::SetupEdgeRouteRequest {
+        hostname: r.hostname.clone(),
+        service: r.service.clone(),
+        node: r.node.clone(),
+        backend_hostname: r.backend_hostname.clone(),
+        backend: r.backend.clone(),
+        listener: r.listener.clone(),
+        check_only,
+    }
+}
+
+/// Decodes an edge route request; also says whether it is a check only.
+pub fn decode_edge_request(r: v1::SetupEdgeRouteRequest) -> (EdgeRouteRequest, bool) {
+    (
+        EdgeRouteRequest {
+            hostname: r.hostname,
+            service: r.service,
+            node: r.node,
+            backend_hostname: r.backend_hostname,
+            backend: r.backend,
+            listener: r.listener,
+        },
+        r.check_only,
+    )
+}
+
+/// Encodes an edge route and its state.
+pub fn encode_edge_route(s: &EdgeRouteStatus) -> v1::EdgeRoute {
+    let r = &s.route;
+    v1::EdgeRoute {
+        hostname: r.hostname.clone(),
+        service: r.service.clone(),
+        node: r.node.clone(),
+        backend_hostname: r.backend_hostname.clone(),
+        backend: r.backend.clone(),
+        listener: r.listener.clone(),
+        updated_at: Some(timestamp(r.updated_at)),
+        cert_serial: s.cert_serial.clone().unwrap_or_default(),
+        cert_not_after: s.cert_not_after.map(timestamp),
+        backend_reachable: s.backend_reachable,
+        backend_error: s.backend_error.clone().unwrap_or_default(),
+    }
+}
+
+/// Decodes an edge route and its state.
+pub fn decode_edge_route(r: v1::EdgeRoute) -> EdgeRouteStatus {
+    EdgeRouteStatus {
+        route: EdgeRouteRecord {
+            updated_at: r.updated_at.as_ref().map_or(UNIX_EPOCH, system_time),
+            hostname: r.hostname,
+            service: r.service,
+            node: r.node,
+            backend_hostname: r.backend_hostname,
+            backend: r.backend,
+            listener: r.listener,
+        },
+        cert_serial: Some(r.cert_serial).filter(|s| !s.is_empty()),
+        cert_not_after: r.cert_not_after.as_ref().map(system_time),
+        backend_reachable: r.backend_reachable,
+        backend_error: Some(r.backend_error).filter(|s| !s.is_empty()),
     }
 }
 

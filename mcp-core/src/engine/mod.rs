@@ -16,6 +16,7 @@
 
 mod data;
 mod dns;
+mod edge;
 mod files;
 mod health;
 mod journal;
@@ -32,6 +33,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 pub use dns::{DNS_NOT_CONFIGURED, DnsIntegration};
+pub use edge::{EdgeRouteRequest, EdgeRouteStatus, under_domain};
 pub use files::MAX_FILE_BYTES;
 pub use journal::Interrupted;
 use journal::Journal;
@@ -75,6 +77,10 @@ pub struct EngineConfig {
     pub dns: Option<DnsIntegration>,
     /// Where snapshots of services' data go, and how many are kept.
     pub snapshots: crate::snapshot::SnapshotStore,
+    /// What this node does: an edge node runs no containers, only edge routes.
+    pub role: crate::registry::NodeRole,
+    /// Edge nodes: the domains public hostnames must fall under.
+    pub allowed_domains: Vec<String>,
 }
 
 impl EngineConfig {
@@ -96,6 +102,8 @@ impl EngineConfig {
                 dir: "/srv/mcp/snapshots".into(),
                 retain: 7,
             },
+            role: crate::registry::NodeRole::Compute,
+            allowed_domains: Vec::new(),
         }
     }
 }
@@ -199,6 +207,14 @@ pub enum EngineError {
     /// The feature is not available yet, or not configured here.
     #[error("{0}")]
     Unsupported(String),
+    /// The request does not fit this node's role (an edge route asked of a
+    /// compute node).
+    #[error("{0}")]
+    WrongRole(String),
+    /// An edge route this node must not serve (a hostname outside the allowed
+    /// domains, a backend outside the zone).
+    #[error("{0}")]
+    EdgeRefused(String),
 }
 
 impl EngineError {
@@ -211,6 +227,8 @@ impl EngineError {
             EngineError::Conflict(_) => ErrorKind::Conflict,
             EngineError::Unhealthy(_) => ErrorKind::FailedPrecondition,
             EngineError::Unsupported(_) => ErrorKind::NotConfigured,
+            EngineError::WrongRole(_) => ErrorKind::FailedPrecondition,
+            EngineError::EdgeRefused(_) => ErrorKind::InvalidInput,
         }
     }
 
@@ -719,6 +737,14 @@ impl Engine {
                 wanted: def.node.clone(),
                 this: self.config.node.clone(),
             });
+        }
+        if self.config.role == crate::registry::NodeRole::Edge {
+            return Err(fail(Step::Validate)(
+                crate::runtime::RuntimeError::NoContainers {
+                    node: self.config.node.clone(),
+                }
+                .into(),
+            ));
         }
         let resolved = def.resolve(&self.config.conventions);
         let previous = self
@@ -1752,10 +1778,18 @@ impl Engine {
             })?;
         }
         let registry = Arc::new(Registry::open(&config.database.path)?);
-        let mut podman = Podman::with_command(config.podman.command.clone());
-        if let Some(conf) = &config.podman.containers_conf {
-            podman = podman.env("CONTAINERS_CONF", &conf.display().to_string());
-        }
+        let runtime: Arc<dyn ContainerRuntime> = match config.node.role {
+            crate::registry::NodeRole::Edge => {
+                Arc::new(crate::runtime::NoContainers::new(&config.node.name))
+            }
+            crate::registry::NodeRole::Compute => {
+                let mut podman = Podman::with_command(config.podman.command.clone());
+                if let Some(conf) = &config.podman.containers_conf {
+                    podman = podman.env("CONTAINERS_CONF", &conf.display().to_string());
+                }
+                Arc::new(podman)
+            }
+        };
         let engine_config = EngineConfig {
             node: config.node.name.clone(),
             instance: config.node.name.clone(),
@@ -1768,8 +1802,10 @@ impl Engine {
             proxy: config.proxy_integration()?,
             dns: config.dns_integration()?,
             snapshots: config.snapshot_store(),
+            role: config.node.role,
+            allowed_domains: config.edge.allowed_domains.clone(),
         };
         let probe = crate::ports::BindProbe::new(vec![config.node.publish_address]);
-        Engine::new(engine_config, registry, Arc::new(podman), Box::new(probe))
+        Engine::new(engine_config, registry, runtime, Box::new(probe))
     }
 }

@@ -35,6 +35,8 @@ pub struct NodeInfo {
     pub ports_leased: u32,
     /// Host ports in the range.
     pub ports_total: u32,
+    /// `compute` or `edge` (empty from agents before roles).
+    pub role: String,
 }
 
 impl Engine {
@@ -58,6 +60,7 @@ impl Engine {
             disk_free_bytes: disk_free(&self.config.conventions.data_root),
             ports_leased: u32::try_from(self.ports.leased()).unwrap_or(u32::MAX),
             ports_total: u32::try_from(self.config.port_range.len()).unwrap_or(u32::MAX),
+            role: self.config.role.as_str().to_owned(),
         })
     }
 }

@@ -737,6 +737,57 @@ impl Tx<'_> {
         Ok(n > 0)
     }
 
+    /// Inserts or replaces the edge route of its hostname.
+    pub fn put_edge_route(&self, r: &EdgeRouteRecord) -> Result<()> {
+        self.tx
+            .execute(
+                "INSERT OR REPLACE INTO edge_routes
+                 (hostname, service, node, backend_hostname, backend, listener, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    r.hostname,
+                    r.service,
+                    r.node,
+                    r.backend_hostname,
+                    r.backend,
+                    r.listener,
+                    millis(r.updated_at)
+                ],
+            )
+            .map_err(sql("write edge route"))?;
+        Ok(())
+    }
+
+    /// Every edge route, by hostname.
+    pub fn edge_routes(&self) -> Result<Vec<EdgeRouteRecord>> {
+        self.rows(
+            "read edge routes",
+            "SELECT hostname, service, node, backend_hostname, backend, listener, updated_at
+             FROM edge_routes ORDER BY hostname",
+            [],
+            |r| {
+                Ok(EdgeRouteRecord {
+                    hostname: r.get(0)?,
+                    service: r.get(1)?,
+                    node: r.get(2)?,
+                    backend_hostname: r.get(3)?,
+                    backend: r.get(4)?,
+                    listener: r.get(5)?,
+                    updated_at: from_millis(r.get(6)?),
+                })
+            },
+        )
+    }
+
+    /// Forgets the edge route of `hostname`. Returns whether it was recorded.
+    pub fn remove_edge_route(&self, hostname: &str) -> Result<bool> {
+        let n = self
+            .tx
+            .execute("DELETE FROM edge_routes WHERE hostname = ?1", [hostname])
+            .map_err(sql("remove edge route"))?;
+        Ok(n > 0)
+    }
+
     /// Opens a journal entry for `operation` of `service`; returns its id.
     pub fn open_journal(&self, service: &str, operation: &str, at: SystemTime) -> Result<i64> {
         self.tx

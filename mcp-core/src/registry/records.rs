@@ -136,6 +136,26 @@ pub struct ProxyRouteRecord {
     pub service: Option<String>,
 }
 
+/// An edge route: public traffic for `hostname` goes to `service` on compute node
+/// `node`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EdgeRouteRecord {
+    /// The public hostname.
+    pub hostname: String,
+    /// The service it reaches.
+    pub service: String,
+    /// The compute node running it.
+    pub node: String,
+    /// The service's internal hostname there (`<service>.<zone>`).
+    pub backend_hostname: String,
+    /// Where the edge proxy connects: the compute node's `address:port`.
+    pub backend: String,
+    /// The edge proxy's listener, e.g. `:443`.
+    pub listener: String,
+    /// When it was last set up.
+    pub updated_at: SystemTime,
+}
+
 /// An open journal entry: an operation that has not committed (see
 /// [`crate::engine`]), with what undoes it so far (JSON).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,10 +226,11 @@ pub struct NodeRecord {
 }
 
 /// The role of a node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NodeRole {
     /// Runs containers.
+    #[default]
     Compute,
     /// Runs only proxy routes for public traffic.
     Edge,
@@ -222,6 +243,11 @@ impl NodeRole {
             NodeRole::Compute => "compute",
             NodeRole::Edge => "edge",
         }
+    }
+
+    /// `compute` or `edge`; anything else is an error naming both.
+    pub fn from_name(s: &str) -> Result<Self, String> {
+        Self::parse(s).map_err(|_| format!("unknown node role {s:?}: compute or edge"))
     }
 
     pub(super) fn parse(s: &str) -> Result<Self, RegistryError> {

@@ -3,7 +3,7 @@
 //! never edit one that has shipped, add a new one.
 
 /// Every migration, in order. The schema version is the number applied.
-pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 const V1: &str = r#"
 CREATE TABLE services (
@@ -123,5 +123,19 @@ CREATE TABLE journal (
     operation  TEXT NOT NULL,
     started_at INTEGER NOT NULL,
     undo       TEXT NOT NULL
+) STRICT;
+"#;
+
+/// Edge routes (edge nodes): a public hostname routed to a service on a compute
+/// node. The proxy route itself is in `proxy_routes`, owned by the service.
+const V4: &str = r#"
+CREATE TABLE edge_routes (
+    hostname         TEXT PRIMARY KEY,
+    service          TEXT NOT NULL,
+    node             TEXT NOT NULL,
+    backend_hostname TEXT NOT NULL,
+    backend          TEXT NOT NULL,
+    listener         TEXT NOT NULL,
+    updated_at       INTEGER NOT NULL
 ) STRICT;
 "#;

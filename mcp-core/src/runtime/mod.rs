@@ -67,6 +67,12 @@ pub enum RuntimeError {
         /// What was wrong.
         detail: String,
     },
+    /// This node runs no containers (an edge node).
+    #[error("{node} is an edge node: it runs no containers (deploy services to a compute node)")]
+    NoContainers {
+        /// The node.
+        node: String,
+    },
     /// A host directory could not be prepared.
     #[error("cannot prepare {}: {source}", path.display())]
     Dir {
@@ -100,6 +106,7 @@ impl RuntimeError {
             RuntimeError::Spawn { .. } => ErrorKind::Unavailable,
             RuntimeError::Parse { .. } => ErrorKind::Internal,
             RuntimeError::Dir { .. } => ErrorKind::Io,
+            RuntimeError::NoContainers { .. } => ErrorKind::FailedPrecondition,
         }
     }
 
@@ -347,4 +354,78 @@ pub trait ContainerRuntime: Send + Sync + std::fmt::Debug {
     fn follow_logs(&self, name: &str, tail: Option<usize>) -> Result<LogStream>;
     /// The runtime and its version, e.g. `podman 4.3.1 (rootless)`.
     fn describe(&self) -> Result<String>;
+}
+
+/// The runtime of an edge node: there are no containers. Listing finds none and
+/// inspecting finds nothing, so status and the monitor work unchanged; anything
+/// that would create, start or pull fails with [`RuntimeError::NoContainers`].
+#[derive(Debug, Clone)]
+pub struct NoContainers {
+    node: String,
+}
+
+impl NoContainers {
+    /// The runtime of edge node `node`.
+    pub fn new(node: &str) -> Self {
+        NoContainers {
+            node: node.to_owned(),
+        }
+    }
+
+    fn refuse<T>(&self) -> Result<T> {
+        Err(RuntimeError::NoContainers {
+            node: self.node.clone(),
+        })
+    }
+}
+
+impl ContainerRuntime for NoContainers {
+    fn image_exists(&self, _image: &str) -> Result<bool> {
+        self.refuse()
+    }
+    fn pull(&self, _image: &str, _registry: &crate::images::RegistrySettings) -> Result<()> {
+        self.refuse()
+    }
+    fn ensure_network(&self, _name: &str) -> Result<()> {
+        self.refuse()
+    }
+    fn ensure_dir(&self, _path: &Path) -> Result<()> {
+        self.refuse()
+    }
+    fn create(&self, _spec: &ContainerSpec) -> Result<String> {
+        self.refuse()
+    }
+    fn run(&self, _spec: &ContainerSpec) -> Result<String> {
+        self.refuse()
+    }
+    fn start(&self, _name: &str) -> Result<()> {
+        self.refuse()
+    }
+    fn stop(&self, _name: &str, _grace: Duration) -> Result<()> {
+        self.refuse()
+    }
+    fn restart(&self, _name: &str, _grace: Duration) -> Result<()> {
+        self.refuse()
+    }
+    fn remove(&self, _name: &str) -> Result<bool> {
+        Ok(false)
+    }
+    fn rename(&self, _from: &str, _to: &str) -> Result<()> {
+        self.refuse()
+    }
+    fn inspect(&self, _name: &str) -> Result<Option<ContainerInfo>> {
+        Ok(None)
+    }
+    fn list(&self, _labels: &[(&str, &str)]) -> Result<Vec<ContainerInfo>> {
+        Ok(Vec::new())
+    }
+    fn logs(&self, _name: &str, _tail: Option<usize>) -> Result<String> {
+        self.refuse()
+    }
+    fn follow_logs(&self, _name: &str, _tail: Option<usize>) -> Result<LogStream> {
+        self.refuse()
+    }
+    fn describe(&self) -> Result<String> {
+        Ok("none (edge node)".to_owned())
+    }
 }

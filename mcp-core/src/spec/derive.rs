@@ -117,10 +117,14 @@ pub struct ResolvedRoute {
     pub listener_port: u16,
     /// Routing mode.
     pub mode: Mode,
-    /// Hostname: the override, or `<service>.<zone>`.
+    /// The hostname this node's proxy serves: the override, or `<service>.<zone>`.
+    /// A public route is served here under the internal default, and under its
+    /// public hostname by the edge nodes.
     pub hostname: String,
     /// Whether an edge node routes public traffic here.
     pub public: bool,
+    /// The hostname edge nodes serve for a public route (its `hostname`).
+    pub public_hostname: Option<String>,
     /// How a new container is judged ready for traffic here.
     pub health: HealthCheck,
 }
@@ -185,11 +189,12 @@ fn resolve_component(
                 port_env,
                 listener_port: r.port,
                 mode: r.mode,
-                hostname: r
-                    .hostname
-                    .clone()
-                    .unwrap_or_else(|| default_hostname(&def.name, conv)),
+                hostname: match (&r.hostname, r.public) {
+                    (Some(h), false) => h.clone(),
+                    _ => default_hostname(&def.name, conv),
+                },
                 public: r.public,
+                public_hostname: r.hostname.clone().filter(|_| r.public),
                 health: HealthCheck {
                     path: r.health_path.clone(),
                     timeout: std::time::Duration::from_secs(u64::from(

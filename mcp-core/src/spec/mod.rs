@@ -38,6 +38,7 @@ pub use derive::{
 pub use edit::DefinitionEditor;
 pub use image::{ImageRef, is_pinned_version};
 pub use problem::{Location, Problem, Rule};
+pub(crate) use rules::check_hostname;
 
 use crate::ErrorKind;
 

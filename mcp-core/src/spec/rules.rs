@@ -251,18 +251,20 @@ fn route_conflicts(def: &ServiceDefinition, sink: &mut Sink<'_>) {
                 continue;
             }
             let field = format!("components[{i}].routes[{j}]");
-            match seen.get(&(r.port, r.hostname.as_deref())) {
+            // A public route is served on its node under the default hostname.
+            let local = r.hostname.as_deref().filter(|_| !r.public);
+            match seen.get(&(r.port, local)) {
                 Some(first) => sink.report(
                     &format!("{field}.port"),
                     Rule::RouteConflict,
                     format!(
                         "{first} already routes listener :{} for {}; each listener and hostname pair can have one backend",
                         r.port,
-                        r.hostname.as_deref().unwrap_or("the default hostname")
+                        local.unwrap_or("the default hostname")
                     ),
                 ),
                 None => {
-                    seen.insert((r.port, r.hostname.as_deref()), field);
+                    seen.insert((r.port, local), field);
                 }
             }
         }
@@ -494,7 +496,7 @@ fn legacy_port(sink: &mut Sink<'_>, field: &str, p: &str) {
 
 /// Checks a DNS hostname: at least two labels, each 1–63 letters, digits or '-',
 /// not starting or ending with '-', 253 characters in all.
-pub(super) fn check_hostname(h: &str) -> Result<(), String> {
+pub(crate) fn check_hostname(h: &str) -> Result<(), String> {
     if h.len() > 253 {
         return Err(format!("hostname {h:?} is longer than 253 characters"));
     }

@@ -1,0 +1,273 @@
+//! Edge nodes through the real binaries: a compute agent (real Podman) and an edge
+//! agent configured with a Podman that does not exist, each with its own recording
+//! mc-proxy, one CLI configuration for both. A public service gets its internal
+//! route on the compute node and an edge route (public hostname, its own
+//! certificate, re-encrypting to the compute node) on the edge node; `edge list`,
+//! `edge status` (backend reachability), `node list` (roles, container counts)
+//! and `ps` show it; a hostname outside the allowed domains and a deploy to the
+//! edge node are refused with nothing changed; undeploy removes both routes and
+//! the certificate; with the edge agent down, the compute node still answers.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::SystemTime;
+
+use mcp_examples::fake_mcproxy::FakeMcProxy;
+use mcp_examples::testbed::{AgentAuth, FleetPki, Mode, RunningAgent, Testbed};
+
+const ZONE: &str = "svc.mcp.metacircular.net";
+
+fn agent_bin() -> PathBuf {
+    let p = Path::new(env!("CARGO_BIN_EXE_mcp")).with_file_name("mcp-agent");
+    assert!(
+        p.exists(),
+        "{} is missing: build the workspace first",
+        p.display()
+    );
+    p
+}
+
+fn mcp(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mcp"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run mcp")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn ok(config: &Path, args: &[&str]) -> String {
+    let out = mcp(config, args);
+    assert!(out.status.success(), "mcp {args:?}: {}", text(&out));
+    text(&out)
+}
+
+struct Node {
+    bed: Testbed,
+    agent: RunningAgent,
+    proxy: FakeMcProxy,
+}
+
+fn start(bed: Testbed, extra: &str) -> Node {
+    let proxy = FakeMcProxy::start().expect("fake mc-proxy");
+    let q = |p: &Path| format!("{:?}", p.display().to_string());
+    let config = format!(
+        "[mcproxy]\nsocket = {}\ncert_dir = {}\n\n{extra}",
+        q(&proxy.socket),
+        q(&bed.dir().join("proxy-certs")),
+    );
+    let agent = bed
+        .start_agent_with(&agent_bin(), &AgentAuth::TokenFile, &config)
+        .unwrap_or_else(|e| panic!("{e}"));
+    Node { bed, agent, proxy }
+}
+
+fn public_definition(name: &str, node: &str, port: u16, hostname: &str) -> String {
+    format!(
+        r#"name = "{name}"
+node = "{node}"
+
+[[components]]
+name = "{name}"
+image = "localhost/hello:v0.1.0"
+
+[[components.routes]]
+port = {port}
+mode = "l7"
+public = true
+hostname = "{hostname}"
+"#
+    )
+}
+
+fn row<'a>(out: &'a str, first: &str) -> &'a str {
+    out.lines()
+        .find(|l| l.starts_with(first))
+        .unwrap_or_else(|| panic!("no row for {first}: {out}"))
+}
+
+#[test]
+fn public_service_through_an_edge_node() {
+    let pki = FleetPki::new().expect("pki");
+    let compute_bed = Testbed::new(Mode::Rootful)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .in_fleet(&pki);
+    compute_bed.hello_image("v0.1.0").expect("image");
+    let compute = start(compute_bed, "");
+    let edge_bed = Testbed::new(Mode::Rootful)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .in_fleet(&pki)
+        .as_edge();
+    let mut edge = start(edge_bed, "[edge]\nallowed_domains = [\"example.org\"]\n");
+    let (c, e) = (compute.bed.node(), edge.bed.node());
+
+    let services = compute.bed.dir().join("services");
+    std::fs::create_dir_all(&services).expect("services");
+    let config = pki
+        .cli_config(
+            compute.bed.dir(),
+            &[
+                (c, compute.agent.address.to_string(), "compute"),
+                (e, edge.agent.address.to_string(), "edge"),
+            ],
+            &services,
+        )
+        .expect("config");
+
+    // The compute node's proxy listener for the route: the fake proxy serves no
+    // traffic, so the test listens there itself.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listener");
+    let port = listener.local_addr().expect("addr").port();
+    let name = compute.bed.name("pub");
+    let public = format!("www-{}.example.org", compute.bed.id);
+    let internal = format!("{name}.{ZONE}");
+    std::fs::write(
+        services.join(format!("{name}.toml")),
+        public_definition(&name, c, port, &public),
+    )
+    .expect("definition");
+
+    // Deploy: internal route on the compute node, edge route on the edge node.
+    let deployed = ok(&config, &["deploy", &name]);
+    let backend = format!("127.0.0.1:{port}");
+    assert!(
+        deployed.contains(&format!("edge {e}: {public} → {backend}")),
+        "{deployed}"
+    );
+    let inside = compute.proxy.routes();
+    assert!(
+        inside.contains_key(&(format!(":{port}"), internal.clone())),
+        "internal route on the compute node: {inside:?}"
+    );
+    assert!(
+        !inside.keys().any(|(_, h)| *h == public),
+        "the public name is the edge's: {inside:?}"
+    );
+    let outside = edge.proxy.routes();
+    let route = outside
+        .get(&(":443".to_owned(), public.clone()))
+        .unwrap_or_else(|| panic!("edge route: {outside:?}"));
+    assert_eq!(route.backend, backend);
+    assert_eq!(route.mode, "l7");
+    assert!(route.backend_tls, "re-encrypts to the compute node");
+    let cert = edge
+        .bed
+        .dir()
+        .join("proxy-certs")
+        .join(format!("{public}.pem"));
+    assert_eq!(route.tls_cert, cert.display().to_string());
+    let info = mcp_core::certs::inspect(&cert, &cert.with_extension("key"), SystemTime::now())
+        .expect("the edge's own certificate");
+    assert_eq!(info.hostnames, std::slice::from_ref(&public));
+
+    // Listings.
+    let list = ok(&config, &["edge", "list"]);
+    let line = row(&list, e);
+    assert!(
+        line.contains(&public) && line.contains(&name) && line.contains(c) && line.contains("d)"),
+        "{list}"
+    );
+    let status = ok(&config, &["edge", "status"]);
+    assert!(row(&status, e).contains("reachable"), "{status}");
+    let nodes = ok(&config, &["node", "list"]);
+    let (cr, er) = (row(&nodes, c), row(&nodes, e));
+    assert!(
+        cr.contains("compute") && cr.contains("reachable") && cr.trim_end().ends_with('1'),
+        "{nodes}"
+    );
+    assert!(
+        er.contains("edge") && er.contains("reachable") && er.trim_end().ends_with('0'),
+        "{nodes}"
+    );
+    let ps = ok(&config, &["ps"]);
+    assert!(row(&ps, &name).contains(c), "{ps}");
+    let agents = ok(&config, &["agent", "status"]);
+    assert!(agents.contains(c) && agents.contains(e), "{agents}");
+
+    // The backend stops answering: status says so (exit 1).
+    drop(listener);
+    let out = mcp(&config, &["edge", "status"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        row(&text(&out), e).contains("unreachable"),
+        "{}",
+        text(&out)
+    );
+
+    // Refused with nothing changed: a hostname outside the allowed domains …
+    let evil = compute.bed.name("evil");
+    std::fs::write(
+        services.join(format!("{evil}.toml")),
+        public_definition(&evil, c, port + 1, "www.evilexample.org"),
+    )
+    .expect("definition");
+    let out = mcp(&config, &["deploy", &evil]);
+    let said = text(&out);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("not under an allowed domain") && said.contains(e),
+        "{said}"
+    );
+    assert!(!ok(&config, &["ps"]).contains(&evil), "nothing deployed");
+    assert!(
+        !compute
+            .proxy
+            .routes()
+            .keys()
+            .any(|(_, h)| h.starts_with(&evil))
+    );
+    assert_eq!(edge.proxy.routes().len(), 1);
+    std::fs::remove_file(services.join(format!("{evil}.toml"))).expect("rm");
+
+    // … and a service sent to the edge node.
+    let lost = compute.bed.name("lost");
+    std::fs::write(
+        services.join(format!("{lost}.toml")),
+        compute
+            .bed
+            .hello_definition(&lost, "v0.1.0", "")
+            .to_toml()
+            .replace(&format!("node = \"{c}\""), &format!("node = \"{e}\"")),
+    )
+    .expect("definition");
+    let out = mcp(&config, &["deploy", &lost]);
+    let said = text(&out);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("is an edge node: it runs no containers"),
+        "{said}"
+    );
+    std::fs::remove_file(services.join(format!("{lost}.toml"))).expect("rm");
+
+    // Undeploy removes both routes and the edge certificate.
+    let undeployed = ok(&config, &["undeploy", &name]);
+    assert!(
+        undeployed.contains(&format!("edge {e}: removed {public}")),
+        "{undeployed}"
+    );
+    assert!(edge.proxy.routes().is_empty(), "{:?}", edge.proxy.routes());
+    assert!(!cert.exists(), "edge certificate removed");
+    assert!(!compute.proxy.routes().keys().any(|(_, h)| *h == internal));
+
+    // The edge node goes down: the rest keeps working.
+    edge.agent.kill();
+    let nodes = ok(&config, &["node", "list"]);
+    assert!(row(&nodes, e).contains("unreachable"), "{nodes}");
+    assert!(row(&nodes, c).contains("reachable"), "{nodes}");
+    let out = mcp(&config, &["ps"]);
+    assert!(
+        text(&out).contains(e),
+        "the failure is named: {}",
+        text(&out)
+    );
+}

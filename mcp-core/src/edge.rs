@@ -1,0 +1,282 @@
+//! Public services across the fleet, from the operator's side: which edge routes
+//! a definition needs (one per public route, on every edge node), and deploying,
+//! undeploying and moving a service together with them. The edge nodes themselves
+//! check and apply each route (see [`crate::engine::EdgeRouteRequest`]).
+//!
+//! An edge route reaches the service through its compute node's proxy: the
+//! backend is the compute node's address (the host its agent is reached at: agents
+//! listen on the overlay) and the route's listener port, re-encrypted, for the
+//! service's internal hostname `<service>.<zone>`.
+
+use crate::config::ConfigError;
+use crate::engine::{EdgeRouteRequest, EdgeRouteStatus, Report};
+use crate::fleet::Fleet;
+use crate::registry::NodeRole;
+use crate::spec::ServiceDefinition;
+
+/// The edge proxies' listener for public traffic.
+pub const PUBLIC_LISTENER: &str = ":443";
+
+/// An edge node refused or failed a service's edge routes.
+#[derive(Debug, thiserror::Error)]
+#[error("edge node {node}: {what}: {source}")]
+pub struct EdgeError {
+    /// The edge node.
+    pub node: String,
+    /// What was being done, and what was done about it.
+    pub what: String,
+    /// Why.
+    #[source]
+    pub source: Box<crate::Error>,
+}
+
+impl EdgeError {
+    /// The stable classification of this error (its cause's).
+    pub fn kind(&self) -> crate::ErrorKind {
+        self.source.kind()
+    }
+}
+
+/// What one edge node did with a service's edge routes.
+#[derive(Debug)]
+pub struct EdgeOutcome {
+    /// The edge node.
+    pub node: String,
+    /// The routes it now serves, or why it could not.
+    pub result: Result<Vec<EdgeRouteStatus>, crate::Error>,
+}
+
+/// A deploy of a service and its edge routes.
+#[derive(Debug)]
+pub struct Deployed {
+    /// The compute node's report.
+    pub report: Report,
+    /// Each edge node's outcome (empty when the service has no public route).
+    pub edges: Vec<EdgeOutcome>,
+    /// Public hostnames nothing routes (the fleet has no edge node).
+    pub unrouted: Vec<String>,
+}
+
+/// The host part of `host:port` (`[v6]:port` too).
+fn host_of(address: &str) -> &str {
+    match address.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => {
+            host.trim_start_matches('[').trim_end_matches(']')
+        }
+        _ => address,
+    }
+}
+
+impl Fleet {
+    /// The fleet's edge nodes, in configuration order.
+    pub fn edge_nodes(&self) -> Vec<String> {
+        self.config()
+            .nodes
+            .iter()
+            .filter(|n| n.role == Some(NodeRole::Edge))
+            .map(|n| n.name.clone())
+            .collect()
+    }
+
+    /// The edge routes `def` needs while it runs on `node`: one per public route.
+    pub fn edge_requests(
+        &self,
+        def: &ServiceDefinition,
+        node: &str,
+    ) -> Result<Vec<EdgeRouteRequest>, crate::Error> {
+        let entry = self.config().node(node, self.path())?;
+        let resolved = def.resolve(&self.config().conventions);
+        let mut out = Vec::new();
+        for r in resolved.components.iter().flat_map(|c| &c.routes) {
+            let Some(public) = &r.public_hostname else {
+                continue;
+            };
+            let Some(address) = entry.all_addresses().into_iter().next() else {
+                return Err(ConfigError::Invalid {
+                    path: self.path().to_owned(),
+                    message: format!(
+                        "node {node} has no address: edge nodes cannot reach {}",
+                        def.name
+                    ),
+                }
+                .into());
+            };
+            let host = host_of(&address);
+            let backend = if host.contains(':') {
+                format!("[{host}]:{}", r.listener_port)
+            } else {
+                format!("{host}:{}", r.listener_port)
+            };
+            out.push(EdgeRouteRequest {
+                hostname: public.clone(),
+                service: def.name.clone(),
+                node: node.to_owned(),
+                backend_hostname: r.hostname.clone(),
+                backend,
+                listener: PUBLIC_LISTENER.to_owned(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Has every edge node check `requests` (nothing changes). The first refusal
+    /// or unreachable edge node is the error.
+    pub async fn check_edge_routes(
+        &self,
+        requests: &[EdgeRouteRequest],
+    ) -> Result<(), crate::Error> {
+        if requests.is_empty() {
+            return Ok(());
+        }
+        let edges = self.edge_nodes();
+        let results = self
+            .on_nodes(&edges, |_, mut c| async move {
+                for r in requests {
+                    c.setup_edge_route(r, true).await?;
+                }
+                Ok(())
+            })
+            .await;
+        for (node, r) in results {
+            r.map_err(|e| edge_error(&node, "check", e))?;
+        }
+        Ok(())
+    }
+
+    /// Sets up `requests` on every edge node, all at once.
+    pub async fn setup_edge_routes(&self, requests: &[EdgeRouteRequest]) -> Vec<EdgeOutcome> {
+        if requests.is_empty() {
+            return Vec::new();
+        }
+        let edges = self.edge_nodes();
+        self.on_nodes(&edges, |_, mut c| async move {
+            let mut done = Vec::new();
+            for r in requests {
+                if let Some(s) = c.setup_edge_route(r, false).await? {
+                    done.push(s);
+                }
+            }
+            Ok(done)
+        })
+        .await
+        .into_iter()
+        .map(|(node, result)| EdgeOutcome { node, result })
+        .collect()
+    }
+
+    /// Removes `service`'s edge routes from every edge node; each node's result
+    /// (the hostnames removed).
+    pub async fn remove_edge_routes(
+        &self,
+        service: &str,
+    ) -> Vec<(String, Result<Vec<String>, crate::Error>)> {
+        let edges = self.edge_nodes();
+        self.on_nodes(&edges, |_, mut c| async move {
+            Ok(c.remove_edge_routes(service, None).await?)
+        })
+        .await
+    }
+
+    /// Deploys `def` on its node with its edge routes: every edge node checks the
+    /// routes first (a refusal changes nothing), then the compute node deploys,
+    /// then the edge nodes route to it. If an edge node fails after a first
+    /// deploy, the service is undeployed again and the other edge routes removed;
+    /// after a redeploy the new version stays (edge routes point at the node's
+    /// proxy, which did not move) and the edge failure is reported.
+    pub async fn deploy(&self, def: &ServiceDefinition) -> Result<Deployed, crate::Error> {
+        let requests = self.edge_requests(def, &def.node)?;
+        let edges = self.edge_nodes();
+        let unrouted = if edges.is_empty() {
+            requests.iter().map(|r| r.hostname.clone()).collect()
+        } else {
+            self.check_edge_routes(&requests).await?;
+            Vec::new()
+        };
+        let mut compute = self.client(&def.node).await?;
+        let fresh = match compute.status(&def.name).await {
+            Ok(_) => false,
+            Err(e) if e.kind() == crate::ErrorKind::NotFound => true,
+            Err(e) => return Err(e.into()),
+        };
+        let report = compute.deploy(&def.to_toml()).await?;
+        if edges.is_empty() {
+            return Ok(Deployed {
+                report,
+                edges: Vec::new(),
+                unrouted,
+            });
+        }
+        let mut outcomes = Vec::new();
+        let mut failure = None;
+        for o in self.setup_edge_routes(&requests).await {
+            match o.result {
+                Err(e) if failure.is_none() => failure = Some((o.node, e)),
+                result => outcomes.push(EdgeOutcome {
+                    node: o.node,
+                    result,
+                }),
+            }
+        }
+        if let Some((node, e)) = failure {
+            if fresh {
+                let _ = compute.undeploy(&def.name).await;
+                let _ = self.remove_edge_routes(&def.name).await;
+                return Err(edge_error(
+                    &node,
+                    &format!("setup (the deploy on {} was undone)", def.node),
+                    e,
+                ));
+            }
+            return Err(edge_error(
+                &node,
+                &format!(
+                    "setup (the new version runs on {}; run the deploy again)",
+                    def.node
+                ),
+                e,
+            ));
+        }
+        Ok(Deployed {
+            report,
+            edges: outcomes,
+            unrouted,
+        })
+    }
+
+    /// Undeploys `service` from `node`, then removes its edge routes (the compute
+    /// node first, so an edge answers 502 rather than serve a stale backend). The
+    /// edge nodes' results are returned for reporting; an unreachable edge keeps
+    /// its route until the undeploy is run again.
+    pub async fn undeploy(
+        &self,
+        service: &str,
+        node: &str,
+    ) -> Result<(Report, Vec<(String, Result<Vec<String>, crate::Error>)>), crate::Error> {
+        let report = self.client(node).await?.undeploy(service).await?;
+        let edges = self.remove_edge_routes(service).await;
+        Ok((report, edges))
+    }
+}
+
+/// An edge node's failure, named.
+fn edge_error(node: &str, what: &str, e: crate::Error) -> crate::Error {
+    EdgeError {
+        node: node.to_owned(),
+        what: what.to_owned(),
+        source: Box::new(e),
+    }
+    .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_of;
+
+    #[test]
+    fn hosts_of_addresses() {
+        assert_eq!(host_of("10.0.0.2:9444"), "10.0.0.2");
+        assert_eq!(host_of("[fd00::2]:9444"), "fd00::2");
+        assert_eq!(host_of("rift.example:9444"), "rift.example");
+        assert_eq!(host_of("rift"), "rift");
+    }
+}
