@@ -6,7 +6,8 @@
 //! `edge status` (backend reachability), `node list` (roles, container counts)
 //! and `ps` show it; a hostname outside the allowed domains and a deploy to the
 //! edge node are refused with nothing changed; undeploy removes both routes and
-//! the certificate; with the edge agent down, the compute node still answers.
+//! the certificate; sync sets them up again and sync --prune removes them; with
+//! the edge agent down, the compute node still answers.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -258,6 +259,21 @@ fn public_service_through_an_edge_node() {
     assert!(edge.proxy.routes().is_empty(), "{:?}", edge.proxy.routes());
     assert!(!cert.exists(), "edge certificate removed");
     assert!(!compute.proxy.routes().keys().any(|(_, h)| *h == internal));
+
+    // Sync brings the service and its edge route back; with the definition gone,
+    // sync --prune takes both away.
+    let synced = ok(&config, &["sync"]);
+    assert!(synced.contains("edge"), "{synced}");
+    assert!(
+        edge.proxy
+            .routes()
+            .contains_key(&(":443".to_owned(), public.clone())),
+        "{synced}"
+    );
+    std::fs::remove_file(services.join(format!("{name}.toml"))).expect("rm");
+    let pruned = ok(&config, &["sync", "--prune"]);
+    assert!(pruned.contains("undeploy"), "{pruned}");
+    assert!(edge.proxy.routes().is_empty(), "{pruned}");
 
     // The edge node goes down: the rest keeps working.
     edge.agent.kill();

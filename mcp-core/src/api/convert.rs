@@ -297,6 +297,7 @@ pub fn decode_sync_item(i: v1::SyncItem) -> Result<SyncItem, ApiError> {
         "start" => SyncAction::Start,
         "undeploy" => SyncAction::Undeploy,
         "unchanged" => SyncAction::Unchanged,
+        "edge" => SyncAction::Edge,
         other => return Err(ApiError::Protocol(format!("unknown sync action {other:?}"))),
     };
     Ok(SyncItem {

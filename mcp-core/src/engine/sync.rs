@@ -24,6 +24,9 @@ pub enum SyncAction {
     Undeploy,
     /// Nothing to do.
     Unchanged,
+    /// A public service's edge routes set up or removed on the edge nodes (done by
+    /// the operator's side).
+    Edge,
 }
 
 impl SyncAction {
@@ -37,6 +40,7 @@ impl SyncAction {
             SyncAction::Start => "start",
             SyncAction::Undeploy => "undeploy",
             SyncAction::Unchanged => "unchanged",
+            SyncAction::Edge => "edge",
         }
     }
 }
