@@ -1,6 +1,6 @@
 # Sourced by .ci/prereqs.sh when running as root: installs Podman and makes it work
 # on this kind of machine, rootful and rootless, and installs the real servers the
-# tests run (an OCI registry, BIND, pebble). Idempotent.
+# tests run (an OCI registry, BIND, pebble, sshd). Idempotent.
 # Rootful settings (runc, cgroupfs, ulimits, file events) are not written to
 # /etc: the tests and the demo pass their own containers.conf.
 
@@ -14,6 +14,7 @@ need_cmd docker-registry docker-registry   # a real OCI registry for the image t
 need_cmd htpasswd apache2-utils            # its bcrypt password file
 need_cmd named bind9                       # a real DNS server for RFC 2136 updates
 need_cmd pebble pebble                     # a real ACME server
+need_cmd sshd openssh-server               # a real sshd for provisioning and upgrades
 install_missing
 
 user=mcptest

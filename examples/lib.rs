@@ -14,4 +14,5 @@ pub mod https_fake;
 pub mod pebble;
 pub mod registry;
 pub mod relay;
+pub mod sshd;
 pub mod testbed;

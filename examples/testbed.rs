@@ -202,6 +202,11 @@ impl FleetPki {
         })
     }
 
+    /// The CA's private key, PEM (what `[provision] ca_key` points at).
+    pub fn ca_key_pem(&self) -> &str {
+        &self.ca.key_pem
+    }
+
     /// Writes a CLI configuration in `dir` naming every `(node, address, role)`,
     /// with definitions in `services`; returns its path.
     pub fn cli_config(

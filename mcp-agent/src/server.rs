@@ -101,6 +101,8 @@ fn tls_config(config: &AgentConfig) -> Result<rustls::ServerConfig, AgentError> 
 async fn run(config: AgentConfig) -> Result<(), AgentError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let started_at = SystemTime::now();
+    // Hash the executable now, before an upgrade can replace the file.
+    std::thread::spawn(mcp_core::build_id);
     let tls = tls_config(&config)?;
     let auth = Arc::new(Authenticator::from_config(&config).map_err(mcp_core::Error::from)?);
     let engine = {

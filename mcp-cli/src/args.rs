@@ -220,6 +220,24 @@ pub(crate) enum NodeCommand {
         #[arg(long, value_parser = mcp_core::registry::NodeRole::from_name)]
         role: Option<mcp_core::registry::NodeRole>,
     },
+    /// Make a Debian host a node over SSH: user, subordinate IDs, /srv/mcp, TLS,
+    /// configuration, systemd unit, binary, start, register. Safe to run again.
+    Provision {
+        /// The node's name.
+        name: String,
+        /// Where its agent will listen, IP:PORT (default: its configured address).
+        #[arg(long)]
+        address: Option<String>,
+        /// SSH destination (default: its configured `ssh`).
+        #[arg(long)]
+        ssh: Option<String>,
+        /// compute or edge (default: its configured role, else compute).
+        #[arg(long, value_parser = mcp_core::registry::NodeRole::from_name)]
+        role: Option<mcp_core::registry::NodeRole>,
+        /// Check every step and report what would change; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Remove a node from the CLI configuration.
     Remove {
         /// The node's name.
@@ -289,8 +307,15 @@ pub(crate) struct EdgeArg {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AgentCommand {
-    /// Agent versions across the fleet, and skew.
+    /// Agent versions and builds across the fleet, and skew.
     Status,
+    /// Replace the agent on every node (or one) with the build for its
+    /// architecture, over SSH; containers keep running.
+    Upgrade {
+        /// Only this node (default: every node: new RPCs do not work against old
+        /// agents).
+        node: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

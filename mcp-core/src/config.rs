@@ -878,10 +878,67 @@ pub struct CliConfig {
     /// `[conventions]`: how definitions are shown.
     #[serde(default)]
     pub conventions: Conventions,
+    /// `[ssh]`: how nodes are reached for provisioning and upgrades.
+    #[serde(default)]
+    pub ssh: SshSection,
+    /// `[provision]`: what `mcp node provision` and `mcp agent upgrade` install.
+    #[serde(default)]
+    pub provision: ProvisionSection,
+}
+
+/// `[ssh]` of the CLI.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SshSection {
+    /// Extra `ssh` arguments for every node (`["-i", "~/.ssh/fleet"]`); the
+    /// operator's `~/.ssh/config` applies too.
+    pub options: Vec<String>,
+}
+
+/// `[provision]` of the CLI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProvisionSection {
+    /// The user the agent and rootless Podman run as.
+    pub user: String,
+    /// Subordinate UIDs and GIDs for it, `first-last`.
+    pub subids: String,
+    /// Where agent builds are: `mcp-agent-<arch>` (`amd64`, `arm64`), or
+    /// `mcp-agent` for this machine's own architecture. Default: beside `mcp`.
+    pub agent_binaries: Option<PathBuf>,
+    /// A TOML file of further agent configuration (`[podman]`, `[mcproxy]`,
+    /// `[dns]`, …) merged into every provisioned agent's configuration.
+    pub agent_config: Option<PathBuf>,
+    /// The private key of the CA in `[tls] ca_cert`, to issue agents' certificates.
+    pub ca_key: Option<PathBuf>,
+    /// How a provisioned agent authenticates callers: `mcias` (with `[mcias]`) or
+    /// `token-file` (the operator's token; loopback nodes only).
+    pub auth: String,
+    /// The command that (re)starts the agent, run privileged on the node.
+    pub restart_command: String,
+    /// How long a (re)started agent gets to answer with the expected build.
+    pub start_timeout_secs: u64,
+}
+
+impl Default for ProvisionSection {
+    fn default() -> Self {
+        ProvisionSection {
+            user: "mcp".into(),
+            subids: "100000-165535".into(),
+            agent_binaries: None,
+            agent_config: None,
+            ca_key: None,
+            auth: "mcias".into(),
+            restart_command:
+                "systemctl daemon-reload && systemctl enable mcp-agent && systemctl restart mcp-agent"
+                    .into(),
+            start_timeout_secs: 30,
+        }
+    }
 }
 
 /// One `[[nodes]]` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodeEntry {
     /// Node name.
@@ -901,6 +958,14 @@ pub struct NodeEntry {
     /// `compute` (the default) or `edge`.
     #[serde(default)]
     pub role: Option<crate::registry::NodeRole>,
+    /// What makes a command privileged over SSH: `sudo -n` (default), `doas`, or
+    /// `""` when the SSH user is root.
+    #[serde(default)]
+    pub sudo: Option<String>,
+    /// The file system root the node's files are under (default `/`): `/srv/mcp`
+    /// is `<root>/srv/mcp`. For test roots and chroots.
+    #[serde(default)]
+    pub root: Option<PathBuf>,
 }
 
 impl NodeEntry {
@@ -1182,7 +1247,16 @@ impl Default for CliMcIasSection {
     }
 }
 
-const CLI_SECTIONS: &[&str] = &["auth", "services", "build", "registry", "tls", "mcias"];
+const CLI_SECTIONS: &[&str] = &[
+    "auth",
+    "services",
+    "build",
+    "registry",
+    "tls",
+    "mcias",
+    "ssh",
+    "provision",
+];
 
 impl CliConfig {
     /// The default location: `$MCP_CONFIG`, else `~/.config/mcp/mcp.toml`.
@@ -1253,7 +1327,12 @@ impl CliConfig {
 
     /// How to reach node `name`: its addresses, the CA and the token from their files.
     pub fn endpoint(&self, name: &str, path: &Path) -> Result<AgentEndpoint, ConfigError> {
-        let node = self.node(name, path)?;
+        self.endpoint_of(self.node(name, path)?, path)
+    }
+
+    /// How to reach `node` (configured or not yet): its addresses, the CA and the
+    /// token from their files.
+    pub fn endpoint_of(&self, node: &NodeEntry, path: &Path) -> Result<AgentEndpoint, ConfigError> {
         let ca = self
             .tls
             .ca_cert
@@ -1308,7 +1387,14 @@ pub fn add_node(path: &Path, node: &NodeEntry) -> Result<(), ConfigError> {
             );
         }
         let role = node.role.map(|r| r.as_str().to_owned());
-        for (k, v) in [("ssh", &node.ssh), ("arch", &node.arch), ("role", &role)] {
+        let root = node.root.as_ref().map(|r| r.display().to_string());
+        for (k, v) in [
+            ("ssh", &node.ssh),
+            ("arch", &node.arch),
+            ("role", &role),
+            ("sudo", &node.sudo),
+            ("root", &root),
+        ] {
             if let Some(v) = v {
                 t.insert(k, toml_edit::value(v));
             }
@@ -1446,7 +1532,7 @@ token_path = \"/t\"  # keep
             addresses: vec!["192.168.88.181:9444".into()],
             ssh: Some("rift".into()),
             arch: Some("amd64".into()),
-            role: None,
+            ..Default::default()
         };
         add_node(&path, &node).expect("add");
         add_node(&path, &node).expect("add again replaces");

@@ -58,7 +58,7 @@ pub struct Deployed {
 }
 
 /// The host part of `host:port` (`[v6]:port` too).
-fn host_of(address: &str) -> &str {
+pub(crate) fn host_of(address: &str) -> &str {
     match address.rsplit_once(':') {
         Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => {
             host.trim_start_matches('[').trim_end_matches(']')

@@ -14,11 +14,13 @@ use crate::images::ImageError;
 use crate::migrate::MigrateError;
 use crate::pki::PkiError;
 use crate::ports::PortError;
+use crate::provision::ProvisionError;
 use crate::registry::RegistryError;
 use crate::routes::RouteError;
 use crate::runtime::RuntimeError;
 use crate::snapshot::SnapshotError;
 use crate::spec::SpecError;
+use crate::ssh::SshError;
 
 /// The stable classification of an error. Frontends match on this, never on the
 /// module-specific variants, so new variants do not break them.
@@ -140,6 +142,12 @@ pub enum Error {
     /// An edge node refused or failed a service's edge routes.
     #[error(transparent)]
     Edge(#[from] EdgeError),
+    /// Provisioning or an upgrade could not proceed.
+    #[error(transparent)]
+    Provision(#[from] ProvisionError),
+    /// A command over SSH failed.
+    #[error(transparent)]
+    Ssh(#[from] SshError),
     /// A migration stopped (and what was put back).
     #[error(transparent)]
     Migrate(#[from] MigrateError),
@@ -172,6 +180,8 @@ impl Error {
             Error::Snapshot(e) => e.kind(),
             Error::Migrate(e) => e.kind(),
             Error::Edge(e) => e.kind(),
+            Error::Provision(e) => e.kind(),
+            Error::Ssh(e) => e.kind(),
         }
     }
 }

@@ -46,9 +46,7 @@ impl Fleet {
                 name: endpoint.node.clone(),
                 address: endpoint.addresses.first().cloned(),
                 addresses: endpoint.addresses.iter().skip(1).cloned().collect(),
-                ssh: None,
-                arch: None,
-                role: None,
+                ..Default::default()
             }],
             ..CliConfig::default()
         };

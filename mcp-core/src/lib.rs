@@ -61,14 +61,26 @@ pub mod local;
 pub mod migrate;
 pub mod pki;
 pub mod ports;
+pub mod provision;
 pub mod reconcile;
 pub mod registry;
 pub mod routes;
 pub mod runtime;
 pub mod snapshot;
 pub mod spec;
+pub mod ssh;
 
 pub use error::{Error, ErrorKind, Result};
 
 /// The version of this crate, which is the version of every MCP binary built from it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The SHA-256 (hex) of the running executable, read once from `/proc/self/exe`:
+/// which build of a binary runs, whatever its version says. `agent upgrade`
+/// checks it. Empty when the executable cannot be read.
+pub fn build_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        snapshot::sha256_file(std::path::Path::new("/proc/self/exe")).unwrap_or_default()
+    })
+}

@@ -234,6 +234,7 @@ record!(
         ports_leased: u32 = |n| n.ports_leased;
         ports_total: u32 = |n| n.ports_total;
         role: String = |n| n.role.clone();
+        build: String = |n| n.build.clone();
     }
 );
 

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use mcp_core::config::{self, NodeEntry};
+use mcp_core::provision::{ProvisionRequest, ProvisionStep, short};
 use mcp_core::registry::ProxyRouteRecord;
 use mcp_core::spec::Mode;
 
@@ -29,10 +30,30 @@ pub(crate) async fn node(ctx: &Context, c: NodeCommand) -> Result<ExitStatus, mc
                 ssh,
                 arch,
                 role,
+                ..Default::default()
             };
             config::add_node(ctx.path(), &entry)?;
             output::line(&format!("added node {name} to {}", ctx.path().display()));
             Ok(ExitStatus::Success)
+        }
+        NodeCommand::Provision {
+            name,
+            address,
+            ssh,
+            role,
+            dry_run,
+        } => {
+            provision(
+                ctx,
+                ProvisionRequest {
+                    node: name,
+                    address,
+                    ssh,
+                    role,
+                    dry_run,
+                },
+            )
+            .await
         }
         NodeCommand::Remove { name } => {
             if config::remove_node(ctx.path(), &name)? {
@@ -148,13 +169,69 @@ async fn node_list(ctx: &Context) -> Result<ExitStatus, mcp_core::Error> {
     Ok(ExitStatus::Success)
 }
 
+/// Prints a provisioning or upgrade step as it completes.
+fn show_step(json: bool, node: &str) -> impl FnMut(&ProvisionStep) + Send + '_ {
+    move |s| {
+        if !json {
+            output::line(&format!(
+                "{node}: {:<11} {:<12} {}",
+                s.step,
+                s.state.as_str(),
+                s.detail
+            ));
+        }
+    }
+}
+
+/// `mcp node provision`.
+async fn provision(ctx: &Context, req: ProvisionRequest) -> Result<ExitStatus, mcp_core::Error> {
+    let mut show = show_step(ctx.json, &req.node);
+    let steps = ctx.provision(&req, &mut show).await?;
+    if ctx.json {
+        output::json(
+            &serde_json::json!({"node": req.node, "dry_run": req.dry_run, "steps": steps}),
+        );
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// `mcp agent upgrade [NODE]`: node by node; a failed node does not stop the
+/// others.
+async fn upgrade(ctx: &Context, node: Option<&str>) -> Result<ExitStatus, mcp_core::Error> {
+    let nodes = ctx.nodes(node)?;
+    let mut json = Vec::new();
+    let mut failed = false;
+    for n in &nodes {
+        let mut show = show_step(ctx.json, n);
+        match ctx.upgrade_agent(n, &mut show).await {
+            Ok(steps) => json.push(serde_json::json!({"node": n, "steps": steps})),
+            Err(e) => {
+                failed = true;
+                output::error(&format!("{n}: upgrade failed: {e}"));
+                json.push(serde_json::json!({"node": n, "error": e.to_string()}));
+            }
+        }
+    }
+    if ctx.json {
+        output::json(&json);
+    }
+    Ok(if failed {
+        ExitStatus::Problems
+    } else {
+        ExitStatus::Success
+    })
+}
+
 pub(crate) async fn agent(ctx: &Context, c: AgentCommand) -> Result<ExitStatus, mcp_core::Error> {
-    let AgentCommand::Status = c;
+    if let AgentCommand::Upgrade { node } = &c {
+        return upgrade(ctx, node.as_deref()).await;
+    }
     let nodes = ctx.nodes(None)?;
     let results = ctx
         .on_nodes(&nodes, |_, mut c| async move { Ok(c.node_status().await?) })
         .await;
     let mut versions = BTreeSet::new();
+    let mut builds = BTreeSet::new();
     let mut rows = Vec::new();
     let mut json = Vec::new();
     let mut failed = false;
@@ -162,11 +239,18 @@ pub(crate) async fn agent(ctx: &Context, c: AgentCommand) -> Result<ExitStatus, 
         match r {
             Ok(info) => {
                 versions.insert(info.version.clone());
+                builds.insert(info.build.clone());
                 let up = std::time::SystemTime::now()
                     .duration_since(info.started_at)
                     .map_or_else(|_| "-".into(), output::uptime);
-                json.push(serde_json::json!({"node": node, "version": info.version, "uptime": up, "runtime": info.runtime}));
-                rows.push(vec![node, info.version, up, info.runtime]);
+                json.push(serde_json::json!({"node": node, "version": info.version, "build": info.build, "uptime": up, "runtime": info.runtime}));
+                rows.push(vec![
+                    node,
+                    info.version,
+                    short(&info.build).to_owned(),
+                    up,
+                    info.runtime,
+                ]);
             }
             Err(e) => {
                 failed = true;
@@ -175,19 +259,29 @@ pub(crate) async fn agent(ctx: &Context, c: AgentCommand) -> Result<ExitStatus, 
                     node,
                     "-".into(),
                     "-".into(),
+                    "-".into(),
                     format!("unreachable: {e}"),
                 ]);
             }
         }
     }
+    let skew = versions.len() > 1;
     if ctx.json {
-        output::json(&serde_json::json!({"agents": json, "skew": versions.len() > 1}));
+        output::json(
+            &serde_json::json!({"agents": json, "skew": skew, "builds_differ": builds.len() > 1}),
+        );
     } else {
-        output::table(&["NODE", "VERSION", "UPTIME", "RUNTIME"], &rows);
-        match versions.len() {
-            0 => {}
-            1 => output::line(&format!(
-                "all reachable agents run {}",
+        output::table(&["NODE", "VERSION", "BUILD", "UPTIME", "RUNTIME"], &rows);
+        match (versions.len(), builds.len()) {
+            (0, _) => {}
+            (1, 1) => output::line(&format!(
+                "all reachable agents run {} (build {})",
+                versions.iter().next().map_or("", String::as_str),
+                builds.iter().next().map_or("", |b| short(b))
+            )),
+            (1, _) => output::line(&format!(
+                "no version skew, but {} different builds of {}; `mcp agent upgrade` makes them one",
+                builds.len(),
                 versions.iter().next().map_or("", String::as_str)
             )),
             _ => output::line(&format!(

@@ -254,6 +254,7 @@ pub fn encode_node(n: &NodeInfo) -> v1::NodeStatusResponse {
         ports_leased: n.ports_leased,
         ports_total: n.ports_total,
         role: n.role.clone(),
+        build: n.build.clone(),
     }
 }
 
@@ -274,6 +275,7 @@ pub fn decode_node(n: v1::NodeStatusResponse) -> NodeInfo {
         ports_leased: n.ports_leased,
         ports_total: n.ports_total,
         role: n.role,
+        build: n.build,
     }
 }
 

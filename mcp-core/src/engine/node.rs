@@ -37,6 +37,8 @@ pub struct NodeInfo {
     pub ports_total: u32,
     /// `compute` or `edge` (empty from agents before roles).
     pub role: String,
+    /// The SHA-256 of the agent's executable (see [`crate::build_id`]).
+    pub build: String,
 }
 
 impl Engine {
@@ -61,6 +63,7 @@ impl Engine {
             ports_leased: u32::try_from(self.ports.leased()).unwrap_or(u32::MAX),
             ports_total: u32::try_from(self.config.port_range.len()).unwrap_or(u32::MAX),
             role: self.config.role.as_str().to_owned(),
+            build: crate::build_id().to_owned(),
         })
     }
 }

@@ -1,0 +1,1131 @@
+//! Making a Debian host a node (`mcp node provision`) and replacing the agent on
+//! nodes (`mcp agent upgrade`), over SSH ([`crate::ssh`]).
+//!
+//! Provisioning is a list of steps, each a check and an action: the action runs
+//! only when the check finds the node differs, so running it again changes
+//! nothing and says so, and `--dry-run` runs only the checks. The steps: connect
+//! (Debian, architecture), the agent build for that architecture, the `mcp` user,
+//! its subordinate IDs (rootless Podman), lingering (when systemd-logind is
+//! there), `/srv/mcp`, TLS material (issued from the platform CA), the token or
+//! MCIAS settings, the agent's configuration, its systemd unit, the binary, start,
+//! and registering the node in the CLI configuration.
+//!
+//! An upgrade puts the new binary beside the old one (`mcp-agent.new`), checks
+//! its SHA-256 and that it runs, keeps the old one (`mcp-agent.old`), renames the
+//! new one into place, restarts the agent with the node's privileged command, and
+//! waits until NodeStatus reports the new build. If it does not come up, the old
+//! binary is put back and started. Containers keep running throughout: the agent
+//! does not own them.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::ErrorKind;
+use crate::config::{CliConfig, ConfigError, NodeEntry};
+use crate::fleet::Fleet;
+use crate::registry::NodeRole;
+use crate::ssh::{SshError, SshTarget, quote};
+
+/// Errors of this module (besides SSH's, configuration's and the agent API's).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProvisionError {
+    /// The host is not one MCP provisions.
+    #[error("{node}: {message}")]
+    Host {
+        /// The node.
+        node: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// No agent build for the node's architecture.
+    #[error("no mcp-agent build for {arch} (node {node}): expected {}", expected.display())]
+    NoBuild {
+        /// The node.
+        node: String,
+        /// Its architecture.
+        arch: String,
+        /// Where the build was looked for.
+        expected: PathBuf,
+    },
+    /// The provisioning settings are incomplete.
+    #[error("{0}")]
+    Settings(String),
+    /// The new agent did not come up.
+    #[error("{node}: {message}")]
+    NotUp {
+        /// The node.
+        node: String,
+        /// What happened, and what was put back.
+        message: String,
+    },
+}
+
+impl ProvisionError {
+    /// The stable classification of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ProvisionError::Host { .. } => ErrorKind::FailedPrecondition,
+            ProvisionError::NoBuild { .. } => ErrorKind::NotFound,
+            ProvisionError::Settings(_) => ErrorKind::InvalidInput,
+            ProvisionError::NotUp { .. } => ErrorKind::Unavailable,
+        }
+    }
+}
+
+/// What a step found or did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepState {
+    /// The node already was as it should be.
+    Unchanged,
+    /// The step changed the node.
+    Changed,
+    /// (dry run) The step would change the node.
+    WouldChange,
+    /// The step does not apply here.
+    Skipped,
+}
+
+impl StepState {
+    /// The state's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepState::Unchanged => "ok",
+            StepState::Changed => "changed",
+            StepState::WouldChange => "would change",
+            StepState::Skipped => "skipped",
+        }
+    }
+}
+
+/// One step of a provisioning or an upgrade, as reported.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProvisionStep {
+    /// The step.
+    pub step: &'static str,
+    /// What it found or did.
+    pub state: StepState,
+    /// Details.
+    pub detail: String,
+}
+
+/// Receives each step as it completes.
+pub type StepProgress<'a> = &'a mut (dyn FnMut(&ProvisionStep) + Send);
+
+/// What to provision: a configured node's name, with anything given here taking
+/// precedence over its entry (a node not configured yet needs `address` and
+/// `ssh`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProvisionRequest {
+    /// The node's name.
+    pub node: String,
+    /// Where its agent will listen, `host:port`.
+    pub address: Option<String>,
+    /// Its SSH destination.
+    pub ssh: Option<String>,
+    /// Its role.
+    pub role: Option<NodeRole>,
+    /// Only check: report what would change.
+    pub dry_run: bool,
+}
+
+/// The Debian architecture name of `uname -m`'s answer.
+pub fn debian_arch(uname_m: &str) -> String {
+    match uname_m.trim() {
+        "x86_64" => "amd64".into(),
+        "aarch64" | "arm64" => "arm64".into(),
+        "armv7l" => "armhf".into(),
+        other => other.into(),
+    }
+}
+
+/// Where a node's files are, under its root.
+#[derive(Debug, Clone)]
+struct Layout {
+    root: PathBuf,
+}
+
+impl Layout {
+    fn path(&self, p: &str) -> String {
+        self.root
+            .join(p.trim_start_matches('/'))
+            .display()
+            .to_string()
+    }
+    fn srv(&self) -> String {
+        self.path("/srv")
+    }
+    fn dir(&self) -> String {
+        self.path("/srv/mcp")
+    }
+    fn file(&self, name: &str) -> String {
+        format!("{}/{name}", self.dir())
+    }
+    fn etc(&self, name: &str) -> String {
+        self.path(&format!("/etc/{name}"))
+    }
+    fn unit(&self) -> String {
+        self.path("/etc/systemd/system/mcp-agent.service")
+    }
+    /// `--prefix ROOT` for useradd/usermod, when not `/`.
+    fn prefix(&self) -> String {
+        if self.root == Path::new("/") {
+            String::new()
+        } else {
+            format!(" --prefix {}", quote(&self.root.display().to_string()))
+        }
+    }
+}
+
+/// One node's SSH target and layout, from its entry and the CLI configuration.
+fn target_of(config: &CliConfig, entry: &NodeEntry) -> Result<(SshTarget, Layout), ProvisionError> {
+    let destination = entry.ssh.clone().ok_or_else(|| {
+        ProvisionError::Settings(format!(
+            "node {} has no ssh target: set `ssh` in its [[nodes]] entry (or --ssh)",
+            entry.name
+        ))
+    })?;
+    Ok((
+        SshTarget {
+            destination,
+            options: config
+                .ssh
+                .options
+                .iter()
+                .map(|o| {
+                    crate::config::expand_home(Path::new(o))
+                        .display()
+                        .to_string()
+                })
+                .collect(),
+            sudo: entry.sudo.clone().unwrap_or_else(|| "sudo -n".into()),
+        },
+        Layout {
+            root: entry.root.clone().unwrap_or_else(|| PathBuf::from("/")),
+        },
+    ))
+}
+
+/// Runs a blocking SSH call off the async runtime.
+async fn remote<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, SshError> + Send + 'static,
+) -> Result<T, crate::Error> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| crate::Error::from(ProvisionError::Settings(format!("ssh task: {e}"))))?
+        .map_err(crate::Error::from)
+}
+
+impl Fleet {
+    /// The agent build for `arch`: `<agent_binaries>/mcp-agent-<arch>`, or
+    /// `mcp-agent` there when `arch` is this machine's.
+    pub fn agent_build(&self, node: &str, arch: &str) -> Result<PathBuf, crate::Error> {
+        let dir = match &self.config().provision.agent_binaries {
+            Some(d) => crate::config::expand_home(d),
+            None => std::env::current_exe()
+                .ok()
+                .and_then(|p| p.parent().map(Path::to_owned))
+                .unwrap_or_default(),
+        };
+        let named = dir.join(format!("mcp-agent-{arch}"));
+        if named.is_file() {
+            return Ok(named);
+        }
+        let local = debian_arch(std::env::consts::ARCH);
+        let plain = dir.join("mcp-agent");
+        if arch == local && plain.is_file() {
+            return Ok(plain);
+        }
+        Err(ProvisionError::NoBuild {
+            node: node.to_owned(),
+            arch: arch.to_owned(),
+            expected: named,
+        }
+        .into())
+    }
+
+    /// The node's architecture, from `uname -m` there (and checks it is Debian).
+    async fn probe_host(&self, node: &str, ssh: &SshTarget) -> Result<String, crate::Error> {
+        let t = ssh.clone();
+        let out = remote(move || {
+            t.run(
+                "connecting",
+                "uname -m; if [ -r /etc/debian_version ]; then cat /etc/debian_version; else echo none; fi",
+                false,
+            )
+        })
+        .await?;
+        let mut lines = out.lines();
+        let arch = debian_arch(lines.next().unwrap_or_default());
+        let debian = lines.next().unwrap_or("none").trim().to_owned();
+        if debian == "none" {
+            return Err(ProvisionError::Host {
+                node: node.to_owned(),
+                message: "not a Debian host (no /etc/debian_version): MCP provisions Debian".into(),
+            }
+            .into());
+        }
+        Ok(arch)
+    }
+
+    /// Provisions a node; returns every step. See the module documentation.
+    pub async fn provision(
+        &self,
+        req: &ProvisionRequest,
+        progress: StepProgress<'_>,
+    ) -> Result<Vec<ProvisionStep>, crate::Error> {
+        let config = self.config();
+        let mut entry = config
+            .nodes
+            .iter()
+            .find(|n| n.name == req.node)
+            .cloned()
+            .unwrap_or_else(|| NodeEntry {
+                name: req.node.clone(),
+                ..Default::default()
+            });
+        if let Some(a) = &req.address {
+            entry.address = Some(a.clone());
+        }
+        if let Some(s) = &req.ssh {
+            entry.ssh = Some(s.clone());
+        }
+        if let Some(r) = req.role {
+            entry.role = Some(r);
+        }
+        let address = entry.address.clone().ok_or_else(|| {
+            ProvisionError::Settings(format!(
+                "node {}: where will its agent listen? give --address HOST:PORT",
+                entry.name
+            ))
+        })?;
+        let listen: std::net::SocketAddr = address.parse().map_err(|_| {
+            ProvisionError::Settings(format!(
+                "node {}: --address {address:?} is not IP:PORT (the agent binds it)",
+                entry.name
+            ))
+        })?;
+        let (ssh, layout) = target_of(config, &entry)?;
+        let p = &config.provision;
+        let dry = req.dry_run;
+        let pending = if dry {
+            StepState::WouldChange
+        } else {
+            StepState::Changed
+        };
+        let mut done = Vec::new();
+        let mut report = |step: &'static str, state: StepState, detail: String| {
+            let s = ProvisionStep {
+                step,
+                state,
+                detail,
+            };
+            progress(&s);
+            done.push(s);
+        };
+
+        // connect
+        let arch = self.probe_host(&entry.name, &ssh).await?;
+        if let Some(a) = &entry.arch
+            && *a != arch
+        {
+            return Err(ProvisionError::Host {
+                node: entry.name.clone(),
+                message: format!("configured as {a}, but the host is {arch}"),
+            }
+            .into());
+        }
+        entry.arch = Some(arch.clone());
+        report(
+            "connect",
+            StepState::Unchanged,
+            format!("{} (Debian, {arch})", ssh.destination),
+        );
+
+        // binary available
+        let build = self.agent_build(&entry.name, &arch)?;
+        let build_sha = crate::snapshot::sha256_file(&build)?;
+        report(
+            "build",
+            StepState::Unchanged,
+            format!("{} (sha256 {})", build.display(), &build_sha[..12]),
+        );
+
+        // settings needed later, checked before anything changes
+        let (ca_pem, ca_key_pem) = {
+            let ca = config.tls.ca_cert.as_ref().ok_or_else(|| {
+                ProvisionError::Settings("[tls] ca_cert is not set: the platform CA".into())
+            })?;
+            let key = p.ca_key.as_ref().ok_or_else(|| {
+                ProvisionError::Settings(
+                    "[provision] ca_key is not set: the platform CA's key issues the agent's certificate"
+                        .into(),
+                )
+            })?;
+            let read = |what: &'static str, path: &Path| {
+                let path = crate::config::expand_home(path);
+                std::fs::read_to_string(&path).map_err(|e| ConfigError::File {
+                    what,
+                    path,
+                    message: e.to_string(),
+                })
+            };
+            (read("CA certificate", ca)?, read("CA key", key)?)
+        };
+        let auth = self.agent_auth(&entry, listen)?;
+        let user = p.user.clone();
+
+        // user
+        let (t, l, u) = (ssh.clone(), layout.clone(), user.clone());
+        let has_user = remote(move || {
+            t.run(
+                "checking the user",
+                &format!(
+                    "grep -q {} {} && echo y || echo n",
+                    quote(&format!("^{u}:")),
+                    quote(&l.etc("passwd"))
+                ),
+                false,
+            )
+        })
+        .await?
+        .trim()
+            == "y";
+        if has_user {
+            report("user", StepState::Unchanged, format!("{user} exists"));
+        } else {
+            if !dry {
+                let (t, l, u) = (ssh.clone(), layout.clone(), user.clone());
+                remote(move || {
+                    t.run(
+                        "creating the user",
+                        &format!(
+                            "useradd{} --system --user-group --home-dir /srv/mcp --no-create-home --shell /usr/sbin/nologin {}",
+                            l.prefix(),
+                            quote(&u)
+                        ),
+                        true,
+                    )
+                })
+                .await?;
+            }
+            report("user", pending, format!("create system user {user}"));
+        }
+
+        // subordinate ids
+        let (t, l, u) = (ssh.clone(), layout.clone(), user.clone());
+        let has_ids = remote(move || {
+            t.run(
+                "checking subordinate ids",
+                &format!(
+                    "grep -qs {u} {} && grep -qs {u} {} && echo y || echo n",
+                    quote(&l.etc("subuid")),
+                    quote(&l.etc("subgid")),
+                    u = quote(&format!("^{u}:")),
+                ),
+                false,
+            )
+        })
+        .await?
+        .trim()
+            == "y";
+        if has_ids {
+            report(
+                "subids",
+                StepState::Unchanged,
+                format!("{user} has subordinate ids"),
+            );
+        } else {
+            if !dry {
+                let (t, l, u, r) = (ssh.clone(), layout.clone(), user.clone(), p.subids.clone());
+                remote(move || {
+                    t.run(
+                        "adding subordinate ids",
+                        &format!(
+                            "touch {} {} && usermod{} --add-subuids {r} --add-subgids {r} {}",
+                            quote(&l.etc("subuid")),
+                            quote(&l.etc("subgid")),
+                            l.prefix(),
+                            quote(&u),
+                            r = quote(&r),
+                        ),
+                        true,
+                    )
+                })
+                .await?;
+            }
+            report(
+                "subids",
+                pending,
+                format!("subordinate uids and gids {} for {user}", p.subids),
+            );
+        }
+
+        // lingering (rootless Podman keeps running without a login session)
+        let (t, u) = (ssh.clone(), user.clone());
+        let linger = if layout.root == Path::new("/") {
+            remote(move || {
+                t.run(
+                    "checking lingering",
+                    &format!(
+                        "if ! command -v loginctl >/dev/null; then echo none; \
+                         elif [ -e /var/lib/systemd/linger/{u} ]; then echo y; else echo n; fi",
+                        u = u
+                    ),
+                    false,
+                )
+            })
+            .await?
+            .trim()
+            .to_owned()
+        } else {
+            "root".to_owned()
+        };
+        match linger.as_str() {
+            "y" => report("linger", StepState::Unchanged, format!("{user} lingers")),
+            "n" => {
+                if !dry {
+                    let (t, u) = (ssh.clone(), user.clone());
+                    remote(move || {
+                        t.run(
+                            "enabling lingering",
+                            &format!("loginctl enable-linger {}", quote(&u)),
+                            true,
+                        )
+                    })
+                    .await?;
+                }
+                report("linger", pending, format!("loginctl enable-linger {user}"));
+            }
+            "root" => report(
+                "linger",
+                StepState::Skipped,
+                format!("not for a node under {}", layout.root.display()),
+            ),
+            _ => report(
+                "linger",
+                StepState::Skipped,
+                "no systemd-logind on the host".into(),
+            ),
+        }
+
+        // directories
+        let (t, l, u) = (ssh.clone(), layout.clone(), user.clone());
+        let owner = remote(move || {
+            t.run(
+                "looking up the user",
+                &format!(
+                    "awk -F: -v u={} '$1==u {{print $3\":\"$4}}' {}",
+                    quote(&u),
+                    quote(&l.etc("passwd"))
+                ),
+                false,
+            )
+        })
+        .await?
+        .trim()
+        .to_owned();
+        let owner = (!owner.is_empty()).then_some(owner);
+        let (t, l) = (ssh.clone(), layout.clone());
+        let current = remote(move || {
+            t.run(
+                "checking /srv/mcp",
+                &format!("stat -c %u:%g {} 2>/dev/null || echo none", quote(&l.dir())),
+                false,
+            )
+        })
+        .await?
+        .trim()
+        .to_owned();
+        if owner.as_deref() == Some(current.as_str()) {
+            report("directories", StepState::Unchanged, layout.dir());
+        } else {
+            if let (false, Some(o)) = (dry, &owner) {
+                let (t, l, o) = (ssh.clone(), layout.clone(), o.clone());
+                remote(move || {
+                    let (uid, gid) = o.split_once(':').unwrap_or((o.as_str(), o.as_str()));
+                    t.run(
+                        "creating /srv/mcp",
+                        &format!(
+                            "install -d -m 0755 {} && install -d -m 0750 -o {uid} -g {gid} {}",
+                            quote(&l.srv()),
+                            quote(&l.dir())
+                        ),
+                        true,
+                    )
+                })
+                .await?;
+            }
+            report(
+                "directories",
+                pending,
+                format!("{} owned by {user}", layout.dir()),
+            );
+        }
+
+        // TLS material
+        let host = crate::edge::host_of(&address);
+        let names: Vec<String> = [host.to_owned(), entry.name.clone(), "localhost".into()]
+            .into_iter()
+            .fold(Vec::new(), |mut v, n| {
+                if !v.contains(&n) {
+                    v.push(n);
+                }
+                v
+            });
+        let names_text = names.join(" ") + "\n";
+        let (t, l) = (ssh.clone(), layout.clone());
+        let (remote_ca, remote_names) = remote(move || {
+            Ok((
+                t.read_file(&l.file("ca.pem"))?,
+                t.read_file(&l.file("agent.names"))?,
+            ))
+        })
+        .await?;
+        if remote_ca.as_deref() == Some(ca_pem.as_bytes())
+            && remote_names.as_deref() == Some(names_text.as_bytes())
+        {
+            report(
+                "tls",
+                StepState::Unchanged,
+                format!("certificate for {}", names.join(", ")),
+            );
+        } else {
+            if !dry {
+                let ca = crate::pki::CertifiedKey {
+                    cert_pem: ca_pem.clone(),
+                    key_pem: ca_key_pem.clone(),
+                };
+                let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+                let cert = crate::pki::issue_server_cert(&ca, &refs)?;
+                let (t, l, o) = (ssh.clone(), layout.clone(), owner.clone());
+                let (ca_pem, names_text) = (ca_pem.clone(), names_text.clone());
+                remote(move || {
+                    let o = o.as_deref();
+                    t.write_file(&l.file("ca.pem"), ca_pem.as_bytes(), 0o644, o)?;
+                    t.write_file(
+                        &l.file("agent.pem"),
+                        format!("{}{}", cert.cert_pem, ca_pem).as_bytes(),
+                        0o644,
+                        o,
+                    )?;
+                    t.write_file(&l.file("agent.key"), cert.key_pem.as_bytes(), 0o600, o)?;
+                    t.write_file(&l.file("agent.names"), names_text.as_bytes(), 0o644, o)
+                })
+                .await?;
+            }
+            report(
+                "tls",
+                pending,
+                format!("certificate for {} from the platform CA", names.join(", ")),
+            );
+        }
+
+        // the agent's configuration, credentials and unit
+        let agent_config = self.render_agent_config(&entry, listen, &layout, &auth)?;
+        let mut files = vec![
+            (
+                "config",
+                layout.file("mcp-agent.toml"),
+                agent_config.into_bytes(),
+                0o640,
+            ),
+            (
+                "unit",
+                layout.unit(),
+                render_unit(&layout, &user).into_bytes(),
+                0o644,
+            ),
+        ];
+        match &auth {
+            AgentAuth::TokenFile(token) => files.insert(
+                0,
+                (
+                    "token",
+                    layout.file("admin-token"),
+                    format!("{token}\n").into_bytes(),
+                    0o600,
+                ),
+            ),
+            AgentAuth::Mcias { ca: Some(ca), .. } => files.insert(
+                0,
+                (
+                    "mcias-ca",
+                    layout.file("mcias-ca.pem"),
+                    ca.clone().into_bytes(),
+                    0o644,
+                ),
+            ),
+            AgentAuth::Mcias { ca: None, .. } => {}
+        }
+        for (step, path, contents, mode) in files {
+            let (t, pth) = (ssh.clone(), path.clone());
+            let there = remote(move || t.read_file(&pth)).await?;
+            if there.as_deref() == Some(contents.as_slice()) {
+                report(step, StepState::Unchanged, path);
+                continue;
+            }
+            if !dry {
+                let (t, pth, o) = (ssh.clone(), path.clone(), owner.clone());
+                let o = if step == "unit" { None } else { o };
+                remote(move || t.write_file(&pth, &contents, mode, o.as_deref())).await?;
+            }
+            report(step, pending, path);
+        }
+
+        // binary
+        let binary = layout.file("mcp-agent");
+        let (t, b) = (ssh.clone(), binary.clone());
+        let installed = remote(move || remote_sha256(&t, &b)).await?;
+        if installed.as_deref() == Some(build_sha.as_str()) {
+            report("binary", StepState::Unchanged, binary.clone());
+        } else {
+            let detail = if dry {
+                format!("install {}", build.display())
+            } else {
+                let version = install_binary(&ssh, &layout, &build, &build_sha, false).await?;
+                format!("{binary} ({version})")
+            };
+            report("binary", pending, detail);
+        }
+
+        // start
+        let registered = NodeEntry {
+            address: Some(address.clone()),
+            ..entry.clone()
+        };
+        let running = self.running_build(&registered).await;
+        if running.as_deref() == Some(build_sha.as_str()) {
+            report(
+                "start",
+                StepState::Unchanged,
+                format!("running on {address}"),
+            );
+        } else {
+            if !dry {
+                restart_agent(&ssh, &p.restart_command).await?;
+                self.wait_for_build(&registered, &build_sha).await?;
+            }
+            report(
+                "start",
+                pending,
+                format!("{} on {address}", p.restart_command),
+            );
+        }
+
+        // register
+        let current = config.nodes.iter().find(|n| n.name == entry.name);
+        if current == Some(&registered) {
+            report(
+                "register",
+                StepState::Unchanged,
+                format!("in {}", self.path().display()),
+            );
+        } else {
+            if !dry {
+                crate::config::add_node(self.path(), &registered)?;
+            }
+            report(
+                "register",
+                pending,
+                format!("[[nodes]] {} in {}", entry.name, self.path().display()),
+            );
+        }
+        Ok(done)
+    }
+
+    /// How a provisioned agent authenticates its callers.
+    fn agent_auth(
+        &self,
+        entry: &NodeEntry,
+        listen: std::net::SocketAddr,
+    ) -> Result<AgentAuth, crate::Error> {
+        let config = self.config();
+        match config.provision.auth.as_str() {
+            "mcias" => Ok(AgentAuth::Mcias {
+                url: config.mcias.server_url.clone(),
+                ca: config
+                    .mcias
+                    .ca_cert
+                    .as_ref()
+                    .map(|p| {
+                        let p = crate::config::expand_home(p);
+                        std::fs::read_to_string(&p).map_err(|e| ConfigError::File {
+                            what: "MCIAS CA",
+                            path: p,
+                            message: e.to_string(),
+                        })
+                    })
+                    .transpose()?,
+            }),
+            "token-file" => {
+                if !listen.ip().is_loopback() {
+                    return Err(ProvisionError::Settings(format!(
+                        "node {}: [provision] auth = \"token-file\" only works for an agent on loopback (it would listen on {listen}); use \"mcias\"",
+                        entry.name
+                    ))
+                    .into());
+                }
+                let token = std::fs::read_to_string(config.token_path()).map_err(|e| {
+                    ConfigError::File {
+                        what: "token",
+                        path: config.token_path(),
+                        message: e.to_string(),
+                    }
+                })?;
+                Ok(AgentAuth::TokenFile(token.trim().to_owned()))
+            }
+            other => Err(ProvisionError::Settings(format!(
+                "[provision] auth = {other:?}: mcias or token-file"
+            ))
+            .into()),
+        }
+    }
+
+    /// The agent's configuration: the operator's `[provision] agent_config` with
+    /// this node's server, node, database, auth and paths set over it.
+    fn render_agent_config(
+        &self,
+        entry: &NodeEntry,
+        listen: std::net::SocketAddr,
+        layout: &Layout,
+        auth: &AgentAuth,
+    ) -> Result<String, crate::Error> {
+        let config = self.config();
+        let base = match &config.provision.agent_config {
+            Some(p) => {
+                let p = crate::config::expand_home(p);
+                std::fs::read_to_string(&p).map_err(|e| ConfigError::File {
+                    what: "agent configuration",
+                    path: p.clone(),
+                    message: e.to_string(),
+                })?
+            }
+            None => String::new(),
+        };
+        let mut doc: toml_edit::DocumentMut = base.parse().map_err(|e: toml_edit::TomlError| {
+            ProvisionError::Settings(format!("[provision] agent_config: {e}"))
+        })?;
+        let mut set = |section: &str, key: &str, value: toml_edit::Value| {
+            let table = doc
+                .entry(section)
+                .or_insert_with(toml_edit::table)
+                .as_table_mut();
+            if let Some(t) = table {
+                t.insert(key, toml_edit::value(value));
+            }
+        };
+        set("server", "listen", listen.to_string().into());
+        set("server", "tls_cert", layout.file("agent.pem").into());
+        set("server", "tls_key", layout.file("agent.key").into());
+        set("node", "name", entry.name.clone().into());
+        set(
+            "node",
+            "role",
+            entry.role.unwrap_or_default().as_str().into(),
+        );
+        set("database", "path", layout.file("mcp.db").into());
+        match auth {
+            AgentAuth::TokenFile(_) => {
+                set("auth", "mode", "token-file".into());
+                set("auth", "token_file", layout.file("admin-token").into());
+            }
+            AgentAuth::Mcias { url, ca } => {
+                set("auth", "mode", "mcias".into());
+                set("mcias", "server_url", url.clone().into());
+                if ca.is_some() {
+                    set("mcias", "ca_cert", layout.file("mcias-ca.pem").into());
+                }
+            }
+        }
+        if layout.root != Path::new("/") {
+            set("conventions", "data_root", layout.srv().into());
+        }
+        Ok(doc.to_string())
+    }
+
+    /// The build the node's agent runs now, if it answers.
+    async fn running_build(&self, entry: &NodeEntry) -> Option<String> {
+        let mut endpoint = self.config().endpoint_of(entry, self.path()).ok()?;
+        endpoint.connect_timeout = Duration::from_secs(2);
+        let mut c = crate::api::AgentClient::connect(&endpoint).await.ok()?;
+        c.node_status().await.ok().map(|i| i.build)
+    }
+
+    /// Waits until the node's agent answers with build `sha`.
+    async fn wait_for_build(&self, entry: &NodeEntry, sha: &str) -> Result<(), crate::Error> {
+        let timeout = Duration::from_secs(self.config().provision.start_timeout_secs);
+        let start = Instant::now();
+        let mut last = None;
+        while start.elapsed() < timeout {
+            last = self.running_build(entry).await;
+            if last.as_deref() == Some(sha) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        Err(ProvisionError::NotUp {
+            node: entry.name.clone(),
+            message: match last {
+                None => format!("the agent did not answer within {} s", timeout.as_secs()),
+                Some(b) => format!(
+                    "the agent answers, but runs build {} instead of {}",
+                    short(&b),
+                    short(sha)
+                ),
+            },
+        }
+        .into())
+    }
+
+    /// Upgrades the agent of `node` to the build for its architecture; returns
+    /// every step. See the module documentation.
+    pub async fn upgrade_agent(
+        &self,
+        node: &str,
+        progress: StepProgress<'_>,
+    ) -> Result<Vec<ProvisionStep>, crate::Error> {
+        let entry = self.config().node(node, self.path())?.clone();
+        let (ssh, layout) = target_of(self.config(), &entry)?;
+        let mut done = Vec::new();
+        let mut report = |step: &'static str, state: StepState, detail: String| {
+            let s = ProvisionStep {
+                step,
+                state,
+                detail,
+            };
+            progress(&s);
+            done.push(s);
+        };
+        let before = self.client(node).await?.node_status().await?;
+        report(
+            "status",
+            StepState::Unchanged,
+            format!("{} (build {})", before.version, short(&before.build)),
+        );
+        let arch = match &entry.arch {
+            Some(a) => a.clone(),
+            None => self.probe_host(node, &ssh).await?,
+        };
+        let build = self.agent_build(node, &arch)?;
+        let sha = crate::snapshot::sha256_file(&build)?;
+        report(
+            "build",
+            StepState::Unchanged,
+            format!("{} for {arch} (build {})", build.display(), short(&sha)),
+        );
+        if before.build == sha {
+            report(
+                "install",
+                StepState::Unchanged,
+                "already running this build".into(),
+            );
+            return Ok(done);
+        }
+        let version = install_binary(&ssh, &layout, &build, &sha, true).await?;
+        report(
+            "install",
+            StepState::Changed,
+            format!(
+                "{} ({version}); previous kept as mcp-agent.old",
+                layout.file("mcp-agent")
+            ),
+        );
+        let restart = &self.config().provision.restart_command;
+        restart_agent(&ssh, restart).await?;
+        report("restart", StepState::Changed, restart.clone());
+        if let Err(e) = self.wait_for_build(&entry, &sha).await {
+            let (t, l) = (ssh.clone(), layout.clone());
+            let back = remote(move || {
+                t.run(
+                    "putting the previous agent back",
+                    &format!(
+                        "mv -f {} {}",
+                        quote(&l.file("mcp-agent.old")),
+                        quote(&l.file("mcp-agent"))
+                    ),
+                    true,
+                )
+            })
+            .await;
+            let restarted = match back {
+                Ok(_) => match restart_agent(&ssh, restart).await {
+                    Ok(()) => match self.wait_for_build(&entry, &before.build).await {
+                        Ok(()) => Ok("put back and restarted"),
+                        Err(e) => Err(e),
+                    },
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            };
+            return Err(ProvisionError::NotUp {
+                node: node.to_owned(),
+                message: format!(
+                    "{e}; the previous agent was {}",
+                    match restarted {
+                        Ok(s) => s.to_owned(),
+                        Err(e) => format!("NOT put back: {e}"),
+                    }
+                ),
+            }
+            .into());
+        }
+        let after = self.client(node).await?.node_status().await?;
+        report(
+            "verify",
+            StepState::Changed,
+            format!(
+                "{} → {} (build {})",
+                before.version,
+                after.version,
+                short(&after.build)
+            ),
+        );
+        Ok(done)
+    }
+}
+
+/// How a provisioned agent authenticates its callers.
+#[derive(Debug, Clone)]
+enum AgentAuth {
+    TokenFile(String),
+    Mcias { url: String, ca: Option<String> },
+}
+
+/// The first 12 hex digits of a build id.
+pub fn short(build: &str) -> &str {
+    build.get(..12).unwrap_or(build)
+}
+
+/// The systemd unit of the agent.
+fn render_unit(layout: &Layout, user: &str) -> String {
+    format!(
+        "# Written by mcp node provision.\n\
+         [Unit]\n\
+         Description=MCP agent (Metacircular Control Plane)\n\
+         After=network-online.target\n\
+         Wants=network-online.target\n\n\
+         [Service]\n\
+         User={user}\n\
+         ExecStart={bin} serve --config {config}\n\
+         Restart=on-failure\n\
+         # Containers are Podman's (conmon), not the agent's: they keep running\n\
+         # when the agent stops or is upgraded.\n\
+         KillMode=process\n\
+         Delegate=yes\n\n\
+         [Install]\n\
+         WantedBy=multi-user.target\n",
+        bin = layout.file("mcp-agent"),
+        config = layout.file("mcp-agent.toml"),
+    )
+}
+
+/// The SHA-256 of `path` there, `None` when it does not exist.
+fn remote_sha256(t: &SshTarget, path: &str) -> Result<Option<String>, SshError> {
+    let out = t.run(
+        &format!("hashing {path}"),
+        &format!(
+            "if [ -e {p} ]; then sha256sum {p} | cut -c1-64; else echo none; fi",
+            p = quote(path)
+        ),
+        true,
+    )?;
+    let h = out.trim();
+    Ok((h != "none").then(|| h.to_owned()))
+}
+
+/// Copies `build` to `mcp-agent.new` there, checks its SHA-256 and that it runs
+/// (`--version`), keeps the current binary as `mcp-agent.old` when `keep_old`,
+/// and renames the new one into place. Returns what `--version` said.
+async fn install_binary(
+    ssh: &SshTarget,
+    layout: &Layout,
+    build: &Path,
+    sha: &str,
+    keep_old: bool,
+) -> Result<String, crate::Error> {
+    let bytes = std::fs::read(build).map_err(|e| ConfigError::File {
+        what: "agent build",
+        path: build.to_owned(),
+        message: e.to_string(),
+    })?;
+    let (t, l, sha) = (ssh.clone(), layout.clone(), sha.to_owned());
+    remote(move || {
+        let new = l.file("mcp-agent.new");
+        t.write_file(&new, &bytes, 0o755, None)?;
+        match remote_sha256(&t, &new)? {
+            Some(h) if h == sha => {}
+            other => {
+                return Err(SshError::Failed {
+                    destination: t.destination.clone(),
+                    what: format!("checking {new}"),
+                    status: 1,
+                    message: format!(
+                        "SHA-256 {} after the copy, expected {sha}",
+                        other.unwrap_or_default()
+                    ),
+                });
+            }
+        }
+        let version = t
+            .run(
+                &format!("running {new} --version"),
+                &format!("{} --version", quote(&new)),
+                true,
+            )?
+            .trim()
+            .to_owned();
+        let keep = if keep_old {
+            format!(
+                "if [ -e {cur} ]; then cp -p {cur} {old}; fi && ",
+                cur = quote(&l.file("mcp-agent")),
+                old = quote(&l.file("mcp-agent.old"))
+            )
+        } else {
+            String::new()
+        };
+        t.run(
+            "putting the new agent in place",
+            &format!(
+                "{keep}mv -f {} {}",
+                quote(&new),
+                quote(&l.file("mcp-agent"))
+            ),
+            true,
+        )?;
+        Ok(version)
+    })
+    .await
+}
+
+/// Runs the restart command there, privileged.
+async fn restart_agent(ssh: &SshTarget, command: &str) -> Result<(), crate::Error> {
+    let (t, c) = (ssh.clone(), command.to_owned());
+    remote(move || t.run("restarting the agent", &c, true).map(drop)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn architectures() {
+        assert_eq!(debian_arch("x86_64\n"), "amd64");
+        assert_eq!(debian_arch("aarch64"), "arm64");
+        assert_eq!(debian_arch("riscv64"), "riscv64");
+    }
+
+    #[test]
+    fn layout_under_a_root() {
+        let l = Layout {
+            root: "/tmp/x".into(),
+        };
+        assert_eq!(l.file("mcp-agent"), "/tmp/x/srv/mcp/mcp-agent");
+        assert_eq!(l.unit(), "/tmp/x/etc/systemd/system/mcp-agent.service");
+        assert_eq!(l.prefix(), " --prefix '/tmp/x'");
+        let l = Layout { root: "/".into() };
+        assert_eq!(l.file("mcp.db"), "/srv/mcp/mcp.db");
+        assert_eq!(l.prefix(), "");
+    }
+}
