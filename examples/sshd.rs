@@ -164,6 +164,7 @@ if [ -f "$pid" ]; then
     n=0
     while kill -0 "$old" 2>/dev/null && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done
 fi
+cd /
 setsid "$root/srv/mcp/mcp-agent" serve --config "$root/srv/mcp/mcp-agent.toml" \
     >>"$root/agent.log" 2>&1 </dev/null &
 echo $! > "$pid"

@@ -309,6 +309,12 @@ impl Testbed {
             .expect("run podman")
     }
 
+    /// The command that runs Podman for this bed's mode (program and arguments),
+    /// as an agent's `[podman] command`.
+    pub fn podman_command(&self) -> &[String] {
+        &self.argv
+    }
+
     /// A name unique to this test bed: `<base>-<id>`.
     pub fn name(&self, base: &str) -> String {
         format!("{base}-{}", self.id)

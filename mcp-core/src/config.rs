@@ -966,6 +966,13 @@ pub struct NodeEntry {
     /// is `<root>/srv/mcp`. For test roots and chroots.
     #[serde(default)]
     pub root: Option<PathBuf>,
+    /// This node's own agent configuration, merged over `[provision]
+    /// agent_config` (its `[dns] addresses`, `[edge]`, `[podman]`, …).
+    #[serde(default)]
+    pub agent_config: Option<PathBuf>,
+    /// This node's restart command, instead of `[provision] restart_command`.
+    #[serde(default)]
+    pub restart_command: Option<String>,
 }
 
 impl NodeEntry {
@@ -1388,12 +1395,15 @@ pub fn add_node(path: &Path, node: &NodeEntry) -> Result<(), ConfigError> {
         }
         let role = node.role.map(|r| r.as_str().to_owned());
         let root = node.root.as_ref().map(|r| r.display().to_string());
+        let agent_config = node.agent_config.as_ref().map(|r| r.display().to_string());
         for (k, v) in [
             ("ssh", &node.ssh),
             ("arch", &node.arch),
             ("role", &role),
             ("sudo", &node.sudo),
             ("root", &root),
+            ("agent_config", &agent_config),
+            ("restart_command", &node.restart_command),
         ] {
             if let Some(v) = v {
                 t.insert(k, toml_edit::value(v));

@@ -703,15 +703,12 @@ impl Fleet {
                 format!("running on {address}"),
             );
         } else {
+            let restart = entry.restart_command.as_ref().unwrap_or(&p.restart_command);
             if !dry {
-                restart_agent(&ssh, &p.restart_command).await?;
+                restart_agent(&ssh, restart).await?;
                 self.wait_for_build(&registered, &build_sha).await?;
             }
-            report(
-                "start",
-                pending,
-                format!("{} on {address}", p.restart_command),
-            );
+            report("start", pending, format!("{restart} on {address}"));
         }
 
         // register
@@ -793,20 +790,37 @@ impl Fleet {
         auth: &AgentAuth,
     ) -> Result<String, crate::Error> {
         let config = self.config();
-        let base = match &config.provision.agent_config {
-            Some(p) => {
-                let p = crate::config::expand_home(p);
-                std::fs::read_to_string(&p).map_err(|e| ConfigError::File {
-                    what: "agent configuration",
-                    path: p.clone(),
-                    message: e.to_string(),
-                })?
-            }
-            None => String::new(),
+        let read = |p: &Option<PathBuf>| -> Result<toml_edit::DocumentMut, crate::Error> {
+            let Some(p) = p else {
+                return Ok(toml_edit::DocumentMut::new());
+            };
+            let p = crate::config::expand_home(p);
+            let text = std::fs::read_to_string(&p).map_err(|e| ConfigError::File {
+                what: "agent configuration",
+                path: p.clone(),
+                message: e.to_string(),
+            })?;
+            text.parse().map_err(|e: toml_edit::TomlError| {
+                ProvisionError::Settings(format!("{}: {e}", p.display())).into()
+            })
         };
-        let mut doc: toml_edit::DocumentMut = base.parse().map_err(|e: toml_edit::TomlError| {
-            ProvisionError::Settings(format!("[provision] agent_config: {e}"))
-        })?;
+        let mut doc = read(&config.provision.agent_config)?;
+        // The node's own file goes over the fleet's, key by key.
+        for (section, item) in read(&entry.agent_config)?.iter() {
+            match (
+                doc.get_mut(section).and_then(|i| i.as_table_mut()),
+                item.as_table(),
+            ) {
+                (Some(base), Some(over)) => {
+                    for (k, v) in over.iter() {
+                        base.insert(k, v.clone());
+                    }
+                }
+                _ => {
+                    doc.insert(section, item.clone());
+                }
+            }
+        }
         let mut set = |section: &str, key: &str, value: toml_edit::Value| {
             let table = doc
                 .entry(section)
@@ -932,7 +946,10 @@ impl Fleet {
                 layout.file("mcp-agent")
             ),
         );
-        let restart = &self.config().provision.restart_command;
+        let restart = entry
+            .restart_command
+            .as_ref()
+            .unwrap_or(&self.config().provision.restart_command);
         restart_agent(&ssh, restart).await?;
         report("restart", StepState::Changed, restart.clone());
         if let Err(e) = self.wait_for_build(&entry, &sha).await {

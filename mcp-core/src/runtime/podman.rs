@@ -76,6 +76,9 @@ impl Podman {
             cmd.env(k, v);
         }
         cmd.stdin(Stdio::null());
+        // Podman may run as another user (rootless), who cannot always enter the
+        // agent's working directory; `/` it can.
+        cmd.current_dir("/");
         cmd
     }
 
