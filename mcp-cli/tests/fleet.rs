@@ -351,6 +351,9 @@ fn three_nodes_public_service_migration_upgrade_and_a_node_down() {
     let ps = text(&out);
     assert!(row(&ps, &name).contains(b.name()), "{ps}");
     assert!(ps.contains(a.name()), "A's failure is named: {ps}");
+    let status = text(&mcp(&config, &["status"]));
+    assert!(row(&status, &name).contains(b.name()), "{status}");
+    assert!(status.contains(a.name()), "A's failure is named: {status}");
     let edge = ok(&config, &["edge", "status"]);
     assert!(row(&edge, e.name()).contains("reachable"), "{edge}");
     let out = mcp(&config, &["agent", "status"]);
