@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mcp_core::registry::Registry;
@@ -15,17 +15,11 @@ use mcp_examples::bind::LocalBind;
 use mcp_examples::fake_mcproxy::FakeMcProxy;
 use mcp_examples::testbed::{AgentAuth, Mode, RunningAgent, Testbed, http_get};
 
-const ZONE: &str = "svc.mcp.metacircular.net";
+mod common;
 
-fn agent_bin() -> PathBuf {
-    let p = Path::new(env!("CARGO_BIN_EXE_mcp")).with_file_name("mcp-agent");
-    assert!(
-        p.exists(),
-        "{} is missing: build the workspace first",
-        p.display()
-    );
-    p
-}
+use common::{agent_bin, mcp};
+
+const ZONE: &str = "svc.mcp.metacircular.net";
 
 fn mcp_cmd(config: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_mcp"));
@@ -34,10 +28,6 @@ fn mcp_cmd(config: &Path, args: &[&str]) -> Command {
         .args(args)
         .env("NO_COLOR", "1");
     c
-}
-
-fn mcp(config: &Path, args: &[&str]) -> Output {
-    mcp_cmd(config, args).output().expect("run mcp")
 }
 
 /// Everything the node holds: containers of this bed (name and id), leases,

@@ -2,21 +2,15 @@
 //! real Podman: every operator command, and the documented errors for bad tokens,
 //! unknown services and invalid definitions, each changing nothing.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use mcp_examples::fake_mcias::{Account, FakeMcias};
 use mcp_examples::testbed::{AgentAuth, Mode, Testbed, http_get};
 
-fn agent_bin() -> PathBuf {
-    let p = Path::new(env!("CARGO_BIN_EXE_mcp")).with_file_name("mcp-agent");
-    assert!(
-        p.exists(),
-        "{} is missing: build the workspace first (cargo build --workspace)",
-        p.display()
-    );
-    p
-}
+mod common;
+
+use common::agent_bin;
 
 struct Cli {
     config: PathBuf,

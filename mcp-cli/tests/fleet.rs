@@ -13,7 +13,6 @@
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use mcp_examples::bind::LocalBind;
@@ -21,47 +20,11 @@ use mcp_examples::fake_mcproxy::FakeMcProxy;
 use mcp_examples::sshd::{LocalSshd, service_script, stop_service};
 use mcp_examples::testbed::{FleetPki, Mode, Testbed};
 
+mod common;
+
+use common::{agent_bin, mcp, ok, row, text};
+
 const ZONE: &str = "svc.mcp.metacircular.net";
-
-fn agent_bin() -> PathBuf {
-    let p = Path::new(env!("CARGO_BIN_EXE_mcp")).with_file_name("mcp-agent");
-    assert!(
-        p.exists(),
-        "{} is missing: build the workspace first",
-        p.display()
-    );
-    p
-}
-
-fn mcp(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mcp"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run mcp")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn ok(config: &Path, args: &[&str]) -> String {
-    let out = mcp(config, args);
-    assert!(out.status.success(), "mcp {args:?}: {}", text(&out));
-    text(&out)
-}
-
-fn row<'a>(out: &'a str, first: &str) -> &'a str {
-    out.lines()
-        .find(|l| l.starts_with(first))
-        .unwrap_or_else(|| panic!("no row for {first}: {out}"))
-}
 
 fn q(p: &Path) -> String {
     format!("{:?}", p.display().to_string())

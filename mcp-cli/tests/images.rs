@@ -3,40 +3,14 @@
 //! builds, pushes and redeploys, `mcp ps` shows the new version; and the errors:
 //! missing Dockerfile, failing build (nothing pushed), no source, missing tag.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use mcp_examples::registry::LocalRegistry;
 use mcp_examples::testbed::{AgentAuth, Mode, Testbed};
 
-fn agent_bin() -> PathBuf {
-    let p = Path::new(env!("CARGO_BIN_EXE_mcp")).with_file_name("mcp-agent");
-    assert!(
-        p.exists(),
-        "{} is missing: build the workspace first",
-        p.display()
-    );
-    p
-}
+mod common;
 
-fn mcp(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mcp"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("CONTAINERS_CONF", mcp_examples::testbed::containers_conf())
-        .output()
-        .expect("run mcp")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::{agent_bin, mcp, text};
 
 #[test]
 fn sync_builds_pushes_and_redeploys_a_new_version() {

@@ -5,8 +5,7 @@
 //! node's address; a redeploy switches the route without a failed request to a
 //! client of the old backend; stop and undeploy remove exactly what deploy added.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use mcp_examples::bind::LocalBind;
@@ -14,38 +13,11 @@ use mcp_examples::fake_mcproxy::FakeMcProxy;
 use mcp_examples::pebble::LocalPebble;
 use mcp_examples::testbed::{AgentAuth, Mode, Testbed, http_get};
 
+mod common;
+
+use common::{agent_bin, ok};
+
 const ZONE: &str = "svc.mcp.metacircular.net";
-
-fn agent_bin() -> PathBuf {
-    let p = Path::new(env!("CARGO_BIN_EXE_mcp")).with_file_name("mcp-agent");
-    assert!(
-        p.exists(),
-        "{} is missing: build the workspace first",
-        p.display()
-    );
-    p
-}
-
-fn mcp(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mcp"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run mcp")
-}
-
-fn ok(config: &Path, args: &[&str]) -> String {
-    let out = mcp(config, args);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "mcp {args:?}: {text}");
-    text
-}
 
 fn definition(name: &str, node: &str, version: &str) -> String {
     format!(

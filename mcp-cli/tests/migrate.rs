@@ -8,7 +8,6 @@
 //! `--all --from B --to A` moves it back.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use mcp_examples::bind::LocalBind;
@@ -16,35 +15,11 @@ use mcp_examples::fake_mcproxy::FakeMcProxy;
 use mcp_examples::relay::CutRelay;
 use mcp_examples::testbed::{AgentAuth, FleetPki, Mode, RunningAgent, Testbed};
 
+mod common;
+
+use common::{agent_bin, mcp, text};
+
 const ZONE: &str = "svc.mcp.metacircular.net";
-
-fn agent_bin() -> PathBuf {
-    let p = Path::new(env!("CARGO_BIN_EXE_mcp")).with_file_name("mcp-agent");
-    assert!(
-        p.exists(),
-        "{} is missing: build the workspace first",
-        p.display()
-    );
-    p
-}
-
-fn mcp(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mcp"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run mcp")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// One node: its bed, agent and proxy.
 struct Node {

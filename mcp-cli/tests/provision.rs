@@ -14,44 +14,13 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use mcp_examples::sshd::{LocalSshd, service_script, stop_service};
 use mcp_examples::testbed::{FleetPki, Mode, Testbed, containers_conf};
 
-fn agent_bin() -> PathBuf {
-    let p = Path::new(env!("CARGO_BIN_EXE_mcp")).with_file_name("mcp-agent");
-    assert!(
-        p.exists(),
-        "{} is missing: build the workspace first",
-        p.display()
-    );
-    p
-}
+mod common;
 
-fn mcp(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mcp"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run mcp")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn ok(config: &Path, args: &[&str]) -> String {
-    let out = mcp(config, args);
-    assert!(out.status.success(), "mcp {args:?}: {}", text(&out));
-    text(&out)
-}
+use common::{agent_bin, mcp, ok, text};
 
 fn sha256(path: &Path) -> String {
     mcp_core::snapshot::sha256_file(path).expect("hash")

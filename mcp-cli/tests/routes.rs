@@ -5,46 +5,15 @@
 //! route cannot be removed by hand, and stop and undeploy take away exactly what
 //! deploy added. Without a proxy or DNS, status says the steps are skipped.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use mcp_examples::bind::LocalBind;
 use mcp_examples::fake_mcproxy::FakeMcProxy;
 use mcp_examples::testbed::{AgentAuth, Mode, Testbed};
 
-fn agent_bin() -> PathBuf {
-    let p = Path::new(env!("CARGO_BIN_EXE_mcp")).with_file_name("mcp-agent");
-    assert!(
-        p.exists(),
-        "{} is missing: build the workspace first",
-        p.display()
-    );
-    p
-}
+mod common;
 
-fn mcp(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mcp"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run mcp")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn ok(config: &Path, args: &[&str]) -> String {
-    let out = mcp(config, args);
-    assert!(out.status.success(), "mcp {args:?}: {}", text(&out));
-    text(&out)
-}
+use common::{agent_bin, mcp, ok, text};
 
 #[test]
 fn routes_and_certificates_through_the_binaries() {

@@ -2,30 +2,11 @@
 //! live SQLite database (WAL) is snapshotted by its agent; `mcp snapshot list`
 //! shows it; the archive restores to the same data, without the live WAL files.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
 use mcp_examples::testbed::{AgentAuth, Mode, Testbed};
 
-fn agent_bin() -> PathBuf {
-    let p = Path::new(env!("CARGO_BIN_EXE_mcp")).with_file_name("mcp-agent");
-    assert!(
-        p.exists(),
-        "{} is missing: build the workspace first",
-        p.display()
-    );
-    p
-}
+mod common;
 
-fn mcp(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mcp"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run mcp")
-}
+use common::{agent_bin, mcp};
 
 #[test]
 fn snapshot_list_and_restore() {

@@ -9,7 +9,7 @@
 //! service's internal hostname `<service>.<zone>`.
 
 use crate::config::ConfigError;
-use crate::engine::{EdgeRouteRequest, EdgeRouteStatus, Report};
+use crate::engine::{EdgeRouteRequest, EdgeRouteStatus, Report, SyncAction, SyncItem};
 use crate::fleet::Fleet;
 use crate::registry::NodeRole;
 use crate::spec::ServiceDefinition;
@@ -255,6 +255,80 @@ impl Fleet {
         let report = self.client(node).await?.undeploy(service).await?;
         let edges = self.remove_edge_routes(service).await;
         Ok((report, edges))
+    }
+}
+
+impl Fleet {
+    /// After a sync of `node`: the edge routes of every public service it now runs
+    /// are set up (an upsert, so lost routes come back), and those of services it
+    /// undeployed are removed. One `edge` item per service touched.
+    pub(crate) async fn sync_edges(
+        &self,
+        defs: &[ServiceDefinition],
+        node: &str,
+        items: &[SyncItem],
+    ) -> Vec<SyncItem> {
+        let mut out = Vec::new();
+        for item in items {
+            let done = |reason: String, error: Option<String>| SyncItem {
+                service: item.service.clone(),
+                action: SyncAction::Edge,
+                reason,
+                error,
+            };
+            match item.action {
+                _ if item.error.is_some() => {}
+                SyncAction::Undeploy => {
+                    let mut removed = Vec::new();
+                    let mut errors = Vec::new();
+                    for (edge, r) in self.remove_edge_routes(&item.service).await {
+                        match r {
+                            Ok(h) => {
+                                removed.extend(h.into_iter().map(|h| format!("{h} on {edge}")))
+                            }
+                            Err(e) => errors.push(format!("edge node {edge}: {e}")),
+                        }
+                    }
+                    if !removed.is_empty() || !errors.is_empty() {
+                        out.push(done(
+                            format!("removed edge routes {}", removed.join(", ")),
+                            Some(errors.join("; ")).filter(|e| !e.is_empty()),
+                        ));
+                    }
+                }
+                SyncAction::Deploy
+                | SyncAction::Redeploy
+                | SyncAction::Start
+                | SyncAction::Unchanged => {
+                    let Some(def) = defs.iter().find(|d| d.name == item.service) else {
+                        continue;
+                    };
+                    let requests = match self.edge_requests(def, node) {
+                        Ok(r) if r.is_empty() => continue,
+                        Ok(r) => r,
+                        Err(e) => {
+                            out.push(done("edge routes".into(), Some(e.to_string())));
+                            continue;
+                        }
+                    };
+                    let hosts: Vec<&str> = requests.iter().map(|r| r.hostname.as_str()).collect();
+                    let errors: Vec<String> = self
+                        .setup_edge_routes(&requests)
+                        .await
+                        .into_iter()
+                        .filter_map(|o| {
+                            o.result.err().map(|e| format!("edge node {}: {e}", o.node))
+                        })
+                        .collect();
+                    out.push(done(
+                        format!("{} routed to {node}", hosts.join(", ")),
+                        Some(errors.join("; ")).filter(|e| !e.is_empty()),
+                    ));
+                }
+                SyncAction::Build | SyncAction::Stop | SyncAction::Edge => {}
+            }
+        }
+        out
     }
 }
 

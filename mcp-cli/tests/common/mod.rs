@@ -1,0 +1,54 @@
+//! What the end-to-end tests of the real `mcp` share: where the binaries are,
+//! running `mcp` against a configuration, and reading what it said. Each test
+//! crate includes this module and uses part of it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The `mcp-agent` binary beside `mcp` (the workspace build makes both).
+pub fn agent_bin() -> PathBuf {
+    let p = Path::new(env!("CARGO_BIN_EXE_mcp")).with_file_name("mcp-agent");
+    assert!(
+        p.exists(),
+        "{} is missing: build the workspace first (cargo build --workspace)",
+        p.display()
+    );
+    p
+}
+
+/// `mcp --config CONFIG ARGS…`, without colour, with the test beds' Podman
+/// settings (for `mcp build`).
+pub fn mcp(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mcp"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("CONTAINERS_CONF", mcp_examples::testbed::containers_conf())
+        .output()
+        .expect("run mcp")
+}
+
+/// Standard output, then standard error.
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// [`mcp`], which must succeed; what it said.
+pub fn ok(config: &Path, args: &[&str]) -> String {
+    let out = mcp(config, args);
+    assert!(out.status.success(), "mcp {args:?}: {}", text(&out));
+    text(&out)
+}
+
+/// The line of a table that starts with `first`.
+pub fn row<'a>(out: &'a str, first: &str) -> &'a str {
+    out.lines()
+        .find(|l| l.starts_with(first))
+        .unwrap_or_else(|| panic!("no row for {first}: {out}"))
+}
