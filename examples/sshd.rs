@@ -148,6 +148,21 @@ impl Drop for LocalSshd {
     }
 }
 
+/// A test root at `dir`: a directory standing for a host's `/`, with a copy of
+/// this machine's user database (`etc/passwd`, `group`, `shadow`, `gshadow`,
+/// `login.defs`) for `useradd --prefix`. Returns it.
+pub fn test_root(dir: &Path) -> Result<PathBuf, String> {
+    let etc = dir.join("etc");
+    std::fs::create_dir_all(&etc).map_err(|e| e.to_string())?;
+    for f in ["passwd", "group", "shadow", "gshadow", "login.defs"] {
+        let from = Path::new("/etc").join(f);
+        if from.exists() {
+            std::fs::copy(&from, etc.join(f)).map_err(|e| format!("{}: {e}", from.display()))?;
+        }
+    }
+    Ok(dir.to_owned())
+}
+
 /// The stand-in for `systemctl restart mcp-agent` on a node provisioned under
 /// `root`: writes `<root>/service` (a shell script) and returns its path. It stops
 /// the agent it started before (pid file), waits for it to exit, and starts

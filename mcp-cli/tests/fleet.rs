@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use mcp_examples::bind::LocalBind;
 use mcp_examples::fake_mcproxy::FakeMcProxy;
-use mcp_examples::sshd::{LocalSshd, service_script, stop_service};
+use mcp_examples::sshd::{LocalSshd, service_script, stop_service, test_root};
 use mcp_examples::testbed::{FleetPki, Mode, Testbed};
 
 mod common;
@@ -45,14 +45,7 @@ impl Node {
         let bed = Testbed::new(mode)
             .unwrap_or_else(|e| panic!("{e}"))
             .in_fleet(pki);
-        let root = bed.dir().join("root");
-        std::fs::create_dir_all(root.join("etc")).expect("etc");
-        for f in ["passwd", "group", "shadow", "gshadow", "login.defs"] {
-            let from = Path::new("/etc").join(f);
-            if from.exists() {
-                std::fs::copy(&from, root.join("etc").join(f)).expect("copy etc");
-            }
-        }
+        let root = test_root(&bed.dir().join("root")).expect("test root");
         let port = TcpListener::bind((ip, 0))
             .and_then(|l| l.local_addr())
             .expect("port")

@@ -15,7 +15,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use mcp_examples::sshd::{LocalSshd, service_script, stop_service};
+use mcp_examples::sshd::{LocalSshd, service_script, stop_service, test_root};
 use mcp_examples::testbed::{FleetPki, Mode, Testbed, containers_conf};
 
 mod common;
@@ -46,14 +46,7 @@ fn provision_then_upgrade_over_ssh() {
     let node = bed.node();
 
     // The test root: the user database useradd works on, and the restart script.
-    let root = dir.join("root");
-    std::fs::create_dir_all(root.join("etc")).expect("etc");
-    for f in ["passwd", "group", "shadow", "gshadow", "login.defs"] {
-        let from = Path::new("/etc").join(f);
-        if from.exists() {
-            std::fs::copy(&from, root.join("etc").join(f)).expect("copy etc");
-        }
-    }
+    let root = test_root(&dir.join("root")).expect("test root");
     let service = service_script(&root).expect("service script");
     let _agent = RootAgent(root.clone());
 

@@ -113,6 +113,24 @@ pub struct ProvisionStep {
 /// Receives each step as it completes.
 pub type StepProgress<'a> = &'a mut (dyn FnMut(&ProvisionStep) + Send);
 
+/// The steps so far, each passed on as it completes.
+struct Steps<'a> {
+    done: Vec<ProvisionStep>,
+    progress: StepProgress<'a>,
+}
+
+impl Steps<'_> {
+    fn report(&mut self, step: &'static str, state: StepState, detail: String) {
+        let s = ProvisionStep {
+            step,
+            state,
+            detail,
+        };
+        (self.progress)(&s);
+        self.done.push(s);
+    }
+}
+
 /// What to provision: a configured node's name, with anything given here taking
 /// precedence over its entry (a node not configured yet needs `address` and
 /// `ssh`).
@@ -314,15 +332,9 @@ impl Fleet {
         } else {
             StepState::Changed
         };
-        let mut done = Vec::new();
-        let mut report = |step: &'static str, state: StepState, detail: String| {
-            let s = ProvisionStep {
-                step,
-                state,
-                detail,
-            };
-            progress(&s);
-            done.push(s);
+        let mut steps = Steps {
+            done: Vec::new(),
+            progress,
         };
 
         // connect
@@ -337,7 +349,7 @@ impl Fleet {
             .into());
         }
         entry.arch = Some(arch.clone());
-        report(
+        steps.report(
             "connect",
             StepState::Unchanged,
             format!("{} (Debian, {arch})", ssh.destination),
@@ -346,7 +358,7 @@ impl Fleet {
         // binary available
         let build = self.agent_build(&entry.name, &arch)?;
         let build_sha = crate::snapshot::sha256_file(&build)?;
-        report(
+        steps.report(
             "build",
             StepState::Unchanged,
             format!("{} (sha256 {})", build.display(), &build_sha[..12]),
@@ -393,7 +405,7 @@ impl Fleet {
         .trim()
             == "y";
         if has_user {
-            report("user", StepState::Unchanged, format!("{user} exists"));
+            steps.report("user", StepState::Unchanged, format!("{user} exists"));
         } else {
             if !dry {
                 let (t, l, u) = (ssh.clone(), layout.clone(), user.clone());
@@ -410,7 +422,7 @@ impl Fleet {
                 })
                 .await?;
             }
-            report("user", pending, format!("create system user {user}"));
+            steps.report("user", pending, format!("create system user {user}"));
         }
 
         // subordinate ids
@@ -431,7 +443,7 @@ impl Fleet {
         .trim()
             == "y";
         if has_ids {
-            report(
+            steps.report(
                 "subids",
                 StepState::Unchanged,
                 format!("{user} has subordinate ids"),
@@ -455,7 +467,7 @@ impl Fleet {
                 })
                 .await?;
             }
-            report(
+            steps.report(
                 "subids",
                 pending,
                 format!("subordinate uids and gids {} for {user}", p.subids),
@@ -483,7 +495,7 @@ impl Fleet {
             "root".to_owned()
         };
         match linger.as_str() {
-            "y" => report("linger", StepState::Unchanged, format!("{user} lingers")),
+            "y" => steps.report("linger", StepState::Unchanged, format!("{user} lingers")),
             "n" => {
                 if !dry {
                     let (t, u) = (ssh.clone(), user.clone());
@@ -496,14 +508,14 @@ impl Fleet {
                     })
                     .await?;
                 }
-                report("linger", pending, format!("loginctl enable-linger {user}"));
+                steps.report("linger", pending, format!("loginctl enable-linger {user}"));
             }
-            "root" => report(
+            "root" => steps.report(
                 "linger",
                 StepState::Skipped,
                 format!("not for a node under {}", layout.root.display()),
             ),
-            _ => report(
+            _ => steps.report(
                 "linger",
                 StepState::Skipped,
                 "no systemd-logind on the host".into(),
@@ -539,7 +551,7 @@ impl Fleet {
         .trim()
         .to_owned();
         if owner.as_deref() == Some(current.as_str()) {
-            report("directories", StepState::Unchanged, layout.dir());
+            steps.report("directories", StepState::Unchanged, layout.dir());
         } else {
             if let (false, Some(o)) = (dry, &owner) {
                 let (t, l, o) = (ssh.clone(), layout.clone(), o.clone());
@@ -557,7 +569,7 @@ impl Fleet {
                 })
                 .await?;
             }
-            report(
+            steps.report(
                 "directories",
                 pending,
                 format!("{} owned by {user}", layout.dir()),
@@ -586,7 +598,7 @@ impl Fleet {
         if remote_ca.as_deref() == Some(ca_pem.as_bytes())
             && remote_names.as_deref() == Some(names_text.as_bytes())
         {
-            report(
+            steps.report(
                 "tls",
                 StepState::Unchanged,
                 format!("certificate for {}", names.join(", ")),
@@ -615,7 +627,7 @@ impl Fleet {
                 })
                 .await?;
             }
-            report(
+            steps.report(
                 "tls",
                 pending,
                 format!("certificate for {} from the platform CA", names.join(", ")),
@@ -663,7 +675,7 @@ impl Fleet {
             let (t, pth) = (ssh.clone(), path.clone());
             let there = remote(move || t.read_file(&pth)).await?;
             if there.as_deref() == Some(contents.as_slice()) {
-                report(step, StepState::Unchanged, path);
+                steps.report(step, StepState::Unchanged, path);
                 continue;
             }
             if !dry {
@@ -671,7 +683,7 @@ impl Fleet {
                 let o = if step == "unit" { None } else { o };
                 remote(move || t.write_file(&pth, &contents, mode, o.as_deref())).await?;
             }
-            report(step, pending, path);
+            steps.report(step, pending, path);
         }
 
         // binary
@@ -679,7 +691,7 @@ impl Fleet {
         let (t, b) = (ssh.clone(), binary.clone());
         let installed = remote(move || remote_sha256(&t, &b)).await?;
         if installed.as_deref() == Some(build_sha.as_str()) {
-            report("binary", StepState::Unchanged, binary.clone());
+            steps.report("binary", StepState::Unchanged, binary.clone());
         } else {
             let detail = if dry {
                 format!("install {}", build.display())
@@ -687,7 +699,7 @@ impl Fleet {
                 let version = install_binary(&ssh, &layout, &build, &build_sha, false).await?;
                 format!("{binary} ({version})")
             };
-            report("binary", pending, detail);
+            steps.report("binary", pending, detail);
         }
 
         // start
@@ -697,7 +709,7 @@ impl Fleet {
         };
         let running = self.running_build(&registered).await;
         if running.as_deref() == Some(build_sha.as_str()) {
-            report(
+            steps.report(
                 "start",
                 StepState::Unchanged,
                 format!("running on {address}"),
@@ -708,13 +720,13 @@ impl Fleet {
                 restart_agent(&ssh, restart).await?;
                 self.wait_for_build(&registered, &build_sha).await?;
             }
-            report("start", pending, format!("{restart} on {address}"));
+            steps.report("start", pending, format!("{restart} on {address}"));
         }
 
         // register
         let current = config.nodes.iter().find(|n| n.name == entry.name);
         if current == Some(&registered) {
-            report(
+            steps.report(
                 "register",
                 StepState::Unchanged,
                 format!("in {}", self.path().display()),
@@ -723,13 +735,13 @@ impl Fleet {
             if !dry {
                 crate::config::add_node(self.path(), &registered)?;
             }
-            report(
+            steps.report(
                 "register",
                 pending,
                 format!("[[nodes]] {} in {}", entry.name, self.path().display()),
             );
         }
-        Ok(done)
+        Ok(steps.done)
     }
 
     /// How a provisioned agent authenticates its callers.
@@ -902,18 +914,12 @@ impl Fleet {
     ) -> Result<Vec<ProvisionStep>, crate::Error> {
         let entry = self.config().node(node, self.path())?.clone();
         let (ssh, layout) = target_of(self.config(), &entry)?;
-        let mut done = Vec::new();
-        let mut report = |step: &'static str, state: StepState, detail: String| {
-            let s = ProvisionStep {
-                step,
-                state,
-                detail,
-            };
-            progress(&s);
-            done.push(s);
+        let mut steps = Steps {
+            done: Vec::new(),
+            progress,
         };
         let before = self.client(node).await?.node_status().await?;
-        report(
+        steps.report(
             "status",
             StepState::Unchanged,
             format!("{} (build {})", before.version, short(&before.build)),
@@ -924,21 +930,21 @@ impl Fleet {
         };
         let build = self.agent_build(node, &arch)?;
         let sha = crate::snapshot::sha256_file(&build)?;
-        report(
+        steps.report(
             "build",
             StepState::Unchanged,
             format!("{} for {arch} (build {})", build.display(), short(&sha)),
         );
         if before.build == sha {
-            report(
+            steps.report(
                 "install",
                 StepState::Unchanged,
                 "already running this build".into(),
             );
-            return Ok(done);
+            return Ok(steps.done);
         }
         let version = install_binary(&ssh, &layout, &build, &sha, true).await?;
-        report(
+        steps.report(
             "install",
             StepState::Changed,
             format!(
@@ -951,7 +957,7 @@ impl Fleet {
             .as_ref()
             .unwrap_or(&self.config().provision.restart_command);
         restart_agent(&ssh, restart).await?;
-        report("restart", StepState::Changed, restart.clone());
+        steps.report("restart", StepState::Changed, restart.clone());
         if let Err(e) = self.wait_for_build(&entry, &sha).await {
             let (t, l) = (ssh.clone(), layout.clone());
             let back = remote(move || {
@@ -989,7 +995,7 @@ impl Fleet {
             .into());
         }
         let after = self.client(node).await?.node_status().await?;
-        report(
+        steps.report(
             "verify",
             StepState::Changed,
             format!(
@@ -999,7 +1005,7 @@ impl Fleet {
                 short(&after.build)
             ),
         );
-        Ok(done)
+        Ok(steps.done)
     }
 }
 
