@@ -158,6 +158,27 @@ fn public_service_through_an_edge_node() {
     let agents = ok(&config, &["agent", "status"]);
     assert!(agents.contains(c) && agents.contains(e), "{agents}");
 
+    // No longer public: the redeploy takes the edge route away; public again
+    // brings it back.
+    let def_path = services.join(format!("{name}.toml"));
+    let public_def = std::fs::read_to_string(&def_path).expect("definition");
+    std::fs::write(
+        &def_path,
+        public_def
+            .replace("public = true\n", "")
+            .replace(&format!("hostname = \"{public}\"\n"), ""),
+    )
+    .expect("private");
+    ok(&config, &["deploy", &name]);
+    assert!(edge.proxy.routes().is_empty(), "{:?}", edge.proxy.routes());
+    assert!(!cert.exists(), "edge certificate removed");
+    std::fs::write(&def_path, &public_def).expect("public again");
+    let deployed = ok(&config, &["deploy", &name]);
+    assert!(
+        deployed.contains(&format!("edge {e}: {public}")),
+        "{deployed}"
+    );
+
     // The backend stops answering: status says so (exit 1).
     drop(listener);
     let out = mcp(&config, &["edge", "status"]);

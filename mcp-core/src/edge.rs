@@ -143,11 +143,14 @@ impl Fleet {
         Ok(())
     }
 
-    /// Sets up `requests` on every edge node, all at once.
-    pub async fn setup_edge_routes(&self, requests: &[EdgeRouteRequest]) -> Vec<EdgeOutcome> {
-        if requests.is_empty() {
-            return Vec::new();
-        }
+    /// Makes every edge node route exactly `requests` for `service`, all nodes at
+    /// once: each request set up (an upsert), and the service's other edge routes
+    /// (hostnames no longer public) removed.
+    pub async fn setup_edge_routes(
+        &self,
+        service: &str,
+        requests: &[EdgeRouteRequest],
+    ) -> Vec<EdgeOutcome> {
         let edges = self.edge_nodes();
         self.on_nodes(&edges, |_, mut c| async move {
             let mut done = Vec::new();
@@ -155,6 +158,19 @@ impl Fleet {
                 if let Some(s) = c.setup_edge_route(r, false).await? {
                     done.push(s);
                 }
+            }
+            let stale: Vec<String> = c
+                .edge_routes(false)
+                .await?
+                .into_iter()
+                .filter(|s| {
+                    s.route.service == service
+                        && !requests.iter().any(|r| r.hostname == s.route.hostname)
+                })
+                .map(|s| s.route.hostname)
+                .collect();
+            for h in stale {
+                c.remove_edge_routes(service, Some(&h)).await?;
             }
             Ok(done)
         })
@@ -179,7 +195,8 @@ impl Fleet {
 
     /// Deploys `def` on its node with its edge routes: every edge node checks the
     /// routes first (a refusal changes nothing), then the compute node deploys,
-    /// then the edge nodes route to it. If an edge node fails after a first
+    /// then the edge nodes route to it (and drop routes of hostnames no longer
+    /// public). If an edge node fails after a first
     /// deploy, the service is undeployed again and the other edge routes removed;
     /// after a redeploy the new version stays (edge routes point at the node's
     /// proxy, which did not move) and the edge failure is reported.
@@ -193,22 +210,33 @@ impl Fleet {
             Vec::new()
         };
         let mut compute = self.client(&def.node).await?;
-        let fresh = match compute.status(&def.name).await {
-            Ok(_) => false,
-            Err(e) if e.kind() == crate::ErrorKind::NotFound => true,
-            Err(e) => return Err(e.into()),
-        };
-        let report = compute.deploy(&def.to_toml()).await?;
-        if edges.is_empty() {
+        if edges.is_empty() || requests.is_empty() {
+            let mut report = compute.deploy(&def.to_toml()).await?;
+            // A service that is not (or no longer) public: edge routes it had go,
+            // but an edge node that cannot be asked does not fail the deploy.
+            for o in self.setup_edge_routes(&def.name, &[]).await {
+                if let Err(e) = o.result {
+                    report.warnings.push(format!(
+                        "edge node {}: could not check for edge routes of {} to remove: {e}",
+                        o.node, def.name
+                    ));
+                }
+            }
             return Ok(Deployed {
                 report,
                 edges: Vec::new(),
                 unrouted,
             });
         }
+        let fresh = match compute.status(&def.name).await {
+            Ok(_) => false,
+            Err(e) if e.kind() == crate::ErrorKind::NotFound => true,
+            Err(e) => return Err(e.into()),
+        };
+        let report = compute.deploy(&def.to_toml()).await?;
         let mut outcomes = Vec::new();
         let mut failure = None;
-        for o in self.setup_edge_routes(&requests).await {
+        for o in self.setup_edge_routes(&def.name, &requests).await {
             match o.result {
                 Err(e) if failure.is_none() => failure = Some((o.node, e)),
                 result => outcomes.push(EdgeOutcome {
@@ -304,7 +332,9 @@ impl Fleet {
                         continue;
                     };
                     let requests = match self.edge_requests(def, node) {
-                        Ok(r) if r.is_empty() => continue,
+                        // Not public: only a changed definition can have dropped
+                        // public routes that edge nodes still serve.
+                        Ok(r) if r.is_empty() && item.action != SyncAction::Redeploy => continue,
                         Ok(r) => r,
                         Err(e) => {
                             out.push(done("edge routes".into(), Some(e.to_string())));
@@ -313,17 +343,19 @@ impl Fleet {
                     };
                     let hosts: Vec<&str> = requests.iter().map(|r| r.hostname.as_str()).collect();
                     let errors: Vec<String> = self
-                        .setup_edge_routes(&requests)
+                        .setup_edge_routes(&def.name, &requests)
                         .await
                         .into_iter()
                         .filter_map(|o| {
                             o.result.err().map(|e| format!("edge node {}: {e}", o.node))
                         })
                         .collect();
-                    out.push(done(
-                        format!("{} routed to {node}", hosts.join(", ")),
-                        Some(errors.join("; ")).filter(|e| !e.is_empty()),
-                    ));
+                    if !hosts.is_empty() || !errors.is_empty() {
+                        out.push(done(
+                            format!("{} routed to {node}", hosts.join(", ")),
+                            Some(errors.join("; ")).filter(|e| !e.is_empty()),
+                        ));
+                    }
                 }
                 SyncAction::Build | SyncAction::Stop | SyncAction::Edge => {}
             }

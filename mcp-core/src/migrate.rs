@@ -126,8 +126,11 @@ impl Fleet {
         match src.copy_snapshot_to(&mut dst, &name, &snap, force).await {
             Ok(n) => step("copy", format!("{n} bytes restored on {to}"), &mut done),
             Err(e) => {
-                // A conflict means the target had data of its own: leave it.
-                if e.kind() != crate::ErrorKind::Conflict {
+                // The restore is atomic, so a failed copy left the target's data
+                // directory as it was. Without --force it had none (else: a
+                // conflict), so anything there now is ours: remove it. With
+                // --force it may hold data of its own: leave it.
+                if !force && e.kind() != crate::ErrorKind::Conflict {
                     let _ = dst.remove_service_data(&name).await;
                 }
                 let r = restart(&mut src, &name, &from).await;
@@ -165,15 +168,18 @@ impl Fleet {
             return Err(fail("verify", e, Some(r)).into());
         }
         step("verify", format!("running on {to}"), &mut done);
-        let failed = self
-            .setup_edge_routes(&edge_to)
-            .await
-            .into_iter()
-            .find_map(|o| o.result.err().map(|e| (o.node, e)));
+        let failed = if edge_to.is_empty() {
+            None
+        } else {
+            self.setup_edge_routes(&name, &edge_to)
+                .await
+                .into_iter()
+                .find_map(|o| o.result.err().map(|e| (o.node, e)))
+        };
         if let Some((node, e)) = failed {
             undo_target(&mut dst, &name).await;
             let r = restart(&mut src, &name, &from).await;
-            let back = self.setup_edge_routes(&edge_back).await;
+            let back = self.setup_edge_routes(&name, &edge_back).await;
             let r = match back.iter().find(|o| o.result.is_err()) {
                 None => r,
                 Some(o) => format!("{r}; edge node {} still points at {to}", o.node),

@@ -918,11 +918,19 @@ impl Fleet {
             done: Vec::new(),
             progress,
         };
-        let before = self.client(node).await?.node_status().await?;
+        // An agent that does not answer (a broken one, say) is upgraded all the
+        // same: the new build is what brings it back.
+        let before = match self.client(node).await {
+            Ok(mut c) => c.node_status().await.ok(),
+            Err(_) => None,
+        };
         steps.report(
             "status",
             StepState::Unchanged,
-            format!("{} (build {})", before.version, short(&before.build)),
+            match &before {
+                Some(b) => format!("{} (build {})", b.version, short(&b.build)),
+                None => "the agent does not answer; upgrading anyway".into(),
+            },
         );
         let arch = match &entry.arch {
             Some(a) => a.clone(),
@@ -935,7 +943,7 @@ impl Fleet {
             StepState::Unchanged,
             format!("{} for {arch} (build {})", build.display(), short(&sha)),
         );
-        if before.build == sha {
+        if before.as_ref().is_some_and(|b| b.build == sha) {
             steps.report(
                 "install",
                 StepState::Unchanged,
@@ -959,38 +967,14 @@ impl Fleet {
         restart_agent(&ssh, restart).await?;
         steps.report("restart", StepState::Changed, restart.clone());
         if let Err(e) = self.wait_for_build(&entry, &sha).await {
-            let (t, l) = (ssh.clone(), layout.clone());
-            let back = remote(move || {
-                t.run(
-                    "putting the previous agent back",
-                    &format!(
-                        "mv -f {} {}",
-                        quote(&l.file("mcp-agent.old")),
-                        quote(&l.file("mcp-agent"))
-                    ),
-                    true,
-                )
-            })
-            .await;
-            let restarted = match back {
-                Ok(_) => match restart_agent(&ssh, restart).await {
-                    Ok(()) => match self.wait_for_build(&entry, &before.build).await {
-                        Ok(()) => Ok("put back and restarted"),
-                        Err(e) => Err(e),
-                    },
-                    Err(e) => Err(e),
-                },
-                Err(e) => Err(e),
-            };
+            let previous = before.as_ref().map(|b| b.build.as_str());
+            let back = self
+                .roll_back(&ssh, &layout, &entry, restart, previous)
+                .await
+                .map_or_else(|e| format!("NOT put back: {e}"), str::to_owned);
             return Err(ProvisionError::NotUp {
                 node: node.to_owned(),
-                message: format!(
-                    "{e}; the previous agent was {}",
-                    match restarted {
-                        Ok(s) => s.to_owned(),
-                        Err(e) => format!("NOT put back: {e}"),
-                    }
-                ),
+                message: format!("{e}; the previous agent was {back}"),
             }
             .into());
         }
@@ -1000,12 +984,45 @@ impl Fleet {
             StepState::Changed,
             format!(
                 "{} → {} (build {})",
-                before.version,
+                before.map_or_else(|| "?".to_owned(), |b| b.version),
                 after.version,
                 short(&after.build)
             ),
         );
         Ok(steps.done)
+    }
+
+    /// Puts `mcp-agent.old` back in place and restarts it; waits for it to report
+    /// `previous` (when known).
+    async fn roll_back(
+        &self,
+        ssh: &SshTarget,
+        layout: &Layout,
+        entry: &NodeEntry,
+        restart: &str,
+        previous: Option<&str>,
+    ) -> Result<&'static str, crate::Error> {
+        let (t, l) = (ssh.clone(), layout.clone());
+        remote(move || {
+            t.run(
+                "putting the previous agent back",
+                &format!(
+                    "mv -f {} {}",
+                    quote(&l.file("mcp-agent.old")),
+                    quote(&l.file("mcp-agent"))
+                ),
+                true,
+            )
+        })
+        .await?;
+        restart_agent(ssh, restart).await?;
+        match previous {
+            Some(build) => {
+                self.wait_for_build(entry, build).await?;
+                Ok("put back and restarted")
+            }
+            None => Ok("put back and restarted (it did not answer before either)"),
+        }
     }
 }
 

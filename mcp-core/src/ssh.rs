@@ -1,8 +1,8 @@
 //! Running commands on a node over SSH, for provisioning and agent upgrades: the
 //! system OpenSSH client (`ssh`), so the operator's `~/.ssh/config`, agent, keys
-//! and `known_hosts` apply as they do everywhere else. Scripts go to `sh -s` on
-//! standard input (no quoting through the remote shell); files go through
-//! `cat` into a temporary file that is renamed into place.
+//! and `known_hosts` apply as they do everywhere else. Scripts run as `sh -c`,
+//! quoted once for the remote shell; files go through `cat` on standard input
+//! into a temporary file that is renamed into place.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -67,15 +67,14 @@ pub fn quote(s: &str) -> String {
 }
 
 impl SshTarget {
-    /// Runs `script` with `sh` there (as root through `sudo` when `privileged`),
-    /// feeding `input` after it is read; returns its standard output. `what`
-    /// names the step in errors.
+    /// Runs `script` with `sh -c` there (as root through the node's `sudo` when
+    /// `privileged`); returns its standard output. `what` names the step in
+    /// errors.
     pub fn run(&self, what: &str, script: &str, privileged: bool) -> Result<String, SshError> {
         self.run_with_input(what, script, privileged, &[])
     }
 
-    /// [`SshTarget::run`] with `input` on the script's standard input: the
-    /// script is passed as `sh -c`, quoted once.
+    /// [`SshTarget::run`] with `input` on the script's standard input.
     pub fn run_with_input(
         &self,
         what: &str,
