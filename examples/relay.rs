@@ -1,7 +1,8 @@
-//! A TCP relay on loopback that can cut its connections: put in front of an agent,
-//! it plays a network that fails in the middle of a transfer. Armed with a budget,
-//! it closes every connection (both ways) once that many more bytes have gone
-//! upstream, then disarms itself.
+//! Failing networks on loopback. [`CutRelay`] relays TCP and can cut its
+//! connections: put in front of an agent, it plays a network that fails in the
+//! middle of a transfer. Armed with a budget, it closes every connection (both
+//! ways) once that many more bytes have gone upstream, then disarms itself.
+//! [`Tarpit`] accepts connections and never answers: a node that hangs.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -119,6 +120,45 @@ impl Drop for CutRelay {
     fn drop(&mut self) {
         self.state.stop.store(true, Ordering::SeqCst);
         // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(self.addr);
+        self.state.cut_all();
+    }
+}
+
+/// A listener that accepts connections and then says nothing, ever: a node that
+/// is up at the TCP level but hangs (a stuck process, a half-dead host). Clients
+/// must give up on their own timeouts. Dropping it closes everything.
+#[derive(Debug)]
+pub struct Tarpit {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    state: Arc<State>,
+}
+
+impl Tarpit {
+    /// Listens on `addr`.
+    pub fn start(addr: SocketAddr) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr)?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(State::default());
+        let st = state.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if st.stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(c) = conn {
+                    st.open.lock().unwrap_or_else(|p| p.into_inner()).push(c);
+                }
+            }
+        });
+        Ok(Tarpit { addr, state })
+    }
+}
+
+impl Drop for Tarpit {
+    fn drop(&mut self) {
+        self.state.stop.store(true, Ordering::SeqCst);
         let _ = TcpStream::connect(self.addr);
         self.state.cut_all();
     }

@@ -7,8 +7,9 @@
 //! A public service with a SQLite database is deployed on A (internal route on A,
 //! edge route on E, its name in DNS at A), migrated to B with its data (DNS and
 //! the edge route follow), every agent is upgraded (the container keeps running),
-//! and A is taken down: `node list`, `ps`, `edge status` and `agent status` are
-//! checked at each stage, and keep answering for B and E with A gone.
+//! and A is taken down (it hangs: connections accepted, never answered):
+//! `node list`, `ps`, `status`, `edge status` and `agent status` are checked at
+//! each stage, and keep answering for B and E with A gone.
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 use mcp_examples::bind::LocalBind;
 use mcp_examples::fake_mcproxy::FakeMcProxy;
+use mcp_examples::relay::Tarpit;
 use mcp_examples::sshd::{LocalSshd, service_script, stop_service, test_root};
 use mcp_examples::testbed::{FleetPki, Mode, Testbed};
 
@@ -292,8 +294,12 @@ fn three_nodes_public_service_migration_upgrade_and_a_node_down() {
     );
     assert_eq!(container(), before, "the container kept running");
 
-    // A goes down: everything else keeps answering.
+    // A goes down, and hangs rather than refusing: it accepts connections and
+    // never answers. Everything else keeps answering; A is reported when its
+    // timeout runs out.
     stop_service(&a.root);
+    let a_addr: std::net::SocketAddr = format!("{}:{}", a.ip, a.port).parse().expect("addr");
+    let _hung = Tarpit::start(a_addr).expect("tarpit");
     let nodes = ok(&config, &["node", "list"]);
     assert!(row(&nodes, a.name()).contains("unreachable"), "{nodes}");
     for node in [&b, &e] {
@@ -317,6 +323,25 @@ fn three_nodes_public_service_migration_upgrade_and_a_node_down() {
     assert_eq!(out.status.code(), Some(1), "{agents}");
     assert!(row(&agents, a.name()).contains("unreachable"), "{agents}");
     assert!(row(&agents, b.name()).contains(&new[..12]), "{agents}");
+
+    // B's first address hangs too: its second one is tried, and answers.
+    let b_hung = Tarpit::start(format!("{}:0", b.ip).parse().expect("addr")).expect("tarpit");
+    let b_real = format!("{}:{}", b.ip, b.port);
+    let text_now = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(
+        &config,
+        text_now.replace(
+            &format!("address = \"{b_real}\"\n"),
+            &format!(
+                "address = \"{}\"\naddresses = [\"{b_real}\"]\n",
+                b_hung.addr
+            ),
+        ),
+    )
+    .expect("config");
+    let nodes = ok(&config, &["node", "list"]);
+    let r = row(&nodes, b.name());
+    assert!(r.contains(&b_real) && r.contains("reachable"), "{nodes}");
 
     ok(&config, &["undeploy", &name]);
     drop(listen_b);

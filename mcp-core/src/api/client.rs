@@ -117,7 +117,18 @@ impl AgentClient {
                     message: crate::error::chain(&e),
                 })?
                 .connect_timeout(endpoint.connect_timeout);
-            match channel.connect().await {
+            // The channel's own timeout covers the TCP connect; a host that
+            // accepts and then hangs must not hold up the next address (or
+            // the other nodes) either, so the whole handshake gets the same.
+            let t = endpoint.connect_timeout;
+            let connected = match tokio::time::timeout(t, channel.connect()).await {
+                Ok(r) => r.map_err(|e| crate::error::chain(&e)),
+                Err(_) => Err(format!(
+                    "connected, but no TLS handshake within {} s",
+                    t.as_secs()
+                )),
+            };
+            match connected {
                 Ok(ch) => {
                     return Ok(AgentClient {
                         inner: McpAgentServiceClient::with_interceptor(ch, Bearer(bearer))
@@ -126,7 +137,7 @@ impl AgentClient {
                         address: address.clone(),
                     });
                 }
-                Err(e) => last = format!("{address}: {}", crate::error::chain(&e)),
+                Err(e) => last = format!("{address}: {e}"),
             }
         }
         Err(ApiError::Connect {
