@@ -197,7 +197,7 @@ impl Layout {
 }
 
 /// One node's SSH target and layout, from its entry and the CLI configuration.
-fn target_of(config: &CliConfig, entry: &NodeEntry) -> Result<(SshTarget, Layout), ProvisionError> {
+fn target_of(config: &CliConfig, entry: &NodeEntry) -> Result<(Remote, Layout), ProvisionError> {
     let destination = entry.ssh.clone().ok_or_else(|| {
         ProvisionError::Settings(format!(
             "node {} has no ssh target: set `ssh` in its [[nodes]] entry (or --ssh)",
@@ -205,24 +205,82 @@ fn target_of(config: &CliConfig, entry: &NodeEntry) -> Result<(SshTarget, Layout
         ))
     })?;
     Ok((
-        SshTarget {
-            destination,
-            options: config
-                .ssh
-                .options
-                .iter()
-                .map(|o| {
-                    crate::config::expand_home(Path::new(o))
-                        .display()
-                        .to_string()
-                })
-                .collect(),
-            sudo: entry.sudo.clone().unwrap_or_else(|| "sudo -n".into()),
+        Remote {
+            ssh: SshTarget {
+                destination,
+                options: config
+                    .ssh
+                    .options
+                    .iter()
+                    .map(|o| {
+                        crate::config::expand_home(Path::new(o))
+                            .display()
+                            .to_string()
+                    })
+                    .collect(),
+                sudo: entry.sudo.clone().unwrap_or_else(|| "sudo -n".into()),
+            },
         },
         Layout {
             root: entry.root.clone().unwrap_or_else(|| PathBuf::from("/")),
         },
     ))
+}
+
+/// A node's SSH target for async callers: each call runs on a blocking thread.
+#[derive(Debug, Clone)]
+struct Remote {
+    ssh: SshTarget,
+}
+
+impl Remote {
+    /// [`SshTarget::run`].
+    async fn run(
+        &self,
+        what: &str,
+        script: &str,
+        privileged: bool,
+    ) -> Result<String, crate::Error> {
+        let (t, what, script) = (self.ssh.clone(), what.to_owned(), script.to_owned());
+        remote(move || t.run(&what, &script, privileged)).await
+    }
+
+    /// Whether the shell condition `test` holds there.
+    async fn test(&self, what: &str, test: &str) -> Result<bool, crate::Error> {
+        let out = self
+            .run(
+                what,
+                &format!("if {test}; then echo y; else echo n; fi"),
+                false,
+            )
+            .await?;
+        Ok(out.trim() == "y")
+    }
+
+    /// The SHA-256 of `path` there, `None` when it does not exist.
+    async fn sha256(&self, path: &str) -> Result<Option<String>, crate::Error> {
+        let (t, path) = (self.ssh.clone(), path.to_owned());
+        remote(move || remote_sha256(&t, &path)).await
+    }
+
+    /// [`SshTarget::read_file`].
+    async fn read(&self, path: &str) -> Result<Option<Vec<u8>>, crate::Error> {
+        let (t, path) = (self.ssh.clone(), path.to_owned());
+        remote(move || t.read_file(&path)).await
+    }
+
+    /// [`SshTarget::write_file`].
+    async fn write(
+        &self,
+        path: &str,
+        contents: &[u8],
+        mode: u32,
+        owner: Option<&str>,
+    ) -> Result<(), crate::Error> {
+        let (t, path, contents) = (self.ssh.clone(), path.to_owned(), contents.to_vec());
+        let owner = owner.map(str::to_owned);
+        remote(move || t.write_file(&path, &contents, mode, owner.as_deref())).await
+    }
 }
 
 /// Runs a blocking SSH call off the async runtime.
@@ -264,16 +322,14 @@ impl Fleet {
     }
 
     /// The node's architecture, from `uname -m` there (and checks it is Debian).
-    async fn probe_host(&self, node: &str, ssh: &SshTarget) -> Result<String, crate::Error> {
-        let t = ssh.clone();
-        let out = remote(move || {
-            t.run(
+    async fn probe_host(&self, node: &str, ssh: &Remote) -> Result<String, crate::Error> {
+        let out = ssh
+            .run(
                 "connecting",
                 "uname -m; if [ -r /etc/debian_version ]; then cat /etc/debian_version; else echo none; fi",
                 false,
             )
-        })
-        .await?;
+            .await?;
         let mut lines = out.lines();
         let arch = debian_arch(lines.next().unwrap_or_default());
         let debian = lines.next().unwrap_or("none").trim().to_owned();
@@ -352,7 +408,7 @@ impl Fleet {
         steps.report(
             "connect",
             StepState::Unchanged,
-            format!("{} (Debian, {arch})", ssh.destination),
+            format!("{} (Debian, {arch})", ssh.ssh.destination),
         );
 
         // binary available
@@ -361,7 +417,7 @@ impl Fleet {
         steps.report(
             "build",
             StepState::Unchanged,
-            format!("{} (sha256 {})", build.display(), &build_sha[..12]),
+            format!("{} (sha256 {})", build.display(), short(&build_sha)),
         );
 
         // settings needed later, checked before anything changes
@@ -389,60 +445,27 @@ impl Fleet {
         let user = p.user.clone();
 
         // user
-        let (t, l, u) = (ssh.clone(), layout.clone(), user.clone());
-        let has_user = remote(move || {
-            t.run(
-                "checking the user",
-                &format!(
-                    "grep -q {} {} && echo y || echo n",
-                    quote(&format!("^{u}:")),
-                    quote(&l.etc("passwd"))
-                ),
-                false,
-            )
-        })
-        .await?
-        .trim()
-            == "y";
-        if has_user {
+        let passwd = layout.etc("passwd");
+        let exists = format!("grep -q {} {}", quote(&format!("^{user}:")), quote(&passwd));
+        if ssh.test("checking the user", &exists).await? {
             steps.report("user", StepState::Unchanged, format!("{user} exists"));
         } else {
             if !dry {
-                let (t, l, u) = (ssh.clone(), layout.clone(), user.clone());
-                remote(move || {
-                    t.run(
-                        "creating the user",
-                        &format!(
-                            "useradd{} --system --user-group --home-dir /srv/mcp --no-create-home --shell /usr/sbin/nologin {}",
-                            l.prefix(),
-                            quote(&u)
-                        ),
-                        true,
-                    )
-                })
-                .await?;
+                let add = format!(
+                    "useradd{} --system --user-group --home-dir /srv/mcp --no-create-home --shell /usr/sbin/nologin {}",
+                    layout.prefix(),
+                    quote(&user)
+                );
+                ssh.run("creating the user", &add, true).await?;
             }
             steps.report("user", pending, format!("create system user {user}"));
         }
 
         // subordinate ids
-        let (t, l, u) = (ssh.clone(), layout.clone(), user.clone());
-        let has_ids = remote(move || {
-            t.run(
-                "checking subordinate ids",
-                &format!(
-                    "grep -qs {u} {} && grep -qs {u} {} && echo y || echo n",
-                    quote(&l.etc("subuid")),
-                    quote(&l.etc("subgid")),
-                    u = quote(&format!("^{u}:")),
-                ),
-                false,
-            )
-        })
-        .await?
-        .trim()
-            == "y";
-        if has_ids {
+        let (subuid, subgid) = (quote(&layout.etc("subuid")), quote(&layout.etc("subgid")));
+        let line = quote(&format!("^{user}:"));
+        let has = format!("grep -qs {line} {subuid} && grep -qs {line} {subgid}");
+        if ssh.test("checking subordinate ids", &has).await? {
             steps.report(
                 "subids",
                 StepState::Unchanged,
@@ -450,22 +473,13 @@ impl Fleet {
             );
         } else {
             if !dry {
-                let (t, l, u, r) = (ssh.clone(), layout.clone(), user.clone(), p.subids.clone());
-                remote(move || {
-                    t.run(
-                        "adding subordinate ids",
-                        &format!(
-                            "touch {} {} && usermod{} --add-subuids {r} --add-subgids {r} {}",
-                            quote(&l.etc("subuid")),
-                            quote(&l.etc("subgid")),
-                            l.prefix(),
-                            quote(&u),
-                            r = quote(&r),
-                        ),
-                        true,
-                    )
-                })
-                .await?;
+                let add = format!(
+                    "touch {subuid} {subgid} && usermod{} --add-subuids {r} --add-subgids {r} {}",
+                    layout.prefix(),
+                    quote(&user),
+                    r = quote(&p.subids),
+                );
+                ssh.run("adding subordinate ids", &add, true).await?;
             }
             steps.report(
                 "subids",
@@ -475,99 +489,65 @@ impl Fleet {
         }
 
         // lingering (rootless Podman keeps running without a login session)
-        let (t, u) = (ssh.clone(), user.clone());
-        let linger = if layout.root == Path::new("/") {
-            remote(move || {
-                t.run(
-                    "checking lingering",
-                    &format!(
-                        "if ! command -v loginctl >/dev/null; then echo none; \
-                         elif [ -e /var/lib/systemd/linger/{u} ]; then echo y; else echo n; fi",
-                        u = u
-                    ),
-                    false,
-                )
-            })
-            .await?
-            .trim()
-            .to_owned()
-        } else {
-            "root".to_owned()
-        };
-        match linger.as_str() {
-            "y" => steps.report("linger", StepState::Unchanged, format!("{user} lingers")),
-            "n" => {
-                if !dry {
-                    let (t, u) = (ssh.clone(), user.clone());
-                    remote(move || {
-                        t.run(
-                            "enabling lingering",
-                            &format!("loginctl enable-linger {}", quote(&u)),
-                            true,
-                        )
-                    })
-                    .await?;
-                }
-                steps.report("linger", pending, format!("loginctl enable-linger {user}"));
-            }
-            "root" => steps.report(
+        if layout.root != Path::new("/") {
+            steps.report(
                 "linger",
                 StepState::Skipped,
                 format!("not for a node under {}", layout.root.display()),
-            ),
-            _ => steps.report(
+            );
+        } else if !ssh
+            .test("checking for logind", "command -v loginctl >/dev/null")
+            .await?
+        {
+            steps.report(
                 "linger",
                 StepState::Skipped,
                 "no systemd-logind on the host".into(),
-            ),
+            );
+        } else if ssh
+            .test(
+                "checking lingering",
+                &format!(
+                    "[ -e {} ]",
+                    quote(&format!("/var/lib/systemd/linger/{user}"))
+                ),
+            )
+            .await?
+        {
+            steps.report("linger", StepState::Unchanged, format!("{user} lingers"));
+        } else {
+            if !dry {
+                let enable = format!("loginctl enable-linger {}", quote(&user));
+                ssh.run("enabling lingering", &enable, true).await?;
+            }
+            steps.report("linger", pending, format!("loginctl enable-linger {user}"));
         }
 
         // directories
-        let (t, l, u) = (ssh.clone(), layout.clone(), user.clone());
-        let owner = remote(move || {
-            t.run(
-                "looking up the user",
-                &format!(
-                    "awk -F: -v u={} '$1==u {{print $3\":\"$4}}' {}",
-                    quote(&u),
-                    quote(&l.etc("passwd"))
-                ),
-                false,
-            )
-        })
-        .await?
-        .trim()
-        .to_owned();
-        let owner = (!owner.is_empty()).then_some(owner);
-        let (t, l) = (ssh.clone(), layout.clone());
-        let current = remote(move || {
-            t.run(
-                "checking /srv/mcp",
-                &format!("stat -c %u:%g {} 2>/dev/null || echo none", quote(&l.dir())),
-                false,
-            )
-        })
-        .await?
-        .trim()
-        .to_owned();
-        if owner.as_deref() == Some(current.as_str()) {
+        let lookup = format!(
+            "awk -F: -v u={} '$1==u {{print $3\":\"$4}}' {}",
+            quote(&user),
+            quote(&passwd)
+        );
+        let owner = ssh.run("looking up the user", &lookup, false).await?;
+        let owner = Some(owner.trim().to_owned()).filter(|o| !o.is_empty());
+        let stat = format!(
+            "stat -c %u:%g {} 2>/dev/null || echo none",
+            quote(&layout.dir())
+        );
+        let current = ssh.run("checking /srv/mcp", &stat, false).await?;
+        if owner.as_deref() == Some(current.trim()) {
             steps.report("directories", StepState::Unchanged, layout.dir());
         } else {
-            if let (false, Some(o)) = (dry, &owner) {
-                let (t, l, o) = (ssh.clone(), layout.clone(), o.clone());
-                remote(move || {
-                    let (uid, gid) = o.split_once(':').unwrap_or((o.as_str(), o.as_str()));
-                    t.run(
-                        "creating /srv/mcp",
-                        &format!(
-                            "install -d -m 0755 {} && install -d -m 0750 -o {uid} -g {gid} {}",
-                            quote(&l.srv()),
-                            quote(&l.dir())
-                        ),
-                        true,
-                    )
-                })
-                .await?;
+            if let (false, Some((uid, gid))) =
+                (dry, owner.as_deref().and_then(|o| o.split_once(':')))
+            {
+                let make = format!(
+                    "install -d -m 0755 {} && install -d -m 0750 -o {uid} -g {gid} {}",
+                    quote(&layout.srv()),
+                    quote(&layout.dir())
+                );
+                ssh.run("creating /srv/mcp", &make, true).await?;
             }
             steps.report(
                 "directories",
@@ -575,28 +555,21 @@ impl Fleet {
                 format!("{} owned by {user}", layout.dir()),
             );
         }
+        let owner = owner.as_deref();
 
         // TLS material
         let host = crate::edge::host_of(&address);
-        let names: Vec<String> = [host.to_owned(), entry.name.clone(), "localhost".into()]
-            .into_iter()
-            .fold(Vec::new(), |mut v, n| {
-                if !v.contains(&n) {
-                    v.push(n);
-                }
-                v
-            });
+        let mut names: Vec<String> = Vec::new();
+        for n in [host, entry.name.as_str(), "localhost"] {
+            if !names.iter().any(|m| m == n) {
+                names.push(n.to_owned());
+            }
+        }
         let names_text = names.join(" ") + "\n";
-        let (t, l) = (ssh.clone(), layout.clone());
-        let (remote_ca, remote_names) = remote(move || {
-            Ok((
-                t.read_file(&l.file("ca.pem"))?,
-                t.read_file(&l.file("agent.names"))?,
-            ))
-        })
-        .await?;
-        if remote_ca.as_deref() == Some(ca_pem.as_bytes())
-            && remote_names.as_deref() == Some(names_text.as_bytes())
+        let issued_for = ssh.read(&layout.file("agent.names")).await?;
+        let trusted = ssh.read(&layout.file("ca.pem")).await?;
+        if trusted.as_deref() == Some(ca_pem.as_bytes())
+            && issued_for.as_deref() == Some(names_text.as_bytes())
         {
             steps.report(
                 "tls",
@@ -611,21 +584,16 @@ impl Fleet {
                 };
                 let refs: Vec<&str> = names.iter().map(String::as_str).collect();
                 let cert = crate::pki::issue_server_cert(&ca, &refs)?;
-                let (t, l, o) = (ssh.clone(), layout.clone(), owner.clone());
-                let (ca_pem, names_text) = (ca_pem.clone(), names_text.clone());
-                remote(move || {
-                    let o = o.as_deref();
-                    t.write_file(&l.file("ca.pem"), ca_pem.as_bytes(), 0o644, o)?;
-                    t.write_file(
-                        &l.file("agent.pem"),
-                        format!("{}{}", cert.cert_pem, ca_pem).as_bytes(),
-                        0o644,
-                        o,
-                    )?;
-                    t.write_file(&l.file("agent.key"), cert.key_pem.as_bytes(), 0o600, o)?;
-                    t.write_file(&l.file("agent.names"), names_text.as_bytes(), 0o644, o)
-                })
-                .await?;
+                let chain = format!("{}{ca_pem}", cert.cert_pem);
+                for (file, contents, mode) in [
+                    ("ca.pem", ca_pem.as_str(), 0o644),
+                    ("agent.pem", chain.as_str(), 0o644),
+                    ("agent.key", cert.key_pem.as_str(), 0o600),
+                    ("agent.names", names_text.as_str(), 0o644),
+                ] {
+                    ssh.write(&layout.file(file), contents.as_bytes(), mode, owner)
+                        .await?;
+                }
             }
             steps.report(
                 "tls",
@@ -634,62 +602,54 @@ impl Fleet {
             );
         }
 
-        // the agent's configuration, credentials and unit
-        let agent_config = self.render_agent_config(&entry, listen, &layout, &auth)?;
-        let mut files = vec![
-            (
-                "config",
-                layout.file("mcp-agent.toml"),
-                agent_config.into_bytes(),
-                0o640,
-            ),
-            (
-                "unit",
-                layout.unit(),
-                render_unit(&layout, &user).into_bytes(),
-                0o644,
-            ),
-        ];
+        // the agent's credentials, configuration and unit (the unit is root's)
+        let mut files = Vec::new();
         match &auth {
-            AgentAuth::TokenFile(token) => files.insert(
-                0,
-                (
-                    "token",
-                    layout.file("admin-token"),
-                    format!("{token}\n").into_bytes(),
-                    0o600,
-                ),
-            ),
-            AgentAuth::Mcias { ca: Some(ca), .. } => files.insert(
-                0,
-                (
-                    "mcias-ca",
-                    layout.file("mcias-ca.pem"),
-                    ca.clone().into_bytes(),
-                    0o644,
-                ),
-            ),
+            AgentAuth::TokenFile(token) => files.push((
+                "token",
+                layout.file("admin-token"),
+                format!("{token}\n").into_bytes(),
+                0o600,
+                owner,
+            )),
+            AgentAuth::Mcias { ca: Some(ca), .. } => files.push((
+                "mcias-ca",
+                layout.file("mcias-ca.pem"),
+                ca.clone().into_bytes(),
+                0o644,
+                owner,
+            )),
             AgentAuth::Mcias { ca: None, .. } => {}
         }
-        for (step, path, contents, mode) in files {
-            let (t, pth) = (ssh.clone(), path.clone());
-            let there = remote(move || t.read_file(&pth)).await?;
-            if there.as_deref() == Some(contents.as_slice()) {
+        files.push((
+            "config",
+            layout.file("mcp-agent.toml"),
+            self.render_agent_config(&entry, listen, &layout, &auth)?
+                .into_bytes(),
+            0o640,
+            owner,
+        ));
+        files.push((
+            "unit",
+            layout.unit(),
+            render_unit(&layout, &user).into_bytes(),
+            0o644,
+            None,
+        ));
+        for (step, path, contents, mode, owner) in files {
+            if ssh.read(&path).await?.as_deref() == Some(contents.as_slice()) {
                 steps.report(step, StepState::Unchanged, path);
                 continue;
             }
             if !dry {
-                let (t, pth, o) = (ssh.clone(), path.clone(), owner.clone());
-                let o = if step == "unit" { None } else { o };
-                remote(move || t.write_file(&pth, &contents, mode, o.as_deref())).await?;
+                ssh.write(&path, &contents, mode, owner).await?;
             }
             steps.report(step, pending, path);
         }
 
         // binary
         let binary = layout.file("mcp-agent");
-        let (t, b) = (ssh.clone(), binary.clone());
-        let installed = remote(move || remote_sha256(&t, &b)).await?;
+        let installed = ssh.sha256(&binary).await?;
         if installed.as_deref() == Some(build_sha.as_str()) {
             steps.report("binary", StepState::Unchanged, binary.clone());
         } else {
@@ -717,7 +677,7 @@ impl Fleet {
         } else {
             let restart = entry.restart_command.as_ref().unwrap_or(&p.restart_command);
             if !dry {
-                restart_agent(&ssh, restart).await?;
+                ssh.run("restarting the agent", restart, true).await?;
                 self.wait_for_build(&registered, &build_sha).await?;
             }
             steps.report("start", pending, format!("{restart} on {address}"));
@@ -964,7 +924,7 @@ impl Fleet {
             .restart_command
             .as_ref()
             .unwrap_or(&self.config().provision.restart_command);
-        restart_agent(&ssh, restart).await?;
+        ssh.run("restarting the agent", restart, true).await?;
         steps.report("restart", StepState::Changed, restart.clone());
         if let Err(e) = self.wait_for_build(&entry, &sha).await {
             let previous = before.as_ref().map(|b| b.build.as_str());
@@ -996,26 +956,20 @@ impl Fleet {
     /// `previous` (when known).
     async fn roll_back(
         &self,
-        ssh: &SshTarget,
+        ssh: &Remote,
         layout: &Layout,
         entry: &NodeEntry,
         restart: &str,
         previous: Option<&str>,
     ) -> Result<&'static str, crate::Error> {
-        let (t, l) = (ssh.clone(), layout.clone());
-        remote(move || {
-            t.run(
-                "putting the previous agent back",
-                &format!(
-                    "mv -f {} {}",
-                    quote(&l.file("mcp-agent.old")),
-                    quote(&l.file("mcp-agent"))
-                ),
-                true,
-            )
-        })
-        .await?;
-        restart_agent(ssh, restart).await?;
+        let back = format!(
+            "mv -f {} {}",
+            quote(&layout.file("mcp-agent.old")),
+            quote(&layout.file("mcp-agent"))
+        );
+        ssh.run("putting the previous agent back", &back, true)
+            .await?;
+        ssh.run("restarting the agent", restart, true).await?;
         match previous {
             Some(build) => {
                 self.wait_for_build(entry, build).await?;
@@ -1079,7 +1033,7 @@ fn remote_sha256(t: &SshTarget, path: &str) -> Result<Option<String>, SshError> 
 /// (`--version`), keeps the current binary as `mcp-agent.old` when `keep_old`,
 /// and renames the new one into place. Returns what `--version` said.
 async fn install_binary(
-    ssh: &SshTarget,
+    ssh: &Remote,
     layout: &Layout,
     build: &Path,
     sha: &str,
@@ -1090,7 +1044,7 @@ async fn install_binary(
         path: build.to_owned(),
         message: e.to_string(),
     })?;
-    let (t, l, sha) = (ssh.clone(), layout.clone(), sha.to_owned());
+    let (t, l, sha) = (ssh.ssh.clone(), layout.clone(), sha.to_owned());
     remote(move || {
         let new = l.file("mcp-agent.new");
         t.write_file(&new, &bytes, 0o755, None)?;
@@ -1137,12 +1091,6 @@ async fn install_binary(
         Ok(version)
     })
     .await
-}
-
-/// Runs the restart command there, privileged.
-async fn restart_agent(ssh: &SshTarget, command: &str) -> Result<(), crate::Error> {
-    let (t, c) = (ssh.clone(), command.to_owned());
-    remote(move || t.run("restarting the agent", &c, true).map(drop)).await
 }
 
 #[cfg(test)]
