@@ -393,6 +393,29 @@ impl Fleet {
             progress,
         };
 
+        // settings, checked before the node is even asked
+        let (ca_pem, ca_key_pem) = {
+            let ca = config.tls.ca_cert.as_ref().ok_or_else(|| {
+                ProvisionError::Settings("[tls] ca_cert is not set: the platform CA".into())
+            })?;
+            let key = p.ca_key.as_ref().ok_or_else(|| {
+                ProvisionError::Settings(
+                    "[provision] ca_key is not set: the platform CA's key issues the agent's certificate"
+                        .into(),
+                )
+            })?;
+            let read = |what: &'static str, path: &Path| {
+                let path = crate::config::expand_home(path);
+                std::fs::read_to_string(&path).map_err(|e| ConfigError::File {
+                    what,
+                    path,
+                    message: e.to_string(),
+                })
+            };
+            (read("CA certificate", ca)?, read("CA key", key)?)
+        };
+        let auth = self.agent_auth(&entry, listen)?;
+
         // connect
         let arch = self.probe_host(&entry.name, &ssh).await?;
         if let Some(a) = &entry.arch
@@ -420,28 +443,6 @@ impl Fleet {
             format!("{} (sha256 {})", build.display(), short(&build_sha)),
         );
 
-        // settings needed later, checked before anything changes
-        let (ca_pem, ca_key_pem) = {
-            let ca = config.tls.ca_cert.as_ref().ok_or_else(|| {
-                ProvisionError::Settings("[tls] ca_cert is not set: the platform CA".into())
-            })?;
-            let key = p.ca_key.as_ref().ok_or_else(|| {
-                ProvisionError::Settings(
-                    "[provision] ca_key is not set: the platform CA's key issues the agent's certificate"
-                        .into(),
-                )
-            })?;
-            let read = |what: &'static str, path: &Path| {
-                let path = crate::config::expand_home(path);
-                std::fs::read_to_string(&path).map_err(|e| ConfigError::File {
-                    what,
-                    path,
-                    message: e.to_string(),
-                })
-            };
-            (read("CA certificate", ca)?, read("CA key", key)?)
-        };
-        let auth = self.agent_auth(&entry, listen)?;
         let user = p.user.clone();
 
         // user
