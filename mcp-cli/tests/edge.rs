@@ -173,9 +173,13 @@ fn public_service_through_an_edge_node() {
     assert!(edge.proxy.routes().is_empty(), "{:?}", edge.proxy.routes());
     assert!(!cert.exists(), "edge certificate removed");
     std::fs::write(&def_path, &public_def).expect("public again");
-    let deployed = ok(&config, &["deploy", &name]);
-    assert!(
-        deployed.contains(&format!("edge {e}: {public}")),
+    let out = mcp(&config, &["--json", "deploy", &name]);
+    assert!(out.status.success(), "{}", text(&out));
+    let deployed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(deployed["edges"][0]["edge"], e, "{deployed}");
+    assert_eq!(
+        deployed["edges"][0]["hostname"],
+        public.as_str(),
         "{deployed}"
     );
 

@@ -18,15 +18,20 @@ pub(crate) enum Op {
     Restart,
 }
 
+/// A report as JSON.
+fn report_json(node: &str, r: &Report) -> serde_json::Value {
+    serde_json::json!({
+        "service": r.service,
+        "node": node,
+        "components": r.components.iter().map(|(c, ch)| serde_json::json!({"container": c, "change": ch.as_str()})).collect::<Vec<_>>(),
+        "ports": r.ports.iter().map(|(c, route, p)| serde_json::json!({"component": c, "route": route, "port": p})).collect::<Vec<_>>(),
+        "warnings": r.warnings,
+    })
+}
+
 pub(crate) fn print_report(ctx: &Context, verb: &str, node: &str, r: &Report) {
     if ctx.json {
-        output::json(&serde_json::json!({
-            "service": r.service,
-            "node": node,
-            "components": r.components.iter().map(|(c, ch)| serde_json::json!({"container": c, "change": ch.as_str()})).collect::<Vec<_>>(),
-            "ports": r.ports.iter().map(|(c, route, p)| serde_json::json!({"component": c, "route": route, "port": p})).collect::<Vec<_>>(),
-            "warnings": r.warnings,
-        }));
+        output::json(&report_json(node, r));
         return;
     }
     output::line(&format!("{verb} {} on {node}", r.service));
@@ -55,8 +60,23 @@ pub(crate) async fn deploy(ctx: &Context, a: &ServiceArg) -> Result<ExitStatus, 
     let deployed = ctx.deploy(&def).await;
     drop(spinner);
     let deployed = deployed?;
-    print_report(ctx, "deployed", &def.node, &deployed.report);
-    if !ctx.json {
+    if ctx.json {
+        let mut json = report_json(&def.node, &deployed.report);
+        json["edges"] = deployed
+            .edges
+            .iter()
+            .flat_map(|o| o.result.iter().flatten().map(move |s| (o.node.as_str(), s)))
+            .map(|(edge, s)| {
+                serde_json::json!({
+                    "edge": edge, "hostname": s.route.hostname, "backend": s.route.backend,
+                    "cert_serial": s.cert_serial, "cert_expires": s.cert_not_after.map(output::rfc3339),
+                })
+            })
+            .collect();
+        json["unrouted"] = deployed.unrouted.clone().into();
+        output::json(&json);
+    } else {
+        print_report(ctx, "deployed", &def.node, &deployed.report);
         for o in &deployed.edges {
             for s in o.result.iter().flatten() {
                 output::line(&format!(
@@ -120,16 +140,21 @@ pub(crate) async fn undeploy(
     let undeployed = ctx.undeploy(service, node).await;
     drop(spinner);
     let (report, edges) = undeployed?;
-    print_report(ctx, "undeployed", node, &report);
     let mut status = ExitStatus::Success;
+    let mut removed = Vec::new();
+    if !ctx.json {
+        print_report(ctx, "undeployed", node, &report);
+    }
     for (edge, r) in edges {
         match r {
-            Ok(hosts) if !ctx.json => {
+            Ok(hosts) => {
                 for h in hosts {
-                    output::line(&format!("  edge {edge}: removed {h}"));
+                    if !ctx.json {
+                        output::line(&format!("  edge {edge}: removed {h}"));
+                    }
+                    removed.push(serde_json::json!({"edge": edge, "hostname": h}));
                 }
             }
-            Ok(_) => {}
             Err(e) => {
                 output::error(&format!(
                     "edge node {edge}: its routes for {service} stay until `mcp undeploy {service}` runs again: {e}"
@@ -137,6 +162,11 @@ pub(crate) async fn undeploy(
                 status = ExitStatus::Problems;
             }
         }
+    }
+    if ctx.json {
+        let mut json = report_json(node, &report);
+        json["edges_removed"] = removed.into();
+        output::json(&json);
     }
     Ok(status)
 }
