@@ -4,7 +4,8 @@
 //! directory moves from node A to node B: the data arrives, A is left clean, the
 //! route and the DNS record move. Three faults first, each of which must leave the
 //! service running on A with its data and nothing on B: the target's data path not
-//! writable, a checksum mismatch, the target unreachable mid-stream. Then
+//! writable, a checksum mismatch, the target unreachable mid-stream; and data
+//! already on the target is refused without `--force` and left alone. Then
 //! `--all --from B --to A` moves it back.
 
 use std::path::{Path, PathBuf};
@@ -222,10 +223,36 @@ fn migrate_with_data_and_faults() {
     );
     on_node(&config, &name, &a, &b, &bind, "127.0.0.2");
 
-    // The migration, restarted, goes through.
+    // The target already has data for the service: refused without --force,
+    // and the target's data is left alone.
+    std::fs::create_dir_all(b.data(&name)).expect("stray");
+    std::fs::write(b.data(&name).join("stray"), "the target's own").expect("stray");
     let out = mcp(&config, &["migrate", &name, "--to", b.bed.node()]);
     let said = text(&out);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("--force") && said.contains("started again"),
+        "{said}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(b.data(&name).join("stray")).expect("kept"),
+        "the target's own"
+    );
+    let ps = text(&mcp(&config, &["ps"]));
+    assert!(
+        ps.lines()
+            .any(|l| l.starts_with(&name) && l.contains(a.bed.node()) && l.contains("running")),
+        "{ps}"
+    );
+
+    // The migration, restarted with --force, goes through.
+    let out = mcp(
+        &config,
+        &["migrate", &name, "--to", b.bed.node(), "--force"],
+    );
+    let said = text(&out);
     assert!(out.status.success(), "{said}");
+    assert!(!b.data(&name).join("stray").exists(), "replaced");
     for step in [
         "stop",
         "snapshot",
