@@ -11,7 +11,8 @@ use tokio_stream::StreamExt;
 
 use crate::errors::{IntoPy, to_py};
 use crate::records::{
-    DnsRecord, Event, LogLine, NodeInfo, ProxyRoute, Report, ServiceStatus, SyncItem,
+    DnsRecord, EdgeRoute, Event, LogLine, MigrateStep, NodeInfo, ProxyRoute, Report, ServiceStatus,
+    SyncItem,
 };
 
 type Runtime = Arc<tokio::runtime::Runtime>;
@@ -296,6 +297,49 @@ impl Client {
     fn dns_records(&self, py: Python<'_>, node: &str) -> PyResult<Vec<DnsRecord>> {
         self.on_node(py, node, |mut c| async move { Ok(c.dns_records().await?) })
             .map(|v| v.into_iter().map(DnsRecord).collect())
+    }
+
+    /// The edge routes of every edge node (or of `node`); with `probe`, whether
+    /// each backend accepts connections now.
+    #[pyo3(signature = (node=None, probe=false))]
+    fn edge_routes(
+        &self,
+        py: Python<'_>,
+        node: Option<&str>,
+        probe: bool,
+    ) -> PyResult<Vec<EdgeRoute>> {
+        let (fleet, rt) = (&self.fleet, &self.rt);
+        let results = py.detach(|| {
+            let nodes = match node {
+                Some(n) => fleet.nodes(Some(n))?,
+                None => fleet.edge_nodes(),
+            };
+            Ok::<_, mcp_core::Error>(rt.block_on(fleet.on_nodes(&nodes, |n, mut c| async move {
+                Ok(c.edge_routes(probe)
+                    .await?
+                    .into_iter()
+                    .map(|s| (n.clone(), s))
+                    .collect::<Vec<_>>())
+            })))
+        });
+        gather(py, results.py_err(py)?).map(|v| v.into_iter().map(EdgeRoute).collect())
+    }
+
+    /// Moves `service` to node `to` with its data (`force`: replace data the
+    /// target has); the steps done. A failure raises, with the service running
+    /// on its source again.
+    #[pyo3(signature = (service, to, force=false))]
+    fn migrate(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        to: &str,
+        force: bool,
+    ) -> PyResult<Vec<MigrateStep>> {
+        let (fleet, rt) = (&self.fleet, &self.rt);
+        py.detach(|| rt.block_on(fleet.migrate(service, to, force, &mut |_| {})))
+            .py_err(py)
+            .map(|steps| steps.into_iter().map(MigrateStep).collect())
     }
 
     /// Sends every definition to its node: the plan, applied unless `dry_run`.

@@ -42,6 +42,8 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<records::SyncItem>()?;
     m.add_class::<records::LogLine>()?;
     m.add_class::<records::ProxyRoute>()?;
+    m.add_class::<records::EdgeRoute>()?;
+    m.add_class::<records::MigrateStep>()?;
     m.add_class::<records::DnsRecord>()?;
     m.add_class::<records::PortLease>()?;
     m.add_class::<records::Action>()?;

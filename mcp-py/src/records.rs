@@ -269,6 +269,35 @@ record!(
 );
 
 record!(
+    /// An edge route: a public hostname an edge node routes to a service on a
+    /// compute node.
+    EdgeRoute((String, mcp_core::engine::EdgeRouteStatus)) {
+        /// The edge node.
+        edge: String = |r| r.0.clone();
+        hostname: String = |r| r.1.route.hostname.clone();
+        service: String = |r| r.1.route.service.clone();
+        /// The compute node.
+        node: String = |r| r.1.route.node.clone();
+        backend: String = |r| r.1.route.backend.clone();
+        backend_hostname: String = |r| r.1.route.backend_hostname.clone();
+        listener: String = |r| r.1.route.listener.clone();
+        cert_serial: Option<String> = |r| r.1.cert_serial.clone();
+        cert_expires: Option<Time> = |r| r.1.cert_not_after.map(Time);
+        /// `None` when not probed.
+        backend_reachable: Option<bool> = |r| r.1.backend_reachable;
+        backend_error: Option<String> = |r| r.1.backend_error.clone();
+    }
+);
+
+record!(
+    /// One completed step of a migration.
+    MigrateStep(mcp_core::migrate::MigrateStep) {
+        step: String = |s| s.step.to_owned();
+        detail: String = |s| s.detail.clone();
+    }
+);
+
+record!(
     /// A DNS record a node registered.
     DnsRecord(mcp_core::registry::DnsRecord) {
         zone: String = |d| d.zone.clone();

@@ -133,3 +133,20 @@ def test_explicit_connection_without_a_config_file(node: Dict[str, Any]) -> None
     bad = mcp.Client.connect(node["node"], [cfg["nodes"][0]["address"]], cfg["tls"]["ca_cert"], "nope", "localhost")
     with pytest.raises(mcp.AuthError):
         bad.ps()
+
+
+def test_fleet_operations_on_a_one_node_fleet(node: Dict[str, Any]) -> None:
+    client = mcp.Client.from_config(node["config"])
+    info = client.nodes()[0]
+    assert info.role == "compute"
+    assert len(info.build) == 64, info.build
+    # No edge nodes: no edge routes; a compute node serves none either.
+    assert client.edge_routes() == []
+    assert client.edge_routes(node=node["node"], probe=True) == []
+    name = node["prefix"] + "-m"
+    write_definition(node, name)
+    with pytest.raises(mcp.McpError, match="already runs on"):
+        client.migrate(name, node["node"])
+    with pytest.raises(mcp.NotFound):
+        client.migrate(name, "nowhere")
+    assert asyncio.run(mcp.AsyncClient(client).edge_routes()) == []

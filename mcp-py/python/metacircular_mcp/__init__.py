@@ -21,11 +21,13 @@ from metacircular_mcp._native import (
     ConnectionError,
     Desired,
     DnsRecord,
+    EdgeRoute,
     Event,
     EventIterator,
     LogIterator,
     LogLine,
     McpError,
+    MigrateStep,
     NodeInfo,
     NotFound,
     Observed,
@@ -49,8 +51,8 @@ from metacircular_mcp._native import (
 
 __all__ = [
     "Action", "AgentError", "AsyncClient", "AuthError", "Client", "Component", "ComponentStatus",
-    "ConnectionError", "Desired", "DnsRecord", "Event", "EventIterator", "LogIterator", "LogLine",
-    "McpError", "NodeInfo", "NotFound", "Observed", "PortLease", "PortPlanner", "Problem",
+    "ConnectionError", "Desired", "DnsRecord", "EdgeRoute", "Event", "EventIterator", "LogIterator",
+    "LogLine", "McpError", "MigrateStep", "NodeInfo", "NotFound", "Observed", "PortLease", "PortPlanner", "Problem",
     "ProxyRoute", "Report", "ResolvedComponent", "ResolvedRoute", "ResolvedService", "Route",
     "ServiceDefinition", "ServiceStatus", "SpecError", "SyncItem", "__version__", "load_dir",
     "plan_reconcile",
@@ -119,6 +121,12 @@ class AsyncClient:
 
     async def dns_records(self, node: str) -> List[DnsRecord]:
         return await asyncio.to_thread(self._client.dns_records, node)
+
+    async def edge_routes(self, node: Optional[str] = None, probe: bool = False) -> List[EdgeRoute]:
+        return await asyncio.to_thread(self._client.edge_routes, node, probe)
+
+    async def migrate(self, service: str, to: str, force: bool = False) -> List[MigrateStep]:
+        return await asyncio.to_thread(self._client.migrate, service, to, force)
 
     async def sync(self, dry_run: bool = True, prune: bool = False) -> List[SyncItem]:
         return await asyncio.to_thread(self._client.sync, dry_run, prune)
