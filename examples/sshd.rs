@@ -173,6 +173,8 @@ pub fn service_script(root: &Path) -> Result<PathBuf, String> {
 # Stands in for systemd (absent here): restarts the agent under {root}.
 root={root}
 pid="$root/agent.pid"
+# What the caller's privilege prefix set, if anything (tests check it).
+echo "${{MCP_PRIVILEGED:-}}" > "$root/privileged"
 if [ -f "$pid" ]; then
     old=$(cat "$pid")
     kill "$old" 2>/dev/null || true

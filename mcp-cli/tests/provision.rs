@@ -2,7 +2,9 @@
 //! loopback, into a test root (a directory standing for the host's `/`: its own
 //! `etc/passwd` for `useradd --prefix`, its own `srv/mcp`), never the machine's
 //! own `/srv` or users. systemd is absent here, so the node's restart command is a
-//! small script that does what `systemctl restart mcp-agent` would.
+//! small script that does what `systemctl restart mcp-agent` would. The SSH user
+//! is root, but privileged commands still go through a prefix (`env …`, standing
+//! in for `sudo -n`), so the prefixing is exercised.
 //!
 //! Provision: `--dry-run` changes nothing; the real run creates the user, its
 //! subordinate IDs, `/srv/mcp`, TLS, token, configuration, unit and binary,
@@ -85,7 +87,7 @@ fn provision_then_upgrade_over_ssh() {
         "\n[ssh]\noptions = {}\n\n[provision]\nagent_binaries = {}\nagent_config = {}\n\
          ca_key = {}\nauth = \"token-file\"\nrestart_command = {}\nstart_timeout_secs = 10\n\n\
          [[nodes]]\nname = \"{node}\"\naddress = \"{address}\"\nssh = \"root@127.0.0.1\"\n\
-         sudo = \"\"\nroot = {}\n",
+         sudo = \"env MCP_PRIVILEGED=1\"\nroot = {}\n",
         sshd.options_toml(),
         q(&builds),
         q(&dir.join("agent-extra.toml")),
@@ -145,6 +147,13 @@ fn provision_then_upgrade_over_ssh() {
     assert!(
         nodes.contains("reachable") && !nodes.contains("unreachable"),
         "{nodes}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("privileged"))
+            .expect("marker")
+            .trim(),
+        "1",
+        "the restart went through the node's privilege prefix"
     );
     let registered = std::fs::read_to_string(&config).expect("config");
     assert!(registered.contains("arch = \"amd64\""), "{registered}");
