@@ -126,17 +126,14 @@ fn edge_routes_checked_set_up_renewed_and_removed() {
     assert_eq!(listed[0].backend_reachable, Some(true));
     // A route added by hand cannot take it over.
     let by_hand = mcp_core::routes::ProxyRoute {
+        listener: ":443".into(),
+        hostname: "www.example.org".into(),
         backend: "127.0.0.1:1".into(),
-        ..mcp_core::routes::ProxyRoute {
-            listener: ":443".into(),
-            hostname: "www.example.org".into(),
-            backend: String::new(),
-            mode: mcp_core::spec::Mode::L4,
-            tls_cert: None,
-            tls_key: None,
-            backend_tls: false,
-            proxy_protocol: false,
-        }
+        mode: mcp_core::spec::Mode::L4,
+        tls_cert: None,
+        tls_key: None,
+        backend_tls: false,
+        proxy_protocol: false,
     };
     assert_eq!(
         engine

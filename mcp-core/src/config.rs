@@ -975,6 +975,27 @@ pub struct NodeEntry {
     pub restart_command: Option<String>,
 }
 
+/// The text of the file `path` (`~` expanded); an error names it as `what`.
+pub(crate) fn read_text(what: &'static str, path: &Path) -> Result<String, ConfigError> {
+    let path = expand_home(path);
+    std::fs::read_to_string(&path).map_err(|e| ConfigError::File {
+        what,
+        path,
+        message: e.to_string(),
+    })
+}
+
+/// The host part of an agent address `host:port` (`[v6]:port` too; an address
+/// without a port is all host).
+pub fn host_of(address: &str) -> &str {
+    match address.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => {
+            host.trim_start_matches('[').trim_end_matches(']')
+        }
+        _ => address,
+    }
+}
+
 impl NodeEntry {
     /// Every address, in the order to try them.
     pub fn all_addresses(&self) -> Vec<String> {
@@ -1484,6 +1505,14 @@ fn edit_cli_config(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hosts_of_addresses() {
+        assert_eq!(host_of("10.0.0.2:9444"), "10.0.0.2");
+        assert_eq!(host_of("[fd00::2]:9444"), "fd00::2");
+        assert_eq!(host_of("rift.example:9444"), "rift.example");
+        assert_eq!(host_of("rift"), "rift");
+    }
 
     #[test]
     fn registry_credentials_from_a_password_file_or_the_mcias_token() {

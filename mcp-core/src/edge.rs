@@ -57,16 +57,6 @@ pub struct Deployed {
     pub unrouted: Vec<String>,
 }
 
-/// The host part of `host:port` (`[v6]:port` too).
-pub(crate) fn host_of(address: &str) -> &str {
-    match address.rsplit_once(':') {
-        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => {
-            host.trim_start_matches('[').trim_end_matches(']')
-        }
-        _ => address,
-    }
-}
-
 impl Fleet {
     /// The fleet's edge nodes, in configuration order.
     pub fn edge_nodes(&self) -> Vec<String> {
@@ -76,6 +66,26 @@ impl Fleet {
             .filter(|n| n.role == Some(NodeRole::Edge))
             .map(|n| n.name.clone())
             .collect()
+    }
+
+    /// The edge routes of every edge node (or of `node` alone), each node's
+    /// answer in place; with `probe`, each backend is tried too. An empty list:
+    /// the fleet has no edge node.
+    pub async fn edge_routes(
+        &self,
+        node: Option<&str>,
+        probe: bool,
+    ) -> Result<Vec<(String, Result<Vec<EdgeRouteStatus>, crate::Error>)>, crate::Error> {
+        let nodes = match node {
+            Some(n) => self.nodes(Some(n))?,
+            None => self.edge_nodes(),
+        };
+        Ok(self
+            .on_nodes(
+                &nodes,
+                |_, mut c| async move { Ok(c.edge_routes(probe).await?) },
+            )
+            .await)
     }
 
     /// The edge routes `def` needs while it runs on `node`: one per public route.
@@ -101,7 +111,7 @@ impl Fleet {
                 }
                 .into());
             };
-            let host = host_of(&address);
+            let host = crate::config::host_of(&address);
             let backend = if host.contains(':') {
                 format!("[{host}]:{}", r.listener_port)
             } else {
@@ -372,17 +382,4 @@ fn edge_error(node: &str, what: &str, e: crate::Error) -> crate::Error {
         source: Box::new(e),
     }
     .into()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::host_of;
-
-    #[test]
-    fn hosts_of_addresses() {
-        assert_eq!(host_of("10.0.0.2:9444"), "10.0.0.2");
-        assert_eq!(host_of("[fd00::2]:9444"), "fd00::2");
-        assert_eq!(host_of("rift.example:9444"), "rift.example");
-        assert_eq!(host_of("rift"), "rift");
-    }
 }

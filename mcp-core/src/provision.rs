@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::ErrorKind;
-use crate::config::{CliConfig, ConfigError, NodeEntry};
+use crate::config::{CliConfig, ConfigError, NodeEntry, read_text};
 use crate::fleet::Fleet;
 use crate::registry::NodeRole;
 use crate::ssh::{SshError, SshTarget, quote};
@@ -404,15 +404,7 @@ impl Fleet {
                         .into(),
                 )
             })?;
-            let read = |what: &'static str, path: &Path| {
-                let path = crate::config::expand_home(path);
-                std::fs::read_to_string(&path).map_err(|e| ConfigError::File {
-                    what,
-                    path,
-                    message: e.to_string(),
-                })
-            };
-            (read("CA certificate", ca)?, read("CA key", key)?)
+            (read_text("CA certificate", ca)?, read_text("CA key", key)?)
         };
         let auth = self.agent_auth(&entry, listen)?;
 
@@ -559,7 +551,7 @@ impl Fleet {
         let owner = owner.as_deref();
 
         // TLS material
-        let host = crate::edge::host_of(&address);
+        let host = crate::config::host_of(&address);
         let mut names: Vec<String> = Vec::new();
         for n in [host, entry.name.as_str(), "localhost"] {
             if !names.iter().any(|m| m == n) {
@@ -719,14 +711,7 @@ impl Fleet {
                     .mcias
                     .ca_cert
                     .as_ref()
-                    .map(|p| {
-                        let p = crate::config::expand_home(p);
-                        std::fs::read_to_string(&p).map_err(|e| ConfigError::File {
-                            what: "MCIAS CA",
-                            path: p,
-                            message: e.to_string(),
-                        })
-                    })
+                    .map(|p| read_text("MCIAS CA", p))
                     .transpose()?,
             }),
             "token-file" => {
@@ -737,13 +722,7 @@ impl Fleet {
                     ))
                     .into());
                 }
-                let token = std::fs::read_to_string(config.token_path()).map_err(|e| {
-                    ConfigError::File {
-                        what: "token",
-                        path: config.token_path(),
-                        message: e.to_string(),
-                    }
-                })?;
+                let token = read_text("token", &config.token_path())?;
                 Ok(AgentAuth::TokenFile(token.trim().to_owned()))
             }
             other => Err(ProvisionError::Settings(format!(
@@ -767,12 +746,7 @@ impl Fleet {
             let Some(p) = p else {
                 return Ok(toml_edit::DocumentMut::new());
             };
-            let p = crate::config::expand_home(p);
-            let text = std::fs::read_to_string(&p).map_err(|e| ConfigError::File {
-                what: "agent configuration",
-                path: p.clone(),
-                message: e.to_string(),
-            })?;
+            let text = read_text("agent configuration", p)?;
             text.parse().map_err(|e: toml_edit::TomlError| {
                 ProvisionError::Settings(format!("{}: {e}", p.display())).into()
             })

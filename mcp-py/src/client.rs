@@ -309,20 +309,18 @@ impl Client {
         probe: bool,
     ) -> PyResult<Vec<EdgeRoute>> {
         let (fleet, rt) = (&self.fleet, &self.rt);
-        let results = py.detach(|| {
-            let nodes = match node {
-                Some(n) => fleet.nodes(Some(n))?,
-                None => fleet.edge_nodes(),
-            };
-            Ok::<_, mcp_core::Error>(rt.block_on(fleet.on_nodes(&nodes, |n, mut c| async move {
-                Ok(c.edge_routes(probe)
-                    .await?
-                    .into_iter()
-                    .map(|s| (n.clone(), s))
-                    .collect::<Vec<_>>())
-            })))
-        });
-        gather(py, results.py_err(py)?).map(|v| v.into_iter().map(EdgeRoute).collect())
+        let results = py
+            .detach(|| rt.block_on(fleet.edge_routes(node, probe)))
+            .py_err(py)?
+            .into_iter()
+            .map(|(n, r)| {
+                (
+                    n.clone(),
+                    r.map(|v| v.into_iter().map(|s| (n.clone(), s)).collect()),
+                )
+            })
+            .collect();
+        gather(py, results).map(|v| v.into_iter().map(EdgeRoute).collect())
     }
 
     /// Moves `service` to node `to` with its data (`force`: replace data the

@@ -445,20 +445,11 @@ pub(crate) async fn edge(ctx: &Context, c: EdgeCommand) -> Result<ExitStatus, mc
         EdgeCommand::List(a) => (a, false),
         EdgeCommand::Status(a) => (a, true),
     };
-    let nodes = match &a.node {
-        Some(n) => ctx.nodes(Some(n))?,
-        None => ctx.edge_nodes(),
-    };
-    if nodes.is_empty() {
+    let results = ctx.edge_routes(a.node.as_deref(), probe).await?;
+    if results.is_empty() {
         output::error("no edge nodes: give a node `role = \"edge\"` in the configuration");
         return Ok(ExitStatus::Problems);
     }
-    let results = ctx
-        .on_nodes(
-            &nodes,
-            |_, mut c| async move { Ok(c.edge_routes(probe).await?) },
-        )
-        .await;
     let (ok, failed) = super::partition(results)?;
     let now = std::time::SystemTime::now();
     let mut rows = Vec::new();

@@ -93,11 +93,7 @@ impl AgentClient {
             })?;
         let mut last = String::from("no address configured");
         for address in &endpoint.addresses {
-            let host = address
-                .rsplit_once(':')
-                .map_or(address.as_str(), |(h, _)| h)
-                .trim_start_matches('[')
-                .trim_end_matches(']');
+            let host = crate::config::host_of(address);
             let tls = ClientTlsConfig::new()
                 .ca_certificate(Certificate::from_pem(&endpoint.ca_pem))
                 .domain_name(
