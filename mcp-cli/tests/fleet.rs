@@ -316,6 +316,14 @@ fn three_nodes_public_service_migration_upgrade_and_a_node_down() {
     let status = text(&mcp(&config, &["status"]));
     assert!(row(&status, &name).contains(b.name()), "{status}");
     assert!(status.contains(a.name()), "A's failure is named: {status}");
+    // sync --prune asks every node: A's failure in place, B's plan still there.
+    let sync = text(&mcp(&config, &["sync", "--dry-run", "--prune"]));
+    assert!(sync.contains(a.name()), "A's failure is named: {sync}");
+    assert!(
+        sync.lines()
+            .any(|l| l.contains(b.name()) && l.contains(&name) && l.contains("unchanged")),
+        "{sync}"
+    );
     let edge = ok(&config, &["edge", "status"]);
     assert!(row(&edge, e.name()).contains("reachable"), "{edge}");
     let out = mcp(&config, &["agent", "status"]);
