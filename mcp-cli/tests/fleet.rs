@@ -279,8 +279,24 @@ fn three_nodes_public_service_migration_upgrade_and_a_node_down() {
     bytes.extend_from_slice(b"\0fleet upgrade\0");
     std::fs::write(&build, &bytes).expect("new build");
     let new = mcp_core::snapshot::sha256_file(&build).expect("hash");
+    // E first: the fleet now runs two builds, and agent status says so.
+    let upgraded = ok(&config, &["agent", "upgrade", e.name()]);
+    assert!(
+        upgraded.contains(&format!("{}: verify", e.name())),
+        "{upgraded}"
+    );
+    let agents = ok(&config, &["agent", "status"]);
+    assert!(
+        agents.contains("2 different builds") && row(&agents, e.name()).contains(&new[..12]),
+        "{agents}"
+    );
+    // Then every node: E is left alone, A and B upgraded.
     let upgraded = ok(&config, &["agent", "upgrade"]);
-    for node in [&a, &b, &e] {
+    assert!(
+        upgraded.contains("already running this build"),
+        "{upgraded}"
+    );
+    for node in [&a, &b] {
         assert!(
             upgraded.contains(&format!("{}: verify", node.name())),
             "{upgraded}"
