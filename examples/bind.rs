@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 
+use crate::spawn::{self, Probe, StartError};
+
 /// A running `named`.
 #[derive(Debug)]
 pub struct LocalBind {
@@ -23,28 +25,26 @@ pub struct LocalBind {
     dir: tempfile::TempDir,
 }
 
-fn free_port() -> Result<u16, String> {
-    for _ in 0..50 {
-        let udp = std::net::UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-        let port = udp.local_addr().map_err(|e| e.to_string())?.port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return Ok(port);
-        }
-    }
-    Err("no free port for named".into())
-}
-
 impl LocalBind {
-    /// Starts `named` serving `zone`.
+    /// Starts `named` serving `zone`. Ready once it answers for a name only this
+    /// instance serves (`named` keeps running when it cannot bind its port, and
+    /// every test's zone is the same).
     pub fn start(zone: &str) -> Result<Self, String> {
+        spawn::retry(|| Self::try_start(zone))
+    }
+
+    fn try_start(zone: &str) -> Result<Self, StartError> {
         let dir = tempfile::Builder::new()
             .prefix("mcp-bind-")
             .tempdir()
             .map_err(|e| e.to_string())?;
         let d = dir.path();
-        let port = free_port()?;
+        let port = spawn::free_port()?;
         let mut secret = vec![0u8; 32];
         getrandom::fill(&mut secret).map_err(|e| e.to_string())?;
+        let mut id = [0u8; 3];
+        getrandom::fill(&mut id).map_err(|e| e.to_string())?;
+        let id = std::net::Ipv4Addr::new(127, id[0], id[1], id[2]);
         let secret_b64 = base64::engine::general_purpose::STANDARD.encode(&secret);
         let key_name = "mcp-update-key".to_owned();
         let conf = format!(
@@ -72,7 +72,7 @@ zone "{zone}" {{
             dir = d.display()
         );
         let zone_file = format!(
-            "$TTL 60\n@ IN SOA ns.{zone}. hostmaster.{zone}. ( 1 60 60 3600 60 )\n  IN NS ns.{zone}.\nns IN A 127.0.0.1\n"
+            "$TTL 60\n@ IN SOA ns.{zone}. hostmaster.{zone}. ( 1 60 60 3600 60 )\n  IN NS ns.{zone}.\nns IN A 127.0.0.1\nharness-instance IN A {id}\n"
         );
         std::fs::write(d.join("named.conf"), conf).map_err(|e| e.to_string())?;
         std::fs::write(d.join("zone.db"), zone_file).map_err(|e| e.to_string())?;
@@ -85,7 +85,7 @@ zone "{zone}" {{
             .stderr(log)
             .spawn()
             .map_err(|e| format!("cannot start named (apt-get install bind9): {e}"))?;
-        let bind = LocalBind {
+        let mut bind = LocalBind {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             zone: zone.to_owned(),
@@ -93,19 +93,30 @@ zone "{zone}" {{
             secret,
             dir,
         };
-        for _ in 0..100 {
-            let probe = mcp_core::dns::resolve(
-                bind.addr,
-                &format!("ns.{zone}"),
-                "A",
-                Duration::from_millis(200),
-            );
-            if probe.is_ok_and(|a| !a.is_empty()) {
-                return Ok(bind);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Err(format!("named never answered: {}", bind.log()))
+        let (addr, log) = (bind.addr, bind.dir.path().join("named.log"));
+        let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+        spawn::wait_ready(
+            &mut bind.child,
+            "named",
+            Duration::from_secs(10),
+            read_log,
+            || {
+                let answer = mcp_core::dns::resolve(
+                    addr,
+                    &format!("harness-instance.{zone}"),
+                    "A",
+                    Duration::from_millis(200),
+                );
+                if answer.is_ok_and(|a| a == [std::net::IpAddr::V4(id)]) {
+                    Probe::Ready
+                } else if read_log().contains("address in use") {
+                    Probe::PortTaken
+                } else {
+                    Probe::NotYet
+                }
+            },
+        )?;
+        Ok(bind)
     }
 
     /// The TSIG secret as BIND writes it (base64).

@@ -14,5 +14,6 @@ pub mod https_fake;
 pub mod pebble;
 pub mod registry;
 pub mod relay;
+pub mod spawn;
 pub mod sshd;
 pub mod testbed;

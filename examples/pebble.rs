@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 
+use crate::spawn::{self, StartError};
+
 /// A running pebble.
 #[derive(Debug)]
 pub struct LocalPebble {
@@ -25,17 +27,14 @@ pub struct LocalPebble {
     dir: tempfile::TempDir,
 }
 
-fn free_port() -> Result<u16, String> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| e.to_string())
-}
-
 impl LocalPebble {
     /// Starts pebble resolving names through `dns` (our BIND), requiring EAB when
-    /// `eab`.
+    /// `eab`. Ready once its directory answers over HTTPS under its own CA.
     pub fn start(dns: SocketAddr, eab: bool) -> Result<Self, String> {
+        spawn::retry(|| Self::try_start(dns, eab))
+    }
+
+    fn try_start(dns: SocketAddr, eab: bool) -> Result<Self, StartError> {
         let dir = tempfile::Builder::new()
             .prefix("mcp-pebble-")
             .tempdir()
@@ -47,7 +46,7 @@ impl LocalPebble {
         std::fs::write(d.join("ca.pem"), &ca.cert_pem).map_err(|e| e.to_string())?;
         std::fs::write(d.join("cert.pem"), &server.cert_pem).map_err(|e| e.to_string())?;
         std::fs::write(d.join("key.pem"), &server.key_pem).map_err(|e| e.to_string())?;
-        let (api, mgmt, http, tls) = (free_port()?, free_port()?, free_port()?, free_port()?);
+        let [api, mgmt, http, tls] = spawn::free_ports::<4>()?;
         let eab = if eab {
             let mut key = vec![0u8; 32];
             getrandom::fill(&mut key).map_err(|e| e.to_string())?;
@@ -87,7 +86,7 @@ impl LocalPebble {
             .stderr(log)
             .spawn()
             .map_err(|e| format!("cannot start pebble (apt-get install pebble): {e}"))?;
-        let pebble = LocalPebble {
+        let mut pebble = LocalPebble {
             child,
             directory: format!("https://127.0.0.1:{api}/dir"),
             ca_file: d.join("ca.pem"),
@@ -95,13 +94,30 @@ impl LocalPebble {
             eab,
             dir,
         };
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", api)).is_ok() {
-                return Ok(pebble);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Err(format!("pebble never listened: {}", pebble.log()))
+        // Another test's server on this port would fail the handshake: only ours
+        // holds a certificate from this CA.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let client =
+            mcp_core::pki::https_client(Some(ca.cert_pem.as_bytes()), Duration::from_secs(2))?;
+        let directory = pebble.directory.clone();
+        let log = pebble.dir.path().join("pebble.log");
+        spawn::wait_ready(
+            &mut pebble.child,
+            "pebble",
+            Duration::from_secs(10),
+            || std::fs::read_to_string(&log).unwrap_or_default(),
+            || {
+                // (the request's timer starts when it is built, inside the runtime)
+                runtime
+                    .block_on(async { client.get(&directory).send().await })
+                    .is_ok_and(|r| r.status().is_success())
+                    .into()
+            },
+        )?;
+        Ok(pebble)
     }
 
     /// pebble's output so far.

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::spawn::{self, StartError};
+
 /// A running registry.
 #[derive(Debug)]
 pub struct LocalRegistry {
@@ -31,14 +33,15 @@ impl LocalRegistry {
     }
 
     fn start(tls_user: Option<(&str, &str)>) -> Result<Self, String> {
+        spawn::retry(|| Self::try_start(tls_user))
+    }
+
+    fn try_start(tls_user: Option<(&str, &str)>) -> Result<Self, StartError> {
         let dir = tempfile::Builder::new()
             .prefix("mcp-registry-")
             .tempdir()
             .map_err(|e| e.to_string())?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| e.to_string())?
-            .port();
+        let port = spawn::free_port()?;
         let host = format!("127.0.0.1:{port}");
         let d = dir.path();
         let secret = mcp_core::pki::random_token().map_err(|e| e.to_string())?;
@@ -85,23 +88,26 @@ impl LocalRegistry {
             .map_err(|e| {
                 format!("cannot start docker-registry (apt-get install docker-registry): {e}")
             })?;
-        let registry = LocalRegistry {
+        let mut registry = LocalRegistry {
             child,
             host,
             ca_pem,
             user,
             dir,
         };
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(&registry.host).is_ok() {
-                return Ok(registry);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Err(format!(
-            "docker-registry never listened: {}",
-            std::fs::read_to_string(registry.dir.path().join("registry.log")).unwrap_or_default()
-        ))
+        let log = registry.dir.path().join("registry.log");
+        spawn::wait_ready(
+            &mut registry.child,
+            "docker-registry",
+            Duration::from_secs(10),
+            || std::fs::read_to_string(&log).unwrap_or_default(),
+            || {
+                std::net::TcpStream::connect(("127.0.0.1", port))
+                    .is_ok()
+                    .into()
+            },
+        )?;
+        Ok(registry)
     }
 
     /// A directory holding `ca.crt`, for `podman --cert-dir` (TLS only).

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::spawn::{self, StartError};
+
 /// A running `sshd`.
 #[derive(Debug)]
 pub struct LocalSshd {
@@ -51,6 +53,10 @@ impl LocalSshd {
     pub fn start() -> Result<Self, String> {
         let program = sshd_program()
             .ok_or("sshd is not installed: run .ci/run as root (it installs openssh-server)")?;
+        spawn::retry(|| Self::try_start(&program))
+    }
+
+    fn try_start(program: &Path) -> Result<Self, StartError> {
         let dir = tempfile::Builder::new()
             .prefix("mcp-sshd-")
             .tempdir()
@@ -63,10 +69,7 @@ impl LocalSshd {
         // sshd's privilege separation directory (made by its package's service,
         // which does not run here).
         std::fs::create_dir_all("/run/sshd").map_err(|e| format!("/run/sshd: {e}"))?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| e.to_string())?
-            .port();
+        let port = spawn::free_port()?;
         let conf = format!(
             "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nPidFile {d}/sshd.pid\n\
              AuthorizedKeysFile {d}/authorized_keys\nPermitRootLogin prohibit-password\n\
@@ -111,16 +114,19 @@ impl LocalSshd {
             options,
             dir,
         };
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Ok(sshd);
-            }
-            if let Ok(Some(status)) = sshd.child.try_wait() {
-                return Err(format!("sshd exited ({status}): {}", sshd.log()));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Err(format!("sshd never listened: {}", sshd.log()))
+        let log = sshd.dir.path().join("sshd.log");
+        spawn::wait_ready(
+            &mut sshd.child,
+            "sshd",
+            Duration::from_secs(10),
+            || std::fs::read_to_string(&log).unwrap_or_default(),
+            || {
+                std::net::TcpStream::connect(("127.0.0.1", port))
+                    .is_ok()
+                    .into()
+            },
+        )?;
+        Ok(sshd)
     }
 
     /// What sshd logged.

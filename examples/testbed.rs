@@ -15,6 +15,8 @@ use mcp_core::registry::Registry;
 use mcp_core::runtime::Podman;
 use mcp_core::spec::ServiceDefinition;
 
+use crate::spawn::{self, StartError};
+
 /// The unprivileged user that runs rootless Podman in tests (created by
 /// `.ci/podman-setup.sh`).
 pub const ROOTLESS_USER: &str = "mcptest";
@@ -497,6 +499,15 @@ impl Testbed {
         auth: &AgentAuth,
         extra: &str,
     ) -> Result<RunningAgent, String> {
+        spawn::retry(|| self.try_start_agent(agent_bin, auth, extra))
+    }
+
+    fn try_start_agent(
+        &self,
+        agent_bin: &Path,
+        auth: &AgentAuth,
+        extra: &str,
+    ) -> Result<RunningAgent, StartError> {
         let dir = self.dir().join(format!("agent-{}", self.id));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let ca = match &self.pki {
@@ -516,10 +527,7 @@ impl Testbed {
             None => mcp_core::pki::random_token().map_err(|e| e.to_string())?,
         };
         w("admin-token", &format!("{token}\n"))?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| e.to_string())?
-            .port();
+        let port = spawn::free_port()?;
         let address: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
         let q = |p: &Path| format!("{:?}", p.display().to_string());
         let argv = if self.edge {
@@ -593,30 +601,22 @@ fn spawn_agent(
 }
 
 impl RunningAgent {
-    fn wait_listening(&mut self) -> Result<(), String> {
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(self.address).is_ok() {
-                // Something answers; make sure it is this agent (a port picked as
-                // free can be taken by a parallel test before the agent binds it).
-                std::thread::sleep(Duration::from_millis(100));
-                if let Ok(Some(status)) = self.child.try_wait() {
-                    return Err(format!("the agent exited ({status}): {}", self.log()));
-                }
-                return Ok(());
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("the agent exited ({status}): {}", self.log()));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Err(format!("the agent never listened: {}", self.log()))
+    fn wait_listening(&mut self) -> Result<(), StartError> {
+        let (address, log) = (self.address, self.dir.join("agent.log"));
+        spawn::wait_ready(
+            &mut self.child,
+            "the agent",
+            Duration::from_secs(10),
+            || std::fs::read_to_string(&log).unwrap_or_default(),
+            || std::net::TcpStream::connect(address).is_ok().into(),
+        )
     }
 
     /// Starts the agent again (after [`RunningAgent::stop`]) with the same
     /// configuration, plus `extra` arguments to `serve`.
     pub fn restart(&mut self, extra: &[&str]) -> Result<(), String> {
         self.child = spawn_agent(&self.agent_bin, &self.dir, extra)?;
-        self.wait_listening()
+        self.wait_listening().map_err(|e| e.to_string())
     }
 
     /// What the agent logged so far.
