@@ -34,6 +34,9 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 need_cmd cc build-essential      # bundled SQLite is compiled from C
 need_cmd python3 python3         # pyo3's build script runs the interpreter
+# The stateful example service (examples/notes) links SQLite statically.
+sqlite_a=$(cc -print-file-name=libsqlite3.a 2>/dev/null || true)
+[ -e "$sqlite_a" ] && [ "${sqlite_a#/}" != "$sqlite_a" ] || missing_pkgs+=(libsqlite3-dev)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing_pkgs+=(python3-venv)  # the SDK's tests
 install_missing
 if [ "$(id -u)" -eq 0 ]; then

@@ -205,7 +205,11 @@ echo $! > "$pid"
 /// Stops the agent [`service_script`] started under `root`, if it runs.
 pub fn stop_service(root: &Path) {
     if let Ok(pid) = std::fs::read_to_string(root.join("agent.pid")) {
-        let _ = Command::new("kill").args(["-TERM", pid.trim()]).status();
+        // (already gone when the test took the node down itself)
+        let _ = Command::new("kill")
+            .args(["-TERM", pid.trim()])
+            .stderr(Stdio::null())
+            .status();
         for _ in 0..100 {
             let alive = Command::new("kill")
                 .args(["-0", pid.trim()])

@@ -27,6 +27,9 @@ pub const TEST_LABEL: &str = "mcp-test.run";
 /// The example service's image repository.
 pub const HELLO_IMAGE: &str = "localhost/hello";
 
+/// The stateful example service's image repository.
+pub const NOTES_IMAGE: &str = "localhost/notes";
+
 /// Podman settings these machines need (no systemd, cgroup v1 hybrid, capped
 /// rlimits): the ones `mcp-agent init --local` writes. Harmless elsewhere.
 const CONTAINERS_CONF: &str = mcp_core::local::NO_SYSTEMD_CONTAINERS_CONF;
@@ -126,47 +129,86 @@ pub fn containers_conf() -> PathBuf {
 
 /// The example service's build context: its `Dockerfile` and static `hello` binary.
 pub fn hello_context() -> Result<PathBuf, String> {
-    hello_binary()
+    Example::Hello.context()
 }
 
-/// Compiles the example service into a static binary, once per process.
-fn hello_binary() -> Result<PathBuf, String> {
-    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let ctx = shared_dir().join("hello-context");
-        std::fs::create_dir_all(&ctx).map_err(|e| e.to_string())?;
-        set_mode(&ctx, 0o755);
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("hello");
-        let dockerfile = std::fs::read(src.join("Dockerfile")).map_err(|e| e.to_string())?;
-        write_shared(&ctx.join("Dockerfile"), &dockerfile, 0o644).map_err(|e| e.to_string())?;
-        let tmp = ctx.join(format!(".hello.{}", std::process::id()));
-        let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-        let out = Command::new(rustc)
-            .args([
-                "--edition",
-                "2024",
-                "-O",
-                "-C",
-                "target-feature=+crt-static",
-                "-C",
-                "strip=symbols",
-                "-o",
-            ])
-            .arg(&tmp)
-            .arg(src.join("main.rs"))
-            .output()
-            .map_err(|e| format!("cannot run rustc: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "rustc failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
+/// The example services a test bed can build, each from `examples/<name>/`
+/// (`main.rs` and a `Dockerfile`) into a `FROM scratch` image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Example {
+    /// `hello`: stateless, std only.
+    Hello,
+    /// `notes`: keeps its notes in SQLite under its data directory (links
+    /// Debian's `libsqlite3.a`).
+    Notes,
+}
+
+impl Example {
+    /// Its name: the directory under `examples/`, the binary, the image name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Example::Hello => "hello",
+            Example::Notes => "notes",
         }
-        set_mode(&tmp, 0o755);
-        std::fs::rename(&tmp, ctx.join("hello")).map_err(|e| e.to_string())?;
-        Ok(ctx)
-    })
-    .clone()
+    }
+
+    /// Its image repository.
+    pub fn image(self) -> &'static str {
+        match self {
+            Example::Hello => HELLO_IMAGE,
+            Example::Notes => NOTES_IMAGE,
+        }
+    }
+
+    /// Its build context (`Dockerfile` and the static binary), compiled once per
+    /// process.
+    pub fn context(self) -> Result<PathBuf, String> {
+        static CONTEXTS: OnceLock<Mutex<BTreeMap<&'static str, Result<PathBuf, String>>>> =
+            OnceLock::new();
+        let contexts = CONTEXTS.get_or_init(Default::default);
+        let mut contexts = contexts.lock().unwrap_or_else(|p| p.into_inner());
+        contexts
+            .entry(self.name())
+            .or_insert_with(|| compile_example(self.name()))
+            .clone()
+    }
+}
+
+/// Compiles `examples/<name>/main.rs` into a static binary in a shared build
+/// context beside its `Dockerfile`.
+fn compile_example(name: &str) -> Result<PathBuf, String> {
+    let ctx = shared_dir().join(format!("{name}-context"));
+    std::fs::create_dir_all(&ctx).map_err(|e| e.to_string())?;
+    set_mode(&ctx, 0o755);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
+    let dockerfile = std::fs::read(src.join("Dockerfile")).map_err(|e| e.to_string())?;
+    write_shared(&ctx.join("Dockerfile"), &dockerfile, 0o644).map_err(|e| e.to_string())?;
+    let tmp = ctx.join(format!(".{name}.{}", std::process::id()));
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let out = Command::new(rustc)
+        .args([
+            "--edition",
+            "2024",
+            "-O",
+            "-C",
+            "target-feature=+crt-static",
+            "-C",
+            "strip=symbols",
+            "-o",
+        ])
+        .arg(&tmp)
+        .arg(src.join("main.rs"))
+        .output()
+        .map_err(|e| format!("cannot run rustc: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "rustc {name} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    set_mode(&tmp, 0o755);
+    std::fs::rename(&tmp, ctx.join(name)).map_err(|e| e.to_string())?;
+    Ok(ctx)
 }
 
 /// A test bed. See the module docs.
@@ -311,10 +353,22 @@ impl Testbed {
             .expect("run podman")
     }
 
-    /// The command that runs Podman for this bed's mode (program and arguments),
-    /// as an agent's `[podman] command`.
-    pub fn podman_command(&self) -> &[String] {
-        &self.argv
+    /// The `[podman]` section of an agent configuration for this bed's mode: the
+    /// command that runs Podman and, rootless, the user host files for containers
+    /// belong to (the agent runs as root and Podman as the test user; on a real
+    /// node the agent is the Podman user and needs no `data_owner`).
+    pub fn podman_section(&self) -> String {
+        let argv = self
+            .argv
+            .iter()
+            .map(|a| format!("{a:?}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let owner = self
+            .owner
+            .map(|(uid, gid)| format!("data_owner = \"{uid}:{gid}\"\n"))
+            .unwrap_or_default();
+        format!("[podman]\ncommand = [{argv}]\n{owner}")
     }
 
     /// A name unique to this test bed: `<base>-<id>`.
@@ -330,14 +384,20 @@ impl Testbed {
     /// Builds `localhost/hello:<version>` for this mode (once per process) and
     /// returns its reference.
     pub fn hello_image(&self, version: &str) -> Result<String, String> {
+        self.example_image(Example::Hello, version)
+    }
+
+    /// Builds `example`'s image tagged `version` for this mode (once per process)
+    /// and returns its reference.
+    pub fn example_image(&self, example: Example, version: &str) -> Result<String, String> {
         static BUILT: OnceLock<Mutex<HashSet<(Mode, String)>>> = OnceLock::new();
-        let image = format!("{HELLO_IMAGE}:{version}");
+        let image = format!("{}:{version}", example.image());
         let built = BUILT.get_or_init(Default::default);
         let mut built = built.lock().unwrap_or_else(|p| p.into_inner());
-        if built.contains(&(self.mode, version.to_owned())) {
+        if built.contains(&(self.mode, image.clone())) {
             return Ok(image);
         }
-        let ctx = hello_binary()?;
+        let ctx = example.context()?;
         let ctx = ctx.to_string_lossy().into_owned();
         let out = self.podman(&[
             "build",
@@ -355,7 +415,7 @@ impl Testbed {
                 String::from_utf8_lossy(&out.stderr)
             ));
         }
-        built.insert((self.mode, version.to_owned()));
+        built.insert((self.mode, image.clone()));
         Ok(image)
     }
 
@@ -389,6 +449,16 @@ impl Testbed {
         config.port_range = self.port_range;
         config.extra_labels = BTreeMap::from([(TEST_LABEL.to_owned(), self.id.clone())]);
         config
+    }
+
+    /// A definition of the stateful example service (`notes`) named `name`, on this
+    /// bed's node, with one l7 route.
+    pub fn notes_definition(&self, name: &str, version: &str) -> ServiceDefinition {
+        let node = &self.id;
+        let text = format!(
+            "name = \"{name}\"\nnode = \"{node}\"\n\n[[components]]\nname = \"{name}\"\nimage = \"{NOTES_IMAGE}:{version}\"\nenv = [\"NOTES_NAME={name}\"]\n\n[[components.routes]]\nport = 8443\nmode = \"l7\"\n"
+        );
+        ServiceDefinition::parse(&text, None).expect("valid test definition")
     }
 
     /// A definition of the example service named `name`, on this bed's node, with one
@@ -432,27 +502,47 @@ impl Drop for Testbed {
 /// `GET path` on 127.0.0.1:`port`, retrying while the service comes up (at most
 /// `tries` times, 100 ms apart). Returns the response body.
 pub fn http_get(port: u16, path: &str, tries: u32) -> Result<String, String> {
-    use std::io::{Read, Write};
+    http_get_at(([127, 0, 0, 1], port).into(), path, tries)
+}
+
+/// [`http_get`] on any address (a node publishing on its own loopback address).
+pub fn http_get_at(addr: std::net::SocketAddr, path: &str, tries: u32) -> Result<String, String> {
     let mut last = String::new();
     for _ in 0..tries {
-        match std::net::TcpStream::connect(("127.0.0.1", port)) {
-            Ok(mut s) => {
-                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-                let _ = write!(s, "GET {path} HTTP/1.0\r\n\r\n");
-                let mut resp = String::new();
-                match s.read_to_string(&mut resp) {
-                    Ok(_) if resp.starts_with("HTTP/1.0 200") => {
-                        return Ok(resp.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned());
-                    }
-                    Ok(_) => last = format!("unexpected response: {resp:?}"),
-                    Err(e) => last = e.to_string(),
-                }
-            }
-            Err(e) => last = e.to_string(),
+        match http_once(addr, &format!("GET {path} HTTP/1.0\r\n\r\n")) {
+            Ok(body) => return Ok(body),
+            Err(e) => last = e,
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    Err(format!("no answer on 127.0.0.1:{port}{path}: {last}"))
+    Err(format!("no answer on {addr}{path}: {last}"))
+}
+
+/// `POST path` with `body` on `addr`, once (a retry could apply it twice).
+/// Returns the response body.
+pub fn http_post(addr: std::net::SocketAddr, path: &str, body: &str) -> Result<String, String> {
+    http_once(
+        addr,
+        &format!(
+            "POST {path} HTTP/1.0\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .map_err(|e| format!("POST {addr}{path}: {e}"))
+}
+
+/// Sends `request`; the body of a `200` answer.
+fn http_once(addr: std::net::SocketAddr, request: &str) -> Result<String, String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    s.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).map_err(|e| e.to_string())?;
+    if !resp.starts_with("HTTP/1.0 200") {
+        return Err(format!("unexpected response: {resp:?}"));
+    }
+    Ok(resp.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned())
 }
 
 /// How a test agent authenticates callers.
@@ -530,14 +620,10 @@ impl Testbed {
         let port = spawn::free_port()?;
         let address: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
         let q = |p: &Path| format!("{:?}", p.display().to_string());
-        let argv = if self.edge {
-            "\"/nonexistent/podman\"".to_owned()
+        let podman = if self.edge {
+            "[podman]\ncommand = [\"/nonexistent/podman\"]\n".to_owned()
         } else {
-            self.argv
-                .iter()
-                .map(|a| format!("{a:?}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            self.podman_section()
         };
         let role = if self.edge { "edge" } else { "compute" };
         let auth_toml = match auth {
@@ -556,7 +642,7 @@ impl Testbed {
         let config = format!(
             "[server]\nlisten = \"{address}\"\ntls_cert = {}\ntls_key = {}\nshutdown_grace_secs = 5\n\n\
              [node]\nname = \"{}\"\nrole = \"{role}\"\n\n[database]\npath = {}\n\n{auth_toml}\n\
-             [podman]\ncommand = [{argv}]\n\n[monitor]\ninterval_secs = 1\n\n\
+             {podman}\n[monitor]\ninterval_secs = 1\n\n\
              [ports]\nrange = \"{}\"\n\n[conventions]\ndata_root = {}\n",
             q(&dir.join("agent.pem")),
             q(&dir.join("agent.key")),

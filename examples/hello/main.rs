@@ -8,11 +8,12 @@
 //! `GREETING` (an extra first line), and `HELLO_CRASH=1` to exit at once with
 //! status 3 (for crash-loop tests).
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
+
+mod http;
 
 fn main() {
-    sigterm::exit_on_sigterm();
+    http::sigterm::exit_on_sigterm();
     let env = |k: &str, default: &str| std::env::var(k).unwrap_or_else(|_| default.to_owned());
     let name = env("HELLO_NAME", "hello");
     let version = env("HELLO_VERSION", "dev");
@@ -44,7 +45,9 @@ fn main() {
         let (name, version, greeting) = (name.clone(), version.clone(), greeting.clone());
         servers.push(std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let body = match request_path(&stream).as_deref() {
+                let request = http::read_request(&stream);
+                let path = request.filter(|r| r.method == "GET").map(|r| r.path);
+                let body = match path.as_deref() {
                     Some("/healthz") => Some("ok\n".to_owned()),
                     Some("/") => Some(format!(
                         "{}{name} {version} port={port}\n",
@@ -55,54 +58,11 @@ fn main() {
                     )),
                     _ => None,
                 };
-                respond(stream, body);
+                http::respond(stream, body);
             }
         }));
     }
     for s in servers {
         let _ = s.join();
-    }
-}
-
-fn request_path(stream: &TcpStream) -> Option<String> {
-    let mut line = String::new();
-    BufReader::new(stream).read_line(&mut line).ok()?;
-    let mut parts = line.split_whitespace();
-    (parts.next()? == "GET").then(|| parts.next().map(str::to_owned))?
-}
-
-fn respond(mut stream: TcpStream, body: Option<String>) {
-    let (status, body) = match body {
-        Some(b) => ("200 OK", b),
-        None => ("404 Not Found", "not found\n".to_owned()),
-    };
-    println!("{status}");
-    let _ = write!(
-        stream,
-        "HTTP/1.0 {status}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    );
-}
-
-/// PID 1 in a container gets no default SIGTERM action; without a handler `podman
-/// stop` waits out its grace period and kills. std has no signal API, so one libc call.
-#[allow(unsafe_code)]
-mod sigterm {
-    unsafe extern "C" {
-        fn signal(signum: i32, handler: usize) -> usize;
-        fn _exit(status: i32) -> !;
-    }
-
-    extern "C" fn on_term(_: i32) {
-        // SAFETY: _exit is async-signal-safe.
-        unsafe { _exit(0) }
-    }
-
-    pub(crate) fn exit_on_sigterm() {
-        const SIGTERM: i32 = 15;
-        // SAFETY: installs a handler that only calls an async-signal-safe function.
-        unsafe {
-            signal(SIGTERM, on_term as extern "C" fn(i32) as usize);
-        }
     }
 }

@@ -4,9 +4,10 @@
 //! node B (rootless Podman, 127.0.0.3) and edge node E (no Podman, 127.0.0.4),
 //! each with its own recording mc-proxy, all registering names in one real BIND.
 //!
-//! A public service with a SQLite database is deployed on A (internal route on A,
-//! edge route on E, its name in DNS at A), migrated to B with its data (DNS and
-//! the edge route follow), every agent is upgraded (the container keeps running),
+//! A public service keeping its data in SQLite (the `notes` example) is deployed
+//! on A (internal route on A, edge route on E, its name in DNS at A), a note is
+//! written through it, and it is migrated to B, where it serves that note (DNS and
+//! the edge route follow); every agent is upgraded (the container keeps running),
 //! and A is taken down (it hangs: connections accepted, never answered):
 //! `node list`, `ps`, `status`, `edge status` and `agent status` are checked at
 //! each stage, and keep answering for B and E with A gone.
@@ -20,11 +21,11 @@ use mcp_examples::bind::LocalBind;
 use mcp_examples::fake_mcproxy::FakeMcProxy;
 use mcp_examples::relay::Tarpit;
 use mcp_examples::sshd::{LocalSshd, service_script, stop_service, test_root};
-use mcp_examples::testbed::{FleetPki, Mode, Testbed};
+use mcp_examples::testbed::{Example, FleetPki, Mode, Testbed, http_get_at, http_post};
 
 mod common;
 
-use common::{agent_bin, mcp, ok, row, text};
+use common::{agent_bin, mcp, ok, row, service_port, text};
 
 const ZONE: &str = "svc.mcp.metacircular.net";
 
@@ -69,20 +70,19 @@ impl Node {
         self.root.join("srv").join(service)
     }
 
+    /// `port` on the address this node publishes on.
+    fn at(&self, port: u16) -> std::net::SocketAddr {
+        (self.ip.parse::<std::net::IpAddr>().expect("ip"), port).into()
+    }
+
     /// This node's own agent configuration file; returns its path.
     fn agent_config(&self, extra: &str) -> PathBuf {
-        let podman = self
-            .bed
-            .podman_command()
-            .iter()
-            .map(|a| format!("{a:?}"))
-            .collect::<Vec<_>>()
-            .join(", ");
         let text = format!(
-            "[node]\npublish_address = \"{ip}\"\n\n[podman]\ncommand = [{podman}]\n\n\
+            "[node]\npublish_address = \"{ip}\"\n\n{podman}\n\
              [ports]\nrange = \"{range}\"\n\n[monitor]\ninterval_secs = 1\n\n\
              [mcproxy]\nsocket = {socket}\ncert_dir = {certs}\n\n{extra}",
             ip = self.ip,
+            podman = self.bed.podman_section(),
             range = self.bed.port_range,
             socket = q(&self.proxy.socket),
             certs = q(&self.bed.dir().join("proxy-certs")),
@@ -107,8 +107,12 @@ fn three_nodes_public_service_migration_upgrade_and_a_node_down() {
     let a = Node::new(Mode::Rootful, &pki, "127.0.0.2");
     let b = Node::new(Mode::Rootless, &pki, "127.0.0.3");
     let e = Node::new(Mode::Rootful, &pki, "127.0.0.4");
-    a.bed.hello_image("v0.1.0").expect("image");
-    b.bed.hello_image("v0.1.0").expect("image");
+    a.bed
+        .example_image(Example::Notes, "v0.1.0")
+        .expect("image");
+    b.bed
+        .example_image(Example::Notes, "v0.1.0")
+        .expect("image");
     let dir = a.bed.dir();
 
     std::fs::write(dir.join("tsig.secret"), bind.secret_base64()).expect("secret");
@@ -195,7 +199,8 @@ fn three_nodes_public_service_migration_upgrade_and_a_node_down() {
         &def_path,
         format!(
             "name = \"{name}\"\nnode = \"{}\"\n\n[[components]]\nname = \"{name}\"\n\
-             image = \"localhost/hello:v0.1.0\"\n\n[[components.routes]]\nport = {backend_port}\n\
+             image = \"localhost/notes:v0.1.0\"\nenv = [\"NOTES_NAME={name}\"]\n\n\
+             [[components.routes]]\nport = {backend_port}\n\
              mode = \"l7\"\npublic = true\nhostname = \"{public}\"\n",
             a.name()
         ),
@@ -231,26 +236,20 @@ fn three_nodes_public_service_migration_upgrade_and_a_node_down() {
     let nodes = ok(&config, &["node", "list"]);
     assert!(row(&nodes, a.name()).trim_end().ends_with('1'), "{nodes}");
 
-    // Its data: a SQLite database in its data directory on A.
-    let db = mcp_core::registry::Registry::open(&a.data(&name).join("shop.db")).expect("db");
-    db.append_event(&mcp_core::registry::NewEvent {
-        actor: "shop".into(),
-        action: "order".into(),
-        service: None,
-        detail: "order 1".into(),
-        error: None,
-    })
-    .expect("write");
-    drop(db);
+    // Its data: a note it keeps in SQLite in its data directory on A.
+    let on_a = a.at(service_port(&config, &name));
+    http_get_at(on_a, "/healthz", 100).expect("up");
+    http_post(on_a, "/notes", "order 1").expect("note");
+    assert!(a.data(&name).join("notes.db").exists());
 
     // Migrate to B: data, DNS and the edge route follow.
     let moved = ok(&config, &["migrate", &name, "--to", b.name()]);
     assert!(moved.contains(&format!("{name}: edge")), "{moved}");
-    let events = mcp_core::registry::Registry::open(&b.data(&name).join("shop.db"))
-        .expect("db on B")
-        .events(&mcp_core::registry::EventQuery::default())
-        .expect("events");
-    assert!(events.iter().any(|ev| ev.detail == "order 1"), "{events:?}");
+    assert_eq!(
+        http_get_at(b.at(service_port(&config, &name)), "/notes", 100).expect("notes on B"),
+        "order 1\n",
+        "the service on B serves the note written on A"
+    );
     assert!(!a.data(&name).exists(), "A is clean");
     assert_eq!(resolves(), [b.ip.parse::<std::net::IpAddr>().expect("ip")]);
     let ps = ok(&config, &["ps"]);

@@ -1,12 +1,13 @@
 //! Migration through the real binaries: two real agents (two nodes of one fleet,
 //! sharing a CA and a token, each with its own recording mc-proxy, data root and
-//! registry) and a real BIND. A service with a live SQLite database in its data
-//! directory moves from node A to node B: the data arrives, A is left clean, the
+//! registry) and a real BIND. The stateful example service (`notes`, which keeps
+//! its notes in SQLite in its data directory) moves from node A to node B with a
+//! note written through it on A: on B it serves that note, A is left clean, the
 //! route and the DNS record move. Three faults first, each of which must leave the
 //! service running on A with its data and nothing on B: the target's data path not
 //! writable, a checksum mismatch, the target unreachable mid-stream; and data
 //! already on the target is refused without `--force` and left alone. Then
-//! `--all --from B --to A` moves it back.
+//! `--all --from B --to A` moves it back, with a note written on B.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,11 +15,13 @@ use std::time::Duration;
 use mcp_examples::bind::LocalBind;
 use mcp_examples::fake_mcproxy::FakeMcProxy;
 use mcp_examples::relay::CutRelay;
-use mcp_examples::testbed::{AgentAuth, FleetPki, Mode, RunningAgent, Testbed};
+use mcp_examples::testbed::{
+    AgentAuth, Example, FleetPki, Mode, RunningAgent, Testbed, http_get, http_post,
+};
 
 mod common;
 
-use common::{agent_bin, mcp, text};
+use common::{agent_bin, mcp, service_port, text};
 
 const ZONE: &str = "svc.mcp.metacircular.net";
 
@@ -34,7 +37,7 @@ impl Node {
         let bed = Testbed::new(mode)
             .unwrap_or_else(|e| panic!("{e}"))
             .in_fleet(pki);
-        bed.hello_image("v0.1.0").expect("image");
+        bed.example_image(Example::Notes, "v0.1.0").expect("image");
         let proxy = FakeMcProxy::start().expect("fake mc-proxy");
         let dir = bed.dir();
         let q = |p: &Path| format!("{:?}", p.display().to_string());
@@ -81,7 +84,7 @@ fn on_node(config: &Path, name: &str, a: &Node, b: &Node, bind: &LocalBind, addr
         1,
         "only once: {ps}"
     );
-    assert!(a.data(name).join("app.db").exists(), "data on the source");
+    assert!(a.data(name).join("notes.db").exists(), "data on the source");
     assert!(!b.data(name).exists(), "no data on the target");
     let host = format!("{name}.{ZONE}");
     let found = mcp_core::dns::resolve(bind.addr, &host, "A", Duration::from_secs(2)).expect("dns");
@@ -112,14 +115,9 @@ fn on_node(config: &Path, name: &str, a: &Node, b: &Node, bind: &LocalBind, addr
     );
 }
 
-fn events_in(db: &Path) -> Vec<String> {
-    mcp_core::registry::Registry::open(db)
-        .expect("db")
-        .events(&mcp_core::registry::EventQuery::default())
-        .expect("events")
-        .into_iter()
-        .map(|e| e.detail)
-        .collect()
+/// The service's notes, asked through its published port.
+fn notes(config: &Path, name: &str) -> String {
+    http_get(service_port(config, name), "/notes", 100).expect("notes")
 }
 
 #[test]
@@ -145,26 +143,17 @@ fn migrate_with_data_and_faults() {
         .expect("config");
     let name = a.bed.name("moving");
     let def_path = services.join(format!("{name}.toml"));
-    std::fs::write(
-        &def_path,
-        a.bed.hello_definition(&name, "v0.1.0", "").to_toml(),
-    )
-    .expect("definition");
+    std::fs::write(&def_path, a.bed.notes_definition(&name, "v0.1.0").to_toml())
+        .expect("definition");
     let out = mcp(&config, &["deploy", &name]);
     assert!(out.status.success(), "{}", text(&out));
 
-    // The service's data: a live SQLite database, and 2 MiB that do not compress
-    // (so the copy takes many chunks).
-    let db = mcp_core::registry::Registry::open(&a.data(&name).join("app.db")).expect("db");
-    db.append_event(&mcp_core::registry::NewEvent {
-        actor: "app".into(),
-        action: "write".into(),
-        service: None,
-        detail: "written on A".into(),
-        error: None,
-    })
-    .expect("write");
-    drop(db);
+    // The service's data: a note it keeps in its live SQLite database, and 2 MiB
+    // that do not compress (so the copy takes many chunks).
+    let on_a = service_port(&config, &name);
+    http_get(on_a, "/healthz", 100).expect("up");
+    http_post(([127, 0, 0, 1], on_a).into(), "/notes", "written on A").expect("note");
+    assert_eq!(notes(&config, &name), "written on A\n");
     let mut noise = vec![0u8; 2 << 20];
     getrandom::fill(&mut noise).expect("random");
     std::fs::write(a.data(&name).join("blob"), &noise).expect("blob");
@@ -265,9 +254,10 @@ fn migrate_with_data_and_faults() {
         assert!(said.contains(&format!("{name}: {step}")), "{step}: {said}");
     }
     on_node(&config, &name, &b, &a, &bind, "127.0.0.3");
-    assert!(
-        events_in(&b.data(&name).join("app.db")).contains(&"written on A".to_owned()),
-        "the database arrived"
+    assert_eq!(
+        notes(&config, &name),
+        "written on A\n",
+        "the service on B serves the note written on A"
     );
     assert_eq!(
         std::fs::read(b.data(&name).join("blob")).expect("blob"),
@@ -279,7 +269,9 @@ fn migrate_with_data_and_faults() {
         "{def}"
     );
 
-    // Evacuating B brings it back.
+    // Evacuating B brings it back, with what was written on B.
+    let on_b = service_port(&config, &name);
+    http_post(([127, 0, 0, 1], on_b).into(), "/notes", "written on B").expect("note");
     let out = mcp(
         &config,
         &[
@@ -293,6 +285,7 @@ fn migrate_with_data_and_faults() {
     );
     assert!(out.status.success(), "{}", text(&out));
     on_node(&config, &name, &a, &b, &bind, "127.0.0.2");
+    assert_eq!(notes(&config, &name), "written on A\nwritten on B\n");
 
     let out = mcp(&config, &["undeploy", &name]);
     assert!(out.status.success(), "{}", text(&out));

@@ -69,7 +69,7 @@ fn snapshot_list_and_restore() {
 
     let archive = agent.dir.join("snapshots").join(&name).join(&file);
     let target = bed.dir().join("restored");
-    mcp_core::snapshot::restore(&archive, &sha, &target, false).expect("restore");
+    mcp_core::snapshot::restore(&archive, &sha, &target, false, None).expect("restore");
     let listing: Vec<String> = std::fs::read_dir(&target)
         .expect("restored")
         .filter_map(Result::ok)

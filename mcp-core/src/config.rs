@@ -322,6 +322,10 @@ pub struct PodmanSection {
     /// A `containers.conf` for every Podman call (`CONTAINERS_CONF`).
     #[serde(default)]
     pub containers_conf: Option<PathBuf>,
+    /// The user host files for containers belong to, when Podman runs as another
+    /// user than the agent: `NAME` (from `/etc/passwd`) or `UID:GID`.
+    #[serde(default)]
+    pub data_owner: Option<String>,
 }
 
 impl Default for PodmanSection {
@@ -329,8 +333,32 @@ impl Default for PodmanSection {
         PodmanSection {
             command: vec!["podman".into()],
             containers_conf: None,
+            data_owner: None,
         }
     }
+}
+
+/// The user database `[podman] data_owner` names are looked up in.
+const PASSWD: &str = "/etc/passwd";
+
+/// `NAME` (looked up in `passwd`: its uid and primary group) or `UID:GID`.
+fn resolve_owner(owner: &str, passwd: &Path) -> Result<(u32, u32), String> {
+    if let Some((uid, gid)) = owner.split_once(':') {
+        let id = |s: &str| {
+            s.trim()
+                .parse::<u32>()
+                .map_err(|_| format!("{owner:?} is neither a user name nor UID:GID"))
+        };
+        return Ok((id(uid)?, id(gid)?));
+    }
+    let users = std::fs::read_to_string(passwd)
+        .map_err(|e| format!("cannot look up {owner:?} in {}: {e}", passwd.display()))?;
+    users
+        .lines()
+        .map(|line| line.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() > 3 && f[0] == owner)
+        .and_then(|f| Some((f[2].parse().ok()?, f[3].parse().ok()?)))
+        .ok_or_else(|| format!("no user {owner:?} in {}", passwd.display()))
 }
 
 /// `[monitor]`.
@@ -456,6 +484,10 @@ impl AgentConfig {
         }
         if self.podman.command.is_empty() {
             return Err(invalid("podman.command must name a program".into()));
+        }
+        if let Some(owner) = &self.podman.data_owner {
+            resolve_owner(owner, Path::new(PASSWD))
+                .map_err(|e| invalid(format!("podman.data_owner: {e}")))?;
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(invalid(format!(
@@ -792,6 +824,20 @@ impl AgentConfig {
     /// The port range.
     pub fn port_range(&self) -> Result<PortRange, crate::ports::PortError> {
         self.ports.range.parse()
+    }
+
+    /// `[podman] data_owner` as (uid, gid); `None` when unset.
+    pub fn data_owner(&self) -> Result<Option<(u32, u32)>, ConfigError> {
+        self.podman
+            .data_owner
+            .as_deref()
+            .map(|owner| {
+                resolve_owner(owner, Path::new(PASSWD)).map_err(|e| ConfigError::Invalid {
+                    path: PathBuf::from("agent configuration"),
+                    message: format!("podman.data_owner: {e}"),
+                })
+            })
+            .transpose()
     }
 
     /// How the agent reaches registries (`use_token` needs a token: the agent uses
@@ -1630,6 +1676,46 @@ name = "rift"
         assert_eq!(c.podman.command, ["sudo", "podman"]);
         assert_eq!(c.port_range().expect("range").start(), 20000);
         assert_eq!(c.conventions.zone, "example.net");
+    }
+
+    #[test]
+    fn data_owner_is_a_user_name_or_uid_and_gid() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let passwd = dir.path().join("passwd");
+        std::fs::write(
+            &passwd,
+            "root:x:0:0:root:/root:/bin/bash\nmcp:x:1001:1002::/srv/mcp:/bin/sh\n",
+        )
+        .expect("passwd");
+        assert_eq!(resolve_owner("mcp", &passwd), Ok((1001, 1002)));
+        assert_eq!(resolve_owner("1001:100", &passwd), Ok((1001, 100)));
+        let err = resolve_owner("nobody-here", &passwd).expect_err("unknown");
+        assert!(
+            err.contains("nobody-here") && err.contains("passwd"),
+            "{err}"
+        );
+        let err = resolve_owner("mcp:staff", &passwd).expect_err("not numeric");
+        assert!(err.contains("UID:GID"), "{err}");
+
+        let p = Path::new("/srv/mcp/mcp-agent.toml");
+        let c = AgentConfig::parse(
+            &format!("{AGENT}\n[podman]\ndata_owner = \"root\"\n"),
+            p,
+            &[],
+        )
+        .expect("root exists");
+        assert_eq!(c.data_owner().expect("owner"), Some((0, 0)));
+        let err = AgentConfig::parse(
+            &format!("{AGENT}\n[podman]\ndata_owner = \"no-such-user-here\"\n"),
+            p,
+            &[],
+        )
+        .expect_err("unknown user");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("mcp-agent.toml") && msg.contains("podman.data_owner"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -383,12 +383,15 @@ pub fn sha256_file(path: &Path) -> Result<String, SnapshotError> {
 /// Unpacks `archive` (whose SHA-256 must be `sha256`) into `target`. The target
 /// must not exist, or `force` replaces it. Unpacked beside it first and renamed
 /// into place, so a failure leaves `target` as it was; entries that would land
-/// outside it are refused.
+/// outside it are refused. `target` gets mode 0755, like a data directory made for
+/// a deploy; with `owner` (uid, gid) every restored file is given to that user
+/// (the runtime's, when Podman runs as another user than the caller).
 pub fn restore(
     archive: &Path,
     sha256: &str,
     target: &Path,
     force: bool,
+    owner: Option<(u32, u32)>,
 ) -> Result<(), SnapshotError> {
     let found = sha256_file(archive)?;
     if !found.eq_ignore_ascii_case(sha256) {
@@ -429,6 +432,14 @@ pub fn restore(
             .unpack_in(staging.path())
             .map_err(io_err(&staging.path().join(&rel)))?;
     }
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(staging.path(), std::fs::Permissions::from_mode(0o755))
+            .map_err(io_err(staging.path()))?;
+    }
+    if let Some((uid, gid)) = owner {
+        chown_tree(staging.path(), uid, gid)?;
+    }
     let unpacked = staging.keep();
     if exists {
         let old = parent.join(format!(
@@ -446,6 +457,20 @@ pub fn restore(
         let _ = std::fs::remove_dir_all(&old);
     } else {
         std::fs::rename(&unpacked, target).map_err(io_err(target))?;
+    }
+    Ok(())
+}
+
+/// Gives `path` and everything under it to `uid:gid`, never following a link.
+fn chown_tree(path: &Path, uid: u32, gid: u32) -> Result<(), SnapshotError> {
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid)).map_err(io_err(path))?;
+    if std::fs::symlink_metadata(path)
+        .map_err(io_err(path))?
+        .is_dir()
+    {
+        for entry in std::fs::read_dir(path).map_err(io_err(path))? {
+            chown_tree(&entry.map_err(io_err(path))?.path(), uid, gid)?;
+        }
     }
     Ok(())
 }
@@ -512,8 +537,36 @@ mod tests {
         assert_eq!(s.sha256, sha256_file(&s.path).expect("hash"));
 
         let target = tmp.path().join("restored/svc");
-        restore(&s.path, &s.sha256, &target, false).expect("restore");
+        restore(&s.path, &s.sha256, &target, false, None).expect("restore");
         assert_eq!(rows(&target.join("svc.db")), ["one", "two"]);
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&target)
+                .expect("target")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o755, "a data directory's mode");
+        }
+        // Given to the runtime's user when there is one (only root can give files
+        // away, so only then is it tried).
+        use std::os::unix::fs::MetadataExt;
+        if std::fs::metadata(&target).expect("target").uid() == 0 {
+            let owned = tmp.path().join("owned/svc");
+            restore(&s.path, &s.sha256, &owned, false, Some((65534, 65533))).expect("owned");
+            for file in [
+                owned.clone(),
+                owned.join("svc.db"),
+                owned.join("conf/key.pem"),
+            ] {
+                let meta = std::fs::symlink_metadata(&file).expect("restored");
+                assert_eq!(
+                    (meta.uid(), meta.gid()),
+                    (65534, 65533),
+                    "{}",
+                    file.display()
+                );
+            }
+        }
         assert_eq!(
             std::fs::read_to_string(target.join("svc.toml")).expect("toml"),
             "a = 1\n"
@@ -523,13 +576,13 @@ mod tests {
             assert!(!target.join(gone).exists(), "{gone} left out");
         }
         // An existing target is refused without force, replaced with it.
-        let err = restore(&s.path, &s.sha256, &target, false).expect_err("exists");
+        let err = restore(&s.path, &s.sha256, &target, false, None).expect_err("exists");
         assert_eq!(err.kind(), ErrorKind::Conflict);
         std::fs::write(target.join("stray"), "x").expect("stray");
-        restore(&s.path, &s.sha256, &target, true).expect("force");
+        restore(&s.path, &s.sha256, &target, true, None).expect("force");
         assert!(!target.join("stray").exists());
         // A checksum that does not match: refused, target untouched.
-        let err = restore(&s.path, "00", &target, true).expect_err("checksum");
+        let err = restore(&s.path, "00", &target, true, None).expect_err("checksum");
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
         assert!(target.join("svc.db").exists());
 

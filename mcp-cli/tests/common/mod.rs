@@ -52,3 +52,15 @@ pub fn row<'a>(out: &'a str, first: &str) -> &'a str {
         .find(|l| l.starts_with(first))
         .unwrap_or_else(|| panic!("no row for {first}: {out}"))
 }
+
+/// The host port of `service`'s first component's first route, from `mcp --json
+/// status`.
+pub fn service_port(config: &Path, service: &str) -> u16 {
+    let out = mcp(config, &["--json", "status", service]);
+    assert!(out.status.success(), "mcp status {service}: {}", text(&out));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    status["components"][0]["ports"][0]["port"]
+        .as_u64()
+        .and_then(|p| u16::try_from(p).ok())
+        .unwrap_or_else(|| panic!("a port in {status}"))
+}

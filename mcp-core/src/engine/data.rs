@@ -68,7 +68,8 @@ impl Engine {
             || {
                 self.refuse_if_deployed(service, "import")?;
                 let target = self.config.conventions.data_root.join(service);
-                crate::snapshot::restore(archive, sha256, &target, force)
+                let owner = self.runtime.data_owner();
+                crate::snapshot::restore(archive, sha256, &target, force, owner)
                     .map_err(|e| step_err("import", service, Step::Snapshot)(e.into()))?;
                 Ok(std::fs::metadata(archive).map_or(0, |m| m.len()))
             },

@@ -1787,6 +1787,9 @@ impl Engine {
                 if let Some(conf) = &config.podman.containers_conf {
                     podman = podman.env("CONTAINERS_CONF", &conf.display().to_string());
                 }
+                if let Some((uid, gid)) = config.data_owner()? {
+                    podman = podman.dir_owner(uid, gid);
+                }
                 Arc::new(podman)
             }
         };

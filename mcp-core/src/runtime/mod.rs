@@ -329,6 +329,11 @@ pub trait ContainerRuntime: Send + Sync + std::fmt::Debug {
     fn ensure_network(&self, name: &str) -> Result<()>;
     /// Creates host directory `path` (for a bind mount) owned by the runtime's user.
     fn ensure_dir(&self, path: &Path) -> Result<()>;
+    /// The user (uid, gid) host files for containers must belong to when it is not
+    /// the caller's own (Podman run as another user): restored data is given to it.
+    fn data_owner(&self) -> Option<(u32, u32)> {
+        None
+    }
     /// Creates (does not start) a container. Returns its id.
     fn create(&self, spec: &ContainerSpec) -> Result<String>;
     /// Creates and starts a container in one step. Returns its id. On failure the

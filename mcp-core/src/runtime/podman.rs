@@ -62,8 +62,9 @@ impl Podman {
         self
     }
 
-    /// Makes directories created by [`ContainerRuntime::ensure_dir`] owned by
-    /// `uid:gid` (the rootless Podman user, whose UID 0 in containers they map to).
+    /// Makes directories created by [`ContainerRuntime::ensure_dir`] (and data
+    /// restored from snapshots) owned by `uid:gid`: the rootless Podman user, whose
+    /// UID 0 in containers they map to, when the agent runs as another user.
     pub fn dir_owner(mut self, uid: u32, gid: u32) -> Self {
         self.dir_owner = Some((uid, gid));
         self
@@ -184,6 +185,10 @@ impl ContainerRuntime for Podman {
             std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(dir_err)?;
         }
         Ok(())
+    }
+
+    fn data_owner(&self) -> Option<(u32, u32)> {
+        self.dir_owner
     }
 
     fn create(&self, spec: &ContainerSpec) -> Result<String> {
