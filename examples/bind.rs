@@ -94,28 +94,21 @@ zone "{zone}" {{
             dir,
         };
         let (addr, log) = (bind.addr, bind.dir.path().join("named.log"));
-        let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
-        spawn::wait_ready(
-            &mut bind.child,
-            "named",
-            Duration::from_secs(10),
-            read_log,
-            || {
-                let answer = mcp_core::dns::resolve(
-                    addr,
-                    &format!("harness-instance.{zone}"),
-                    "A",
-                    Duration::from_millis(200),
-                );
-                if answer.is_ok_and(|a| a == [std::net::IpAddr::V4(id)]) {
-                    Probe::Ready
-                } else if read_log().contains("address in use") {
-                    Probe::PortTaken
-                } else {
-                    Probe::NotYet
-                }
-            },
-        )?;
+        spawn::wait_ready(&mut bind.child, "named", &log, || {
+            let answer = mcp_core::dns::resolve(
+                addr,
+                &format!("harness-instance.{zone}"),
+                "A",
+                Duration::from_millis(200),
+            );
+            if answer.is_ok_and(|a| a == [std::net::IpAddr::V4(id)]) {
+                Probe::Ready
+            } else if std::fs::read_to_string(&log).is_ok_and(|l| l.contains("address in use")) {
+                Probe::PortTaken
+            } else {
+                Probe::NotYet
+            }
+        })?;
         Ok(bind)
     }
 

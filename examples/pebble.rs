@@ -104,19 +104,13 @@ impl LocalPebble {
             mcp_core::pki::https_client(Some(ca.cert_pem.as_bytes()), Duration::from_secs(2))?;
         let directory = pebble.directory.clone();
         let log = pebble.dir.path().join("pebble.log");
-        spawn::wait_ready(
-            &mut pebble.child,
-            "pebble",
-            Duration::from_secs(10),
-            || std::fs::read_to_string(&log).unwrap_or_default(),
-            || {
-                // (the request's timer starts when it is built, inside the runtime)
-                runtime
-                    .block_on(async { client.get(&directory).send().await })
-                    .is_ok_and(|r| r.status().is_success())
-                    .into()
-            },
-        )?;
+        spawn::wait_ready(&mut pebble.child, "pebble", &log, || {
+            // (the request's timer starts when it is built, inside the runtime)
+            runtime
+                .block_on(async { client.get(&directory).send().await })
+                .is_ok_and(|r| r.status().is_success())
+                .into()
+        })?;
         Ok(pebble)
     }
 

@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use crate::spawn::{self, StartError};
 
@@ -96,17 +95,8 @@ impl LocalRegistry {
             dir,
         };
         let log = registry.dir.path().join("registry.log");
-        spawn::wait_ready(
-            &mut registry.child,
-            "docker-registry",
-            Duration::from_secs(10),
-            || std::fs::read_to_string(&log).unwrap_or_default(),
-            || {
-                std::net::TcpStream::connect(("127.0.0.1", port))
-                    .is_ok()
-                    .into()
-            },
-        )?;
+        let addr = ([127, 0, 0, 1], port).into();
+        spawn::wait_listening(&mut registry.child, "docker-registry", &log, addr)?;
         Ok(registry)
     }
 

@@ -14,6 +14,8 @@
 //! 3. starts again on fresh ports ([`retry`]) a few times before giving up with
 //!    the child's log.
 
+use std::net::SocketAddr;
+use std::path::Path;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
@@ -86,15 +88,20 @@ impl From<bool> for Probe {
     }
 }
 
-/// Waits up to `timeout` until `probe` recognises the server `child` runs, and the
-/// child is still running a moment later. `log` is read for the error.
+/// How long a server may take to answer.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Waits up to [`READY_TIMEOUT`] until `probe` recognises the server `child` runs,
+/// and the child is still running a moment later. Its `log` file is quoted in the
+/// error.
 pub fn wait_ready(
     child: &mut Child,
     what: &str,
-    timeout: Duration,
-    log: impl Fn() -> String,
+    log: &Path,
     mut probe: impl FnMut() -> Probe,
 ) -> Result<(), StartError> {
+    let log = || std::fs::read_to_string(log).unwrap_or_default();
+    let timeout = READY_TIMEOUT;
     let exited = |child: &mut Child| match child.try_wait() {
         Ok(Some(status)) => Some(StartError::Lost(format!(
             "{what} exited ({status}): {}",
@@ -130,6 +137,19 @@ pub fn wait_ready(
     )))
 }
 
+/// [`wait_ready`] for a server that cannot be told from another by what it says:
+/// ready when `addr` accepts connections and `child` still runs a moment later.
+pub fn wait_listening(
+    child: &mut Child,
+    what: &str,
+    log: &Path,
+    addr: SocketAddr,
+) -> Result<(), StartError> {
+    wait_ready(child, what, log, || {
+        std::net::TcpStream::connect(addr).is_ok().into()
+    })
+}
+
 /// Runs `start` until it succeeds, fails for good, or has lost its port
 /// [`ATTEMPTS`] times.
 pub fn retry<T>(mut start: impl FnMut() -> Result<T, StartError>) -> Result<T, String> {
@@ -159,19 +179,16 @@ mod tests {
 
     #[test]
     fn a_child_that_exits_is_a_lost_race_and_retried() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let log = dir.path().join("false.log");
+        std::fs::write(&log, "its log").expect("log");
         let mut tries = 0;
         let err = retry(|| -> Result<(), StartError> {
             tries += 1;
             let mut child = std::process::Command::new("false")
                 .spawn()
                 .map_err(|e| e.to_string())?;
-            wait_ready(
-                &mut child,
-                "false",
-                Duration::from_secs(5),
-                || "its log".into(),
-                || Probe::NotYet,
-            )
+            wait_ready(&mut child, "false", &log, || Probe::NotYet)
         })
         .expect_err("never ready");
         assert_eq!(tries, ATTEMPTS);

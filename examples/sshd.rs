@@ -115,17 +115,7 @@ impl LocalSshd {
             dir,
         };
         let log = sshd.dir.path().join("sshd.log");
-        spawn::wait_ready(
-            &mut sshd.child,
-            "sshd",
-            Duration::from_secs(10),
-            || std::fs::read_to_string(&log).unwrap_or_default(),
-            || {
-                std::net::TcpStream::connect(("127.0.0.1", port))
-                    .is_ok()
-                    .into()
-            },
-        )?;
+        spawn::wait_listening(&mut sshd.child, "sshd", &log, ([127, 0, 0, 1], port).into())?;
         Ok(sshd)
     }
 

@@ -688,14 +688,8 @@ fn spawn_agent(
 
 impl RunningAgent {
     fn wait_listening(&mut self) -> Result<(), StartError> {
-        let (address, log) = (self.address, self.dir.join("agent.log"));
-        spawn::wait_ready(
-            &mut self.child,
-            "the agent",
-            Duration::from_secs(10),
-            || std::fs::read_to_string(&log).unwrap_or_default(),
-            || std::net::TcpStream::connect(address).is_ok().into(),
-        )
+        let log = self.dir.join("agent.log");
+        spawn::wait_listening(&mut self.child, "the agent", &log, self.address)
     }
 
     /// Starts the agent again (after [`RunningAgent::stop`]) with the same
