@@ -6,8 +6,10 @@
 //! `edge status` (backend reachability), `node list` (roles, container counts)
 //! and `ps` show it; a hostname outside the allowed domains and a deploy to the
 //! edge node are refused with nothing changed; undeploy removes both routes and
-//! the certificate; sync sets them up again and sync --prune removes them; with
-//! the edge agent down, the compute node still answers.
+//! the certificate; sync sets them up again and sync --prune removes them; a
+//! route an undeploy could not remove (edge agent down) is removed by the next
+//! sync --prune once the definition is gone; with the edge agent down, the
+//! compute node still answers.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -262,6 +264,40 @@ fn public_service_through_an_edge_node() {
     let pruned = ok(&config, &["sync", "--prune"]);
     assert!(pruned.contains("undeploy"), "{pruned}");
     assert!(edge.proxy.routes().is_empty(), "{pruned}");
+
+    // An undeploy while the edge node is down leaves its route there (reported,
+    // exit 1); once the definition is gone, sync --prune removes it, after a dry
+    // run that only names it.
+    std::fs::write(&def_path, &public_def).expect("definition again");
+    ok(&config, &["deploy", &name]);
+    edge.agent.kill();
+    let out = mcp(&config, &["undeploy", &name]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(e),
+        "the edge node is named: {}",
+        text(&out)
+    );
+    edge.agent.restart(&[]).expect("edge agent back");
+    let public_route = (":443".to_owned(), public.clone());
+    assert!(
+        edge.proxy.routes().contains_key(&public_route),
+        "left behind"
+    );
+    std::fs::remove_file(&def_path).expect("rm");
+    let planned = ok(&config, &["sync", "--prune", "--dry-run"]);
+    assert!(
+        row(&planned, e).contains(&name) && planned.contains(&format!("would remove {public}")),
+        "{planned}"
+    );
+    assert!(edge.proxy.routes().contains_key(&public_route), "dry run");
+    let pruned = ok(&config, &["sync", "--prune"]);
+    assert!(
+        row(&pruned, e).contains("edge") && pruned.contains(&format!("removed {public}")),
+        "{pruned}"
+    );
+    assert!(edge.proxy.routes().is_empty(), "{pruned}");
+    assert!(!ok(&config, &["edge", "list"]).contains(&public));
 
     // The edge node goes down: the rest keeps working.
     edge.agent.kill();

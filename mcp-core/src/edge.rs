@@ -374,6 +374,52 @@ impl Fleet {
     }
 }
 
+impl Fleet {
+    /// With `sync --prune`: every edge node drops the routes of services that have
+    /// no definition (left behind when an undeploy could not reach it), one `edge`
+    /// item per service; with `dry_run` they are only named. Each edge node's
+    /// answer in place.
+    pub(crate) async fn prune_edges(
+        &self,
+        defs: &[ServiceDefinition],
+        dry_run: bool,
+    ) -> Vec<(String, Result<Vec<SyncItem>, crate::Error>)> {
+        let edges = self.edge_nodes();
+        let defined: std::collections::HashSet<&str> =
+            defs.iter().map(|d| d.name.as_str()).collect();
+        let defined = &defined;
+        self.on_nodes(&edges, |_, mut c| async move {
+            let mut stale: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+            for s in c.edge_routes(false).await? {
+                if !defined.contains(s.route.service.as_str()) {
+                    stale
+                        .entry(s.route.service)
+                        .or_default()
+                        .push(s.route.hostname);
+                }
+            }
+            let mut items = Vec::new();
+            for (service, hosts) in stale {
+                if !dry_run {
+                    c.remove_edge_routes(&service, None).await?;
+                }
+                items.push(SyncItem {
+                    reason: format!(
+                        "no definition: {} {}",
+                        if dry_run { "would remove" } else { "removed" },
+                        hosts.join(", ")
+                    ),
+                    service,
+                    action: SyncAction::Edge,
+                    error: None,
+                });
+            }
+            Ok(items)
+        })
+        .await
+    }
+}
+
 /// An edge node's failure, named.
 fn edge_error(node: &str, what: &str, e: crate::Error) -> crate::Error {
     EdgeError {

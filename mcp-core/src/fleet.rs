@@ -165,8 +165,9 @@ impl Fleet {
     /// once) and applies it, or only plans with `dry_run`. First, every component's
     /// image is looked up in its registry: a missing one is built and pushed from
     /// the service's source tree (a `build` item), or, with no source, reported as an
-    /// error telling the operator to build it first; other services proceed. Each
-    /// node's plan, or why it could not be reached.
+    /// error telling the operator to build it first; other services proceed. With
+    /// `prune`, services without a definition are undeployed and every edge node
+    /// drops their routes. Each node's plan, or why it could not be reached.
     pub async fn sync(
         &self,
         dry_run: bool,
@@ -217,6 +218,18 @@ impl Fleet {
                 if let Ok(items) = result {
                     let edge = self.sync_edges(&defs, node, items).await;
                     items.extend(edge);
+                }
+            }
+        }
+        if prune {
+            for (edge, pruned) in self.prune_edges(&defs, dry_run).await {
+                let Some((_, result)) = results.iter_mut().find(|(n, _)| *n == edge) else {
+                    continue;
+                };
+                match (result, pruned) {
+                    (Ok(items), Ok(more)) => items.extend(more),
+                    (result @ Ok(_), Err(e)) => *result = Err(e),
+                    (Err(_), _) => {}
                 }
             }
         }
