@@ -372,9 +372,7 @@ impl Fleet {
         }
         out
     }
-}
 
-impl Fleet {
     /// With `sync --prune`: every edge node drops the routes of services that have
     /// no definition (left behind when an undeploy could not reach it), one `edge`
     /// item per service; with `dry_run` they are only named. Each edge node's
