@@ -36,7 +36,7 @@ impl Account {
 /// A running fake MCIAS. Stops when dropped.
 #[derive(Debug)]
 pub struct FakeMcias {
-    /// Its base URL, `https://127.0.0.1:<port>`.
+    /// Its base URL, `https://127.0.0.1:<port>` (or the address it was started on).
     pub url: String,
     /// PEM of the CA its certificate chains to.
     pub ca_pem: String,
@@ -58,6 +58,11 @@ impl FakeMcias {
 
     /// Starts a fake MCIAS on a free loopback port.
     pub fn start(accounts: Vec<Account>) -> io::Result<Self> {
+        Self::start_at(accounts, [127, 0, 0, 1].into())
+    }
+
+    /// [`FakeMcias::start`] on a free port of `ip`.
+    pub fn start_at(accounts: Vec<Account>, ip: std::net::IpAddr) -> io::Result<Self> {
         let validations = Arc::new(AtomicUsize::new(0));
         let logins = Arc::new(Mutex::new(Vec::new()));
         let state = Arc::new(State {
@@ -65,13 +70,14 @@ impl FakeMcias {
             validations: validations.clone(),
             logins: logins.clone(),
         });
-        let server = HttpsFake::start(
+        let server = HttpsFake::start_at(
             "MCIAS",
             Arc::new(move |r: &Request| match r.path.as_str() {
                 "/v1/auth/login" => login(&state, &r.body),
                 "/v1/token/validate" => validate(&state, r.bearer.as_deref()),
                 _ => (404, serde_json::json!({"error": "not found"})),
             }),
+            ip,
         )?;
         Ok(FakeMcias {
             url: server.url.clone(),

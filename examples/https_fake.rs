@@ -27,7 +27,7 @@ pub type Handler = Arc<dyn Fn(&Request) -> (u16, serde_json::Value) + Send + Syn
 /// A running server. Stops when dropped.
 #[derive(Debug)]
 pub struct HttpsFake {
-    /// `https://127.0.0.1:<port>`.
+    /// `https://<ip>:<port>` (`127.0.0.1` unless started elsewhere).
     pub url: String,
     /// PEM of the CA its certificate chains to.
     pub ca_pem: String,
@@ -35,11 +35,18 @@ pub struct HttpsFake {
 }
 
 impl HttpsFake {
-    /// Starts a server named `name` (in its CA's name) answering with `handler`.
+    /// Starts a server named `name` (in its CA's name) answering with `handler`, on
+    /// a free loopback port.
     pub fn start(name: &str, handler: Handler) -> io::Result<Self> {
+        Self::start_at(name, handler, [127, 0, 0, 1].into())
+    }
+
+    /// [`HttpsFake::start`] on a free port of `ip` (its certificate names it).
+    pub fn start_at(name: &str, handler: Handler, ip: std::net::IpAddr) -> io::Result<Self> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let ca = mcp_core::pki::create_ca(&format!("fake {name} CA")).map_err(io::Error::other)?;
-        let server = mcp_core::pki::issue_server_cert(&ca, &["127.0.0.1", "localhost"])
+        let ip_name = ip.to_string();
+        let server = mcp_core::pki::issue_server_cert(&ca, &[&ip_name, "127.0.0.1", "localhost"])
             .map_err(io::Error::other)?;
         let dir = tempfile::tempdir()?;
         let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
@@ -60,7 +67,7 @@ impl HttpsFake {
             .worker_threads(1)
             .enable_all()
             .build()?;
-        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+        let listener = runtime.block_on(tokio::net::TcpListener::bind((ip, 0)))?;
         let addr: SocketAddr = listener.local_addr()?;
         runtime.spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {

@@ -11,6 +11,7 @@ pub mod fake_mcns;
 pub mod fake_mcproxy;
 pub mod fake_metacrypt;
 pub mod https_fake;
+pub mod netns;
 pub mod pebble;
 pub mod registry;
 pub mod relay;

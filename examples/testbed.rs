@@ -225,6 +225,7 @@ pub struct Testbed {
     owner: Option<(u32, u32)>,
     pki: Option<FleetPki>,
     edge: bool,
+    netns: Option<(PathBuf, std::net::Ipv4Addr)>,
     dir: tempfile::TempDir,
 }
 
@@ -308,6 +309,7 @@ impl Testbed {
             owner,
             pki: None,
             edge: false,
+            netns: None,
             dir,
         };
         let check = tb.podman(&["info", "--format", "{{.Host.OCIRuntime.Name}}"]);
@@ -324,6 +326,15 @@ impl Testbed {
     #[must_use]
     pub fn in_fleet(mut self, pki: &FleetPki) -> Self {
         self.pki = Some(pki.clone());
+        self
+    }
+
+    /// This bed's agents run in the network namespace `path` (a
+    /// [`crate::netns::Fabric`] node's), listening on `address:9444` and
+    /// publishing containers there.
+    #[must_use]
+    pub fn in_netns(mut self, path: PathBuf, address: std::net::Ipv4Addr) -> Self {
+        self.netns = Some((path, address));
         self
     }
 
@@ -346,7 +357,13 @@ impl Testbed {
 
     /// Runs podman (as this test bed's user) by hand, as an operator would.
     pub fn podman(&self, args: &[&str]) -> Output {
-        Command::new(&self.argv[0])
+        // In the bed's network namespace, if it has one: its containers' networks
+        // are torn down where they were set up.
+        let mut command = match &self.netns {
+            Some((ns, _)) => crate::netns::command_in(ns, &self.argv[0]),
+            None => Command::new(&self.argv[0]),
+        };
+        command
             .args(&self.argv[1..])
             .args(args)
             .output()
@@ -573,6 +590,7 @@ pub struct RunningAgent {
     /// Its admin token file (token-file mode).
     pub token_file: PathBuf,
     agent_bin: PathBuf,
+    netns: Option<PathBuf>,
 }
 
 impl Testbed {
@@ -617,8 +635,11 @@ impl Testbed {
             None => mcp_core::pki::random_token().map_err(|e| e.to_string())?,
         };
         w("admin-token", &format!("{token}\n"))?;
-        let port = spawn::free_port()?;
-        let address: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+        // In its own network namespace every port is free.
+        let (address, publish): (std::net::SocketAddr, String) = match &self.netns {
+            Some((_, ip)) => ((*ip, 9444).into(), format!("publish_address = \"{ip}\"\n")),
+            None => (([127, 0, 0, 1], spawn::free_port()?).into(), String::new()),
+        };
         let q = |p: &Path| format!("{:?}", p.display().to_string());
         let podman = if self.edge {
             "[podman]\ncommand = [\"/nonexistent/podman\"]\n".to_owned()
@@ -641,7 +662,7 @@ impl Testbed {
         };
         let config = format!(
             "[server]\nlisten = \"{address}\"\ntls_cert = {}\ntls_key = {}\nshutdown_grace_secs = 5\n\n\
-             [node]\nname = \"{}\"\nrole = \"{role}\"\n\n[database]\npath = {}\n\n{auth_toml}\n\
+             [node]\nname = \"{}\"\nrole = \"{role}\"\n{publish}\n[database]\npath = {}\n\n{auth_toml}\n\
              {podman}\n[monitor]\ninterval_secs = 1\n\n\
              [ports]\nrange = \"{}\"\n\n[conventions]\ndata_root = {}\n",
             q(&dir.join("agent.pem")),
@@ -652,10 +673,12 @@ impl Testbed {
             q(&self.dir().join("srv")),
         );
         w("mcp-agent.toml", &format!("{config}\n{extra}"))?;
-        let child = spawn_agent(agent_bin, &dir, &[])?;
+        let netns = self.netns.as_ref().map(|(path, _)| path.clone());
+        let child = spawn_agent(agent_bin, &dir, netns.as_deref(), &[])?;
         let mut agent = RunningAgent {
             child,
             address,
+            netns,
             ca_cert: dir.join("ca.pem"),
             token_file: dir.join("admin-token"),
             agent_bin: agent_bin.to_owned(),
@@ -669,6 +692,7 @@ impl Testbed {
 fn spawn_agent(
     agent_bin: &Path,
     dir: &Path,
+    netns: Option<&Path>,
     extra: &[&str],
 ) -> Result<std::process::Child, String> {
     let log = std::fs::OpenOptions::new()
@@ -676,7 +700,11 @@ fn spawn_agent(
         .append(true)
         .open(dir.join("agent.log"))
         .map_err(|e| e.to_string())?;
-    Command::new(agent_bin)
+    let mut command = match netns {
+        Some(ns) => crate::netns::command_in(ns, agent_bin),
+        None => Command::new(agent_bin),
+    };
+    command
         .args(["serve", "--config"])
         .arg(dir.join("mcp-agent.toml"))
         .args(extra)
@@ -689,13 +717,21 @@ fn spawn_agent(
 impl RunningAgent {
     fn wait_listening(&mut self) -> Result<(), StartError> {
         let log = self.dir.join("agent.log");
-        spawn::wait_listening(&mut self.child, "the agent", &log, self.address)
+        let Some(ns) = self.netns.clone() else {
+            return spawn::wait_listening(&mut self.child, "the agent", &log, self.address);
+        };
+        let address = self.address;
+        spawn::wait_ready(&mut self.child, "the agent", &log, || {
+            crate::netns::run_in(&ns, move || std::net::TcpStream::connect(address).is_ok())
+                .unwrap_or(false)
+                .into()
+        })
     }
 
     /// Starts the agent again (after [`RunningAgent::stop`]) with the same
     /// configuration, plus `extra` arguments to `serve`.
     pub fn restart(&mut self, extra: &[&str]) -> Result<(), String> {
-        self.child = spawn_agent(&self.agent_bin, &self.dir, extra)?;
+        self.child = spawn_agent(&self.agent_bin, &self.dir, self.netns.as_deref(), extra)?;
         self.wait_listening().map_err(|e| e.to_string())
     }
 

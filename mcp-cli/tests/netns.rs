@@ -1,0 +1,211 @@
+//! Nodes in network namespaces of their own, joined by a private bridge: a compute
+//! node (rootful Podman) and an edge node, each with its own network stack and
+//! address, and the operator (the real `mcp`, and MCIAS, which the agents ask)
+//! in a third. Nothing is shared but the bridge: the CLI reaches each agent at its
+//! node's address, the service's container answers on its node's address (and not
+//! on the machine's loopback), the edge node routes to and probes the compute
+//! node's proxy listener across the bridge, and with the compute agent down the
+//! edge node still answers. The other multi-node tests give nodes loopback
+//! addresses instead (decision 77); this one shows the agents need no more.
+
+use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::Output;
+
+use mcp_examples::fake_mcias::{Account, FakeMcias};
+use mcp_examples::fake_mcproxy::FakeMcProxy;
+use mcp_examples::netns::Fabric;
+use mcp_examples::testbed::{AgentAuth, FleetPki, Mode, Testbed, http_get, http_get_at};
+
+mod common;
+
+use common::{agent_bin, row, text};
+
+/// The real `mcp`, run in the operator's namespace.
+fn mcp(fabric: &Fabric, config: &Path, args: &[&str]) -> Output {
+    fabric
+        .command("ops", env!("CARGO_BIN_EXE_mcp"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run mcp")
+}
+
+fn ok(fabric: &Fabric, config: &Path, args: &[&str]) -> String {
+    let out = mcp(fabric, config, args);
+    assert!(out.status.success(), "mcp {args:?}: {}", text(&out));
+    text(&out)
+}
+
+fn proxy_config(proxy: &FakeMcProxy, bed: &Testbed) -> String {
+    let q = |p: &Path| format!("{:?}", p.display().to_string());
+    format!(
+        "[mcproxy]\nsocket = {}\ncert_dir = {}\n",
+        q(&proxy.socket),
+        q(&bed.dir().join("proxy-certs"))
+    )
+}
+
+#[test]
+fn nodes_in_their_own_network_namespaces() {
+    let fabric = Fabric::new(&["a", "e"]).unwrap_or_else(|e| panic!("{e}"));
+    let (addr_a, addr_e) = (fabric.address("a"), fabric.address("e"));
+    let mcias = fabric
+        .run_in("ops", || {
+            FakeMcias::start_at(vec![Account::new("ops", "pw", "admin")], Fabric::OPS.into())
+        })
+        .expect("in ops")
+        .expect("fake MCIAS");
+    let auth = AgentAuth::Mcias {
+        url: mcias.url.clone(),
+        ca_pem: mcias.ca_pem.clone(),
+    };
+    let pki = FleetPki::new().expect("pki");
+    let a_bed = Testbed::new(Mode::Rootful)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .in_fleet(&pki)
+        .in_netns(fabric.path("a"), addr_a);
+    a_bed.hello_image("v0.1.0").expect("image");
+    let e_bed = Testbed::new(Mode::Rootful)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .in_fleet(&pki)
+        .as_edge()
+        .in_netns(fabric.path("e"), addr_e);
+    let (a_proxy, e_proxy) = (
+        FakeMcProxy::start().expect("proxy"),
+        FakeMcProxy::start().expect("proxy"),
+    );
+    let mut a = a_bed
+        .start_agent_with(&agent_bin(), &auth, &proxy_config(&a_proxy, &a_bed))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _e = e_bed
+        .start_agent_with(
+            &agent_bin(),
+            &auth,
+            &format!(
+                "{}\n[edge]\nallowed_domains = [\"example.org\"]\n",
+                proxy_config(&e_proxy, &e_bed)
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (a_name, e_name) = (a_bed.node(), e_bed.node());
+
+    let dir = a_bed.dir();
+    let services = dir.join("services");
+    std::fs::create_dir_all(&services).expect("services");
+    let config = pki
+        .cli_config(
+            dir,
+            &[
+                (a_name, format!("{addr_a}:9444"), "compute"),
+                (e_name, format!("{addr_e}:9444"), "edge"),
+            ],
+            &services,
+        )
+        .expect("config");
+    // The agents ask MCIAS: the operator's token is one it issued.
+    std::fs::write(dir.join("fleet-token"), FakeMcias::token_for("ops")).expect("token");
+
+    let nodes = ok(&fabric, &config, &["node", "list"]);
+    for (name, role, addr) in [(a_name, "compute", addr_a), (e_name, "edge", addr_e)] {
+        let r = row(&nodes, name);
+        assert!(
+            r.contains(role) && r.contains(&addr.to_string()) && r.contains("reachable"),
+            "{nodes}"
+        );
+    }
+
+    // A public service on A. The test plays A's proxy listener (the recording
+    // proxy serves no traffic), in A's namespace, so the edge node can probe it.
+    let listener = fabric
+        .run_in("a", move || TcpListener::bind((addr_a, 0)))
+        .expect("in a")
+        .expect("listener on A");
+    let listener_port = listener.local_addr().expect("addr").port();
+    let name = a_bed.name("shop");
+    let public = format!("shop-{}.example.org", a_bed.id);
+    std::fs::write(
+        services.join(format!("{name}.toml")),
+        format!(
+            "name = \"{name}\"\nnode = \"{a_name}\"\n\n[[components]]\nname = \"{name}\"\n\
+             image = \"localhost/hello:v0.1.0\"\nenv = [\"HELLO_NAME={name}\"]\n\n\
+             [[components.routes]]\nport = {listener_port}\nmode = \"l7\"\npublic = true\n\
+             hostname = \"{public}\"\n"
+        ),
+    )
+    .expect("definition");
+    let deployed = ok(&fabric, &config, &["deploy", &name]);
+    assert!(
+        deployed.contains(&format!(
+            "edge {e_name}: {public} → {addr_a}:{listener_port}"
+        )),
+        "{deployed}"
+    );
+
+    // The container answers on A's address, seen from the operator's namespace,
+    // and nothing of it is on this machine's own loopback.
+    let out = mcp(&fabric, &config, &["--json", "status", &name]);
+    assert!(out.status.success(), "{}", text(&out));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let port = status["components"][0]["ports"][0]["port"]
+        .as_u64()
+        .and_then(|p| u16::try_from(p).ok())
+        .expect("port");
+    let on_a = SocketAddr::new(IpAddr::V4(addr_a), port);
+    let answer = fabric
+        .run_in("ops", move || http_get_at(on_a, "/", 100))
+        .expect("in ops")
+        .expect("the service answers on A's address");
+    assert_eq!(answer, format!("{name} v0.1.0 port={port}\n"));
+    assert!(
+        !http_get(port, "/", 1).is_ok_and(|body| body.contains(&name)),
+        "not on the machine's loopback"
+    );
+
+    let ps = ok(&fabric, &config, &["ps"]);
+    assert!(
+        row(&ps, &name).contains(a_name) && row(&ps, &name).contains("running"),
+        "{ps}"
+    );
+    let edge = ok(&fabric, &config, &["edge", "status"]);
+    let r = row(&edge, e_name);
+    assert!(
+        r.contains(&public)
+            && r.contains(&format!("{addr_a}:{listener_port}"))
+            && r.contains("reachable"),
+        "{edge}"
+    );
+    assert!(
+        e_proxy
+            .routes()
+            .contains_key(&(":443".to_owned(), public.clone())),
+        "the edge route"
+    );
+
+    // A's agent goes down: the edge node still answers, A is named unreachable.
+    assert!(a.stop(), "A stops cleanly");
+    let nodes = ok(&fabric, &config, &["node", "list"]);
+    assert!(row(&nodes, a_name).contains("unreachable"), "{nodes}");
+    assert!(
+        row(&nodes, e_name).contains("reachable") && !row(&nodes, e_name).contains("unreachable"),
+        "{nodes}"
+    );
+    assert!(ok(&fabric, &config, &["edge", "list"]).contains(&public));
+
+    // Back up, and undeployed: nothing is left on either node.
+    a.restart(&[]).expect("A again");
+    let undeployed = ok(&fabric, &config, &["undeploy", &name]);
+    assert!(
+        undeployed.contains(&format!("edge {e_name}: removed {public}")),
+        "{undeployed}"
+    );
+    assert!(e_proxy.routes().is_empty(), "{:?}", e_proxy.routes());
+    assert!(
+        !a_proxy.routes().keys().any(|(_, h)| h.starts_with(&name)),
+        "{:?}",
+        a_proxy.routes()
+    );
+    assert!(!ok(&fabric, &config, &["ps"]).contains(&name));
+}
