@@ -42,10 +42,12 @@ struct NodeState {
 }
 
 struct Node {
+    /// First, so it is dropped (stopped) before the bed removes its containers: a
+    /// running agent's monitor would bring them back.
+    agent: RunningAgent,
     bed: Testbed,
     proxy: FakeMcProxy,
     bind: LocalBind,
-    agent: RunningAgent,
     config: PathBuf,
     services: PathBuf,
 }

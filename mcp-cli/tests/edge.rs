@@ -25,8 +25,10 @@ use common::{agent_bin, mcp, ok, row, text};
 const ZONE: &str = "svc.mcp.metacircular.net";
 
 struct Node {
-    bed: Testbed,
+    /// First, so it is dropped (stopped) before the bed removes its containers: a
+    /// running agent's monitor would bring them back.
     agent: RunningAgent,
+    bed: Testbed,
     proxy: FakeMcProxy,
 }
 

@@ -27,8 +27,10 @@ const ZONE: &str = "svc.mcp.metacircular.net";
 
 /// One node: its bed, agent and proxy.
 struct Node {
-    bed: Testbed,
+    /// First, so it is dropped (stopped) before the bed removes its containers: a
+    /// running agent's monitor would bring them back.
     agent: RunningAgent,
+    bed: Testbed,
     proxy: FakeMcProxy,
 }
 

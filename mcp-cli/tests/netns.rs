@@ -1,12 +1,15 @@
-//! Nodes in network namespaces of their own, joined by a private bridge: a compute
-//! node (rootful Podman) and an edge node, each with its own network stack and
-//! address, and the operator (the real `mcp`, and MCIAS, which the agents ask)
-//! in a third. Nothing is shared but the bridge: the CLI reaches each agent at its
-//! node's address, the service's container answers on its node's address (and not
-//! on the machine's loopback), the edge node routes to and probes the compute
-//! node's proxy listener across the bridge, and with the compute agent down the
-//! edge node still answers. The other multi-node tests give nodes loopback
-//! addresses instead (decision 77); this one shows the agents need no more.
+//! Nodes in network namespaces of their own, joined by a private bridge: compute
+//! nodes A (rootful Podman) and B (rootless) and an edge node E, each with its
+//! own network stack and address, and the operator (the real `mcp`, and MCIAS,
+//! which the agents ask) in a fourth. Nothing is shared but the bridge: the CLI
+//! reaches each agent at its node's address; the public `notes` service answers
+//! on A's address (and not on the machine's loopback) and keeps a note written
+//! through it; the edge node routes to and probes A's proxy listener across the
+//! bridge; the service migrates to B with its note (the CLI relaying the
+//! snapshot between the two namespaces) and the edge route follows; with A's
+//! agent down, B and E still answer. The other multi-node tests give nodes
+//! loopback addresses instead (decision 77); this one shows the agents need no
+//! more.
 
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::Path;
@@ -15,7 +18,9 @@ use std::process::Output;
 use mcp_examples::fake_mcias::{Account, FakeMcias};
 use mcp_examples::fake_mcproxy::FakeMcProxy;
 use mcp_examples::netns::Fabric;
-use mcp_examples::testbed::{AgentAuth, FleetPki, Mode, Testbed, http_get, http_get_at};
+use mcp_examples::testbed::{
+    AgentAuth, Example, FleetPki, Mode, Testbed, http_get, http_get_at, http_post,
+};
 
 mod common;
 
@@ -50,8 +55,12 @@ fn proxy_config(proxy: &FakeMcProxy, bed: &Testbed) -> String {
 
 #[test]
 fn nodes_in_their_own_network_namespaces() {
-    let fabric = Fabric::new(&["a", "e"]).unwrap_or_else(|e| panic!("{e}"));
-    let (addr_a, addr_e) = (fabric.address("a"), fabric.address("e"));
+    let fabric = Fabric::new(&["a", "b", "e"]).unwrap_or_else(|e| panic!("{e}"));
+    let (addr_a, addr_b, addr_e) = (
+        fabric.address("a"),
+        fabric.address("b"),
+        fabric.address("e"),
+    );
     let mcias = fabric
         .run_in("ops", || {
             FakeMcias::start_at(vec![Account::new("ops", "pw", "admin")], Fabric::OPS.into())
@@ -67,18 +76,31 @@ fn nodes_in_their_own_network_namespaces() {
         .unwrap_or_else(|e| panic!("{e}"))
         .in_fleet(&pki)
         .in_netns(fabric.path("a"), addr_a);
-    a_bed.hello_image("v0.1.0").expect("image");
+    a_bed
+        .example_image(Example::Notes, "v0.1.0")
+        .expect("image");
+    let b_bed = Testbed::new(Mode::Rootless)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .in_fleet(&pki)
+        .in_netns(fabric.path("b"), addr_b);
+    b_bed
+        .example_image(Example::Notes, "v0.1.0")
+        .expect("image");
     let e_bed = Testbed::new(Mode::Rootful)
         .unwrap_or_else(|e| panic!("{e}"))
         .in_fleet(&pki)
         .as_edge()
         .in_netns(fabric.path("e"), addr_e);
-    let (a_proxy, e_proxy) = (
+    let (a_proxy, b_proxy, e_proxy) = (
+        FakeMcProxy::start().expect("proxy"),
         FakeMcProxy::start().expect("proxy"),
         FakeMcProxy::start().expect("proxy"),
     );
     let mut a = a_bed
         .start_agent_with(&agent_bin(), &auth, &proxy_config(&a_proxy, &a_bed))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _b = b_bed
+        .start_agent_with(&agent_bin(), &auth, &proxy_config(&b_proxy, &b_bed))
         .unwrap_or_else(|e| panic!("{e}"));
     let _e = e_bed
         .start_agent_with(
@@ -90,7 +112,7 @@ fn nodes_in_their_own_network_namespaces() {
             ),
         )
         .unwrap_or_else(|e| panic!("{e}"));
-    let (a_name, e_name) = (a_bed.node(), e_bed.node());
+    let (a_name, b_name, e_name) = (a_bed.node(), b_bed.node(), e_bed.node());
 
     let dir = a_bed.dir();
     let services = dir.join("services");
@@ -100,6 +122,7 @@ fn nodes_in_their_own_network_namespaces() {
             dir,
             &[
                 (a_name, format!("{addr_a}:9444"), "compute"),
+                (b_name, format!("{addr_b}:9444"), "compute"),
                 (e_name, format!("{addr_e}:9444"), "edge"),
             ],
             &services,
@@ -109,7 +132,11 @@ fn nodes_in_their_own_network_namespaces() {
     std::fs::write(dir.join("fleet-token"), FakeMcias::token_for("ops")).expect("token");
 
     let nodes = ok(&fabric, &config, &["node", "list"]);
-    for (name, role, addr) in [(a_name, "compute", addr_a), (e_name, "edge", addr_e)] {
+    for (name, role, addr) in [
+        (a_name, "compute", addr_a),
+        (b_name, "compute", addr_b),
+        (e_name, "edge", addr_e),
+    ] {
         let r = row(&nodes, name);
         assert!(
             r.contains(role) && r.contains(&addr.to_string()) && r.contains("reachable"),
@@ -117,20 +144,25 @@ fn nodes_in_their_own_network_namespaces() {
         );
     }
 
-    // A public service on A. The test plays A's proxy listener (the recording
-    // proxy serves no traffic), in A's namespace, so the edge node can probe it.
-    let listener = fabric
+    // A public service on A. The test plays the compute nodes' proxy listeners
+    // (the recording proxies serve no traffic), each in its node's namespace, so
+    // the edge node can probe them.
+    let listen_a = fabric
         .run_in("a", move || TcpListener::bind((addr_a, 0)))
         .expect("in a")
         .expect("listener on A");
-    let listener_port = listener.local_addr().expect("addr").port();
+    let listener_port = listen_a.local_addr().expect("addr").port();
+    let _listen_b = fabric
+        .run_in("b", move || TcpListener::bind((addr_b, listener_port)))
+        .expect("in b")
+        .expect("listener on B");
     let name = a_bed.name("shop");
     let public = format!("shop-{}.example.org", a_bed.id);
     std::fs::write(
         services.join(format!("{name}.toml")),
         format!(
             "name = \"{name}\"\nnode = \"{a_name}\"\n\n[[components]]\nname = \"{name}\"\n\
-             image = \"localhost/hello:v0.1.0\"\nenv = [\"HELLO_NAME={name}\"]\n\n\
+             image = \"localhost/notes:v0.1.0\"\nenv = [\"NOTES_NAME={name}\"]\n\n\
              [[components.routes]]\nport = {listener_port}\nmode = \"l7\"\npublic = true\n\
              hostname = \"{public}\"\n"
         ),
@@ -145,22 +177,21 @@ fn nodes_in_their_own_network_namespaces() {
     );
 
     // The container answers on A's address, seen from the operator's namespace,
-    // and nothing of it is on this machine's own loopback.
-    let out = mcp(&fabric, &config, &["--json", "status", &name]);
-    assert!(out.status.success(), "{}", text(&out));
-    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    let port = status["components"][0]["ports"][0]["port"]
-        .as_u64()
-        .and_then(|p| u16::try_from(p).ok())
-        .expect("port");
+    // and nothing of it is on this machine's own loopback. A note is written
+    // through it.
+    let port = service_port(&fabric, &config, &name);
     let on_a = SocketAddr::new(IpAddr::V4(addr_a), port);
     let answer = fabric
-        .run_in("ops", move || http_get_at(on_a, "/", 100))
+        .run_in("ops", move || {
+            http_get_at(on_a, "/healthz", 100)?;
+            http_post(on_a, "/notes", "written on A")?;
+            http_get_at(on_a, "/notes", 1)
+        })
         .expect("in ops")
         .expect("the service answers on A's address");
-    assert_eq!(answer, format!("{name} v0.1.0 port={port}\n"));
+    assert_eq!(answer, "written on A\n");
     assert!(
-        !http_get(port, "/", 1).is_ok_and(|body| body.contains(&name)),
+        !http_get(port, "/notes", 1).is_ok_and(|body| body.contains("written on A")),
         "not on the machine's loopback"
     );
 
@@ -169,14 +200,17 @@ fn nodes_in_their_own_network_namespaces() {
         row(&ps, &name).contains(a_name) && row(&ps, &name).contains("running"),
         "{ps}"
     );
-    let edge = ok(&fabric, &config, &["edge", "status"]);
-    let r = row(&edge, e_name);
-    assert!(
-        r.contains(&public)
-            && r.contains(&format!("{addr_a}:{listener_port}"))
-            && r.contains("reachable"),
-        "{edge}"
-    );
+    let edge_status = |backend: std::net::Ipv4Addr| {
+        let edge = ok(&fabric, &config, &["edge", "status"]);
+        let r = row(&edge, e_name).to_owned();
+        assert!(
+            r.contains(&public)
+                && r.contains(&format!("{backend}:{listener_port}"))
+                && r.contains("reachable"),
+            "{edge}"
+        );
+    };
+    edge_status(addr_a);
     assert!(
         e_proxy
             .routes()
@@ -184,28 +218,63 @@ fn nodes_in_their_own_network_namespaces() {
         "the edge route"
     );
 
-    // A's agent goes down: the edge node still answers, A is named unreachable.
+    // Migrated to B with its data: the CLI relays the snapshot from A's namespace
+    // to B's; on B the service serves the note, and the edge route follows.
+    let moved = ok(&fabric, &config, &["migrate", &name, "--to", b_name]);
+    assert!(moved.contains(&format!("{name}: edge")), "{moved}");
+    let on_b = SocketAddr::new(IpAddr::V4(addr_b), service_port(&fabric, &config, &name));
+    let notes = fabric
+        .run_in("ops", move || http_get_at(on_b, "/notes", 100))
+        .expect("in ops")
+        .expect("the service answers on B's address");
+    assert_eq!(notes, "written on A\n");
+    let ps = ok(&fabric, &config, &["ps"]);
+    assert!(row(&ps, &name).contains(b_name), "{ps}");
+    drop(listen_a);
+    edge_status(addr_b);
+
+    // A's agent goes down: B and E still answer, A is named unreachable.
     assert!(a.stop(), "A stops cleanly");
     let nodes = ok(&fabric, &config, &["node", "list"]);
     assert!(row(&nodes, a_name).contains("unreachable"), "{nodes}");
-    assert!(
-        row(&nodes, e_name).contains("reachable") && !row(&nodes, e_name).contains("unreachable"),
-        "{nodes}"
-    );
+    for name in [b_name, e_name] {
+        let r = row(&nodes, name);
+        assert!(
+            r.contains("reachable") && !r.contains("unreachable"),
+            "{nodes}"
+        );
+    }
     assert!(ok(&fabric, &config, &["edge", "list"]).contains(&public));
 
-    // Back up, and undeployed: nothing is left on either node.
-    a.restart(&[]).expect("A again");
+    // Undeployed from B: nothing is left on the nodes that answered.
     let undeployed = ok(&fabric, &config, &["undeploy", &name]);
     assert!(
         undeployed.contains(&format!("edge {e_name}: removed {public}")),
         "{undeployed}"
     );
     assert!(e_proxy.routes().is_empty(), "{:?}", e_proxy.routes());
+    for proxy in [&a_proxy, &b_proxy] {
+        assert!(
+            !proxy.routes().keys().any(|(_, h)| h.starts_with(&name)),
+            "{:?}",
+            proxy.routes()
+        );
+    }
+    let ps = text(&mcp(&fabric, &config, &["ps"]));
+    assert!(!ps.lines().any(|l| l.starts_with(&name)), "{ps}");
     assert!(
-        !a_proxy.routes().keys().any(|(_, h)| h.starts_with(&name)),
-        "{:?}",
-        a_proxy.routes()
+        ps.contains(&format!("{a_name}: cannot reach")),
+        "A named: {ps}"
     );
-    assert!(!ok(&fabric, &config, &["ps"]).contains(&name));
+}
+
+/// The host port of `service`'s first route, from `mcp --json status`.
+fn service_port(fabric: &Fabric, config: &Path, service: &str) -> u16 {
+    let out = mcp(fabric, config, &["--json", "status", service]);
+    assert!(out.status.success(), "{}", text(&out));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    status["components"][0]["ports"][0]["port"]
+        .as_u64()
+        .and_then(|p| u16::try_from(p).ok())
+        .unwrap_or_else(|| panic!("a port in {status}"))
 }
