@@ -162,6 +162,13 @@ fn deploy_redeploy_stop_start_restart_undeploy(mode: Mode) {
     http_get(port, "/", 100).expect("answers after restart");
     let logs = engine.runtime().logs(&name, Some(50)).expect("logs");
     assert!(logs.contains("listening on 0.0.0.0"), "{logs}");
+    // What `mcp status` shows: the status, the definition deployed, and only the
+    // newest events, oldest first.
+    let report = engine.status_report(&name, 2).expect("report");
+    assert_eq!(report.status, engine.status(&name).expect("status"));
+    assert_eq!(report.definition.name, name);
+    let recent: Vec<&str> = report.events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(recent, ["start", "restart"]);
 
     // Undeploy (twice: idempotent): no container, no lease, no row; data kept.
     engine.undeploy(&name, "tester").expect("undeploy");

@@ -22,7 +22,7 @@ use tonic::{Request, Response, Status};
 /// How often a followed event log looks for new events.
 const EVENT_POLL: Duration = Duration::from_millis(500);
 /// How many recent events `ServiceStatus` returns.
-const RECENT_EVENTS: usize = 10;
+const RECENT_EVENTS: u32 = 10;
 
 type RpcResult<T> = Result<Response<T>, Status>;
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
@@ -127,27 +127,13 @@ impl McpAgentService for AgentService {
         req: Request<v1::ServiceRequest>,
     ) -> RpcResult<v1::ServiceStatusResponse> {
         let service = req.into_inner().service;
-        let (status, definition, events) = self
-            .blocking(move |e| {
-                let status = e.status(&service)?;
-                let definition = e
-                    .registry()
-                    .service(&service)?
-                    .map(|r| r.definition.to_toml())
-                    .unwrap_or_default();
-                let mut events = e.registry().events(&EventQuery {
-                    service: Some(service.clone()),
-                    ..EventQuery::default()
-                })?;
-                let skip = events.len().saturating_sub(RECENT_EVENTS);
-                events.drain(..skip);
-                Ok((status, definition, events))
-            })
+        let report = self
+            .blocking(move |e| Ok(e.status_report(&service, RECENT_EVENTS)?))
             .await?;
         Ok(Response::new(v1::ServiceStatusResponse {
-            status: Some(convert::encode_status(&status)),
-            definition,
-            recent_events: events.iter().map(convert::encode_event).collect(),
+            status: Some(convert::encode_status(&report.status)),
+            definition: report.definition.to_toml(),
+            recent_events: report.events.iter().map(convert::encode_event).collect(),
         }))
     }
 

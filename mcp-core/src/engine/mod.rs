@@ -39,7 +39,7 @@ pub use journal::Interrupted;
 use journal::Journal;
 pub use node::NodeInfo;
 pub use proxy::{PROXY_NOT_CONFIGURED, ProxyIntegration, Renewal};
-pub use status::{ComponentStatus, ServiceStatus};
+pub use status::{ComponentStatus, ServiceStatus, StatusReport};
 pub use sync::{SyncAction, SyncItem};
 
 use crate::ErrorKind;

@@ -6,8 +6,11 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use super::{Engine, EngineError};
-use crate::registry::{CertificateRecord, DesiredState, ProxyRouteRecord, ServiceRecord};
+use crate::registry::{
+    CertificateRecord, DesiredState, Event, EventQuery, ProxyRouteRecord, ServiceRecord,
+};
 use crate::runtime::{ContainerInfo, ContainerState};
+use crate::spec::ServiceDefinition;
 
 /// One service's status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -27,6 +30,17 @@ pub struct ServiceStatus {
     pub certificates: Vec<CertificateRecord>,
     /// Integration steps this node skips for it, and why.
     pub skipped: Vec<String>,
+}
+
+/// [`Engine::status_report`]: a service's status, definition and recent events.
+#[derive(Debug, Clone)]
+pub struct StatusReport {
+    /// Its status, with routes and certificates.
+    pub status: ServiceStatus,
+    /// The definition it was deployed from.
+    pub definition: ServiceDefinition,
+    /// Its newest events, oldest first.
+    pub events: Vec<Event>,
 }
 
 /// One component's status.
@@ -65,8 +79,34 @@ impl Engine {
     /// The status of one service, with its routes and certificates.
     pub fn status(&self, service: &str) -> Result<ServiceStatus, EngineError> {
         let rec = self.deployed(service)?;
+        self.full_status(&rec)
+    }
+
+    /// What `mcp status` shows of a service: [`Engine::status`], the definition it
+    /// was deployed from, and its newest `recent` events (oldest first). The
+    /// record is read once and only those events are read.
+    pub fn status_report(&self, service: &str, recent: u32) -> Result<StatusReport, EngineError> {
+        let rec = self.deployed(service)?;
+        let status = self.full_status(&rec)?;
+        let events = self
+            .registry
+            .events(&EventQuery {
+                service: Some(service.to_owned()),
+                last: Some(recent),
+                ..EventQuery::default()
+            })
+            .map_err(|e| super::step_err("status", service, super::Step::Validate)(e.into()))?;
+        Ok(StatusReport {
+            status,
+            definition: rec.definition,
+            events,
+        })
+    }
+
+    fn full_status(&self, rec: &ServiceRecord) -> Result<ServiceStatus, EngineError> {
+        let service = rec.name();
         let fail = |e| super::step_err("status", service, super::Step::Validate)(e);
-        let mut status = self.status_of(&rec).map_err(fail)?;
+        let mut status = self.status_of(rec).map_err(fail)?;
         if self.proxy().is_none() {
             // Nothing of the kind is ever recorded without a proxy.
             return Ok(status);

@@ -386,19 +386,20 @@ impl Tx<'_> {
     pub fn service(&self, name: &str) -> Result<Option<ServiceRecord>> {
         let row = self
             .tx
-            .query_row(
+            .prepare_cached(
                 "SELECT active, definition, deployed_at, updated_at FROM services WHERE name = ?1",
-                [name],
-                |r| {
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row([name], |r| {
                     Ok((
                         r.get::<_, bool>(0)?,
                         r.get::<_, String>(1)?,
                         r.get::<_, i64>(2)?,
                         r.get::<_, i64>(3)?,
                     ))
-                },
-            )
-            .optional()
+                })
+                .optional()
+            })
             .map_err(sql("read service"))?;
         let Some((active, text, deployed, updated)) = row else {
             return Ok(None);
