@@ -92,14 +92,15 @@ impl Fabric {
         PathBuf::from("/run/netns").join(self.ns(node))
     }
 
-    /// `node`'s address.
+    /// `node`'s address (`0.0.0.0` for a name the fabric does not have).
     pub fn address(&self, node: &str) -> Ipv4Addr {
-        let i = self
-            .nodes
+        self.nodes
             .iter()
             .position(|n| n == node)
-            .unwrap_or(usize::MAX);
-        Ipv4Addr::new(10, 231, 0, u8::try_from(i + 1).unwrap_or(u8::MAX))
+            .and_then(|i| u8::try_from(i + 1).ok())
+            .map_or(Ipv4Addr::UNSPECIFIED, |last| {
+                Ipv4Addr::new(10, 231, 0, last)
+            })
     }
 
     /// `program` run in `node`'s (or `ops`'s) namespace.
