@@ -24,7 +24,7 @@ use mcp_examples::testbed::{
 
 mod common;
 
-use common::{agent_bin, row, text};
+use common::{agent_bin, port_in_status, row, text};
 
 /// The real `mcp`, run in the operator's namespace.
 fn mcp(fabric: &Fabric, config: &Path, args: &[&str]) -> Output {
@@ -72,25 +72,19 @@ fn nodes_in_their_own_network_namespaces() {
         ca_pem: mcias.ca_pem.clone(),
     };
     let pki = FleetPki::new().expect("pki");
-    let a_bed = Testbed::new(Mode::Rootful)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .in_fleet(&pki)
-        .in_netns(fabric.path("a"), addr_a);
-    a_bed
-        .example_image(Example::Notes, "v0.1.0")
-        .expect("image");
-    let b_bed = Testbed::new(Mode::Rootless)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .in_fleet(&pki)
-        .in_netns(fabric.path("b"), addr_b);
-    b_bed
-        .example_image(Example::Notes, "v0.1.0")
-        .expect("image");
-    let e_bed = Testbed::new(Mode::Rootful)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .in_fleet(&pki)
-        .as_edge()
-        .in_netns(fabric.path("e"), addr_e);
+    let bed = |mode, node: &str| {
+        Testbed::new(mode)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .in_fleet(&pki)
+            .in_netns(fabric.path(node), fabric.address(node))
+    };
+    let (a_bed, b_bed) = (bed(Mode::Rootful, "a"), bed(Mode::Rootless, "b"));
+    for compute in [&a_bed, &b_bed] {
+        compute
+            .example_image(Example::Notes, "v0.1.0")
+            .expect("image");
+    }
+    let e_bed = bed(Mode::Rootful, "e").as_edge();
     let (a_proxy, b_proxy, e_proxy) = (
         FakeMcProxy::start().expect("proxy"),
         FakeMcProxy::start().expect("proxy"),
@@ -272,9 +266,5 @@ fn nodes_in_their_own_network_namespaces() {
 fn service_port(fabric: &Fabric, config: &Path, service: &str) -> u16 {
     let out = mcp(fabric, config, &["--json", "status", service]);
     assert!(out.status.success(), "{}", text(&out));
-    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    status["components"][0]["ports"][0]["port"]
-        .as_u64()
-        .and_then(|p| u16::try_from(p).ok())
-        .unwrap_or_else(|| panic!("a port in {status}"))
+    port_in_status(&out.stdout)
 }

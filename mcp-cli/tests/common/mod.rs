@@ -58,7 +58,12 @@ pub fn row<'a>(out: &'a str, first: &str) -> &'a str {
 pub fn service_port(config: &Path, service: &str) -> u16 {
     let out = mcp(config, &["--json", "status", service]);
     assert!(out.status.success(), "mcp status {service}: {}", text(&out));
-    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    port_in_status(&out.stdout)
+}
+
+/// The first component's first host port in what `mcp --json status` printed.
+pub fn port_in_status(json: &[u8]) -> u16 {
+    let status: serde_json::Value = serde_json::from_slice(json).expect("json");
     status["components"][0]["ports"][0]["port"]
         .as_u64()
         .and_then(|p| u16::try_from(p).ok())
