@@ -2,7 +2,8 @@
 //! one primary zone that accepts RFC 2136 updates signed with a fresh TSIG key
 //! (hmac-sha256), no recursion, no rndc channel. Stopped when dropped.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -30,10 +31,17 @@ impl LocalBind {
     /// instance serves (`named` keeps running when it cannot bind its port, and
     /// every test's zone is the same).
     pub fn start(zone: &str) -> Result<Self, String> {
-        spawn::retry(|| Self::try_start(zone))
+        spawn::retry(|| Self::try_start(zone, None))
     }
 
-    fn try_start(zone: &str) -> Result<Self, StartError> {
+    /// [`LocalBind::start`] in the network namespace `netns`, listening on `ip`
+    /// there.
+    pub fn start_in(zone: &str, netns: &Path, ip: Ipv4Addr) -> Result<Self, String> {
+        spawn::retry(|| Self::try_start(zone, Some((netns, ip))))
+    }
+
+    fn try_start(zone: &str, netns: Option<(&Path, Ipv4Addr)>) -> Result<Self, StartError> {
+        let ip = netns.map_or(Ipv4Addr::LOCALHOST, |(_, ip)| ip);
         let dir = tempfile::Builder::new()
             .prefix("mcp-bind-")
             .tempdir()
@@ -54,7 +62,7 @@ options {{
     pid-file "{dir}/named.pid";
     session-keyfile "{dir}/session.key";
     managed-keys-directory "{dir}";
-    listen-on port {port} {{ 127.0.0.1; }};
+    listen-on port {port} {{ {ip}; }};
     listen-on-v6 {{ none; }};
     recursion no;
     allow-query {{ any; }};
@@ -77,31 +85,39 @@ zone "{zone}" {{
         std::fs::write(d.join("named.conf"), conf).map_err(|e| e.to_string())?;
         std::fs::write(d.join("zone.db"), zone_file).map_err(|e| e.to_string())?;
         let log = std::fs::File::create(d.join("named.log")).map_err(|e| e.to_string())?;
-        let child = Command::new("named")
-            .args(["-g", "-4", "-c"])
-            .arg(d.join("named.conf"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().map_err(|e| e.to_string())?)
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("cannot start named (apt-get install bind9): {e}"))?;
+        let child = match netns {
+            Some((ns, _)) => crate::netns::command_in(ns, "named"),
+            None => Command::new("named"),
+        }
+        .args(["-g", "-4", "-c"])
+        .arg(d.join("named.conf"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log)
+        .spawn()
+        .map_err(|e| format!("cannot start named (apt-get install bind9): {e}"))?;
         let mut bind = LocalBind {
             child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            addr: SocketAddr::from((ip, port)),
             zone: zone.to_owned(),
             key_name,
             secret,
             dir,
         };
         let (addr, log) = (bind.addr, bind.dir.path().join("named.log"));
+        let instance = format!("harness-instance.{zone}");
+        let ns = netns.map(|(ns, _)| ns.to_owned());
         spawn::wait_ready(&mut bind.child, "named", &log, || {
-            let answer = mcp_core::dns::resolve(
-                addr,
-                &format!("harness-instance.{zone}"),
-                "A",
-                Duration::from_millis(200),
-            );
-            if answer.is_ok_and(|a| a == [std::net::IpAddr::V4(id)]) {
+            let instance = instance.clone();
+            let ask = move || {
+                mcp_core::dns::resolve(addr, &instance, "A", Duration::from_millis(200))
+                    .is_ok_and(|a| a == [std::net::IpAddr::V4(id)])
+            };
+            let answered = match &ns {
+                Some(ns) => crate::netns::run_in(ns, ask).unwrap_or(false),
+                None => ask(),
+            };
+            if answered {
                 Probe::Ready
             } else if std::fs::read_to_string(&log).is_ok_and(|l| l.contains("address in use")) {
                 Probe::PortTaken

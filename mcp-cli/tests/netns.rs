@@ -1,20 +1,23 @@
 //! Nodes in network namespaces of their own, joined by a private bridge: compute
 //! nodes A (rootful Podman) and B (rootless) and an edge node E, each with its
-//! own network stack and address, and the operator (the real `mcp`, and MCIAS,
-//! which the agents ask) in a fourth. Nothing is shared but the bridge: the CLI
+//! own network stack and address, and the operator (the real `mcp`, MCIAS,
+//! which the agents ask, and a real BIND they register names in) in a fourth. Nothing is shared but the bridge: the CLI
 //! reaches each agent at its node's address; the public `notes` service answers
 //! on A's address (and not on the machine's loopback) and keeps a note written
 //! through it; the edge node routes to and probes A's proxy listener across the
 //! bridge; the service migrates to B with its note (the CLI relaying the
-//! snapshot between the two namespaces) and the edge route follows; with A's
+//! snapshot between the two namespaces), and the DNS record and the edge route
+//! follow; with A's
 //! agent down, B and E still answer. The other multi-node tests give nodes
 //! loopback addresses instead (decision 77); this one shows the agents need no
 //! more.
 
-use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::Output;
+use std::time::Duration;
 
+use mcp_examples::bind::LocalBind;
 use mcp_examples::fake_mcias::{Account, FakeMcias};
 use mcp_examples::fake_mcproxy::FakeMcProxy;
 use mcp_examples::netns::Fabric;
@@ -23,6 +26,8 @@ use mcp_examples::testbed::{
 };
 
 mod common;
+
+const ZONE: &str = "svc.mcp.metacircular.net";
 
 use common::{agent_bin, port_in_status, row, text};
 
@@ -85,16 +90,49 @@ fn nodes_in_their_own_network_namespaces() {
             .expect("image");
     }
     let e_bed = bed(Mode::Rootful, "e").as_edge();
+    // DNS in the operator's namespace too; each compute node registers its own
+    // address.
+    let bind = LocalBind::start_in(ZONE, &fabric.path("ops"), Fabric::OPS)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let secret = a_bed.dir().join("tsig.secret");
+    std::fs::write(&secret, bind.secret_base64()).expect("secret");
+    let dns = |ip: Ipv4Addr| {
+        format!(
+            "[dns]\nregistrar = \"rfc2136\"\naddresses = [\"{ip}\"]\nserver = \"{}\"\n\
+             tsig_key_name = \"{}\"\ntsig_secret_file = {:?}\n",
+            bind.addr,
+            bind.key_name,
+            secret.display().to_string()
+        )
+    };
+    let bind_addr = bind.addr;
+    let resolves = |host: &str| {
+        let host = host.to_owned();
+        fabric
+            .run_in("ops", move || {
+                mcp_core::dns::resolve(bind_addr, &host, "A", Duration::from_secs(2))
+            })
+            .expect("in ops")
+            .expect("dns")
+    };
     let (a_proxy, b_proxy, e_proxy) = (
         FakeMcProxy::start().expect("proxy"),
         FakeMcProxy::start().expect("proxy"),
         FakeMcProxy::start().expect("proxy"),
     );
     let mut a = a_bed
-        .start_agent_with(&agent_bin(), &auth, &proxy_config(&a_proxy, &a_bed))
+        .start_agent_with(
+            &agent_bin(),
+            &auth,
+            &format!("{}\n{}", proxy_config(&a_proxy, &a_bed), dns(addr_a)),
+        )
         .unwrap_or_else(|e| panic!("{e}"));
     let _b = b_bed
-        .start_agent_with(&agent_bin(), &auth, &proxy_config(&b_proxy, &b_bed))
+        .start_agent_with(
+            &agent_bin(),
+            &auth,
+            &format!("{}\n{}", proxy_config(&b_proxy, &b_bed), dns(addr_b)),
+        )
         .unwrap_or_else(|e| panic!("{e}"));
     let _e = e_bed
         .start_agent_with(
@@ -163,6 +201,8 @@ fn nodes_in_their_own_network_namespaces() {
     )
     .expect("definition");
     let deployed = ok(&fabric, &config, &["deploy", &name]);
+    let internal = format!("{name}.{ZONE}");
+    assert_eq!(resolves(&internal), [IpAddr::V4(addr_a)], "DNS at A");
     assert!(
         deployed.contains(&format!(
             "edge {e_name}: {public} → {addr_a}:{listener_port}"
@@ -216,6 +256,7 @@ fn nodes_in_their_own_network_namespaces() {
     // to B's; on B the service serves the note, and the edge route follows.
     let moved = ok(&fabric, &config, &["migrate", &name, "--to", b_name]);
     assert!(moved.contains(&format!("{name}: edge")), "{moved}");
+    assert_eq!(resolves(&internal), [IpAddr::V4(addr_b)], "DNS follows");
     let on_b = SocketAddr::new(IpAddr::V4(addr_b), service_port(&fabric, &config, &name));
     let notes = fabric
         .run_in("ops", move || http_get_at(on_b, "/notes", 100))
@@ -247,6 +288,7 @@ fn nodes_in_their_own_network_namespaces() {
         "{undeployed}"
     );
     assert!(e_proxy.routes().is_empty(), "{:?}", e_proxy.routes());
+    assert!(resolves(&internal).is_empty(), "DNS record removed");
     for proxy in [&a_proxy, &b_proxy] {
         assert!(
             !proxy.routes().keys().any(|(_, h)| h.starts_with(&name)),
