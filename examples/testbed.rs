@@ -293,7 +293,11 @@ impl Testbed {
         static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let id = format!("t{}x{n}", std::process::id());
-        let slice = (std::process::id().wrapping_mul(7).wrapping_add(n) % 450) as u16;
+        // 100 ports per bed between 15000 and 32699: below the kernel's ephemeral
+        // range (32768 and up), which it hands out for `bind(:0)` and outgoing
+        // connections, so no other test's server or client takes a port the
+        // agent leased and Podman has yet to bind.
+        let slice = (std::process::id().wrapping_mul(7).wrapping_add(n) % 177) as u16;
         let port_range = PortRange::new(15000 + slice * 100, 15000 + slice * 100 + 99)
             .map_err(|e| e.to_string())?;
         let dir = tempfile::Builder::new()

@@ -246,11 +246,9 @@ fn every_operator_command_against_a_real_agent() {
 
     // adopt a hand-started container.
     let adopted = bed.name("hand");
-    let hand_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    // The top of the bed's own port slice: below the ephemeral range, so nothing
+    // else takes it before Podman binds it (the agent leases from the bottom).
+    let hand_port = bed.port_range.end();
     let run = bed.podman(&[
         "run",
         "-d",

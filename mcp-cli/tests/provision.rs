@@ -59,10 +59,10 @@ fn provision_then_upgrade_over_ssh() {
     std::fs::copy(agent_bin(), &first).expect("build");
 
     let q = |p: &Path| format!("{:?}", p.display().to_string());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
+    // The agent listens at the top of the bed's own port slice: below the
+    // ephemeral range, so nothing else takes it while the node is provisioned (the
+    // agent leases container ports from the bottom).
+    let port = bed.port_range.end();
     let address = format!("127.0.0.1:{port}");
     std::fs::write(
         dir.join("agent-extra.toml"),
