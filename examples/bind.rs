@@ -128,6 +128,21 @@ zone "{zone}" {{
         Ok(bind)
     }
 
+    /// The `[dns]` section of an agent configuration that registers `address` in
+    /// this server's zone, signing with its key; the secret is written to
+    /// `secret_file`.
+    pub fn agent_section(&self, address: &str, secret_file: &Path) -> Result<String, String> {
+        std::fs::write(secret_file, self.secret_base64())
+            .map_err(|e| format!("{}: {e}", secret_file.display()))?;
+        Ok(format!(
+            "[dns]\nregistrar = \"rfc2136\"\naddresses = [\"{address}\"]\nserver = \"{}\"\n\
+             tsig_key_name = \"{}\"\ntsig_secret_file = {:?}\n",
+            self.addr,
+            self.key_name,
+            secret_file.display().to_string()
+        ))
+    }
+
     /// The TSIG secret as BIND writes it (base64).
     pub fn secret_base64(&self) -> String {
         base64::engine::general_purpose::STANDARD.encode(&self.secret)

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -166,6 +166,16 @@ impl FakeMcProxy {
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The `[mcproxy]` section of an agent configuration that talks to this
+    /// proxy and writes the certificates of its routes to `cert_dir`.
+    pub fn agent_section(&self, cert_dir: &Path) -> String {
+        format!(
+            "[mcproxy]\nsocket = {:?}\ncert_dir = {:?}\n",
+            self.socket.display().to_string(),
+            cert_dir.display().to_string()
+        )
     }
 
     /// The route table: `(listener, hostname)` → route.

@@ -60,18 +60,12 @@ impl Node {
         let proxy = FakeMcProxy::start().expect("fake mc-proxy");
         let bind = LocalBind::start(ZONE).unwrap_or_else(|e| panic!("{e}"));
         let dir = bed.dir().to_owned();
-        let q = |p: &Path| format!("{:?}", p.display().to_string());
-        std::fs::write(dir.join("tsig.secret"), bind.secret_base64()).expect("secret");
         let extra = format!(
-            "[mcproxy]\nsocket = {}\ncert_dir = {}\n\n[certs]\nlocal_ca_dir = {}\n\n\
-             [dns]\nregistrar = \"rfc2136\"\naddresses = [\"127.0.0.1\"]\nserver = \"{}\"\n\
-             tsig_key_name = \"{}\"\ntsig_secret_file = {}\n",
-            q(&proxy.socket),
-            q(&dir.join("proxy-certs")),
-            q(&dir.join("node-ca")),
-            bind.addr,
-            bind.key_name,
-            q(&dir.join("tsig.secret"))
+            "{}\n[certs]\nlocal_ca_dir = {:?}\n\n{}",
+            proxy.agent_section(&dir.join("proxy-certs")),
+            dir.join("node-ca").display().to_string(),
+            bind.agent_section("127.0.0.1", &dir.join("tsig.secret"))
+                .expect("dns")
         );
         let agent = bed
             .start_agent_with(&agent_bin(), &AgentAuth::TokenFile, &extra)

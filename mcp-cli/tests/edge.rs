@@ -12,7 +12,6 @@
 //! compute node still answers.
 
 use std::net::TcpListener;
-use std::path::Path;
 use std::time::SystemTime;
 
 use mcp_examples::fake_mcproxy::FakeMcProxy;
@@ -34,11 +33,9 @@ struct Node {
 
 fn start(bed: Testbed, extra: &str) -> Node {
     let proxy = FakeMcProxy::start().expect("fake mc-proxy");
-    let q = |p: &Path| format!("{:?}", p.display().to_string());
     let config = format!(
-        "[mcproxy]\nsocket = {}\ncert_dir = {}\n\n{extra}",
-        q(&proxy.socket),
-        q(&bed.dir().join("proxy-certs")),
+        "{}\n{extra}",
+        proxy.agent_section(&bed.dir().join("proxy-certs"))
     );
     let agent = bed
         .start_agent_with(&agent_bin(), &AgentAuth::TokenFile, &config)

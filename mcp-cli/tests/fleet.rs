@@ -79,13 +79,13 @@ impl Node {
     fn agent_config(&self, extra: &str) -> PathBuf {
         let text = format!(
             "[node]\npublish_address = \"{ip}\"\n\n{podman}\n\
-             [ports]\nrange = \"{range}\"\n\n[monitor]\ninterval_secs = 1\n\n\
-             [mcproxy]\nsocket = {socket}\ncert_dir = {certs}\n\n{extra}",
+             [ports]\nrange = \"{range}\"\n\n[monitor]\ninterval_secs = 1\n\n{proxy}\n{extra}",
             ip = self.ip,
             podman = self.bed.podman_section(),
             range = self.bed.port_range,
-            socket = q(&self.proxy.socket),
-            certs = q(&self.bed.dir().join("proxy-certs")),
+            proxy = self
+                .proxy
+                .agent_section(&self.bed.dir().join("proxy-certs")),
         );
         let path = self.bed.dir().join("agent-node.toml");
         std::fs::write(&path, text).expect("agent config");
@@ -115,15 +115,9 @@ fn three_nodes_public_service_migration_upgrade_and_a_node_down() {
         .expect("image");
     let dir = a.bed.dir();
 
-    std::fs::write(dir.join("tsig.secret"), bind.secret_base64()).expect("secret");
     let dns = |ip: &str| {
-        format!(
-            "[dns]\nregistrar = \"rfc2136\"\naddresses = [\"{ip}\"]\nserver = \"{}\"\n\
-             tsig_key_name = \"{}\"\ntsig_secret_file = {}\n",
-            bind.addr,
-            bind.key_name,
-            q(&dir.join("tsig.secret"))
-        )
+        bind.agent_section(ip, &dir.join("tsig.secret"))
+            .expect("dns")
     };
     let configs = [
         a.agent_config(&dns(a.ip)),

@@ -54,21 +54,15 @@ fn deploy_redeploy_stop_undeploy_with_acme_proxy_and_dns() {
     let dir = bed.dir();
     let q = |p: &Path| format!("{:?}", p.display().to_string());
     let certs = dir.join("proxy-certs");
-    std::fs::write(dir.join("tsig.secret"), bind.secret_base64()).expect("secret");
     let extra = format!(
-        "[mcproxy]\nsocket = {}\ncert_dir = {}\n\n\
-         [certs]\nissuer = \"acme\"\nacme_directory = \"{}\"\nacme_ca_cert = {}\n\
-         acme_challenge = \"dns-01\"\nacme_account_file = {}\n\n\
-         [dns]\nregistrar = \"rfc2136\"\naddresses = [\"127.0.0.1\"]\nserver = \"{}\"\n\
-         tsig_key_name = \"{}\"\ntsig_secret_file = {}\n",
-        q(&proxy.socket),
-        q(&certs),
+        "{}\n[certs]\nissuer = \"acme\"\nacme_directory = \"{}\"\nacme_ca_cert = {}\n\
+         acme_challenge = \"dns-01\"\nacme_account_file = {}\n\n{}",
+        proxy.agent_section(&certs),
         pebble.directory,
         q(&pebble.ca_file),
         q(&dir.join("acme-account.json")),
-        bind.addr,
-        bind.key_name,
-        q(&dir.join("tsig.secret"))
+        bind.agent_section("127.0.0.1", &dir.join("tsig.secret"))
+            .expect("dns")
     );
     let agent = bed
         .start_agent_with(&agent_bin(), &AgentAuth::TokenFile, &extra)

@@ -42,17 +42,11 @@ impl Node {
         bed.example_image(Example::Notes, "v0.1.0").expect("image");
         let proxy = FakeMcProxy::start().expect("fake mc-proxy");
         let dir = bed.dir();
-        let q = |p: &Path| format!("{:?}", p.display().to_string());
-        std::fs::write(dir.join("tsig.secret"), bind.secret_base64()).expect("secret");
         let extra = format!(
-            "[mcproxy]\nsocket = {}\ncert_dir = {}\n\n\
-             [dns]\nregistrar = \"rfc2136\"\naddresses = [\"{dns_address}\"]\nserver = \"{}\"\n\
-             tsig_key_name = \"{}\"\ntsig_secret_file = {}\n",
-            q(&proxy.socket),
-            q(&dir.join("proxy-certs")),
-            bind.addr,
-            bind.key_name,
-            q(&dir.join("tsig.secret"))
+            "{}\n{}",
+            proxy.agent_section(&dir.join("proxy-certs")),
+            bind.agent_section(dns_address, &dir.join("tsig.secret"))
+                .expect("dns")
         );
         let agent = bed
             .start_agent_with(&agent_bin(), &AgentAuth::TokenFile, &extra)

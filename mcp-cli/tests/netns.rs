@@ -50,12 +50,7 @@ fn ok(fabric: &Fabric, config: &Path, args: &[&str]) -> String {
 }
 
 fn proxy_config(proxy: &FakeMcProxy, bed: &Testbed) -> String {
-    let q = |p: &Path| format!("{:?}", p.display().to_string());
-    format!(
-        "[mcproxy]\nsocket = {}\ncert_dir = {}\n",
-        q(&proxy.socket),
-        q(&bed.dir().join("proxy-certs"))
-    )
+    proxy.agent_section(&bed.dir().join("proxy-certs"))
 }
 
 #[test]
@@ -95,16 +90,7 @@ fn nodes_in_their_own_network_namespaces() {
     let bind = LocalBind::start_in(ZONE, &fabric.path("ops"), Fabric::OPS)
         .unwrap_or_else(|e| panic!("{e}"));
     let secret = a_bed.dir().join("tsig.secret");
-    std::fs::write(&secret, bind.secret_base64()).expect("secret");
-    let dns = |ip: Ipv4Addr| {
-        format!(
-            "[dns]\nregistrar = \"rfc2136\"\naddresses = [\"{ip}\"]\nserver = \"{}\"\n\
-             tsig_key_name = \"{}\"\ntsig_secret_file = {:?}\n",
-            bind.addr,
-            bind.key_name,
-            secret.display().to_string()
-        )
-    };
+    let dns = |ip: Ipv4Addr| bind.agent_section(&ip.to_string(), &secret).expect("dns");
     let bind_addr = bind.addr;
     let resolves = |host: &str| {
         let host = host.to_owned();

@@ -24,17 +24,12 @@ fn routes_and_certificates_through_the_binaries() {
     let dir = bed.dir();
     let q = |p: &Path| format!("{:?}", p.display().to_string());
     let certs = dir.join("proxy-certs");
-    std::fs::write(dir.join("tsig.secret"), bind.secret_base64()).expect("secret");
     let extra = format!(
-        "[mcproxy]\nsocket = {}\ncert_dir = {}\n\n[certs]\nlocal_ca_dir = {}\n\n\
-         [dns]\nregistrar = \"rfc2136\"\naddresses = [\"10.0.0.7\"]\nserver = \"{}\"\n\
-         tsig_key_name = \"{}\"\ntsig_secret_file = {}\n",
-        q(&proxy.socket),
-        q(&certs),
+        "{}\n[certs]\nlocal_ca_dir = {}\n\n{}",
+        proxy.agent_section(&certs),
         q(&dir.join("node-ca")),
-        bind.addr,
-        bind.key_name,
-        q(&dir.join("tsig.secret"))
+        bind.agent_section("10.0.0.7", &dir.join("tsig.secret"))
+            .expect("dns")
     );
     let agent = bed
         .start_agent_with(&agent_bin(), &AgentAuth::TokenFile, &extra)
