@@ -7,7 +7,9 @@
 //! service running on A with its data and nothing on B: the target's data path not
 //! writable, a checksum mismatch, the target unreachable mid-stream; and data
 //! already on the target is refused without `--force` and left alone. Then
-//! `--all --from B --to A` moves it back, with a note written on B.
+//! `--all --from B --to A` moves it back, with a note written on B, and stops at
+//! the next service, whose data A already has: that one and the one after it keep
+//! running on B.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -265,23 +267,56 @@ fn migrate_with_data_and_faults() {
         "{def}"
     );
 
-    // Evacuating B brings it back, with what was written on B.
+    // Evacuating B brings it back, with what was written on B, and stops at the
+    // first service that fails. In name order B runs "moving", "stay" and "then";
+    // A already has data for "stay", so that one is refused and keeps running on
+    // B, and "then" is never tried.
     let on_b = service_port(&config, &name);
     http_post(([127, 0, 0, 1], on_b).into(), "/notes", "written on B").expect("note");
-    let out = mcp(
-        &config,
-        &[
-            "migrate",
-            "--all",
-            "--from",
-            b.bed.node(),
-            "--to",
-            a.bed.node(),
-        ],
-    );
-    assert!(out.status.success(), "{}", text(&out));
+    let (stay, then) = (a.bed.name("stay"), a.bed.name("then"));
+    for other in [&stay, &then] {
+        std::fs::write(
+            services.join(format!("{other}.toml")),
+            b.bed.notes_definition(other, "v0.1.0").to_toml(),
+        )
+        .expect("definition");
+        let out = mcp(&config, &["deploy", other]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    std::fs::create_dir_all(a.data(&stay)).expect("stray");
+    std::fs::write(a.data(&stay).join("stray"), "A's own").expect("stray");
+    let evacuate = [
+        "migrate",
+        "--all",
+        "--from",
+        b.bed.node(),
+        "--to",
+        a.bed.node(),
+    ];
+    let out = mcp(&config, &evacuate);
+    let said = text(&out);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains(&stay) && said.contains("--force"), "{said}");
     on_node(&config, &name, &a, &b, &bind, "127.0.0.2");
     assert_eq!(notes(&config, &name), "written on A\nwritten on B\n");
+    let ps = text(&mcp(&config, &["ps"]));
+    for other in [&stay, &then] {
+        assert!(
+            ps.lines().any(|l| l.starts_with(other.as_str())
+                && l.contains(b.bed.node())
+                && l.contains("running")),
+            "{other} still on B: {ps}"
+        );
+    }
+    assert!(!said.contains(&format!("{then}: stop")), "{said}");
+    assert_eq!(
+        std::fs::read_to_string(a.data(&stay).join("stray")).expect("kept"),
+        "A's own"
+    );
+    for other in [&stay, &then] {
+        let out = mcp(&config, &["undeploy", other]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
 
     let out = mcp(&config, &["undeploy", &name]);
     assert!(out.status.success(), "{}", text(&out));
