@@ -18,9 +18,23 @@ install_missing() {
         if [ ! -e "$policy" ]; then
             printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 0755 "$policy" && placed=1
         fi
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_pkgs[@]}" >/dev/null
-        [ -n "$placed" ] && rm -f "$policy"
+        # apt's output is kept and shown only when a step fails, so its own error
+        # is what the operator reads.
+        local log rc=0
+        log=$(mktemp)
+        { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+          DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_pkgs[@]}"; } >"$log" 2>&1 || rc=$?
+        # An `if`, not `[ … ] && rm`: with a policy-rc.d already there (every
+        # Docker-built Debian image has one) the test is false and `set -e` would stop.
+        if [ -n "$placed" ]; then rm -f "$policy"; fi
+        if [ "$rc" -ne 0 ]; then
+            cat "$log" >&2
+            rm -f "$log"
+            echo "error: installing ${missing_pkgs[*]} failed (apt exit $rc; its output is above)" >&2
+            exit 1
+        fi
+        rm -f "$log"
+        missing_pkgs=()
     else
         echo "error: missing packages: ${missing_pkgs[*]}" >&2
         echo "install them with: sudo apt-get install ${missing_pkgs[*]}" >&2

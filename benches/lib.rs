@@ -89,17 +89,17 @@ pub fn drifted_state(
     n: usize,
     percent: usize,
 ) -> (
-    Vec<mcp_core::reconcile::DesiredContainer>,
-    Vec<mcp_core::reconcile::ObservedContainer>,
+    Vec<mcp_core::plan::DesiredContainer>,
+    Vec<mcp_core::plan::ObservedContainer>,
 ) {
-    use mcp_core::reconcile::{DesiredContainer, ObservedContainer};
-    use mcp_core::runtime::ContainerState;
+    use mcp_core::container::ContainerState;
+    use mcp_core::plan::{DesiredContainer, ObservedContainer};
 
     let every = 100 / percent.max(1);
     let service = |i: usize| format!("svc{}", i / 3);
     let name = |i: usize| format!("{}-c{}", service(i), i % 3);
     let image = |i: usize| format!("mcr.example:8443/{}:v1.{i}.0", service(i));
-    let hash = |i: usize| Some(mcp_core::runtime::SpecHash::digest(&i.to_le_bytes()));
+    let hash = |i: usize| Some(mcp_core::container::SpecHash::digest(&i.to_le_bytes()));
     let desired: Vec<DesiredContainer> = (0..n)
         .map(|i| DesiredContainer {
             service: service(i),

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use mcp_benches::drifted_state;
-use mcp_core::reconcile::plan;
+use mcp_core::plan::plan;
 
 /// Bigger than this machine's L2 and most L3s: writing it evicts the inputs.
 const EVICT_BYTES: usize = 64 << 20;

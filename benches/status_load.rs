@@ -7,8 +7,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use mcp_core::api::AgentClient;
 use mcp_core::config::CliConfig;
+use mcp_core::fleet::client::{AgentClient, AgentEndpoint};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -27,7 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let concurrency: usize = rest.get(1).map_or(Ok(32), |s| s.parse())?;
     let connections: usize = rest.get(2).map_or(Ok(2), |s| s.parse())?;
     let cli = CliConfig::load(Path::new(config))?;
-    let endpoint = cli.endpoint(node, Path::new(config))?;
+    let endpoint = AgentEndpoint::from_config(&cli, node, Path::new(config))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

@@ -7,7 +7,7 @@
 //! `cargo run -p mcp-examples --example deploy_local [rootless]`
 
 use mcp_core::spec::ServiceDefinition;
-use mcp_examples::testbed::{Mode, Testbed, http_get};
+use mcp_testkit::testbed::{Mode, Testbed, http_get};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mode = match std::env::args().nth(1).as_deref() {
@@ -26,13 +26,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("deploying {} ({mode:?} podman)", def.name);
     let report = engine.deploy(&def, "example")?;
-    for (component, route, port) in &report.ports {
+    for p in &report.ports {
         println!(
-            "  {component} route {} -> 127.0.0.1:{port}",
-            route.as_deref().unwrap_or("(default)")
+            "  {} route {} -> 127.0.0.1:{}",
+            p.component,
+            p.route.as_deref().unwrap_or("(default)"),
+            p.port
         );
     }
-    let port = report.ports[0].2;
+    let port = report.ports[0].port;
     print!(
         "  GET http://127.0.0.1:{port}/ -> {}",
         http_get(port, "/", 50)?

@@ -1,23 +1,21 @@
 //! Explains service definitions through the public `mcp_core` API: validates a
-//! directory of them, applies the platform's conventions, and plans host ports with
-//! an in-memory registry, printing what a deploy would set up.
+//! directory of them, applies the platform's conventions, and plans host ports
+//! offline (the model's port planner: no node, no registry), printing what a
+//! deploy would set up.
 //!
 //! Run: `cargo run -p mcp-examples --example explain -- examples/services`
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use mcp_core::ports::{LeaseRequest, NoProbe, PortAllocator, PortRange};
-use mcp_core::registry::Registry;
+use mcp_core::ports::{LeaseRequest, NoProbe, PortPlanner, PortRange};
 use mcp_core::spec::{self, Conventions};
 
-fn main() -> Result<(), mcp_core::Error> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::args_os()
         .nth(1)
         .map_or_else(|| PathBuf::from("examples/services"), PathBuf::from);
     let defs = spec::load_dir(&dir)?;
-    let registry = Arc::new(Registry::open_in_memory()?);
-    let ports = PortAllocator::new(registry, PortRange::default(), Box::new(NoProbe))?;
+    let mut ports = PortPlanner::new(PortRange::default(), Box::new(NoProbe));
     let conventions = Conventions::default();
     for def in &defs {
         let service = def.resolve(&conventions);

@@ -3,7 +3,7 @@
 //!
 //! Run: `cargo run -p mcp-examples --example hello_image [VERSION]`
 
-use mcp_examples::testbed::{Mode, Testbed};
+use mcp_testkit::testbed::{Mode, Testbed};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let version = std::env::args().nth(1).unwrap_or_else(|| "v0.1.0".into());

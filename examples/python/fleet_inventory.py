@@ -22,9 +22,9 @@ def main() -> int:
     out.writerow(["node", "service", "component", "container", "state", "version", "ports", "restarts", "since"])
     for service in client.ps():
         for c in service.components:
-            ports = " ".join(f"{route or '-'}={port}" for route, port in c.ports)
+            ports = " ".join(f"{p.route or '-'}={p.port}" for p in c.ports)
             since = c.started_at.isoformat() if c.started_at else ""
-            out.writerow([service.node, service.name, c.name, c.container, c.state, c.version, ports, c.restart_count, since])
+            out.writerow([service.node, service.service, c.name, c.container, c.state, c.version, ports, c.restart_count, since])
     return 0
 
 

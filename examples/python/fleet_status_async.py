@@ -20,7 +20,7 @@ async def report(config: str | None) -> int:
         print(f"{n.node}: agent {n.version}, {n.runtime}, {n.containers} containers, {n.ports_leased}/{n.ports_total} ports")
     for s in services:
         running = sum(1 for c in s.components if c.state == "running")
-        print(f"  {s.name} on {s.node}: {running}/{len(s.components)} running")
+        print(f"  {s.service} on {s.node}: {running}/{len(s.components)} running")
     return 0
 
 

@@ -23,7 +23,7 @@ def main() -> int:
     running: Dict[Tuple[str, str], str] = {}
     for s in client.ps():
         for c in s.components:
-            running[(s.name, c.name)] = c.version
+            running[(s.service, c.name)] = c.version
     services = args.services
     if services is None:
         import os

@@ -8,8 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use mcp_core::api::wire;
-use mcp_core::auth::Authenticator;
+use mcp_core::node::auth::Authenticator;
 use tonic::body::Body;
 use tonic::server::NamedService;
 
@@ -57,7 +56,8 @@ where
                 }
                 Err(e) => {
                     tracing::info!(path = %req.uri().path(), error = %e, "refused");
-                    Ok(wire::status(e.kind(), e.to_string()).into_http())
+                    let failure = crate::failure::Failure::Node(e.into());
+                    Ok(tonic::Status::from(failure).into_http())
                 }
             }
         })

@@ -3,6 +3,7 @@
 //! authenticates every call, `service` maps each RPC onto one `mcp_core` call.
 
 mod auth;
+mod failure;
 mod server;
 mod service;
 
@@ -13,7 +14,7 @@ pub use server::{AgentError, serve};
 
 /// `mcp-agent init --local`: prints what was created and how to use it.
 pub fn init_local(dir: &Path, node: &str, listen: SocketAddr) -> Result<(), AgentError> {
-    let n = mcp_core::local::init_local(dir, node, listen)?;
+    let n = mcp_core::node::local::init_local(dir, node, listen)?;
     for f in &n.created {
         println!("created {}", f.display());
     }
@@ -30,9 +31,9 @@ pub fn init_local(dir: &Path, node: &str, listen: SocketAddr) -> Result<(), Agen
 
 /// `mcp-agent migrate`: creates or upgrades the registry.
 pub fn migrate(db: &Path) -> Result<(), AgentError> {
-    let v = mcp_core::registry::Registry::open(db)
+    let v = mcp_core::node::registry::Registry::open(db)
         .and_then(|r| r.schema_version())
-        .map_err(mcp_core::Error::from)?;
+        .map_err(mcp_core::node::Error::from)?;
     println!("registry {} is at schema version {v}", db.display());
     Ok(())
 }

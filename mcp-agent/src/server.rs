@@ -9,11 +9,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
-use mcp_core::auth::Authenticator;
+use mcp_core::api::v1::mcp_agent_service_server::McpAgentServiceServer;
 use mcp_core::config::AgentConfig;
-use mcp_core::engine::Engine;
-use mcp_core::reconcile::Monitor;
-use mcp_proto::v1::mcp_agent_service_server::McpAgentServiceServer;
+use mcp_core::node::monitor::Monitor;
+use mcp_core::node::wiring::Node;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio_rustls::TlsAcceptor;
@@ -28,7 +27,7 @@ use crate::service::AgentService;
 pub enum AgentError {
     /// Configuration, registry, certificates or runtime.
     #[error(transparent)]
-    Core(#[from] mcp_core::Error),
+    Core(#[from] mcp_core::node::Error),
     /// The TLS settings cannot be used.
     #[error("TLS: {0}")]
     Tls(String),
@@ -51,7 +50,7 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `mcp-agent serve`: runs until SIGTERM or SIGINT.
 pub fn serve(config_path: &Path, log_format: Option<&str>) -> Result<(), AgentError> {
-    let config = AgentConfig::load(config_path).map_err(mcp_core::Error::from)?;
+    let config = AgentConfig::load(config_path).map_err(mcp_core::node::Error::from)?;
     init_tracing(log_format.unwrap_or(&config.log.format), &config.log.level);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -77,9 +76,10 @@ fn init_tracing(format: &str, level: &str) {
 }
 
 fn tls_config(config: &AgentConfig) -> Result<rustls::ServerConfig, AgentError> {
-    let chain =
-        mcp_core::pki::load_certs(&config.server.tls_cert).map_err(mcp_core::Error::from)?;
-    let key = mcp_core::pki::load_key(&config.server.tls_key).map_err(mcp_core::Error::from)?;
+    let chain = mcp_core::platform::pki::load_certs(&config.server.tls_cert)
+        .map_err(mcp_core::node::Error::from)?;
+    let key = mcp_core::platform::pki::load_key(&config.server.tls_key)
+        .map_err(mcp_core::node::Error::from)?;
     let mut tls = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -102,16 +102,15 @@ async fn run(config: AgentConfig) -> Result<(), AgentError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let started_at = SystemTime::now();
     // Hash the executable now, before an upgrade can replace the file.
-    std::thread::spawn(mcp_core::build_id);
+    std::thread::spawn(mcp_core::fsutil::build_id);
     let tls = tls_config(&config)?;
-    let auth = Arc::new(Authenticator::from_config(&config).map_err(mcp_core::Error::from)?);
-    let engine = {
+    let node = {
         let config = config.clone();
-        tokio::task::spawn_blocking(move || Engine::from_config(&config))
+        tokio::task::spawn_blocking(move || Node::open(&config))
             .await
             .map_err(|e| AgentError::Server(e.to_string()))??
     };
-    let engine = Arc::new(engine);
+    let (engine, auth) = (node.engine, Arc::new(node.authenticator));
     let listener = TcpListener::bind(config.server.listen)
         .await
         .map_err(|source| AgentError::Listen {
@@ -120,12 +119,8 @@ async fn run(config: AgentConfig) -> Result<(), AgentError> {
         })?;
 
     let stop = Arc::new(AtomicBool::new(false));
-    let monitor = config.monitor.enabled.then(|| {
-        let (engine, stop, cfg) = (
-            engine.clone(),
-            stop.clone(),
-            config.monitor.monitor_config(),
-        );
+    let monitor = node.monitor.map(|cfg| {
+        let (engine, stop) = (engine.clone(), stop.clone());
         std::thread::Builder::new()
             .name("monitor".into())
             .spawn(move || Monitor::new(engine, cfg).run(&stop))
@@ -139,8 +134,8 @@ async fn run(config: AgentConfig) -> Result<(), AgentError> {
     ));
     let service = Authenticated {
         inner: McpAgentServiceServer::new(AgentService::new(engine.clone(), started_at))
-            .max_decoding_message_size(mcp_core::engine::MAX_FILE_BYTES + (1 << 20))
-            .max_encoding_message_size(mcp_core::engine::MAX_FILE_BYTES + (1 << 20)),
+            .max_decoding_message_size(mcp_core::api::MAX_FILE_BYTES + (1 << 20))
+            .max_encoding_message_size(mcp_core::api::MAX_FILE_BYTES + (1 << 20)),
         auth,
     };
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();

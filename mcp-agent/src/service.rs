@@ -1,23 +1,24 @@
 //! The gRPC adapter: each RPC extracts its request, runs one `mcp_core` call on a
 //! blocking thread (the engine's calls block), and converts the result. Conversions
-//! live in `mcp_core::api::convert`, error mapping in `mcp_core::api::wire`.
+//! live in `mcp_core::api::convert`, error mapping in `mcp_core::api::status`.
 
 use std::io::{BufRead, BufReader};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use mcp_core::ErrorKind;
-use mcp_core::api::{convert, wire};
-use mcp_core::auth::Identity;
-use mcp_core::engine::Engine;
-use mcp_core::registry::EventQuery;
+use mcp_core::api::convert;
+use mcp_core::api::v1::{self, mcp_agent_service_server::McpAgentService};
+use mcp_core::node::engine::Engine;
+use mcp_core::node::registry::EventQuery;
+use mcp_core::platform::mcias::Identity;
 use mcp_core::spec::ServiceDefinition;
-use mcp_proto::v1::{self, mcp_agent_service_server::McpAgentService};
 use tokio::sync::mpsc;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
+
+use crate::failure::Failure;
 
 /// How often a followed event log looks for new events.
 const EVENT_POLL: Duration = Duration::from_millis(500);
@@ -44,13 +45,13 @@ impl AgentService {
     /// Runs `f` with the engine on a blocking thread; errors become statuses.
     async fn blocking<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Engine) -> Result<T, mcp_core::Error> + Send + 'static,
+        f: impl FnOnce(&Engine) -> Result<T, mcp_core::node::Error> + Send + 'static,
     ) -> Result<T, Status> {
         let engine = self.engine.clone();
-        tokio::task::spawn_blocking(move || f(&engine))
+        Ok(tokio::task::spawn_blocking(move || f(&engine))
             .await
-            .map_err(|e| wire::status(ErrorKind::Internal, format!("request task failed: {e}")))?
-            .map_err(|e| wire::to_status(&e))
+            .map_err(|e| Failure::Task(e.to_string()))?
+            .map_err(Failure::Node)?)
     }
 }
 
@@ -61,7 +62,7 @@ fn actor<T>(req: &Request<T>) -> String {
         .map_or_else(|| "unknown".to_owned(), |i| i.username.clone())
 }
 
-fn parse(definition: &str) -> Result<ServiceDefinition, mcp_core::Error> {
+fn parse(definition: &str) -> Result<ServiceDefinition, mcp_core::node::Error> {
     Ok(ServiceDefinition::parse(definition, None)?)
 }
 
@@ -130,11 +131,7 @@ impl McpAgentService for AgentService {
         let report = self
             .blocking(move |e| Ok(e.status_report(&service, RECENT_EVENTS)?))
             .await?;
-        Ok(Response::new(v1::ServiceStatusResponse {
-            status: Some(convert::encode_status(&report.status)),
-            definition: report.definition.to_toml(),
-            recent_events: report.events.iter().map(convert::encode_event).collect(),
-        }))
+        Ok(Response::new(convert::encode_status_report(&report)))
     }
 
     type LogsStream = BoxStream<v1::LogChunk>;
@@ -153,7 +150,7 @@ impl McpAgentService for AgentService {
                     .map(|c| c.container.clone())
                     .collect();
                 if containers.is_empty() {
-                    return Err(mcp_core::engine::EngineError::NotDeployed(format!(
+                    return Err(mcp_core::node::engine::EngineError::NotDeployed(format!(
                         "{service}/{component}"
                     ))
                     .into());
@@ -205,7 +202,8 @@ impl McpAgentService for AgentService {
                             }
                         }
                         Err(e) => {
-                            let _ = tx.blocking_send(Err(wire::to_status(&e.into())));
+                            let failure = Failure::Node(e.into());
+                            let _ = tx.blocking_send(Err(failure.into()));
                         }
                     }
                 });
@@ -227,7 +225,7 @@ impl McpAgentService for AgentService {
         };
         let initial = {
             let q = first.clone();
-            self.blocking(move |e| Ok(e.registry().events(&q)?)).await?
+            self.blocking(move |e| Ok(e.events(&q)?)).await?
         };
         let (tx, rx) = mpsc::channel(256);
         let engine = self.engine.clone();
@@ -251,7 +249,7 @@ impl McpAgentService for AgentService {
                     ..EventQuery::default()
                 };
                 let engine = engine.clone();
-                let more = tokio::task::spawn_blocking(move || engine.registry().events(&q)).await;
+                let more = tokio::task::spawn_blocking(move || engine.events(&q)).await;
                 let Ok(Ok(more)) = more else { continue };
                 for e in &more {
                     last = e.id;
@@ -368,7 +366,7 @@ impl McpAgentService for AgentService {
             .await?;
         let mut file = tokio::fs::File::open(&path)
             .await
-            .map_err(|e| wire::status(ErrorKind::Io, format!("{}: {e}", path.display())))?;
+            .map_err(|e| Failure::Transfer(format!("{}: {e}", path.display())))?;
         let (tx, rx) = mpsc::channel(8);
         tokio::spawn(async move {
             let mut buf = vec![0u8; DATA_CHUNK];
@@ -384,9 +382,7 @@ impl McpAgentService for AgentService {
                         }
                     }
                     Err(e) => {
-                        let _ = tx
-                            .send(Err(wire::status(ErrorKind::Io, e.to_string())))
-                            .await;
+                        let _ = tx.send(Err(Failure::Transfer(e.to_string()).into())).await;
                         break;
                     }
                 }
@@ -405,19 +401,19 @@ impl McpAgentService for AgentService {
         let first = chunks
             .message()
             .await?
-            .ok_or_else(|| wire::status(ErrorKind::InvalidInput, "no data"))?;
+            .ok_or_else(|| Failure::Request("no data".into()))?;
         let (service, sha256, force) = (first.service.clone(), first.sha256.clone(), first.force);
         if service.is_empty() || sha256.is_empty() {
-            return Err(wire::status(
-                ErrorKind::InvalidInput,
-                "the first chunk names the service and the SHA-256",
-            ));
+            return Err(Failure::Request(
+                "the first chunk names the service and the SHA-256".into(),
+            )
+            .into());
         }
         let incoming = {
             let service = service.clone();
             self.blocking(move |e| e.incoming_file(&service)).await?
         };
-        let io = |e: std::io::Error| wire::status(ErrorKind::Io, e.to_string());
+        let io = |e: std::io::Error| Failure::Transfer(e.to_string());
         let mut file = tokio::fs::File::from_std(incoming.reopen().map_err(io)?);
         file.write_all(&first.data).await.map_err(io)?;
         while let Some(chunk) = chunks.message().await? {
@@ -508,10 +504,9 @@ impl McpAgentService for AgentService {
         let route = req
             .into_inner()
             .route
-            .ok_or_else(|| wire::status(ErrorKind::InvalidInput, "no route given"))?;
-        let route = convert::decode_route(route)
-            .map_err(|e| wire::status(ErrorKind::InvalidInput, e.to_string()))?
-            .route();
+            .ok_or_else(|| Failure::Request("no route given".into()))?;
+        let route = convert::decode_route(route).map_err(|e| Failure::Request(e.to_string()))?;
+        let route = mcp_core::node::engine::proxy_route(&route);
         self.blocking(move |e| e.add_route(&route, &actor)).await?;
         Ok(Response::new(v1::AddProxyRouteResponse {}))
     }

@@ -6,15 +6,16 @@
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
-use mcp_examples::fake_mcias::{Account, FakeMcias};
-use mcp_examples::testbed::{AgentAuth, Mode, RunningAgent, Testbed};
+use mcp_testkit::fake_mcias::{Account, FakeMcias};
+use mcp_testkit::testbed::{AgentAuth, Mode, RunningAgent, Testbed};
 use prost::Message;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 
 /// `/<package>.<Service>/<Method>` for every method in the API's descriptor.
 fn every_rpc() -> Vec<String> {
-    let fds = mcp_proto::prost_types::FileDescriptorSet::decode(mcp_proto::FILE_DESCRIPTOR_SET)
-        .expect("descriptor");
+    let fds =
+        mcp_core::api::prost_types::FileDescriptorSet::decode(mcp_core::api::FILE_DESCRIPTOR_SET)
+            .expect("descriptor");
     let mut paths = Vec::new();
     for file in fds.file {
         for service in &file.service {
@@ -159,7 +160,7 @@ fn tls_1_2_clients_are_refused() {
     let agent = bed
         .start_agent(agent_bin(), &AgentAuth::TokenFile)
         .unwrap_or_else(|e| panic!("{e}"));
-    let ca = mcp_core::pki::load_certs(&agent.ca_cert).expect("ca");
+    let ca = mcp_core::platform::pki::load_certs(&agent.ca_cert).expect("ca");
     let mut roots = rustls::RootCertStore::empty();
     roots.add(ca[0].clone()).expect("root");
     let rt = tokio::runtime::Builder::new_current_thread()

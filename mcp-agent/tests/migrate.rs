@@ -19,7 +19,7 @@ fn migrate_creates_the_registry_and_refuses_a_newer_schema() {
     assert!(
         out.contains(&format!(
             "schema version {}",
-            mcp_core::registry::SCHEMA_VERSION
+            mcp_core::node::registry::SCHEMA_VERSION
         )),
         "{out}"
     );

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use mcp_core::spec::Mode;
+use mcp_core::view::NodeRole;
 
 /// mcp: the Metacircular Control Plane.
 ///
@@ -217,8 +219,8 @@ pub(crate) enum NodeCommand {
         #[arg(long)]
         arch: Option<String>,
         /// compute or edge.
-        #[arg(long, value_parser = mcp_core::registry::NodeRole::from_name)]
-        role: Option<mcp_core::registry::NodeRole>,
+        #[arg(long)]
+        role: Option<NodeRole>,
     },
     /// Make a Debian host a node over SSH: user, subordinate IDs, /srv/mcp, TLS,
     /// configuration, systemd unit, binary, start, register. Safe to run again.
@@ -232,8 +234,8 @@ pub(crate) enum NodeCommand {
         #[arg(long)]
         ssh: Option<String>,
         /// compute or edge (default: its configured role, else compute).
-        #[arg(long, value_parser = mcp_core::registry::NodeRole::from_name)]
-        role: Option<mcp_core::registry::NodeRole>,
+        #[arg(long)]
+        role: Option<NodeRole>,
         /// Check every step and report what would change; change nothing.
         #[arg(long)]
         dry_run: bool,
@@ -266,7 +268,7 @@ pub(crate) enum RouteCommand {
         backend: String,
         /// l4 or l7.
         #[arg(long, default_value = "l4")]
-        mode: String,
+        mode: Mode,
         /// Certificate path (l7).
         #[arg(long)]
         tls_cert: Option<String>,

@@ -1,7 +1,6 @@
-//! The CLI's context: the fleet (configuration, definitions, connections, from
-//! `mcp_core::fleet`) and the global flags.
+//! The CLI's context: the fleet (`mcp_core::fleet::Fleet`: the configuration,
+//! definitions, connections) and the global flags.
 
-use std::ops::Deref;
 use std::path::PathBuf;
 
 use mcp_core::fleet::Fleet;
@@ -13,18 +12,10 @@ pub(crate) struct Context {
 }
 
 impl Context {
-    pub(crate) fn load(path: Option<PathBuf>, json: bool) -> Result<Self, mcp_core::Error> {
+    pub(crate) fn load(path: Option<PathBuf>, json: bool) -> Result<Self, mcp_core::fleet::Error> {
         Ok(Context {
             fleet: Fleet::load(path.as_deref())?,
             json,
         })
-    }
-}
-
-impl Deref for Context {
-    type Target = Fleet;
-
-    fn deref(&self) -> &Fleet {
-        &self.fleet
     }
 }

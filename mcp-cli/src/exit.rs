@@ -14,6 +14,7 @@
 use std::process::ExitCode;
 
 use mcp_core::ErrorKind;
+use mcp_core::fleet::results::NodeFailure;
 
 use crate::output;
 
@@ -25,6 +26,25 @@ pub(crate) enum ExitStatus {
     /// The command ran and found problems (invalid definitions, failed sync items,
     /// unreachable nodes).
     Problems,
+}
+
+impl ExitStatus {
+    /// `Problems` when `problems`, else `Success`.
+    pub(crate) fn problems_if(problems: bool) -> Self {
+        if problems {
+            ExitStatus::Problems
+        } else {
+            ExitStatus::Success
+        }
+    }
+
+    /// Prints each node's failure to stderr; `Problems` when there was one.
+    pub(crate) fn after(failures: &[NodeFailure]) -> Self {
+        for f in failures {
+            output::error(&f.to_string());
+        }
+        Self::problems_if(!failures.is_empty())
+    }
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -48,8 +68,13 @@ pub(crate) fn code(kind: ErrorKind) -> u8 {
     }
 }
 
+/// Prints `message` to stderr and returns the exit code of `kind`.
+pub(crate) fn fail(kind: ErrorKind, message: &str) -> ExitCode {
+    output::error(&format!("error: {message}"));
+    ExitCode::from(code(kind))
+}
+
 /// Prints `e` to stderr and returns its exit code.
-pub(crate) fn report(e: &mcp_core::Error) -> ExitCode {
-    output::error(&format!("error: {e}"));
-    ExitCode::from(code(e.kind()))
+pub(crate) fn report(e: &mcp_core::fleet::Error) -> ExitCode {
+    fail(e.kind(), &e.to_string())
 }

@@ -6,10 +6,12 @@ mod commands;
 mod context;
 mod exit;
 mod output;
+mod render;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use mcp_core::ErrorKind;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
@@ -27,8 +29,10 @@ fn main() -> ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            output::error(&format!("error: cannot start the async runtime: {e}"));
-            return ExitCode::from(6);
+            return exit::fail(
+                ErrorKind::Internal,
+                &format!("cannot start the async runtime: {e}"),
+            );
         }
     };
     match runtime.block_on(commands::run(&ctx, cli.command)) {

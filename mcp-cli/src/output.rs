@@ -1,11 +1,11 @@
-//! Everything the CLI prints goes through here: lines, tables, JSON, times and
-//! durations, the progress spinner, and colour (only on a terminal, never with
-//! `NO_COLOR`).
+//! Everything the CLI prints goes through here: lines, tables, JSON, byte counts,
+//! the progress spinner, and colour (only on a terminal, never with `NO_COLOR`).
+//! What the lines say about each result is [`crate::render`]'s.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Prints `text` and a newline to stdout. A closed pipe (`mcp … | head`) is not an
 /// error worth reporting, so write failures are ignored.
@@ -80,21 +80,6 @@ pub(crate) fn state(s: &str) -> String {
     }
 }
 
-/// A duration the way the platform prints uptimes: `2d16h`, `23h57m`, `2m19s`, `5s`.
-pub(crate) fn uptime(d: Duration) -> String {
-    let s = d.as_secs();
-    let (days, hours, mins, secs) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60, s % 60);
-    if days > 0 {
-        format!("{days}d{hours}h")
-    } else if hours > 0 {
-        format!("{hours}h{mins}m")
-    } else if mins > 0 {
-        format!("{mins}m{secs}s")
-    } else {
-        format!("{secs}s")
-    }
-}
-
 /// A byte count with a binary unit, one decimal: `512 B`, `1.5 KiB`, `12.0 MiB`.
 pub(crate) fn bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
@@ -108,29 +93,6 @@ pub(crate) fn bytes(n: u64) -> String {
         unit += 1;
     }
     format!("{value:.1} {}", UNITS[unit])
-}
-
-/// `t` as RFC 3339 in UTC, to the second.
-pub(crate) fn rfc3339(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    // Civil date from days since the epoch (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 /// A spinner on stderr while something slow runs; silent when stderr is not a
@@ -179,34 +141,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn uptimes_like_the_platform() {
-        assert_eq!(
-            uptime(Duration::from_secs(2 * 86_400 + 16 * 3600 + 59)),
-            "2d16h"
-        );
-        assert_eq!(uptime(Duration::from_secs(23 * 3600 + 57 * 60)), "23h57m");
-        assert_eq!(uptime(Duration::from_secs(139)), "2m19s");
-        assert_eq!(uptime(Duration::from_secs(5)), "5s");
-    }
-
-    #[test]
     fn byte_counts() {
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(1536), "1.5 KiB");
         assert_eq!(bytes(12 * 1024 * 1024), "12.0 MiB");
         assert_eq!(bytes(3 << 40), "3.0 TiB");
-    }
-
-    #[test]
-    fn rfc3339_dates() {
-        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_814_681)),
-            "2026-11-27T21:24:41Z"
-        );
-        assert_eq!(
-            rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
-            "2000-02-29T00:00:00Z"
-        );
     }
 }

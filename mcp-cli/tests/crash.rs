@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mcp_core::registry::Registry;
-use mcp_examples::bind::LocalBind;
-use mcp_examples::fake_mcproxy::FakeMcProxy;
-use mcp_examples::testbed::{AgentAuth, Mode, RunningAgent, Testbed, http_get};
+use mcp_core::node::registry::Registry;
+use mcp_testkit::bind::LocalBind;
+use mcp_testkit::fake_mcproxy::FakeMcProxy;
+use mcp_testkit::testbed::{AgentAuth, Mode, RunningAgent, Testbed, http_get};
 
 mod common;
 
@@ -150,8 +150,13 @@ impl Node {
             .iter()
             .map(|n| {
                 let host = format!("{n}.{ZONE}");
-                let a = mcp_core::dns::resolve(self.bind.addr, &host, "A", Duration::from_secs(2))
-                    .expect("query");
+                let a = mcp_core::node::dns::resolve(
+                    self.bind.addr,
+                    &host,
+                    "A",
+                    Duration::from_secs(2),
+                )
+                .expect("query");
                 (host, a)
             })
             .collect();

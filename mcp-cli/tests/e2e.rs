@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use mcp_examples::fake_mcias::{Account, FakeMcias};
-use mcp_examples::testbed::{AgentAuth, Mode, Testbed, http_get};
+use mcp_testkit::fake_mcias::{Account, FakeMcias};
+use mcp_testkit::testbed::{AgentAuth, Mode, Testbed, http_get};
 
 mod common;
 
@@ -255,7 +255,7 @@ fn every_operator_command_against_a_real_agent() {
         "--name",
         &adopted,
         "--label",
-        &format!("{}={}", mcp_examples::testbed::TEST_LABEL, bed.id),
+        &format!("{}={}", mcp_testkit::testbed::TEST_LABEL, bed.id),
         "-e",
         &format!("PORT={hand_port}"),
         "-p",

@@ -14,8 +14,8 @@
 use std::net::TcpListener;
 use std::time::SystemTime;
 
-use mcp_examples::fake_mcproxy::FakeMcProxy;
-use mcp_examples::testbed::{AgentAuth, FleetPki, Mode, RunningAgent, Testbed};
+use mcp_testkit::fake_mcproxy::FakeMcProxy;
+use mcp_testkit::testbed::{AgentAuth, FleetPki, Mode, RunningAgent, Testbed};
 
 mod common;
 
@@ -131,8 +131,9 @@ fn public_service_through_an_edge_node() {
         .join("proxy-certs")
         .join(format!("{public}.pem"));
     assert_eq!(route.tls_cert, cert.display().to_string());
-    let info = mcp_core::certs::inspect(&cert, &cert.with_extension("key"), SystemTime::now())
-        .expect("the edge's own certificate");
+    let info =
+        mcp_core::node::certs::inspect(&cert, &cert.with_extension("key"), SystemTime::now())
+            .expect("the edge's own certificate");
     assert_eq!(info.hostnames, std::slice::from_ref(&public));
 
     // Listings.

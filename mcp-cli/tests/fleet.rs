@@ -17,11 +17,11 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mcp_examples::bind::LocalBind;
-use mcp_examples::fake_mcproxy::FakeMcProxy;
-use mcp_examples::relay::Tarpit;
-use mcp_examples::sshd::{LocalSshd, service_script, stop_service, test_root};
-use mcp_examples::testbed::{Example, FleetPki, Mode, Testbed, http_get_at, http_post};
+use mcp_testkit::bind::LocalBind;
+use mcp_testkit::fake_mcproxy::FakeMcProxy;
+use mcp_testkit::relay::Tarpit;
+use mcp_testkit::sshd::{LocalSshd, service_script, stop_service, test_root};
+use mcp_testkit::testbed::{Example, FleetPki, Mode, Testbed, http_get_at, http_post};
 
 mod common;
 
@@ -209,8 +209,10 @@ fn three_nodes_public_service_migration_upgrade_and_a_node_down() {
         )),
         "{deployed}"
     );
-    let resolves =
-        || mcp_core::dns::resolve(bind.addr, &internal, "A", Duration::from_secs(2)).expect("dns");
+    let resolves = || {
+        mcp_core::node::dns::resolve(bind.addr, &internal, "A", Duration::from_secs(2))
+            .expect("dns")
+    };
     assert_eq!(resolves(), [a.ip.parse::<std::net::IpAddr>().expect("ip")]);
     assert!(
         a.proxy
@@ -271,7 +273,7 @@ fn three_nodes_public_service_migration_upgrade_and_a_node_down() {
     let mut bytes = std::fs::read(&build).expect("build");
     bytes.extend_from_slice(b"\0fleet upgrade\0");
     std::fs::write(&build, &bytes).expect("new build");
-    let new = mcp_core::snapshot::sha256_file(&build).expect("hash");
+    let new = mcp_core::node::snapshot::sha256_file(&build).expect("hash");
     // E first: the fleet now runs two builds, and agent status says so.
     let upgraded = ok(&config, &["agent", "upgrade", e.name()]);
     assert!(

@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
-use mcp_examples::registry::LocalRegistry;
-use mcp_examples::testbed::{AgentAuth, Mode, Testbed};
+use mcp_testkit::registry::LocalRegistry;
+use mcp_testkit::testbed::{AgentAuth, Mode, Testbed};
 
 mod common;
 
@@ -50,7 +50,7 @@ fn sync_builds_pushes_and_redeploys_a_new_version() {
     let name = bed.name("img");
     let src = workspace.join(&name);
     std::fs::create_dir_all(&src).expect("src");
-    let ctx = mcp_examples::testbed::hello_context().expect("context");
+    let ctx = mcp_testkit::testbed::hello_context().expect("context");
     for f in ["Dockerfile", "hello"] {
         std::fs::copy(ctx.join(f), src.join(f)).expect("copy");
     }

@@ -8,10 +8,10 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use mcp_examples::bind::LocalBind;
-use mcp_examples::fake_mcproxy::FakeMcProxy;
-use mcp_examples::pebble::LocalPebble;
-use mcp_examples::testbed::{AgentAuth, Mode, Testbed, http_get};
+use mcp_testkit::bind::LocalBind;
+use mcp_testkit::fake_mcproxy::FakeMcProxy;
+use mcp_testkit::pebble::LocalPebble;
+use mcp_testkit::testbed::{AgentAuth, Mode, Testbed, http_get};
 
 mod common;
 
@@ -95,11 +95,13 @@ fn deploy_redeploy_stop_undeploy_with_acme_proxy_and_dns() {
         certs.join(format!("{name}.key")).display().to_string()
     );
     assert!(api.tls_cert.is_empty() && api.tls_key.is_empty());
-    let info = mcp_core::certs::inspect(&cert, &cert.with_extension("key"), SystemTime::now())
-        .expect("a good full chain from pebble");
+    let info =
+        mcp_core::node::certs::inspect(&cert, &cert.with_extension("key"), SystemTime::now())
+            .expect("a good full chain from pebble");
     assert_eq!(info.hostnames, std::slice::from_ref(&host));
-    let resolves =
-        || mcp_core::dns::resolve(bind.addr, &host, "A", Duration::from_secs(2)).expect("query");
+    let resolves = || {
+        mcp_core::node::dns::resolve(bind.addr, &host, "A", Duration::from_secs(2)).expect("query")
+    };
     assert_eq!(
         resolves(),
         ["127.0.0.1".parse::<std::net::IpAddr>().expect("ip")]

@@ -14,10 +14,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mcp_examples::bind::LocalBind;
-use mcp_examples::fake_mcproxy::FakeMcProxy;
-use mcp_examples::relay::CutRelay;
-use mcp_examples::testbed::{
+use mcp_testkit::bind::LocalBind;
+use mcp_testkit::fake_mcproxy::FakeMcProxy;
+use mcp_testkit::relay::CutRelay;
+use mcp_testkit::testbed::{
     AgentAuth, Example, FleetPki, Mode, RunningAgent, Testbed, http_get, http_post,
 };
 
@@ -85,7 +85,8 @@ fn on_node(config: &Path, name: &str, a: &Node, b: &Node, bind: &LocalBind, addr
     assert!(a.data(name).join("notes.db").exists(), "data on the source");
     assert!(!b.data(name).exists(), "no data on the target");
     let host = format!("{name}.{ZONE}");
-    let found = mcp_core::dns::resolve(bind.addr, &host, "A", Duration::from_secs(2)).expect("dns");
+    let found =
+        mcp_core::node::dns::resolve(bind.addr, &host, "A", Duration::from_secs(2)).expect("dns");
     assert_eq!(
         found,
         [address.parse::<std::net::IpAddr>().expect("ip")],
@@ -174,7 +175,7 @@ fn migrate_with_data_and_faults() {
     // Fault 2: the snapshot changes after its checksum was taken (a bad disk).
     let fleet = mcp_core::fleet::Fleet::load(Some(&config)).expect("fleet");
     let a_snaps = a.snapshots(&name);
-    let mut corrupt = |s: &mcp_core::migrate::MigrateStep| {
+    let mut corrupt = |s: &mcp_core::fleet::migrate::MigrateStep| {
         if s.step == "snapshot" {
             let file = a_snaps.join(s.detail.split(' ').next().expect("name"));
             let mut bytes = std::fs::read(&file).expect("snapshot");

@@ -17,11 +17,11 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use mcp_examples::bind::LocalBind;
-use mcp_examples::fake_mcias::{Account, FakeMcias};
-use mcp_examples::fake_mcproxy::FakeMcProxy;
-use mcp_examples::netns::Fabric;
-use mcp_examples::testbed::{
+use mcp_testkit::bind::LocalBind;
+use mcp_testkit::fake_mcias::{Account, FakeMcias};
+use mcp_testkit::fake_mcproxy::FakeMcProxy;
+use mcp_testkit::netns::Fabric;
+use mcp_testkit::testbed::{
     AgentAuth, Example, FleetPki, Mode, Testbed, http_get, http_get_at, http_post,
 };
 
@@ -96,7 +96,7 @@ fn nodes_in_their_own_network_namespaces() {
         let host = host.to_owned();
         fabric
             .run_in("ops", move || {
-                mcp_core::dns::resolve(bind_addr, &host, "A", Duration::from_secs(2))
+                mcp_core::node::dns::resolve(bind_addr, &host, "A", Duration::from_secs(2))
             })
             .expect("in ops")
             .expect("dns")

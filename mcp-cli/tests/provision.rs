@@ -17,15 +17,15 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use mcp_examples::sshd::{LocalSshd, service_script, stop_service, test_root};
-use mcp_examples::testbed::{FleetPki, Mode, Testbed, containers_conf};
+use mcp_testkit::sshd::{LocalSshd, service_script, stop_service, test_root};
+use mcp_testkit::testbed::{FleetPki, Mode, Testbed, containers_conf};
 
 mod common;
 
 use common::{agent_bin, mcp, ok, text};
 
 fn sha256(path: &Path) -> String {
-    mcp_core::snapshot::sha256_file(path).expect("hash")
+    mcp_core::node::snapshot::sha256_file(path).expect("hash")
 }
 
 /// The agent runs under the test root; stop it when the test ends, however it

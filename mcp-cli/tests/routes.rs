@@ -7,9 +7,9 @@
 
 use std::path::Path;
 
-use mcp_examples::bind::LocalBind;
-use mcp_examples::fake_mcproxy::FakeMcProxy;
-use mcp_examples::testbed::{AgentAuth, Mode, Testbed};
+use mcp_testkit::bind::LocalBind;
+use mcp_testkit::fake_mcproxy::FakeMcProxy;
+use mcp_testkit::testbed::{AgentAuth, Mode, Testbed};
 
 mod common;
 
@@ -60,7 +60,7 @@ fn routes_and_certificates_through_the_binaries() {
     );
 
     let resolves = || {
-        mcp_core::dns::resolve(bind.addr, &host, "A", std::time::Duration::from_secs(2))
+        mcp_core::node::dns::resolve(bind.addr, &host, "A", std::time::Duration::from_secs(2))
             .expect("query")
     };
     assert_eq!(

@@ -2,7 +2,7 @@
 //! live SQLite database (WAL) is snapshotted by its agent; `mcp snapshot list`
 //! shows it; the archive restores to the same data, without the live WAL files.
 
-use mcp_examples::testbed::{AgentAuth, Mode, Testbed};
+use mcp_testkit::testbed::{AgentAuth, Mode, Testbed};
 
 mod common;
 
@@ -41,8 +41,8 @@ fn snapshot_list_and_restore() {
     // The service's data: a live SQLite database (kept open, so its WAL exists), a
     // config file, and a cache the definition excludes.
     let data = bed.dir().join("srv").join(&name);
-    let db = mcp_core::registry::Registry::open(&data.join("app.db")).expect("db");
-    db.append_event(&mcp_core::registry::NewEvent {
+    let db = mcp_core::node::registry::Registry::open(&data.join("app.db")).expect("db");
+    db.append_event(&mcp_core::node::registry::NewEvent {
         actor: "app".into(),
         action: "write".into(),
         service: None,
@@ -69,7 +69,7 @@ fn snapshot_list_and_restore() {
 
     let archive = agent.dir.join("snapshots").join(&name).join(&file);
     let target = bed.dir().join("restored");
-    mcp_core::snapshot::restore(&archive, &sha, &target, false, None).expect("restore");
+    mcp_core::node::snapshot::restore(&archive, &sha, &target, false, None).expect("restore");
     let listing: Vec<String> = std::fs::read_dir(&target)
         .expect("restored")
         .filter_map(Result::ok)
@@ -79,9 +79,10 @@ fn snapshot_list_and_restore() {
         !target.join("app.db-wal").exists(),
         "no live WAL in the archive: {listing:?}"
     );
-    let restored = mcp_core::registry::Registry::open(&target.join("app.db")).expect("restored db");
+    let restored =
+        mcp_core::node::registry::Registry::open(&target.join("app.db")).expect("restored db");
     let events = restored
-        .events(&mcp_core::registry::EventQuery::default())
+        .events(&mcp_core::node::registry::EventQuery::default())
         .expect("events");
     assert!(
         events

@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use mcp_core::api::ApiStream;
 use mcp_core::fleet::Fleet;
+use mcp_core::fleet::client::ApiStream;
+use mcp_core::fleet::results::NodeResults;
 use pyo3::prelude::*;
 use tokio_stream::StreamExt;
 
@@ -23,7 +24,10 @@ fn runtime(py: Python<'_>) -> PyResult<Runtime> {
         .enable_all()
         .build()
         .map(Arc::new)
-        .map_err(|e| to_py(py, &mcp_core::auth::AuthError::Setup(e.to_string()).into()))
+        .map_err(|e| {
+            let e = mcp_core::platform::mcias::AuthError::Setup(e.to_string());
+            to_py(py, &e.into())
+        })
 }
 
 /// The fleet, as the CLI configuration describes it.
@@ -33,26 +37,22 @@ pub struct Client {
     rt: Runtime,
 }
 
-/// Results of a fleet-wide query: what answered; raises when no node did.
-fn gather<T>(
-    py: Python<'_>,
-    results: Vec<(String, Result<Vec<T>, mcp_core::Error>)>,
-) -> PyResult<Vec<T>> {
-    let total = results.len();
-    let mut ok = Vec::new();
-    let mut first_err = None;
-    for (_, r) in results {
-        match r {
-            Ok(v) => ok.extend(v),
-            Err(e) => {
-                first_err.get_or_insert(e);
+/// The items of a fleet-wide query: every node's answer as one list. A node that
+/// failed is logged (logger `metacircular_mcp`, level WARNING), as the CLI prints
+/// it beside the answers; when no node answered, the first failure is raised.
+fn gather<T>(py: Python<'_>, results: NodeResults<Vec<T>>) -> PyResult<Vec<T>> {
+    let all = results.require_any().py_err(py)?.gather();
+    if !all.failures.is_empty() {
+        let logger = py
+            .import("logging")
+            .and_then(|l| l.call_method1("getLogger", ("metacircular_mcp",)));
+        for f in &all.failures {
+            if let Ok(logger) = &logger {
+                let _ = logger.call_method1("warning", ("%s", f.to_string()));
             }
         }
     }
-    match first_err {
-        Some(e) if total > 0 && ok.is_empty() => Err(to_py(py, &e)),
-        _ => Ok(ok),
-    }
+    Ok(all.items)
 }
 
 #[pymethods]
@@ -88,7 +88,7 @@ impl Client {
                 message: e.to_string(),
             })
             .py_err(py)?;
-        let endpoint = mcp_core::api::AgentEndpoint {
+        let endpoint = mcp_core::fleet::client::AgentEndpoint {
             node,
             addresses,
             ca_pem,
@@ -119,7 +119,7 @@ impl Client {
         let (fleet, rt) = (&self.fleet, &self.rt);
         let results = py.detach(|| {
             let nodes = fleet.nodes(None)?;
-            Ok::<_, mcp_core::Error>(rt.block_on(fleet.on_nodes(&nodes, |_, mut c| async move {
+            Ok::<_, mcp_core::fleet::Error>(rt.block_on(fleet.ask(&nodes, |_, mut c| async move {
                 Ok(vec![c.node_status().await?])
             })))
         });
@@ -184,42 +184,31 @@ impl Client {
     fn undeploy(&self, py: Python<'_>, service: &str, node: Option<&str>) -> PyResult<Report> {
         let (fleet, rt) = (&self.fleet, &self.rt);
         let node = fleet.node_for(service, node).py_err(py)?;
-        let (report, edges) = py
+        let mut undeployed = py
             .detach(|| rt.block_on(fleet.undeploy(service, &node)))
             .py_err(py)?;
         // An edge node that kept the service's routes is an error too: running
         // the undeploy again removes them.
-        if let Some((_, Err(e))) = edges.into_iter().find(|(_, r)| r.is_err()) {
-            return Err(e).py_err(py);
+        if !undeployed.edge_failures.is_empty() {
+            return Err(undeployed.edge_failures.remove(0).error).py_err(py);
         }
-        Ok(Report(report))
+        Ok(Report(undeployed.report))
     }
 
     /// Recreates lost containers on `node` (or every node).
     #[pyo3(signature = (node=None))]
     fn recover(&self, py: Python<'_>, node: Option<&str>) -> PyResult<Vec<Report>> {
         let (fleet, rt) = (&self.fleet, &self.rt);
-        let results =
-            py.detach(|| {
-                let nodes = fleet.nodes(node)?;
-                Ok::<_, mcp_core::Error>(rt.block_on(
-                    fleet.on_nodes(&nodes, |_, mut c| async move { Ok(c.recover().await?) }),
-                ))
-            });
-        gather(py, results.py_err(py)?).map(|v| v.into_iter().map(Report).collect())
+        let results = py.detach(|| rt.block_on(fleet.recover(node))).py_err(py)?;
+        gather(py, results).map(|v| v.into_iter().map(Report).collect())
     }
 
     /// Every service on `node` (or every node).
     #[pyo3(signature = (node=None))]
     fn ps(&self, py: Python<'_>, node: Option<&str>) -> PyResult<Vec<ServiceStatus>> {
         let (fleet, rt) = (&self.fleet, &self.rt);
-        let results = py.detach(|| {
-            let nodes = fleet.nodes(node)?;
-            Ok::<_, mcp_core::Error>(rt.block_on(
-                fleet.on_nodes(&nodes, |_, mut c| async move { Ok(c.services().await?) }),
-            ))
-        });
-        gather(py, results.py_err(py)?).map(|v| v.into_iter().map(ServiceStatus).collect())
+        let results = py.detach(|| rt.block_on(fleet.services(node))).py_err(py)?;
+        gather(py, results).map(|v| v.into_iter().map(ServiceStatus).collect())
     }
 
     /// One service's status.
@@ -227,7 +216,7 @@ impl Client {
     fn status(&self, py: Python<'_>, service: &str, node: Option<&str>) -> PyResult<ServiceStatus> {
         let s = service.to_owned();
         self.on_service(py, service, node, |mut c| async move {
-            Ok(c.status(&s).await?.0)
+            Ok(c.status(&s).await?.status)
         })
         .map(ServiceStatus)
     }
@@ -277,7 +266,7 @@ impl Client {
                         let mut c = fleet.client(n).await?;
                         streams.push(c.events(service.as_deref(), 0, limit, follow).await?);
                     }
-                    Ok::<_, mcp_core::Error>(streams)
+                    Ok::<_, mcp_core::fleet::Error>(streams)
                 })
             })
             .py_err(py)?;
@@ -311,15 +300,7 @@ impl Client {
         let (fleet, rt) = (&self.fleet, &self.rt);
         let results = py
             .detach(|| rt.block_on(fleet.edge_routes(node, probe)))
-            .py_err(py)?
-            .into_iter()
-            .map(|(n, r)| {
-                (
-                    n.clone(),
-                    r.map(|v| v.into_iter().map(|s| (n.clone(), s)).collect()),
-                )
-            })
-            .collect();
+            .py_err(py)?;
         gather(py, results).map(|v| v.into_iter().map(EdgeRoute).collect())
     }
 
@@ -337,7 +318,7 @@ impl Client {
         let (fleet, rt) = (&self.fleet, &self.rt);
         py.detach(|| rt.block_on(fleet.migrate(service, to, force, &mut |_| {})))
             .py_err(py)
-            .map(|steps| steps.into_iter().map(MigrateStep).collect())
+            .map(|moved| moved.steps.into_iter().map(MigrateStep).collect())
     }
 
     /// Sends every definition to its node: the plan, applied unless `dry_run`.
@@ -362,8 +343,8 @@ impl Client {
 impl Client {
     fn on_node<T: Send, F, Fut>(&self, py: Python<'_>, node: &str, f: F) -> PyResult<T>
     where
-        F: FnOnce(mcp_core::api::AgentClient) -> Fut + Send,
-        Fut: std::future::Future<Output = Result<T, mcp_core::Error>> + Send,
+        F: FnOnce(mcp_core::fleet::client::AgentClient) -> Fut + Send,
+        Fut: std::future::Future<Output = Result<T, mcp_core::fleet::Error>> + Send,
     {
         let (fleet, rt) = (&self.fleet, &self.rt);
         py.detach(|| {
@@ -383,8 +364,8 @@ impl Client {
         f: F,
     ) -> PyResult<T>
     where
-        F: FnOnce(mcp_core::api::AgentClient) -> Fut + Send,
-        Fut: std::future::Future<Output = Result<T, mcp_core::Error>> + Send,
+        F: FnOnce(mcp_core::fleet::client::AgentClient) -> Fut + Send,
+        Fut: std::future::Future<Output = Result<T, mcp_core::fleet::Error>> + Send,
     {
         let node = self.fleet.node_for(service, node).py_err(py)?;
         self.on_node(py, &node, f)
@@ -392,8 +373,8 @@ impl Client {
 
     fn with_definition<T: Send, F, Fut>(&self, py: Python<'_>, service: &str, f: F) -> PyResult<T>
     where
-        F: FnOnce(mcp_core::api::AgentClient, String) -> Fut + Send,
-        Fut: std::future::Future<Output = Result<T, mcp_core::Error>> + Send,
+        F: FnOnce(mcp_core::fleet::client::AgentClient, String) -> Fut + Send,
+        Fut: std::future::Future<Output = Result<T, mcp_core::fleet::Error>> + Send,
     {
         let (_, def) = self.fleet.definition(service).py_err(py)?;
         let text = def.to_toml();
@@ -404,7 +385,7 @@ impl Client {
 /// Lines of a container's output, as they come.
 #[pyclass(module = "metacircular_mcp")]
 pub struct LogIterator {
-    stream: Mutex<ApiStream<mcp_core::api::LogLine>>,
+    stream: Mutex<ApiStream<mcp_core::view::LogLine>>,
     rt: Runtime,
 }
 
@@ -430,7 +411,7 @@ impl LogIterator {
 /// Events, as they come (node after node).
 #[pyclass(module = "metacircular_mcp")]
 pub struct EventIterator {
-    streams: Mutex<std::collections::VecDeque<ApiStream<mcp_core::registry::Event>>>,
+    streams: Mutex<std::collections::VecDeque<ApiStream<mcp_core::view::Event>>>,
     rt: Runtime,
 }
 

@@ -43,17 +43,19 @@ pyo3::create_exception!(
 );
 
 /// Converts an `mcp_core` error into the matching exception.
-pub(crate) fn to_py(py: Python<'_>, e: &mcp_core::Error) -> PyErr {
+pub(crate) fn to_py(py: Python<'_>, e: &mcp_core::fleet::Error) -> PyErr {
     let kind = e.kind();
     let message = e.to_string();
     let err = match (e, kind) {
-        (mcp_core::Error::Spec(s), _) if !s.problems().is_empty() => SpecError::new_err(message),
+        (mcp_core::fleet::Error::Spec(s), _) if !s.problems().is_empty() => {
+            SpecError::new_err(message)
+        }
         (_, ErrorKind::InvalidInput) => SpecError::new_err(message),
         (_, ErrorKind::Unauthenticated | ErrorKind::PermissionDenied) => {
             AuthError::new_err(message)
         }
         (_, ErrorKind::NotFound) => NotFound::new_err(message),
-        (mcp_core::Error::Api(mcp_core::api::ApiError::Connect { .. }), _) => {
+        (mcp_core::fleet::Error::Api(mcp_core::fleet::client::ApiError::Connect { .. }), _) => {
             ConnectionError::new_err(message)
         }
         _ => AgentError::new_err(message),
@@ -61,7 +63,7 @@ pub(crate) fn to_py(py: Python<'_>, e: &mcp_core::Error) -> PyErr {
     let value = err.value(py);
     let _ = value.setattr("reason", kind.as_str());
     let problems: Vec<crate::records::Problem> = match e {
-        mcp_core::Error::Spec(s) => s
+        mcp_core::fleet::Error::Spec(s) => s
             .problems()
             .iter()
             .cloned()
@@ -73,12 +75,12 @@ pub(crate) fn to_py(py: Python<'_>, e: &mcp_core::Error) -> PyErr {
     err
 }
 
-/// `Result<T, mcp_core::Error>` → `PyResult<T>`.
+/// `Result<T, mcp_core::fleet::Error>` → `PyResult<T>`.
 pub(crate) trait IntoPy<T> {
     fn py_err(self, py: Python<'_>) -> PyResult<T>;
 }
 
-impl<T, E: Into<mcp_core::Error>> IntoPy<T> for Result<T, E> {
+impl<T, E: Into<mcp_core::fleet::Error>> IntoPy<T> for Result<T, E> {
     fn py_err(self, py: Python<'_>) -> PyResult<T> {
         self.map_err(|e| to_py(py, &e.into()))
     }

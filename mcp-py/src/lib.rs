@@ -35,6 +35,9 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<records::ResolvedComponent>()?;
     m.add_class::<records::ResolvedService>()?;
     m.add_class::<records::Report>()?;
+    m.add_class::<records::ChangedComponent>()?;
+    m.add_class::<records::PortAssignment>()?;
+    m.add_class::<records::Certificate>()?;
     m.add_class::<records::ComponentStatus>()?;
     m.add_class::<records::ServiceStatus>()?;
     m.add_class::<records::Event>()?;

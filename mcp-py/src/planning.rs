@@ -1,48 +1,52 @@
 //! Offline planning without an agent: the port allocator over given leases, and the
 //! reconcile planner over given states. Both are `mcp_core`'s own.
 
-use std::sync::Arc;
+use std::sync::Mutex;
 
-use mcp_core::ports::{LeaseRequest, NoProbe, PortAllocator};
-use mcp_core::reconcile::{DesiredContainer, ObservedContainer};
-use mcp_core::registry::Registry;
-use mcp_core::runtime::{ContainerState, SpecHash};
+use mcp_core::container::{ContainerState, SpecHash};
+use mcp_core::plan::{DesiredContainer, ObservedContainer};
+use mcp_core::ports::{LeaseRequest, NoProbe, PortRange};
 use pyo3::prelude::*;
 
 use crate::errors::IntoPy;
 use crate::records::{Action, PortLease};
 
-/// The platform's port allocator on an in-memory registry.
+/// The platform's leasing rule, offline: `mcp_core`'s port planner.
 #[pyclass(module = "metacircular_mcp")]
 pub struct PortPlanner {
-    inner: PortAllocator,
+    inner: Mutex<mcp_core::ports::PortPlanner>,
+}
+
+impl PortPlanner {
+    fn planner(&self) -> std::sync::MutexGuard<'_, mcp_core::ports::PortPlanner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 #[pymethods]
 impl PortPlanner {
-    /// An allocator over `range` (`"START-END"`) with `leased` ports already taken.
+    /// A planner over `range` (`"START-END"`) with `leased` ports already taken.
     #[new]
     #[pyo3(signature = (range="10000-60000", leased=Vec::new()))]
     fn new(py: Python<'_>, range: &str, leased: Vec<u16>) -> PyResult<Self> {
-        let range: mcp_core::ports::PortRange = range.parse().py_err(py)?;
-        let registry = Arc::new(Registry::open_in_memory().py_err(py)?);
-        let inner = PortAllocator::new(registry, range, Box::new(NoProbe)).py_err(py)?;
+        let range: PortRange = range.parse().py_err(py)?;
+        let mut inner = mcp_core::ports::PortPlanner::new(range, Box::new(NoProbe));
         let taken: Vec<(LeaseRequest, u16)> = leased
             .iter()
             .map(|p| {
-                (
-                    LeaseRequest {
-                        service: "(existing)".into(),
-                        component: "(existing)".into(),
-                        route: Some(p.to_string()),
-                        preferred: Some(*p),
-                    },
-                    *p,
-                )
+                let request = LeaseRequest {
+                    service: "(existing)".into(),
+                    component: "(existing)".into(),
+                    route: Some(p.to_string()),
+                    preferred: Some(*p),
+                };
+                (request, *p)
             })
             .collect();
         inner.adopt(&taken).py_err(py)?;
-        Ok(PortPlanner { inner })
+        Ok(PortPlanner {
+            inner: Mutex::new(inner),
+        })
     }
 
     /// Leases a port for one route; the same route gets the same port again.
@@ -55,15 +59,13 @@ impl PortPlanner {
         route: Option<String>,
         preferred: Option<u16>,
     ) -> PyResult<PortLease> {
-        let mut leases = self
-            .inner
-            .lease(&[LeaseRequest {
-                service,
-                component,
-                route,
-                preferred,
-            }])
-            .py_err(py)?;
+        let request = LeaseRequest {
+            service,
+            component,
+            route,
+            preferred,
+        };
+        let mut leases = self.planner().lease(&[request]).py_err(py)?;
         leases
             .pop()
             .map(PortLease)
@@ -71,14 +73,14 @@ impl PortPlanner {
     }
 
     /// Releases ports.
-    fn release(&self, py: Python<'_>, ports: Vec<u16>) -> PyResult<()> {
-        self.inner.release(&ports).py_err(py)
+    fn release(&self, ports: Vec<u16>) {
+        self.planner().release(&ports);
     }
 
     /// How many ports are leased.
     #[getter]
     fn leased(&self) -> usize {
-        self.inner.leased()
+        self.planner().leased()
     }
 }
 
@@ -190,7 +192,7 @@ pub(crate) fn plan_reconcile(
             component: o.component.clone(),
         })
         .collect();
-    mcp_core::reconcile::plan(&d, &o)
+    mcp_core::plan::plan(&d, &o)
         .into_iter()
         .map(Action)
         .collect()

@@ -1,6 +1,9 @@
 //! The read-only result classes: each wraps an `mcp_core` value and gives typed
 //! attributes, `__repr__`, equality and `to_dict()`; timestamps are timezone-aware
-//! `datetime`s. The `record!` macro writes the boilerplate.
+//! `datetime`s. `record!` writes the boilerplate of the definition records;
+//! `view!` that of the results, whose `to_dict()` is the value's serde form, the
+//! same the CLI prints with `--json` (times as RFC 3339 strings), so the
+//! attributes carry the names of the view's fields (docs/json.md).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -48,6 +51,77 @@ fn word<T: serde::Serialize>(v: &T) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
+}
+
+/// A JSON value as plain Python data.
+fn to_python<'py>(py: Python<'py>, v: serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+    use pyo3::IntoPyObjectExt;
+    Ok(match v {
+        serde_json::Value::Null => py.None().into_bound(py),
+        serde_json::Value::Bool(b) => b.into_bound_py_any(py)?,
+        serde_json::Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => u.into_bound_py_any(py)?,
+            (_, Some(i)) => i.into_bound_py_any(py)?,
+            _ => n.as_f64().unwrap_or_default().into_bound_py_any(py)?,
+        },
+        serde_json::Value::String(s) => s.into_bound_py_any(py)?,
+        serde_json::Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(to_python(py, item)?)?;
+            }
+            list.into_any()
+        }
+        serde_json::Value::Object(map) => {
+            let d = PyDict::new(py);
+            for (k, v) in map {
+                d.set_item(k, to_python(py, v)?)?;
+            }
+            d.into_any()
+        }
+    })
+}
+
+/// A view's serde form as a dict.
+pub(crate) fn view_dict<'py, T: serde::Serialize>(
+    py: Python<'py>,
+    v: &T,
+) -> PyResult<Bound<'py, PyAny>> {
+    let value = serde_json::to_value(v)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    to_python(py, value)
+}
+
+macro_rules! view {
+    ($(#[$doc:meta])* $py:ident($inner:ty) { $($(#[$fdoc:meta])* $field:ident: $ty:ty = |$s:ident| $get:expr;)* }) => {
+        $(#[$doc])*
+        #[pyclass(module = "metacircular_mcp", frozen, eq)]
+        #[derive(Clone, PartialEq)]
+        pub struct $py(pub(crate) $inner);
+
+        #[pymethods]
+        impl $py {
+            $(
+                $(#[$fdoc])*
+                #[getter]
+                fn $field(&self) -> $ty {
+                    let $s = &self.0;
+                    $get
+                }
+            )*
+
+            /// The value as plain data: what `mcp --json` prints for it.
+            fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+                view_dict(py, &self.0)
+            }
+
+            fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+                let mut parts: Vec<String> = Vec::new();
+                $( parts.push(format!("{}={}", stringify!($field), slf.getattr(stringify!($field))?.repr()?)); )*
+                Ok(format!("{}({})", stringify!($py), parts.join(", ")))
+            }
+        }
+    };
 }
 
 macro_rules! record {
@@ -168,46 +242,87 @@ record!(
     }
 );
 
-record!(
+view!(
     /// What an operation did: per container its change, per route its host port.
-    Report(mcp_core::engine::Report) {
+    Report(mcp_core::view::Report) {
         service: String = |r| r.service.clone();
-        components: Vec<(String, String)> = |r| r.components.iter().map(|(c, ch)| (c.clone(), ch.as_str().to_owned())).collect();
-        ports: Vec<(String, Option<String>, u16)> = |r| r.ports.clone();
+        node: String = |r| r.node.clone();
+        /// Whether the operation put the service on the node (a first deploy).
+        created: bool = |r| r.created;
+        components: Vec<ChangedComponent> = |r| r.components.iter().cloned().map(ChangedComponent).collect();
+        ports: Vec<PortAssignment> = |r| r.ports.iter().cloned().map(PortAssignment).collect();
         warnings: Vec<String> = |r| r.warnings.clone();
     }
 );
 
-record!(
+view!(
+    /// One container's change in a report.
+    ChangedComponent(mcp_core::view::ChangedComponent) {
+        container: String = |c| c.container.clone();
+        change: String = |c| c.change.to_string();
+    }
+);
+
+view!(
+    /// The host port of one route.
+    PortAssignment(mcp_core::view::PortAssignment) {
+        component: String = |p| p.component.clone();
+        /// `None`: the component's unnamed route.
+        route: Option<String> = |p| p.route.clone();
+        port: u16 = |p| p.port;
+    }
+);
+
+view!(
     /// One component's status.
-    ComponentStatus(mcp_core::engine::ComponentStatus) {
+    ComponentStatus(mcp_core::view::ComponentStatus) {
         name: String = |c| c.name.clone();
         container: String = |c| c.container.clone();
-        desired: String = |c| c.desired.as_str().to_owned();
-        state: String = |c| c.state.clone();
+        desired: String = |c| c.desired.to_string();
+        state: String = |c| c.state.to_string();
         image: String = |c| c.image.clone();
         version: String = |c| c.version.clone();
-        ports: Vec<(Option<String>, u16)> = |c| c.ports.clone();
+        ports: Vec<PortAssignment> = |c| c.ports.iter().cloned().map(PortAssignment).collect();
         restart_count: u32 = |c| c.restart_count;
         started_at: Option<Time> = |c| c.started_at.map(Time);
         flapping_since: Option<Time> = |c| c.flapping_since.map(Time);
     }
 );
 
-record!(
-    /// One service's status.
-    ServiceStatus(mcp_core::engine::ServiceStatus) {
-        name: String = |s| s.name.clone();
-        node: String = |s| s.node.clone();
-        active: bool = |s| s.active;
-        components: Vec<ComponentStatus> = |s| s.components.iter().cloned().map(ComponentStatus).collect();
+view!(
+    /// A certificate a node provisioned.
+    Certificate(mcp_core::view::CertificateRecord) {
+        hostname: String = |c| c.hostname.clone();
+        service: Option<String> = |c| c.service.clone();
+        cert_path: String = |c| c.cert_path.clone();
+        key_path: String = |c| c.key_path.clone();
+        serial: String = |c| c.serial.clone();
+        not_after: Time = |c| Time(c.not_after);
+        issuer: String = |c| c.issuer.clone();
     }
 );
 
-record!(
+view!(
+    /// One service's status.
+    ServiceStatus(mcp_core::view::ServiceStatus) {
+        service: String = |s| s.service.clone();
+        node: String = |s| s.node.clone();
+        active: bool = |s| s.active;
+        components: Vec<ComponentStatus> = |s| s.components.iter().cloned().map(ComponentStatus).collect();
+        /// Its proxy routes (one service's status only).
+        routes: Vec<ProxyRoute> = |s| s.routes.iter().cloned().map(ProxyRoute).collect();
+        /// Its certificates (one service's status only).
+        certificates: Vec<Certificate> = |s| s.certificates.iter().cloned().map(Certificate).collect();
+        /// Integration steps its node skips, and why.
+        skipped: Vec<String> = |s| s.skipped.clone();
+    }
+);
+
+view!(
     /// An event from a node's log.
-    Event(mcp_core::registry::Event) {
+    Event(mcp_core::view::Event) {
         id: i64 = |e| e.id;
+        node: String = |e| e.node.clone();
         at: Time = |e| Time(e.at);
         actor: String = |e| e.actor.clone();
         action: String = |e| e.action.clone();
@@ -217,9 +332,9 @@ record!(
     }
 );
 
-record!(
+view!(
     /// A node's identity and capacity.
-    NodeInfo(mcp_core::engine::NodeInfo) {
+    NodeInfo(mcp_core::view::NodeInfo) {
         node: String = |n| n.node.clone();
         version: String = |n| n.version.clone();
         started_at: Time = |n| Time(n.started_at);
@@ -233,84 +348,89 @@ record!(
         disk_free_bytes: u64 = |n| n.disk_free_bytes;
         ports_leased: u32 = |n| n.ports_leased;
         ports_total: u32 = |n| n.ports_total;
-        role: String = |n| n.role.clone();
+        role: String = |n| n.role.to_string();
         build: String = |n| n.build.clone();
     }
 );
 
-record!(
+view!(
     /// One line of a sync plan.
-    SyncItem(mcp_core::engine::SyncItem) {
+    SyncItem(mcp_core::view::SyncItem) {
         service: String = |i| i.service.clone();
-        action: String = |i| i.action.as_str().to_owned();
+        action: String = |i| i.action.to_string();
         reason: String = |i| i.reason.clone();
         error: Option<String> = |i| i.error.clone();
     }
 );
 
-record!(
+view!(
     /// One line of a container's output.
-    LogLine(mcp_core::api::LogLine) {
+    LogLine(mcp_core::view::LogLine) {
         container: String = |l| l.container.clone();
         line: String = |l| l.line.clone();
     }
 );
 
-record!(
+view!(
     /// An mc-proxy route.
-    ProxyRoute(mcp_core::registry::ProxyRouteRecord) {
+    ProxyRoute(mcp_core::view::ProxyRouteRecord) {
         listener: String = |r| r.listener.clone();
         hostname: String = |r| r.hostname.clone();
         backend: String = |r| r.backend.clone();
-        mode: String = |r| r.mode.as_str().to_owned();
+        mode: String = |r| r.mode.to_string();
+        tls_cert: Option<String> = |r| r.tls_cert.clone();
+        tls_key: Option<String> = |r| r.tls_key.clone();
         backend_tls: bool = |r| r.backend_tls;
+        proxy_protocol: bool = |r| r.proxy_protocol;
         service: Option<String> = |r| r.service.clone();
     }
 );
 
-record!(
+view!(
     /// An edge route: a public hostname an edge node routes to a service on a
     /// compute node.
-    EdgeRoute((String, mcp_core::engine::EdgeRouteStatus)) {
+    EdgeRoute(mcp_core::view::EdgeRouteStatus) {
         /// The edge node.
-        edge: String = |r| r.0.clone();
-        hostname: String = |r| r.1.route.hostname.clone();
-        service: String = |r| r.1.route.service.clone();
+        edge: String = |r| r.edge.clone();
+        hostname: String = |r| r.route.hostname.clone();
+        service: String = |r| r.route.service.clone();
         /// The compute node.
-        node: String = |r| r.1.route.node.clone();
-        backend: String = |r| r.1.route.backend.clone();
-        backend_hostname: String = |r| r.1.route.backend_hostname.clone();
-        listener: String = |r| r.1.route.listener.clone();
-        cert_serial: Option<String> = |r| r.1.cert_serial.clone();
-        cert_expires: Option<Time> = |r| r.1.cert_not_after.map(Time);
+        node: String = |r| r.route.node.clone();
+        backend_hostname: String = |r| r.route.backend_hostname.clone();
+        backend: String = |r| r.route.backend.clone();
+        listener: String = |r| r.route.listener.clone();
+        updated_at: Time = |r| Time(r.route.updated_at);
+        cert_serial: Option<String> = |r| r.cert_serial.clone();
+        cert_expires: Option<Time> = |r| r.cert_not_after.map(Time);
         /// `None` when not probed.
-        backend_reachable: Option<bool> = |r| r.1.backend_reachable;
-        backend_error: Option<String> = |r| r.1.backend_error.clone();
+        backend_reachable: Option<bool> = |r| r.backend_reachable;
+        backend_error: Option<String> = |r| r.backend_error.clone();
     }
 );
 
-record!(
+view!(
     /// One completed step of a migration.
-    MigrateStep(mcp_core::migrate::MigrateStep) {
+    MigrateStep(mcp_core::fleet::migrate::MigrateStep) {
         step: String = |s| s.step.to_owned();
         detail: String = |s| s.detail.clone();
     }
 );
 
-record!(
+view!(
     /// A DNS record a node registered.
-    DnsRecord(mcp_core::registry::DnsRecord) {
+    DnsRecord(mcp_core::view::DnsRecord) {
         zone: String = |d| d.zone.clone();
         name: String = |d| d.name.clone();
         rtype: String = |d| d.rtype.clone();
         value: String = |d| d.value.clone();
         ttl: u32 = |d| d.ttl;
+        service: Option<String> = |d| d.service.clone();
     }
 );
 
 record!(
     /// A host port leased to a route (offline planning).
-    PortLease(mcp_core::registry::PortLease) {
+    PortLease(mcp_core::ports::PortLease) {
         port: u16 = |l| l.port;
         service: String = |l| l.service.clone();
         component: String = |l| l.component.clone();
@@ -320,7 +440,7 @@ record!(
 
 record!(
     /// One planned reconcile action.
-    Action(mcp_core::reconcile::Action) {
+    Action(mcp_core::plan::Action) {
         kind: String = |a| word(&a.kind);
         container: String = |a| a.container.clone();
         service: Option<String> = |a| a.service.clone();

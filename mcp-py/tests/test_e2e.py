@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import json
 import http.client
 import os
 import time
@@ -42,19 +43,23 @@ def test_deploy_inspect_undeploy(node: Dict[str, Any]) -> None:
     write_definition(node, name)
 
     report = client.deploy(name)
-    assert report.components == [(name, "created")]
-    port = report.ports[0][2]
+    assert [(c.container, c.change) for c in report.components] == [(name, "created")]
+    assert report.created and report.node == node["node"]
+    port = report.ports[0].port
     assert get(port) == f"{name} v0.1.0 port={port}\n"
 
     status = client.status(name)
     assert status.components[0].state == "running"
-    assert status.components[0].ports == [(None, port)]
+    assert [(p.route, p.port) for p in status.components[0].ports] == [(None, port)]
     started = status.components[0].started_at
     assert isinstance(started, datetime.datetime) and started.tzinfo is not None
     assert status == client.status(name), "records compare by value"
-    assert status.to_dict()["components"][0]["state"] == "running"
+    as_dict = status.to_dict()
+    assert as_dict["components"][0]["state"] == "running"
+    assert as_dict["components"][0]["started_at"].endswith("Z"), "JSON-safe times"
+    json.dumps(as_dict)
 
-    assert any(s.name == name for s in client.ps())
+    assert any(s.service == name for s in client.ps())
     lines = [l.line for l in client.logs(name, lines=20)]
     assert any("listening on 0.0.0.0" in l for l in lines), lines
     actions = [e.action for e in client.events(name)]
@@ -78,7 +83,7 @@ def test_deploy_inspect_undeploy(node: Dict[str, Any]) -> None:
 
 def test_bad_tokens_raise_auth_error_and_change_nothing(node: Dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     good = mcp.Client.from_config(node["config"])
-    before = [s.name for s in good.ps()]
+    before = [s.service for s in good.ps()]
     name = node["prefix"] + "-b"
     write_definition(node, name)
     for key in ("wrong_token", "expired_token", "guest_token"):
@@ -88,7 +93,7 @@ def test_bad_tokens_raise_auth_error_and_change_nothing(node: Dict[str, Any], mo
             bad.deploy(name)
         assert e.value.reason in ("unauthenticated", "permission_denied"), key
     monkeypatch.delenv("MCP_AUTH_TOKEN_PATH")
-    assert [s.name for s in good.ps()] == before
+    assert [s.service for s in good.ps()] == before
 
 
 def test_bad_definition_raises_spec_error(node: Dict[str, Any]) -> None:
@@ -110,7 +115,7 @@ def test_async_client(node: Dict[str, Any]) -> None:
         write_definition(node, name)
         report = await client.deploy(name)
         statuses, infos = await asyncio.gather(client.ps(), client.nodes())
-        assert any(s.name == name for s in statuses)
+        assert any(s.service == name for s in statuses)
         assert infos[0].node == node["node"]
         lines = [l async for l in client.logs(name, lines=5)]
         assert lines, "logs"
@@ -140,8 +145,11 @@ def test_fleet_operations_on_a_one_node_fleet(node: Dict[str, Any]) -> None:
     info = client.nodes()[0]
     assert info.role == "compute"
     assert len(info.build) == 64, info.build
-    # No edge nodes: no edge routes; a compute node serves none either.
-    assert client.edge_routes() == []
+    # No edge nodes: asking for edge routes is not configured; a compute node
+    # serves none either.
+    with pytest.raises(mcp.AgentError) as e:
+        client.edge_routes()
+    assert e.value.reason == "not_configured"
     assert client.edge_routes(node=node["node"], probe=True) == []
     name = node["prefix"] + "-m"
     write_definition(node, name)
@@ -149,4 +157,23 @@ def test_fleet_operations_on_a_one_node_fleet(node: Dict[str, Any]) -> None:
         client.migrate(name, node["node"])
     with pytest.raises(mcp.NotFound):
         client.migrate(name, "nowhere")
-    assert asyncio.run(mcp.AsyncClient(client).edge_routes()) == []
+    assert asyncio.run(mcp.AsyncClient(client).edge_routes(node=node["node"])) == []
+
+
+def test_records_attributes_are_their_dict_keys(node: Dict[str, Any]) -> None:
+    """One view per result: a record's attributes are the fields `mcp --json`
+    prints for it, under the same names."""
+    client = mcp.Client.from_config(node["config"])
+    name = node["prefix"] + "-v"
+    write_definition(node, name)
+    report = client.deploy(name)
+    try:
+        records: list[Any] = [report, report.components[0], report.ports[0]]
+        status = client.status(name)
+        records += [status, status.components[0], client.nodes()[0]]
+        records += list(client.events(name, limit=1))
+        for record in records:
+            attributes = {a for a in dir(record) if not a.startswith("_") and a != "to_dict"}
+            assert attributes == set(record.to_dict()), type(record).__name__
+    finally:
+        client.undeploy(name)

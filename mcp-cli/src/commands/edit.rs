@@ -18,8 +18,8 @@ fn strip_marks(text: &str) -> String {
         .collect()
 }
 
-pub(crate) fn run(ctx: &Context, a: &ServiceArg) -> Result<ExitStatus, mcp_core::Error> {
-    let path = ctx.definition_path(&a.service);
+pub(crate) fn run(ctx: &Context, a: &ServiceArg) -> Result<ExitStatus, mcp_core::fleet::Error> {
+    let path = ctx.fleet.definition_path(&a.service);
     let io = |e: std::io::Error| SpecError::Read {
         path: path.clone(),
         source: e,

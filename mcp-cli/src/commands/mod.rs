@@ -1,4 +1,7 @@
-//! One module per group of commands: resolve arguments, call `mcp_core`, print.
+//! One module per group of commands. Each handler resolves its arguments, calls
+//! one `mcp_core` operation and renders the result (`crate::render`, or JSON
+//! through serde with `--json`); failed nodes are printed beside the answers and
+//! make the exit status 1.
 
 mod edit;
 mod fleet;
@@ -15,8 +18,11 @@ use crate::args::{Command, CompletionsArgs};
 use crate::context::Context;
 use crate::exit::ExitStatus;
 
+/// What every handler returns.
+pub(crate) type Outcome = Result<ExitStatus, mcp_core::fleet::Error>;
+
 /// Runs one command.
-pub(crate) async fn run(ctx: &Context, command: Command) -> Result<ExitStatus, mcp_core::Error> {
+pub(crate) async fn run(ctx: &Context, command: Command) -> Outcome {
     match command {
         Command::Validate(a) => validate::run(ctx, &a),
         Command::Show(a) => show::run(ctx, &a),
@@ -53,33 +59,4 @@ pub(crate) async fn run(ctx: &Context, command: Command) -> Result<ExitStatus, m
 pub(crate) fn completions(a: &CompletionsArgs) {
     let mut cmd = crate::args::Cli::command();
     clap_complete::generate(a.shell, &mut cmd, "mcp", &mut std::io::stdout());
-}
-
-/// Per-node results split: the nodes that answered, and those that failed.
-pub(crate) type Split<T> = (Vec<(String, T)>, Vec<(String, mcp_core::Error)>);
-
-/// Splits per-node results into successes and failures; when every node failed, the
-/// first failure is the command's error (so its exit code says why).
-pub(crate) fn partition<T>(
-    results: Vec<(String, Result<T, mcp_core::Error>)>,
-) -> Result<Split<T>, mcp_core::Error> {
-    let total = results.len();
-    let (mut ok, mut failed) = (Vec::new(), Vec::new());
-    for (node, r) in results {
-        match r {
-            Ok(v) => ok.push((node, v)),
-            Err(e) => failed.push((node, e)),
-        }
-    }
-    if total > 0 && ok.is_empty() {
-        let (_, first) = failed.remove(0);
-        for (n, other) in &failed {
-            crate::output::error(&format!("{n}: {other}"));
-        }
-        return Err(first);
-    }
-    for (node, e) in &failed {
-        crate::output::error(&format!("{node}: {e}"));
-    }
-    Ok((ok, failed))
 }

@@ -5,9 +5,9 @@ use crate::context::Context;
 use crate::exit::ExitStatus;
 use crate::output;
 
-pub(crate) fn run(ctx: &Context, args: &ServiceArg) -> Result<ExitStatus, mcp_core::Error> {
-    let (_, def) = ctx.definition(&args.service)?;
-    let s = def.resolve(&ctx.config().conventions);
+pub(crate) fn run(ctx: &Context, args: &ServiceArg) -> Result<ExitStatus, mcp_core::fleet::Error> {
+    let (_, def) = ctx.fleet.definition(&args.service)?;
+    let s = def.resolve(&ctx.fleet.config().conventions);
     if ctx.json {
         output::json(&s);
         return Ok(ExitStatus::Success);

@@ -17,9 +17,12 @@ struct Report<'a> {
     problems: &'a [Problem],
 }
 
-pub(crate) fn run(ctx: &Context, args: &ValidateArgs) -> Result<ExitStatus, mcp_core::Error> {
+pub(crate) fn run(
+    ctx: &Context,
+    args: &ValidateArgs,
+) -> Result<ExitStatus, mcp_core::fleet::Error> {
     let paths = if args.paths.is_empty() {
-        vec![ctx.config().services_dir()]
+        vec![ctx.fleet.config().services_dir()]
     } else {
         args.paths.clone()
     };

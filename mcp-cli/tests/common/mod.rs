@@ -25,7 +25,7 @@ pub fn mcp(config: &Path, args: &[&str]) -> Output {
         .arg(config)
         .args(args)
         .env("NO_COLOR", "1")
-        .env("CONTAINERS_CONF", mcp_examples::testbed::containers_conf())
+        .env("CONTAINERS_CONF", mcp_testkit::testbed::containers_conf())
         .output()
         .expect("run mcp")
 }

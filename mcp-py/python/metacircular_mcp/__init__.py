@@ -15,6 +15,8 @@ from metacircular_mcp._native import (
     Action,
     AgentError,
     AuthError,
+    Certificate,
+    ChangedComponent,
     Client,
     Component,
     ComponentStatus,
@@ -31,6 +33,7 @@ from metacircular_mcp._native import (
     NodeInfo,
     NotFound,
     Observed,
+    PortAssignment,
     PortLease,
     PortPlanner,
     Problem,
@@ -50,9 +53,10 @@ from metacircular_mcp._native import (
 )
 
 __all__ = [
-    "Action", "AgentError", "AsyncClient", "AuthError", "Client", "Component", "ComponentStatus",
+    "Action", "AgentError", "AsyncClient", "AuthError", "Certificate", "ChangedComponent",
+    "Client", "Component", "ComponentStatus",
     "ConnectionError", "Desired", "DnsRecord", "EdgeRoute", "Event", "EventIterator", "LogIterator",
-    "LogLine", "McpError", "MigrateStep", "NodeInfo", "NotFound", "Observed", "PortLease", "PortPlanner", "Problem",
+    "LogLine", "McpError", "MigrateStep", "NodeInfo", "NotFound", "Observed", "PortAssignment", "PortLease", "PortPlanner", "Problem",
     "ProxyRoute", "Report", "ResolvedComponent", "ResolvedRoute", "ResolvedService", "Route",
     "ServiceDefinition", "ServiceStatus", "SpecError", "SyncItem", "__version__", "load_dir",
     "plan_reconcile",

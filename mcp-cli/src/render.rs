@@ -1,0 +1,419 @@
+//! How each result reads on a terminal: the lines and table rows of `mcp_core`'s
+//! view types. The same values go out as JSON through serde (`--json`), so a
+//! field shown here is a field of the view.
+
+use std::time::SystemTime;
+
+use mcp_core::container::ContainerState;
+use mcp_core::fleet::public::{Deployed, Undeployed};
+use mcp_core::fleet::results::OnNode;
+use mcp_core::fleet::survey::{AgentSurvey, NodeListing, Reachability, Skew};
+use mcp_core::time::{rfc3339, uptime};
+use mcp_core::view::{
+    DnsRecord, EdgeRouteStatus, Event, ProxyTable, Report, ServiceStatus, SnapshotInfo,
+    StatusReport, SyncItem,
+};
+
+use crate::output;
+
+/// Rows of a table.
+pub(crate) type Rows = Vec<Vec<String>>;
+
+/// How long ago `t` was, as the platform prints uptimes; `-` when unknown.
+fn since(t: Option<SystemTime>) -> String {
+    t.and_then(|t| SystemTime::now().duration_since(t).ok())
+        .map_or_else(|| "-".to_owned(), uptime)
+}
+
+/// `state`, coloured; `reachable` is shown as healthy as `running`.
+fn coloured(state: &str) -> String {
+    match state {
+        "reachable" => output::state("running").replace("running", "reachable"),
+        other => output::state(other),
+    }
+}
+
+/// An operation's report: what it did to each container and the host ports.
+pub(crate) fn report(verb: &str, r: &Report) {
+    output::line(&format!("{verb} {} on {}", r.service, r.node));
+    for c in &r.components {
+        output::line(&format!("  {}: {}", c.container, c.change));
+    }
+    let word = if verb == "undeployed" {
+        "released host port"
+    } else {
+        "host port"
+    };
+    for p in &r.ports {
+        let route = p
+            .route
+            .as_deref()
+            .map_or_else(String::new, |r| format!(" route {r}"));
+        output::line(&format!("  {}{route}: {word} {}", p.component, p.port));
+    }
+    for w in &r.warnings {
+        output::error(&format!("warning: {w}"));
+    }
+}
+
+/// A deploy: its report, the edge routes serving it, and unrouted hostnames.
+pub(crate) fn deployed(d: &Deployed) {
+    report("deployed", &d.report);
+    for s in &d.edges {
+        output::line(&format!(
+            "  edge {}: {} → {} (certificate {} until {})",
+            s.edge,
+            s.route.hostname,
+            s.route.backend,
+            s.cert_serial.as_deref().unwrap_or("-"),
+            s.cert_not_after.map_or_else(|| "-".into(), rfc3339)
+        ));
+    }
+    for h in &d.unrouted {
+        output::error(&format!(
+            "warning: public hostname {h} is not routed: the fleet has no edge node"
+        ));
+    }
+}
+
+/// An undeploy: its report, and the edge routes removed or left.
+pub(crate) fn undeployed(u: &Undeployed) {
+    report("undeployed", &u.report);
+    for r in &u.edges_removed {
+        output::line(&format!("  edge {}: removed {}", r.edge, r.hostname));
+    }
+    let service = &u.report.service;
+    for f in &u.edge_failures {
+        output::error(&format!(
+            "edge node {}: its routes for {service} stay until `mcp undeploy {service}` runs again: {}",
+            f.node, f.error
+        ));
+    }
+}
+
+/// `mcp ps`: one row per component.
+pub(crate) fn ps_rows(services: &[ServiceStatus]) -> Rows {
+    services
+        .iter()
+        .flat_map(|s| {
+            s.components.iter().map(move |c| {
+                vec![
+                    s.service.clone(),
+                    c.name.clone(),
+                    s.node.clone(),
+                    output::state(c.shown_state()),
+                    c.version.clone(),
+                    since(c.started_at),
+                ]
+            })
+        })
+        .collect()
+}
+
+/// `mcp status` without a service: one row per service.
+pub(crate) fn status_rows(services: &[ServiceStatus]) -> Rows {
+    services
+        .iter()
+        .map(|s| {
+            vec![
+                s.service.clone(),
+                s.node.clone(),
+                (if s.active { "active" } else { "stopped" }).into(),
+                format!("{}/{}", s.running(), s.components.len()),
+                (if s.is_flapping() { "flapping" } else { "" }).into(),
+            ]
+        })
+        .collect()
+}
+
+/// `mcp status SERVICE`: everything about it.
+pub(crate) fn status(r: &StatusReport) {
+    let s = &r.status;
+    let active = if s.active { "active" } else { "stopped" };
+    output::line(&format!("{} on {}: {active}", s.service, s.node));
+    for c in &s.components {
+        output::line(&format!("  {} ({})", c.name, c.container));
+        output::line(&format!(
+            "    state     {} (should be {})",
+            output::state(c.state.as_str()),
+            c.desired
+        ));
+        output::line(&format!("    version   {}  {}", c.version, c.image));
+        let up = since(c.started_at.filter(|_| c.state == ContainerState::Running));
+        output::line(&format!("    uptime    {up}  restarts {}", c.restart_count));
+        for p in &c.ports {
+            let route = p.route.as_deref().unwrap_or("(default route)");
+            output::line(&format!("    port      {route} -> {}", p.port));
+        }
+        if let Some(t) = c.flapping_since {
+            output::line(&format!(
+                "    FLAPPING  since {}: held down; `mcp start {}` after fixing it",
+                rfc3339(t),
+                s.service
+            ));
+        }
+    }
+    status_integrations(s);
+    if !r.events.is_empty() {
+        output::line("  recent events");
+        for e in &r.events {
+            output::line(&format!("    {}", event_line(e)));
+        }
+    }
+}
+
+/// A service's routes, certificates and skipped steps.
+fn status_integrations(s: &ServiceStatus) {
+    for r in &s.routes {
+        let re = if r.backend_tls { " (re-encrypt)" } else { "" };
+        output::line(&format!(
+            "  route     {} {} {} → {}{re}",
+            r.mode, r.listener, r.hostname, r.backend
+        ));
+    }
+    for c in &s.certificates {
+        let left = c.not_after.duration_since(SystemTime::now()).map_or_else(
+            |_| "EXPIRED".to_owned(),
+            |d| format!("{}d left", d.as_secs() / 86_400),
+        );
+        output::line(&format!(
+            "  cert      {} serial {} expires {} ({left}, {})",
+            c.hostname,
+            c.serial,
+            rfc3339(c.not_after),
+            c.issuer
+        ));
+    }
+    for why in &s.skipped {
+        output::line(&format!("  skipped   {why}"));
+    }
+}
+
+/// One event: when, what, who, detail, and the error.
+pub(crate) fn event_line(e: &Event) -> String {
+    let mut s = format!(
+        "{}  {:<9} {:<10} {}",
+        rfc3339(e.at),
+        e.action,
+        e.actor,
+        e.detail
+    );
+    if let Some(err) = &e.error {
+        s.push_str(&format!("  ERROR: {err}"));
+    }
+    s
+}
+
+/// `mcp node list`: one row per node.
+pub(crate) fn node_rows(nodes: &[NodeListing]) -> Rows {
+    nodes
+        .iter()
+        .map(|n| {
+            let role = if n.role == n.configured_role {
+                n.role.to_string()
+            } else {
+                format!("{} (configured: {})", n.role, n.configured_role)
+            };
+            let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+            vec![
+                n.name.clone(),
+                role,
+                dash(&n.address),
+                dash(&n.version),
+                match n.status {
+                    Reachability::Unknown => n.status.to_string(),
+                    other => coloured(other.as_str()),
+                },
+                n.containers.map_or_else(|| "-".into(), |c| c.to_string()),
+            ]
+        })
+        .collect()
+}
+
+/// `mcp agent status`: one row per agent.
+pub(crate) fn agent_rows(survey: &AgentSurvey) -> Rows {
+    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    survey
+        .agents
+        .iter()
+        .map(|a| {
+            vec![
+                a.node.clone(),
+                dash(&a.version),
+                a.build
+                    .as_deref()
+                    .map_or("-", mcp_core::fleet::provision::short)
+                    .to_owned(),
+                a.uptime_seconds
+                    .map_or_else(|| "-".into(), |s| uptime(std::time::Duration::from_secs(s))),
+                match &a.error {
+                    Some(e) => format!("unreachable: {e}"),
+                    None => dash(&a.runtime),
+                },
+            ]
+        })
+        .collect()
+}
+
+/// What the agents' versions and builds say, in one line.
+pub(crate) fn skew_line(skew: &Skew) -> Option<String> {
+    match skew {
+        Skew::Unknown => None,
+        Skew::None { version, build } => Some(format!(
+            "all reachable agents run {version} (build {build})"
+        )),
+        Skew::Builds { version, builds } => Some(format!(
+            "no version skew, but {builds} different builds of {version}; `mcp agent upgrade` makes them one"
+        )),
+        Skew::Versions { versions } => Some(format!(
+            "version skew: {}; upgrade all nodes together (`mcp agent upgrade`)",
+            versions.join(", ")
+        )),
+    }
+}
+
+/// `mcp route list`: the proxy's status, then each listener with its routes.
+pub(crate) fn proxy_table(table: &ProxyTable) {
+    let s = &table.status;
+    output::line(&format!(
+        "mc-proxy {}  up {}  connections={}",
+        s.version,
+        uptime(s.uptime),
+        s.total_connections
+    ));
+    let mut listeners: Vec<(String, u64)> = s
+        .listeners
+        .iter()
+        .map(|l| (l.address.clone(), l.active_connections))
+        .collect();
+    for r in &table.routes {
+        if !listeners.iter().any(|(a, _)| *a == r.listener) {
+            listeners.push((r.listener.clone(), 0));
+        }
+    }
+    for (l, active) in listeners {
+        let here: Vec<_> = table.routes.iter().filter(|r| r.listener == l).collect();
+        output::line(&format!("{l} routes={} active={active}", here.len()));
+        for r in here {
+            let re = if r.backend_tls { " (re-encrypt)" } else { "" };
+            let owner = r
+                .service
+                .as_ref()
+                .map(|s| format!("  [{s}]"))
+                .unwrap_or_default();
+            output::line(&format!(
+                "  {} {} → {}{re}{owner}",
+                r.mode, r.hostname, r.backend
+            ));
+        }
+    }
+}
+
+/// `mcp dns`: the records, one table per zone.
+pub(crate) fn dns_tables(records: &[OnNode<DnsRecord>]) {
+    let mut zones: Vec<&str> = records.iter().map(|r| r.value.zone.as_str()).collect();
+    zones.dedup();
+    zones.sort_unstable();
+    zones.dedup();
+    for z in zones {
+        output::line(&format!("ZONE: {z}"));
+        let rows: Rows = records
+            .iter()
+            .map(|r| &r.value)
+            .filter(|r| r.zone == z)
+            .map(|r| {
+                vec![
+                    r.name.clone(),
+                    r.rtype.clone(),
+                    r.value.clone(),
+                    r.ttl.to_string(),
+                ]
+            })
+            .collect();
+        output::table(&["NAME", "TYPE", "VALUE", "TTL"], &rows);
+    }
+}
+
+/// `mcp edge list|status`: one row per edge route; with `probe`, its backend's
+/// state too.
+pub(crate) fn edge_rows(routes: &[EdgeRouteStatus], probe: bool) -> Rows {
+    let now = SystemTime::now();
+    routes
+        .iter()
+        .map(|s| {
+            let r = &s.route;
+            let expires = s.cert_not_after.map_or_else(
+                || "-".to_owned(),
+                |t| {
+                    let days = t.duration_since(now).map_or(0, |d| d.as_secs() / 86_400);
+                    format!("{} ({days}d)", rfc3339(t))
+                },
+            );
+            let mut row = vec![
+                s.edge.clone(),
+                r.hostname.clone(),
+                r.service.clone(),
+                r.node.clone(),
+                r.backend.clone(),
+                expires,
+            ];
+            if probe {
+                row.push(match (s.backend_reachable, &s.backend_error) {
+                    (Some(true), _) => coloured("reachable"),
+                    (Some(false), e) => {
+                        coloured("unreachable")
+                            + &e.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
+                    }
+                    (None, _) => "-".into(),
+                });
+            }
+            row
+        })
+        .collect()
+}
+
+/// `mcp sync`: one row per plan item.
+pub(crate) fn sync_rows(items: &[OnNode<SyncItem>]) -> Rows {
+    items
+        .iter()
+        .map(|i| {
+            let v = &i.value;
+            vec![
+                i.node.clone(),
+                v.service.clone(),
+                v.action.to_string(),
+                v.reason.clone(),
+                v.error
+                    .as_ref()
+                    .map(|e| format!("FAILED: {e}"))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect()
+}
+
+/// `mcp snapshot list`: one row per snapshot.
+pub(crate) fn snapshot_rows(snapshots: &[SnapshotInfo]) -> Rows {
+    snapshots
+        .iter()
+        .map(|s| {
+            vec![
+                s.name.clone(),
+                output::bytes(s.size_bytes),
+                s.sha256.chars().take(16).collect(),
+            ]
+        })
+        .collect()
+}
+
+/// A snapshot just taken.
+pub(crate) fn snapshot_line(s: &SnapshotInfo) -> String {
+    format!(
+        "{} on {}: {} ({}, sha256 {})",
+        s.service,
+        s.node,
+        s.name,
+        output::bytes(s.size_bytes),
+        s.sha256
+    )
+}

@@ -1,0 +1,630 @@
+//! The gRPC client of the agent API, over TLS with a bearer token. Methods take and
+//! return the model's types; the wire types stay inside `mcp_proto::convert`.
+
+mod error;
+
+pub use error::ApiError;
+
+use std::path::Path;
+use std::pin::Pin;
+use std::time::Duration;
+
+use mcp_model::config::{CliConfig, ConfigError, NodeEntry, expand_home};
+
+use mcp_proto::v1::{self, mcp_agent_service_client::McpAgentServiceClient};
+use tokio_stream::{Stream, StreamExt};
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig};
+
+use mcp_model::view::{DnsRecord, Event, ProxyRouteRecord};
+use mcp_model::view::{LogLine, NodeInfo, Report, ServiceStatus, StatusReport, SyncItem};
+use mcp_proto::convert;
+use mcp_proto::status as wire;
+
+/// Where and how to reach one node's agent.
+#[derive(Clone)]
+pub struct AgentEndpoint {
+    /// The node's name (for messages).
+    pub node: String,
+    /// `host:port` addresses, tried in order.
+    pub addresses: Vec<String>,
+    /// PEM of the CA that signed the agent's certificate.
+    pub ca_pem: Vec<u8>,
+    /// The name to verify the agent's certificate against; the address's host when
+    /// `None`.
+    pub server_name: Option<String>,
+    /// The bearer token.
+    pub token: String,
+    /// How long to wait for each address.
+    pub connect_timeout: Duration,
+}
+
+impl std::fmt::Debug for AgentEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentEndpoint")
+            .field("node", &self.node)
+            .field("addresses", &self.addresses)
+            .field("server_name", &self.server_name)
+            .field("token", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+impl AgentEndpoint {
+    /// How to reach node `name` of the CLI configuration `config` (read from
+    /// `path`): its addresses, the CA and the token from their files.
+    pub fn from_config(config: &CliConfig, name: &str, path: &Path) -> Result<Self, ConfigError> {
+        Self::of_entry(config, config.node(name, path)?, path)
+    }
+
+    /// How to reach `node` (configured or not yet) with the CA and token `config`
+    /// names.
+    pub fn of_entry(
+        config: &CliConfig,
+        node: &NodeEntry,
+        path: &Path,
+    ) -> Result<Self, ConfigError> {
+        let ca = config
+            .tls
+            .ca_cert
+            .as_ref()
+            .ok_or_else(|| ConfigError::Invalid {
+                path: path.to_owned(),
+                message: "tls.ca_cert is not set: the CA that signed the agents' certificates"
+                    .into(),
+            })?;
+        let ca = expand_home(ca);
+        let ca_pem = std::fs::read(&ca).map_err(|e| ConfigError::File {
+            what: "agent CA",
+            path: ca.clone(),
+            message: e.to_string(),
+        })?;
+        let token_path = config.token_path();
+        let token = std::fs::read_to_string(&token_path).map_err(|e| ConfigError::File {
+            what: "token",
+            path: token_path.clone(),
+            message: format!("{e}; log in with `mcp login`"),
+        })?;
+        Ok(AgentEndpoint {
+            node: node.name.clone(),
+            addresses: node.all_addresses(),
+            ca_pem,
+            server_name: config.tls.server_name.clone(),
+            token: token.trim().to_owned(),
+            connect_timeout: Duration::from_secs(5),
+        })
+    }
+}
+
+#[derive(Clone)]
+struct Bearer(MetadataValue<Ascii>);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        req.metadata_mut().insert("authorization", self.0.clone());
+        Ok(req)
+    }
+}
+
+/// A stream of items from the agent.
+pub type ApiStream<T> = Pin<Box<dyn Stream<Item = Result<T, ApiError>> + Send>>;
+
+/// A connection to one node's agent.
+#[derive(Debug, Clone)]
+pub struct AgentClient {
+    inner: McpAgentServiceClient<InterceptedService<Channel, Bearer>>,
+    address: String,
+}
+
+impl std::fmt::Debug for Bearer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Bearer(<redacted>)")
+    }
+}
+
+impl AgentClient {
+    /// Connects to the first address of `endpoint` that answers.
+    pub async fn connect(endpoint: &AgentEndpoint) -> Result<Self, ApiError> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let bearer =
+            MetadataValue::try_from(format!("Bearer {}", endpoint.token)).map_err(|_| {
+                ApiError::Remote(wire::RemoteError {
+                    kind: mcp_model::ErrorKind::Unauthenticated,
+                    step: None,
+                    message: "the token contains characters a header cannot carry".into(),
+                })
+            })?;
+        let mut last = String::from("no address configured");
+        for address in &endpoint.addresses {
+            let host = mcp_model::config::host_of(address);
+            let tls = ClientTlsConfig::new()
+                .ca_certificate(Certificate::from_pem(&endpoint.ca_pem))
+                .domain_name(
+                    endpoint
+                        .server_name
+                        .clone()
+                        .unwrap_or_else(|| host.to_owned()),
+                );
+            let channel = Channel::from_shared(format!("https://{address}"))
+                .map_err(|e| ApiError::Tls {
+                    node: endpoint.node.clone(),
+                    message: format!("address {address:?}: {e}"),
+                })?
+                .tls_config(tls)
+                .map_err(|e| ApiError::Tls {
+                    node: endpoint.node.clone(),
+                    message: mcp_model::kind::chain(&e),
+                })?
+                .connect_timeout(endpoint.connect_timeout);
+            // The channel's own timeout covers the TCP connect; a host that
+            // accepts and then hangs must not hold up the next address (or
+            // the other nodes) either, so the whole handshake gets the same.
+            let t = endpoint.connect_timeout;
+            let connected = match tokio::time::timeout(t, channel.connect()).await {
+                Ok(r) => r.map_err(|e| mcp_model::kind::chain(&e)),
+                Err(_) => Err(format!(
+                    "connected, but no TLS handshake within {} s",
+                    t.as_secs()
+                )),
+            };
+            match connected {
+                Ok(ch) => {
+                    return Ok(AgentClient {
+                        inner: McpAgentServiceClient::with_interceptor(ch, Bearer(bearer))
+                            .max_decoding_message_size(mcp_proto::MAX_FILE_BYTES + (1 << 20))
+                            .max_encoding_message_size(mcp_proto::MAX_FILE_BYTES + (1 << 20)),
+                        address: address.clone(),
+                    });
+                }
+                Err(e) => last = format!("{address}: {e}"),
+            }
+        }
+        Err(ApiError::Connect {
+            node: endpoint.node.clone(),
+            tried: endpoint.addresses.join(", "),
+            message: last,
+        })
+    }
+
+    /// The address this client is connected to.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Deploys (or redeploys) the service defined by `definition` (TOML).
+    pub async fn deploy(&mut self, definition: &str) -> Result<Report, ApiError> {
+        let r = self
+            .inner
+            .deploy(v1::DefinitionRequest {
+                definition: definition.to_owned(),
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(convert::decode_report(r.into_inner())?)
+    }
+
+    /// Adopts the running containers of the service defined by `definition`.
+    pub async fn adopt(&mut self, definition: &str) -> Result<Report, ApiError> {
+        let r = self
+            .inner
+            .adopt(v1::DefinitionRequest {
+                definition: definition.to_owned(),
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(convert::decode_report(r.into_inner())?)
+    }
+
+    /// Stops a service.
+    pub async fn stop(&mut self, service: &str) -> Result<Report, ApiError> {
+        let r = self
+            .inner
+            .stop(service_req(service))
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(convert::decode_report(r.into_inner())?)
+    }
+
+    /// Starts a service.
+    pub async fn start(&mut self, service: &str) -> Result<Report, ApiError> {
+        let r = self
+            .inner
+            .start(service_req(service))
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(convert::decode_report(r.into_inner())?)
+    }
+
+    /// Restarts a service.
+    pub async fn restart(&mut self, service: &str) -> Result<Report, ApiError> {
+        let r = self
+            .inner
+            .restart(service_req(service))
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(convert::decode_report(r.into_inner())?)
+    }
+
+    /// Undeploys a service.
+    pub async fn undeploy(&mut self, service: &str) -> Result<Report, ApiError> {
+        let r = self
+            .inner
+            .undeploy(service_req(service))
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(convert::decode_report(r.into_inner())?)
+    }
+
+    /// Every service on the node.
+    pub async fn services(&mut self) -> Result<Vec<ServiceStatus>, ApiError> {
+        let r = self
+            .inner
+            .list_services(v1::ListServicesRequest {})
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        r.into_inner()
+            .services
+            .into_iter()
+            .map(convert::decode_status)
+            .collect::<Result<_, _>>()
+            .map_err(ApiError::from)
+    }
+
+    /// One service's status, its definition as deployed and its recent events.
+    pub async fn status(&mut self, service: &str) -> Result<StatusReport, ApiError> {
+        let r = self
+            .inner
+            .service_status(service_req(service))
+            .await
+            .map_err(|s| wire::from_status(&s))?
+            .into_inner();
+        Ok(convert::decode_status_report(r)?)
+    }
+
+    /// A service's output: the last `tail` lines (all when 0), then new lines while
+    /// `follow`.
+    pub async fn logs(
+        &mut self,
+        service: &str,
+        component: Option<&str>,
+        tail: u32,
+        follow: bool,
+    ) -> Result<ApiStream<LogLine>, ApiError> {
+        let stream = self
+            .inner
+            .logs(v1::LogsRequest {
+                service: service.to_owned(),
+                component: component.unwrap_or_default().to_owned(),
+                tail,
+                follow,
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?
+            .into_inner();
+        Ok(Box::pin(stream.map(|r| {
+            r.map(|c| LogLine {
+                container: c.container,
+                line: c.line,
+            })
+            .map_err(|s| ApiError::from(wire::from_status(&s)))
+        })))
+    }
+
+    /// Events after `after_id` (of `service`, or all), only the newest `limit` (0: all),
+    /// then new ones while `follow`.
+    pub async fn events(
+        &mut self,
+        service: Option<&str>,
+        after_id: i64,
+        limit: u32,
+        follow: bool,
+    ) -> Result<ApiStream<Event>, ApiError> {
+        let stream = self
+            .inner
+            .events(v1::EventsRequest {
+                service: service.unwrap_or_default().to_owned(),
+                after_id,
+                limit,
+                follow,
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?
+            .into_inner();
+        Ok(Box::pin(stream.map(|r| {
+            r.map(convert::decode_event)
+                .map_err(|s| ApiError::from(wire::from_status(&s)))
+        })))
+    }
+
+    /// Asks this (edge) node to route public traffic for `req.hostname` to a
+    /// service on a compute node; `check_only` validates without changing
+    /// anything (and returns `None`).
+    pub async fn setup_edge_route(
+        &mut self,
+        req: &mcp_model::view::EdgeRouteRequest,
+        check_only: bool,
+    ) -> Result<Option<mcp_model::view::EdgeRouteStatus>, ApiError> {
+        let r = self
+            .inner
+            .setup_edge_route(convert::encode_edge_request(req, check_only))
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(r.into_inner().route.map(convert::decode_edge_route))
+    }
+
+    /// Removes `service`'s edge routes on this (edge) node: every hostname, or
+    /// only `hostname`. Returns the hostnames removed.
+    pub async fn remove_edge_routes(
+        &mut self,
+        service: &str,
+        hostname: Option<&str>,
+    ) -> Result<Vec<String>, ApiError> {
+        let r = self
+            .inner
+            .remove_edge_routes(v1::RemoveEdgeRoutesRequest {
+                service: service.to_owned(),
+                hostname: hostname.unwrap_or_default().to_owned(),
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(r.into_inner().hostnames)
+    }
+
+    /// This (edge) node's edge routes; with `probe`, whether each backend answers.
+    pub async fn edge_routes(
+        &mut self,
+        probe: bool,
+    ) -> Result<Vec<mcp_model::view::EdgeRouteStatus>, ApiError> {
+        let r = self
+            .inner
+            .list_edge_routes(v1::ListEdgeRoutesRequest { probe })
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(r.into_inner()
+            .routes
+            .into_iter()
+            .map(convert::decode_edge_route)
+            .collect())
+    }
+
+    /// The node's identity and capacity.
+    pub async fn node_status(&mut self) -> Result<NodeInfo, ApiError> {
+        let r = self
+            .inner
+            .node_status(v1::NodeStatusRequest {})
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(convert::decode_node(r.into_inner())?)
+    }
+
+    /// Pushes the node's desired definitions (TOML); returns the plan, applied unless
+    /// `dry_run`.
+    pub async fn sync(
+        &mut self,
+        definitions: Vec<String>,
+        dry_run: bool,
+        prune: bool,
+    ) -> Result<Vec<SyncItem>, ApiError> {
+        let r = self
+            .inner
+            .sync_definitions(v1::SyncRequest {
+                definitions,
+                dry_run,
+                prune,
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        r.into_inner()
+            .items
+            .into_iter()
+            .map(convert::decode_sync_item)
+            .collect::<Result<_, _>>()
+            .map_err(ApiError::from)
+    }
+
+    /// Recreates containers the runtime lost.
+    pub async fn recover(&mut self) -> Result<Vec<Report>, ApiError> {
+        let r = self
+            .inner
+            .recover(v1::RecoverRequest {})
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        r.into_inner()
+            .services
+            .into_iter()
+            .map(convert::decode_report)
+            .collect::<Result<_, _>>()
+            .map_err(ApiError::from)
+    }
+
+    /// Writes a file into a service's data directory.
+    pub async fn push_file(
+        &mut self,
+        service: &str,
+        path: &str,
+        content: Vec<u8>,
+        mode: u32,
+    ) -> Result<u64, ApiError> {
+        let r = self
+            .inner
+            .push_file(v1::PushFileRequest {
+                service: service.to_owned(),
+                path: path.to_owned(),
+                content,
+                mode,
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(r.into_inner().bytes_written)
+    }
+
+    /// Reads a file from a service's data directory.
+    pub async fn pull_file(&mut self, service: &str, path: &str) -> Result<Vec<u8>, ApiError> {
+        let r = self
+            .inner
+            .pull_file(v1::PullFileRequest {
+                service: service.to_owned(),
+                path: path.to_owned(),
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(r.into_inner().content)
+    }
+
+    /// Snapshots `service`'s data on the node.
+    pub async fn create_snapshot(
+        &mut self,
+        service: &str,
+    ) -> Result<mcp_model::view::SnapshotInfo, ApiError> {
+        let r = self
+            .inner
+            .create_snapshot(service_req(service))
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(convert::decode_snapshot(r.into_inner()))
+    }
+
+    /// The snapshots of `service` kept on the node, oldest first.
+    pub async fn snapshots(
+        &mut self,
+        service: &str,
+    ) -> Result<Vec<mcp_model::view::SnapshotInfo>, ApiError> {
+        let r = self
+            .inner
+            .list_snapshots(service_req(service))
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(r.into_inner()
+            .snapshots
+            .into_iter()
+            .map(convert::decode_snapshot)
+            .collect())
+    }
+
+    /// Streams snapshot `snapshot` of `service` from this node into `target`, which
+    /// checks its SHA-256 and restores it into the service's data directory there
+    /// (`force`: replacing data already there). The bytes pass through this
+    /// process; neither agent needs credentials for the other. Returns the bytes
+    /// moved.
+    pub async fn copy_snapshot_to(
+        &mut self,
+        target: &mut AgentClient,
+        service: &str,
+        snapshot: &mcp_model::view::SnapshotInfo,
+        force: bool,
+    ) -> Result<u64, ApiError> {
+        let mut source = self
+            .inner
+            .export_snapshot(v1::ExportSnapshotRequest {
+                service: service.to_owned(),
+                name: snapshot.name.clone(),
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?
+            .into_inner();
+        let (tx, rx) = tokio::sync::mpsc::channel::<v1::ImportChunk>(8);
+        let first = v1::ImportChunk {
+            service: service.to_owned(),
+            sha256: snapshot.sha256.clone(),
+            force,
+            data: Vec::new(),
+        };
+        let pump = tokio::spawn(async move {
+            if tx.send(first).await.is_err() {
+                return Ok(());
+            }
+            while let Some(chunk) = source.message().await? {
+                let c = v1::ImportChunk {
+                    data: chunk.data,
+                    ..Default::default()
+                };
+                if tx.send(c).await.is_err() {
+                    break;
+                }
+            }
+            Ok::<_, tonic::Status>(())
+        });
+        let imported = target
+            .inner
+            .import_service_data(tokio_stream::wrappers::ReceiverStream::new(rx))
+            .await;
+        let pumped = pump
+            .await
+            .map_err(|e| ApiError::Protocol(format!("copy task: {e}")))?;
+        // The source's failure explains a truncated import best.
+        pumped.map_err(|s| wire::from_status(&s))?;
+        Ok(imported
+            .map_err(|s| wire::from_status(&s))?
+            .into_inner()
+            .bytes_written)
+    }
+
+    /// Removes `service`'s data directory on the node (refused while deployed
+    /// there).
+    pub async fn remove_service_data(&mut self, service: &str) -> Result<(), ApiError> {
+        self.inner
+            .remove_service_data(service_req(service))
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(())
+    }
+
+    /// The node's proxy: its status and routes, each with its owning service.
+    pub async fn proxy_routes(&mut self) -> Result<mcp_model::view::ProxyTable, ApiError> {
+        let r = self
+            .inner
+            .list_proxy_routes(v1::ListProxyRoutesRequest {})
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(convert::decode_proxy_table(r.into_inner())?)
+    }
+
+    /// Adds (or replaces) a proxy route by hand.
+    pub async fn add_proxy_route(&mut self, route: &ProxyRouteRecord) -> Result<(), ApiError> {
+        self.inner
+            .add_proxy_route(v1::AddProxyRouteRequest {
+                route: Some(convert::encode_route(route)),
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(())
+    }
+
+    /// Removes a proxy route.
+    pub async fn remove_proxy_route(
+        &mut self,
+        listener: &str,
+        hostname: &str,
+    ) -> Result<(), ApiError> {
+        self.inner
+            .remove_proxy_route(v1::RemoveProxyRouteRequest {
+                listener: listener.to_owned(),
+                hostname: hostname.to_owned(),
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(())
+    }
+
+    /// The DNS records the node registered.
+    pub async fn dns_records(&mut self) -> Result<Vec<DnsRecord>, ApiError> {
+        let r = self
+            .inner
+            .list_dns_records(v1::ListDnsRecordsRequest {})
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(r.into_inner()
+            .records
+            .into_iter()
+            .map(convert::decode_dns)
+            .collect())
+    }
+}
+
+fn service_req(service: &str) -> v1::ServiceRequest {
+    v1::ServiceRequest {
+        service: service.to_owned(),
+    }
+}

@@ -1,0 +1,213 @@
+//! The operator's view of the fleet, shared by the CLI and the Python bindings: the
+//! CLI configuration, where definitions are, which node runs a service, connections
+//! to agents, and asking many nodes at once (each with its own timeout, an
+//! unreachable node reported in place instead of blocking the others).
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mcp_model::config::{CliConfig, ConfigError};
+use mcp_model::spec::ServiceDefinition;
+use mcp_platform::images::RegistrySettings;
+
+use crate::client::{AgentClient, AgentEndpoint, ApiError};
+use crate::results::NodeResults;
+
+/// How long one node gets in a fleet-wide query.
+pub const PER_NODE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The CLI configuration and what follows from it.
+#[derive(Debug, Clone)]
+pub struct Fleet {
+    config: CliConfig,
+    path: PathBuf,
+    /// A one-node fleet given explicitly (no configuration file).
+    direct: Option<AgentEndpoint>,
+}
+
+impl Fleet {
+    /// Loads the configuration at `path` (default: [`CliConfig::default_path`]).
+    pub fn load(path: Option<&Path>) -> Result<Self, crate::Error> {
+        let path = path.map_or_else(CliConfig::default_path, Path::to_owned);
+        let config = CliConfig::load(&path)?;
+        Ok(Fleet {
+            config,
+            path,
+            direct: None,
+        })
+    }
+
+    /// A fleet of the one node `endpoint` reaches, without a configuration file.
+    pub fn direct(endpoint: AgentEndpoint) -> Self {
+        let config = CliConfig {
+            nodes: vec![mcp_model::config::NodeEntry {
+                name: endpoint.node.clone(),
+                address: endpoint.addresses.first().cloned(),
+                addresses: endpoint.addresses.iter().skip(1).cloned().collect(),
+                ..Default::default()
+            }],
+            ..CliConfig::default()
+        };
+        Fleet {
+            config,
+            path: PathBuf::from("(direct)"),
+            direct: Some(endpoint),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &CliConfig {
+        &self.config
+    }
+
+    /// Where the configuration was read from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// How to reach image registries: the configuration's CA bundle, plain-HTTP
+    /// hosts, and credentials (a password file, or the MCIAS token).
+    pub fn registry_settings(&self) -> Result<RegistrySettings, ConfigError> {
+        RegistrySettings::from_section(&self.config.registry, Some(&self.config.token_path()))
+    }
+
+    /// The definition file named by `arg`: a file, or `<services dir>/<arg>.toml`.
+    pub fn definition_path(&self, arg: &str) -> PathBuf {
+        let as_path = Path::new(arg);
+        if as_path.is_file() || arg.ends_with(".toml") {
+            as_path.to_owned()
+        } else {
+            self.config.services_dir().join(format!("{arg}.toml"))
+        }
+    }
+
+    /// Loads and validates the definition named by `arg`.
+    pub fn definition(&self, arg: &str) -> Result<(PathBuf, ServiceDefinition), crate::Error> {
+        let path = self.definition_path(arg);
+        let def = ServiceDefinition::load(&path)?;
+        Ok((path, def))
+    }
+
+    /// The node a service runs on: `flag`, else its definition's, else the only node.
+    pub fn node_for(&self, service: &str, flag: Option<&str>) -> Result<String, crate::Error> {
+        if let Some(n) = flag {
+            return Ok(n.to_owned());
+        }
+        let path = self.definition_path(service);
+        if path.is_file() {
+            return Ok(ServiceDefinition::load(&path)?.node);
+        }
+        match self.config.nodes.as_slice() {
+            [only] => Ok(only.name.clone()),
+            _ => Err(ConfigError::Invalid {
+                path: self.path.clone(),
+                message: format!(
+                    "cannot tell which node runs {service}: no definition at {} and several nodes; name the node",
+                    path.display()
+                ),
+            }
+            .into()),
+        }
+    }
+
+    /// The nodes to query: `only` (which must be configured), or every node.
+    pub fn nodes(&self, only: Option<&str>) -> Result<Vec<String>, crate::Error> {
+        match only {
+            Some(n) => {
+                self.config.node(n, &self.path)?;
+                Ok(vec![n.to_owned()])
+            }
+            None => Ok(self.config.nodes.iter().map(|n| n.name.clone()).collect()),
+        }
+    }
+
+    /// The one node `only` names, or the only node of the fleet: for `what`, which
+    /// follows one node.
+    pub fn only_node(&self, only: Option<&str>, what: &str) -> Result<String, crate::Error> {
+        match self.nodes(only)?.as_slice() {
+            [one] => Ok(one.clone()),
+            _ => Err(ConfigError::Invalid {
+                path: self.path.clone(),
+                message: format!("{what} follows one node: pass -n NODE"),
+            }
+            .into()),
+        }
+    }
+
+    /// A connection to `node`'s agent.
+    pub async fn client(&self, node: &str) -> Result<AgentClient, crate::Error> {
+        let endpoint = match &self.direct {
+            Some(e) if e.node == node => e.clone(),
+            _ => AgentEndpoint::from_config(&self.config, node, &self.path)?,
+        };
+        Ok(AgentClient::connect(&endpoint).await?)
+    }
+
+    /// Asks every node of `nodes` at once with `f`, each with its own connection
+    /// and [`PER_NODE_TIMEOUT`]: the answers and the failures, in the order given.
+    pub async fn ask<T, F, Fut>(&self, nodes: &[String], f: F) -> NodeResults<T>
+    where
+        F: Fn(String, AgentClient) -> Fut,
+        Fut: Future<Output = Result<T, crate::Error>>,
+    {
+        NodeResults::from_each(self.on_nodes(nodes, f).await)
+    }
+
+    /// Runs `f` on every node of `nodes` at once, each with its own connection and
+    /// [`PER_NODE_TIMEOUT`]; returns each node's result, in the order given.
+    pub async fn on_nodes<T, F, Fut>(
+        &self,
+        nodes: &[String],
+        f: F,
+    ) -> Vec<(String, Result<T, crate::Error>)>
+    where
+        F: Fn(String, AgentClient) -> Fut,
+        Fut: Future<Output = Result<T, crate::Error>>,
+    {
+        let futures = nodes.iter().map(|node| {
+            let f = &f;
+            async move {
+                let work = async {
+                    let client = self.client(node).await?;
+                    f(node.clone(), client).await
+                };
+                let result = match tokio::time::timeout(PER_NODE_TIMEOUT, work).await {
+                    Ok(r) => r,
+                    Err(_) => Err(ApiError::Connect {
+                        node: node.clone(),
+                        tried: "(all addresses)".into(),
+                        message: format!("no answer within {}s", PER_NODE_TIMEOUT.as_secs()),
+                    }
+                    .into()),
+                };
+                (node.clone(), result)
+            }
+        });
+        join_all(futures).await
+    }
+}
+
+/// Awaits every future concurrently, keeping their order.
+async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (fut, slot) in pinned.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match fut.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}

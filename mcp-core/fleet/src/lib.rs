@@ -1,0 +1,33 @@
+//! `mcp_fleet`: the operator's side of the Metacircular Control Plane, what the
+//! `mcp` CLI and the Python SDK run. It talks to agents and never runs containers
+//! itself; it depends on no part of the node (`mcp_node`).
+//!
+//! * [`client`]: the gRPC client of one agent ([`client::AgentClient`]), and how
+//!   to reach it ([`client::AgentEndpoint`]).
+//! * [`fleet`]: [`Fleet`], the operator's view: the configuration, definitions,
+//!   which node runs a service, and asking every node at once
+//!   ([`fleet::NodeResults`]: answers and failures, reported the same way by every
+//!   frontend).
+//! * [`public`]: services with public hostnames, deployed and undeployed together
+//!   with their edge routes.
+//! * [`migrate`]: moving a service to another node with its data.
+//! * [`provision`] over [`ssh`]: making a Debian host a node, upgrading agents.
+//! * [`builder`]: building and pushing a service's images.
+#![deny(missing_docs)]
+
+pub mod builder;
+pub mod client;
+mod error;
+pub mod fleet;
+pub mod login;
+pub mod migrate;
+pub mod observe;
+pub mod provision;
+pub mod public;
+pub mod results;
+pub mod ssh;
+pub mod survey;
+pub mod sync;
+
+pub use error::{Error, Result};
+pub use fleet::Fleet;

@@ -1,0 +1,101 @@
+//! Reading what the fleet runs, every node at once where it spans nodes: the
+//! services and their status (`ps`, `status`), the event logs (`events`), the DNS
+//! records (`dns`), and recovering lost containers (`recover`). Each answer says
+//! its node; failed nodes are reported beside the answers ([`NodeResults`]).
+
+use mcp_model::view::{DnsRecord, Event, Report, ServiceStatus, StatusReport};
+use tokio_stream::StreamExt;
+
+use crate::client::ApiStream;
+use crate::fleet::Fleet;
+use crate::results::{Gathered, NodeResults, OnNode};
+
+impl Fleet {
+    /// Every service of `node` (or of every node).
+    pub async fn services(
+        &self,
+        node: Option<&str>,
+    ) -> Result<NodeResults<Vec<ServiceStatus>>, crate::Error> {
+        let nodes = self.nodes(node)?;
+        self.ask(&nodes, |_, mut c| async move { Ok(c.services().await?) })
+            .await
+            .require_any()
+    }
+
+    /// One service's status, definition and recent events, from its node (`node`,
+    /// else its definition's).
+    pub async fn status(
+        &self,
+        service: &str,
+        node: Option<&str>,
+    ) -> Result<StatusReport, crate::Error> {
+        let node = self.node_for(service, node)?;
+        Ok(self.client(&node).await?.status(service).await?)
+    }
+
+    /// The newest `limit` events (0: all) of `service` (or every service) on
+    /// `node` (or every node), all nodes' merged in time order.
+    pub async fn events(
+        &self,
+        service: Option<&str>,
+        node: Option<&str>,
+        limit: u32,
+    ) -> Result<Gathered<Event>, crate::Error> {
+        let nodes = self.nodes(node)?;
+        let service = service.map(str::to_owned);
+        let results = self
+            .ask(&nodes, |_, mut c| {
+                let service = service.clone();
+                async move {
+                    let stream = c.events(service.as_deref(), 0, limit, false).await?;
+                    collect(stream).await
+                }
+            })
+            .await
+            .require_any()?;
+        let mut events = results.gather();
+        events.items.sort_by_key(|e| e.at);
+        Ok(events)
+    }
+
+    /// The DNS records `node` (or every node) registered.
+    pub async fn dns_records(
+        &self,
+        node: Option<&str>,
+    ) -> Result<NodeResults<Vec<OnNode<DnsRecord>>>, crate::Error> {
+        let nodes = self.nodes(node)?;
+        self.ask(&nodes, |node, mut c| async move {
+            let records = c.dns_records().await?;
+            Ok(records
+                .into_iter()
+                .map(|value| OnNode {
+                    node: node.clone(),
+                    value,
+                })
+                .collect())
+        })
+        .await
+        .require_any()
+    }
+
+    /// Recreates the containers the runtime lost on `node` (or every node): one
+    /// report per service touched.
+    pub async fn recover(
+        &self,
+        node: Option<&str>,
+    ) -> Result<NodeResults<Vec<Report>>, crate::Error> {
+        let nodes = self.nodes(node)?;
+        self.ask(&nodes, |_, mut c| async move { Ok(c.recover().await?) })
+            .await
+            .require_any()
+    }
+}
+
+/// Every item of `stream`.
+async fn collect<T>(mut stream: ApiStream<T>) -> Result<Vec<T>, crate::Error> {
+    let mut out = Vec::new();
+    while let Some(item) = stream.next().await {
+        out.push(item?);
+    }
+    Ok(out)
+}

@@ -1,0 +1,179 @@
+//! `mcp sync`: every definition of the services directory sent to its node (all
+//! nodes at once) and applied there, or only planned. Images a registry lacks are
+//! built first, when the service's source tree can build them; public services'
+//! edge routes follow; with prune, services without a definition go, and their
+//! edge routes with them.
+
+use std::collections::BTreeMap;
+
+use mcp_model::spec::ServiceDefinition;
+use mcp_model::view::{SyncAction, SyncItem};
+
+use crate::builder::{BuildError, run_build};
+use crate::fleet::Fleet;
+use crate::results::NodeResults;
+
+impl Fleet {
+    /// Sends every definition of the services directory to its node (all nodes at
+    /// once) and applies it, or only plans with `dry_run`. First, every component's
+    /// image is looked up in its registry: a missing one is built and pushed from
+    /// the service's source tree (a `build` item), or, with no source, reported as an
+    /// error telling the operator to build it first; other services proceed. With
+    /// `prune`, services without a definition are undeployed and every edge node
+    /// drops their routes. Each node's plan, or why it could not be reached.
+    pub async fn sync(
+        &self,
+        dry_run: bool,
+        prune: bool,
+    ) -> Result<NodeResults<Vec<SyncItem>>, crate::Error> {
+        let defs = mcp_model::spec::load_dir(&self.config().services_dir())?;
+        let mut by_node: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut builds: BTreeMap<String, Vec<SyncItem>> = BTreeMap::new();
+        let registry = mcp_platform::images::ImageRegistry::new(self.registry_settings()?);
+        // Like an invalid definition, a public hostname an edge node refuses stops
+        // the sync before anything changes.
+        if !self.edge_nodes().is_empty() {
+            for d in &defs {
+                self.check_edge_routes(&self.edge_requests(d, &d.node)?)
+                    .await?;
+            }
+        }
+        for d in &defs {
+            self.config().node(&d.node, self.path())?;
+            builds
+                .entry(d.node.clone())
+                .or_default()
+                .extend(self.ensure_images(d, &registry, dry_run).await);
+            by_node.entry(d.node.clone()).or_default().push(d.to_toml());
+        }
+        // With prune, every node is asked: one left without definitions must still
+        // undeploy what it runs.
+        if prune {
+            for n in &self.config().nodes {
+                by_node.entry(n.name.clone()).or_default();
+            }
+        }
+        let nodes: Vec<String> = by_node.keys().cloned().collect();
+        let by_node = &by_node;
+        let mut results = self
+            .on_nodes(&nodes, |node, mut c| async move {
+                let node_defs = by_node.get(&node).cloned().unwrap_or_default();
+                Ok(c.sync(node_defs, dry_run, prune).await?)
+            })
+            .await;
+        for (node, result) in &mut results {
+            if let (Ok(items), Some(pre)) = (result, builds.remove(node.as_str())) {
+                items.splice(0..0, pre);
+            }
+        }
+        if !dry_run && !self.edge_nodes().is_empty() {
+            for (node, result) in &mut results {
+                if let Ok(items) = result {
+                    let edge = self.sync_edges(&defs, node, items).await;
+                    items.extend(edge);
+                }
+            }
+        }
+        if prune {
+            for (edge, pruned) in self.prune_edges(&defs, dry_run).await {
+                let Some((_, result)) = results.iter_mut().find(|(n, _)| *n == edge) else {
+                    continue;
+                };
+                match (result, pruned) {
+                    (Ok(items), Ok(more)) => items.extend(more),
+                    (result @ Ok(_), Err(e)) => *result = Err(e),
+                    (Err(_), _) => {}
+                }
+            }
+        }
+        Ok(NodeResults::from_each(results))
+    }
+
+    /// The `build` items for `def`: one per image its registry lacks.
+    async fn ensure_images(
+        &self,
+        def: &ServiceDefinition,
+        registry: &mcp_platform::images::ImageRegistry,
+        dry_run: bool,
+    ) -> Vec<SyncItem> {
+        let item = |reason: String, error: Option<String>| SyncItem {
+            service: def.name.clone(),
+            action: SyncAction::Build,
+            reason,
+            error,
+        };
+        let mut missing = Vec::new();
+        let mut out = Vec::new();
+        for c in def.resolve(&self.config().conventions).components {
+            // Local images (`localhost/…`) are not in any registry.
+            let remote = mcp_platform::images::ImageRef::parse(&c.image)
+                .ok()
+                .and_then(|r| r.registry)
+                .is_some_and(|r| r != "localhost");
+            if !remote {
+                continue;
+            }
+            match registry.exists(&c.image).await {
+                Ok(true) => {}
+                Ok(false) => missing.push(c.image.clone()),
+                Err(e) => out.push(item(
+                    format!("cannot check {}", c.image),
+                    Some(e.to_string()),
+                )),
+            }
+        }
+        if missing.is_empty() {
+            return out;
+        }
+        let plan = match &self.config().build.workspace {
+            None => Err(BuildError::NoWorkspace),
+            Some(w) => crate::builder::plan(def, w, &self.config().conventions),
+        };
+        let items = match plan {
+            Ok(items) if missing.iter().all(|m| items.iter().any(|i| &i.image == m)) => items,
+            Ok(_) | Err(_) => {
+                let why = match plan {
+                    Err(e) => e.to_string(),
+                    Ok(_) => "no [build.images] entry builds it".into(),
+                };
+                out.push(item(
+                    format!("{} not in the registry", missing.join(", ")),
+                    Some(format!(
+                        "cannot build it here ({why}); build and push it first: mcp build {}",
+                        def.name
+                    )),
+                ));
+                return out;
+            }
+        };
+        let reason = format!(
+            "{} not in the registry: build from {}",
+            missing.join(", "),
+            items
+                .iter()
+                .map(|i| i.dockerfile.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if dry_run {
+            out.push(item(reason, None));
+            return out;
+        }
+        let settings = match self.registry_settings() {
+            Ok(s) => s,
+            Err(e) => {
+                out.push(item(reason, Some(e.to_string())));
+                return out;
+            }
+        };
+        let error = run_build(items, settings, Box::new(|_, _, _| {}))
+            .await
+            .err()
+            .map(|e| e.to_string());
+        out.push(item(
+            reason.replace(": build from", ": built and pushed from"),
+            error,
+        ));
+        out
+    }
+}

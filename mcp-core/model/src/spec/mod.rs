@@ -1,0 +1,317 @@
+//! Service definitions: the TOML files an operator writes, one per service
+//! (`~/.config/mcp/services/<service>.toml`).
+//!
+//! This module owns the whole life of a definition on the way in:
+//!
+//! * the model ([`ServiceDefinition`], [`Component`], [`Route`]) holding exactly what
+//!   the file says, with defaults applied only where the platform defines them as
+//!   part of the format (`active`, `public`);
+//! * parsing ([`ServiceDefinition::parse`], [`ServiceDefinition::load`], [`load_dir`])
+//!   that reports *every* problem at once, each with file, line, column, field and the
+//!   rule broken ([`Problem`]);
+//! * validation rules ([`ServiceDefinition::validate`]) shared by files and by
+//!   definitions built in code;
+//! * the platform's derivations in one place ([`ServiceDefinition::resolve`] with
+//!   [`Conventions`]): default hostnames, `$PORT`/`$PORT_<NAME>` names, container
+//!   names, image references and versions;
+//! * canonical serialisation ([`ServiceDefinition::to_toml`]) and the definition hash
+//!   that labels containers;
+//! * format-preserving edits ([`DefinitionEditor`]) that keep comments and layout.
+
+mod derive;
+mod edit;
+mod image;
+mod parse;
+mod problem;
+mod rules;
+mod serialize;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use derive::{
+    Conventions, DEFAULT_HEALTH_TIMEOUT, HealthCheck, ResolvedComponent, ResolvedRoute,
+    ResolvedService,
+};
+pub use edit::DefinitionEditor;
+pub use image::{ImageRef, is_pinned_version};
+pub use problem::{Location, Problem, Rule};
+pub use rules::check_hostname;
+
+use crate::ErrorKind;
+
+/// A service definition, as written by the operator.
+///
+/// Construct one by parsing ([`ServiceDefinition::parse`], [`ServiceDefinition::load`])
+/// or in code; in the latter case call [`ServiceDefinition::validate`] before use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceDefinition {
+    /// Service name: drives `/srv/<name>`, the default hostname and image names.
+    pub name: String,
+    /// The node the service runs on (a name from the CLI's `[[nodes]]`).
+    pub node: String,
+    /// Placement tier (`core` or `worker`); informational until a master places services.
+    pub tier: Option<Tier>,
+    /// Whether MCP keeps the service running. Defaults to `true`.
+    pub active: bool,
+    /// Source directory relative to the build workspace; defaults to `name`.
+    pub path: Option<String>,
+    /// Image tag for every component that does not pin its own.
+    pub version: Option<String>,
+    /// `[build.images]`: image repository name → Dockerfile path, sorted by name.
+    pub build_images: BTreeMap<String, String>,
+    /// `[snapshot]`: how the service's data is snapshotted, if not the default.
+    pub snapshot: Option<SnapshotSpec>,
+    /// `[[components]]`, in file order.
+    pub components: Vec<Component>,
+}
+
+crate::words! {
+    /// Where a service is placed when a master does the placing.
+    pub enum Tier: "tier" {
+        /// Runs on the master node; never migrated.
+        Core => "core",
+        /// Runs on any compute node.
+        Worker => "worker",
+    }
+}
+
+/// `[snapshot]`: how a service's data directory is captured.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SnapshotSpec {
+    /// `grpc`, `cli`, `full`, `exec: <command>`, or absent for the default.
+    pub method: Option<String>,
+    /// Paths relative to `/srv/<service>/` left out of snapshots.
+    pub exclude: Vec<String>,
+}
+
+/// One container of a service (`[[components]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Component {
+    /// Component name, unique within the service (`api`, `web`).
+    pub name: String,
+    /// Full image reference with a pinned tag; derived from the registry, the service
+    /// name and the version when absent.
+    pub image: Option<String>,
+    /// Image tag override for this component when `image` is absent.
+    pub version: Option<String>,
+    /// Extra volume mounts, `host:container[:options]`.
+    pub volumes: Vec<String>,
+    /// Command override; the image's `CMD` when absent.
+    pub cmd: Option<Vec<String>>,
+    /// Extra environment, `KEY=VALUE`.
+    pub env: Vec<String>,
+    /// Container network; the agent's default (`mcpnet`) when absent.
+    pub network: Option<String>,
+    /// Container user; the agent's default (`0:0`) when absent.
+    pub user: Option<String>,
+    /// Restart policy; the agent's default (`unless-stopped`) when absent.
+    pub restart: Option<String>,
+    /// Legacy explicit port publications, `[hostip:]hostport:containerport`.
+    pub ports: Vec<String>,
+    /// `[[components.routes]]`, in file order.
+    pub routes: Vec<Route>,
+}
+
+/// A route from mc-proxy to a component (`[[components.routes]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    /// Route name; gives `$PORT_<NAME>`. Required when a component has several routes.
+    pub name: Option<String>,
+    /// The mc-proxy listener port (443, 8443, 9443), not a container port.
+    pub port: u16,
+    /// Who terminates TLS.
+    pub mode: Mode,
+    /// Hostname override; `<service>.<zone>` when absent.
+    pub hostname: Option<String>,
+    /// Whether an edge node routes public traffic to this route. Defaults to `false`.
+    pub public: bool,
+    /// The HTTP path whose answer (2xx or 3xx) says a new container is ready for
+    /// traffic (l7 routes: the backend speaks plain HTTP). Absent: a TCP connect to
+    /// the port.
+    pub health_path: Option<String>,
+    /// Seconds a new container has to pass its health check (default 30).
+    pub health_timeout: Option<u32>,
+}
+
+crate::words! {
+    /// Routing mode of a route.
+    pub enum Mode: "route mode" {
+        /// TLS passthrough by SNI: the service terminates TLS itself.
+        L4 => "l4",
+        /// mc-proxy terminates TLS with a certificate MCP provisions.
+        L7 => "l7",
+    }
+}
+
+/// Errors of this module.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpecError {
+    /// A definition file or directory could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A definition file could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// One or more definitions are invalid. Every problem found is listed.
+    #[error("{}", problem::summarize(problems))]
+    Invalid {
+        /// Every problem, in file order.
+        problems: Vec<Problem>,
+    },
+    /// An edit referred to something the definition does not have.
+    #[error("{0}")]
+    NoSuchComponent(String),
+}
+
+impl SpecError {
+    /// The stable classification of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            SpecError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                ErrorKind::NotFound
+            }
+            SpecError::Read { .. } | SpecError::Write { .. } => ErrorKind::Io,
+            SpecError::Invalid { .. } => ErrorKind::InvalidInput,
+            SpecError::NoSuchComponent(_) => ErrorKind::NotFound,
+        }
+    }
+
+    /// The problems, when the error is [`SpecError::Invalid`]; empty otherwise.
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            SpecError::Invalid { problems } => problems,
+            _ => &[],
+        }
+    }
+}
+
+impl ServiceDefinition {
+    /// Parses and validates a definition from TOML text. `origin` names the file in
+    /// problems (use `None` for text that did not come from a file).
+    ///
+    /// Every problem is reported, not just the first: structural ones (syntax, types,
+    /// unknown keys, missing fields) and rule violations alike.
+    pub fn parse(text: &str, origin: Option<&Path>) -> Result<Self, SpecError> {
+        let (def, problems) = parse::parse_located(text, origin);
+        match def {
+            Some(def) if problems.is_empty() => Ok(def),
+            _ => Err(SpecError::Invalid { problems }),
+        }
+    }
+
+    /// Reads, parses and validates the definition in `path`.
+    pub fn load(path: &Path) -> Result<Self, SpecError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, Some(path))
+    }
+
+    /// Checks the platform's rules on a definition (for example one built in code).
+    /// Problems carry field paths but no file locations. An empty list means valid.
+    pub fn validate(&self) -> Vec<Problem> {
+        let mut sink = problem::Sink::unlocated();
+        rules::check(self, &mut sink);
+        sink.into_problems()
+    }
+
+    /// The canonical TOML form: fields in a fixed order, defaults written out.
+    /// Parsing it gives back an equal definition.
+    pub fn to_toml(&self) -> String {
+        serialize::to_toml(self)
+    }
+
+    /// A stable hash (SHA-256, hex) of the canonical form. Two definitions hash equal
+    /// exactly when they deploy the same thing; the agent labels containers with it to
+    /// detect drift.
+    pub fn definition_hash(&self) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(self.to_toml().as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Applies the platform's conventions: every derived value, ready to deploy.
+    /// Call on a valid definition; on an invalid one the derived values are best effort.
+    pub fn resolve(&self, conventions: &Conventions) -> ResolvedService {
+        derive::resolve(self, conventions)
+    }
+
+    /// The source directory relative to the build workspace (`path`, or the name).
+    pub fn source_path(&self) -> &str {
+        self.path.as_deref().unwrap_or(&self.name)
+    }
+
+    /// The component named `name`.
+    pub fn component(&self, name: &str) -> Option<&Component> {
+        self.components.iter().find(|c| c.name == name)
+    }
+}
+
+/// Loads every `*.toml` definition in `dir` (not recursive), sorted by file name.
+///
+/// All files are read and every problem in every file is reported together. Besides
+/// each file's own rules, the set must have unique service names, and each file must
+/// be named after its service (`<name>.toml`), since commands find definitions by
+/// service name.
+pub fn load_dir(dir: &Path) -> Result<Vec<ServiceDefinition>, SpecError> {
+    let read_err = |source| SpecError::Read {
+        path: dir.to_owned(),
+        source,
+    };
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(read_err)? {
+        let path = entry.map_err(read_err)?.path();
+        if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    load_checked(&paths, true)
+}
+
+/// Loads the definitions in `paths`, reporting every problem in every file together,
+/// and checks that service names are unique across them.
+pub fn load_files(paths: &[PathBuf]) -> Result<Vec<ServiceDefinition>, SpecError> {
+    load_checked(paths, false)
+}
+
+fn load_checked(
+    paths: &[PathBuf],
+    check_file_names: bool,
+) -> Result<Vec<ServiceDefinition>, SpecError> {
+    let mut defs: Vec<(PathBuf, ServiceDefinition)> = Vec::new();
+    let mut problems = Vec::new();
+    for path in paths {
+        match ServiceDefinition::load(path) {
+            Ok(def) => defs.push((path.clone(), def)),
+            Err(SpecError::Invalid { problems: p }) => problems.extend(p),
+            Err(e) => return Err(e),
+        }
+    }
+    problems.extend(rules::check_set(&defs));
+    if check_file_names {
+        problems.extend(rules::check_file_names(&defs));
+    }
+    if problems.is_empty() {
+        Ok(defs.into_iter().map(|(_, d)| d).collect())
+    } else {
+        Err(SpecError::Invalid { problems })
+    }
+}

@@ -1,0 +1,29 @@
+//! The results MCP reports, one type each, shared by every side: the agent builds
+//! them, the wire carries them (`mcp_proto::convert`), and the CLI's `--json`,
+//! Python's records and their `to_dict()` all show them through serde, so every
+//! frontend carries the same fields under the same names (docs/json.md).
+//!
+//! Times serialise as RFC 3339 strings ([`crate::time`]); vocabularies
+//! ([`Step`], [`ComponentChange`], [`SyncAction`], …) as their one spelling
+//! ([`crate::words!`]).
+
+mod dns;
+mod event;
+mod node;
+mod report;
+mod routes;
+mod snapshot;
+mod status;
+mod sync;
+
+pub use dns::DnsRecord;
+pub use event::{Event, LogLine};
+pub use node::{NodeInfo, NodeRole};
+pub use report::{ChangedComponent, ComponentChange, PortAssignment, Report, Step};
+pub use routes::{
+    EdgeRouteRecord, EdgeRouteRequest, EdgeRouteStatus, ListenerStatus, ProxyRouteRecord,
+    ProxyStatus, ProxyTable,
+};
+pub use snapshot::SnapshotInfo;
+pub use status::{CertificateRecord, ComponentStatus, DesiredState, ServiceStatus, StatusReport};
+pub use sync::{SyncAction, SyncItem};

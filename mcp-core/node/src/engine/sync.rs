@@ -1,0 +1,101 @@
+//! Declarative sync: the desired definitions of a node in, a plan out (and applied).
+//! The dry run and the real run use the same plan.
+
+use mcp_model::view::{SyncAction, SyncItem};
+
+use super::{Engine, EngineError};
+use mcp_model::spec::ServiceDefinition;
+
+impl Engine {
+    /// The plan that brings this node to `definitions`: deploy new services, redeploy
+    /// changed ones, stop those now `active = false` and start those whose
+    /// definition had stopped them and now says `active = true`, leave the rest; with
+    /// `prune`, undeploy services that have no definition. A service an operator
+    /// stopped by hand (`mcp stop`) stays stopped while its definition is unchanged.
+    pub fn plan_sync(
+        &self,
+        definitions: &[ServiceDefinition],
+        prune: bool,
+    ) -> Result<Vec<SyncItem>, crate::Error> {
+        let deployed = self.registry.services()?;
+        let mut items = Vec::new();
+        for def in definitions {
+            let item = |action, reason: &str| SyncItem {
+                service: def.name.clone(),
+                action,
+                reason: reason.to_owned(),
+                error: None,
+            };
+            if def.node != self.config.node {
+                return Err(EngineError::WrongNode {
+                    service: def.name.clone(),
+                    wanted: def.node.clone(),
+                    this: self.config.node.clone(),
+                }
+                .into());
+            }
+            let Some(rec) = deployed.iter().find(|r| r.name() == def.name) else {
+                items.push(item(SyncAction::Deploy, "new service"));
+                continue;
+            };
+            let mut as_deployed = rec.definition.clone();
+            as_deployed.active = def.active;
+            if as_deployed.definition_hash() != def.definition_hash() {
+                items.push(item(SyncAction::Redeploy, "definition changed"));
+            } else if !def.active && rec.active {
+                items.push(item(SyncAction::Stop, "active = false"));
+            } else if def.active && !rec.active && !rec.definition.active {
+                items.push(item(SyncAction::Start, "active = true"));
+            } else if def.active && !rec.active {
+                items.push(item(
+                    SyncAction::Unchanged,
+                    "stopped by an operator; `mcp start` runs it again",
+                ));
+            } else {
+                items.push(item(SyncAction::Unchanged, "up to date"));
+            }
+        }
+        if prune {
+            for rec in &deployed {
+                if !definitions.iter().any(|d| d.name == rec.name()) {
+                    items.push(SyncItem {
+                        service: rec.name().to_owned(),
+                        action: SyncAction::Undeploy,
+                        reason: "no definition".into(),
+                        error: None,
+                    });
+                }
+            }
+        }
+        Ok(items)
+    }
+
+    /// Plans (see [`Engine::plan_sync`]) and applies the plan. A failing service does
+    /// not stop the others; its item carries the error.
+    pub fn sync(
+        &self,
+        definitions: &[ServiceDefinition],
+        prune: bool,
+        actor: &str,
+    ) -> Result<Vec<SyncItem>, crate::Error> {
+        let mut items = self.plan_sync(definitions, prune)?;
+        for item in &mut items {
+            let def = definitions.iter().find(|d| d.name == item.service);
+            let result = match (item.action, def) {
+                // Stop and start through deploy, so the recorded definition carries
+                // the `active` that caused them.
+                (
+                    SyncAction::Deploy
+                    | SyncAction::Redeploy
+                    | SyncAction::Stop
+                    | SyncAction::Start,
+                    Some(def),
+                ) => self.deploy(def, actor).map(drop),
+                (SyncAction::Undeploy, _) => self.undeploy(&item.service, actor).map(drop),
+                _ => Ok(()),
+            };
+            item.error = result.err().map(|e| e.to_string());
+        }
+        Ok(items)
+    }
+}

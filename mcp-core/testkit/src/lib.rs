@@ -1,0 +1,36 @@
+//! `mcp_testkit`: MCP's test kit. Real parts, started so that parallel tests never
+//! race for them, and the stand-ins for the Metacircular-only services that have
+//! no public implementation:
+//!
+//! * [`spawn`]: how an external server starts without racing the tests beside it
+//!   (a probe that recognises its own instance; a lost race starts it again on
+//!   fresh ports).
+//! * Real servers: [`bind`] (BIND 9), [`pebble`] (ACME), [`registry`] (Debian's
+//!   `docker-registry`), [`sshd`] (OpenSSH, and a script standing in for systemd).
+//! * Fakes speaking the platform's wire protocols: [`fake_mcproxy`] (mc-proxy's
+//!   admin API, recording), [`fake_mcns`], [`fake_metacrypt`], [`fake_mcias`], over
+//!   [`https_fake`].
+//! * [`testbed`]: a Podman test bed (rootful or rootless) with its own registry,
+//!   port slice and instance label, the example services' images, and real agents
+//!   started on it.
+//! * [`netns`] (nodes in network namespaces of their own) and [`relay`] (a TCP
+//!   relay that cuts connections mid-transfer).
+//! * The recording fake container runtime is `mcp_node::runtime::fake` (feature
+//!   `fake`), so the node's own unit tests can use it.
+//!
+//! Nothing here is domain logic. Tests in every crate depend on it as a
+//! dev-dependency only.
+
+pub mod bind;
+pub mod fake_mcias;
+pub mod fake_mcns;
+pub mod fake_mcproxy;
+pub mod fake_metacrypt;
+pub mod https_fake;
+pub mod netns;
+pub mod pebble;
+pub mod registry;
+pub mod relay;
+pub mod spawn;
+pub mod sshd;
+pub mod testbed;

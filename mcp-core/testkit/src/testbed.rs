@@ -1,0 +1,816 @@
+//! A Podman test bed: a runtime (rootful, or rootless as the `mcptest` user), an
+//! engine with its own registry, data root and instance label, and the example
+//! service's image. Dropping it removes every container it created, found by label,
+//! and nothing else.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use mcp_core::node::engine::{Engine, EngineConfig};
+use mcp_core::node::ports::BindProbe;
+use mcp_core::node::registry::Registry;
+use mcp_core::node::runtime::Podman;
+use mcp_core::ports::PortRange;
+use mcp_core::spec::ServiceDefinition;
+
+use crate::spawn::{self, StartError};
+
+/// The unprivileged user that runs rootless Podman in tests (created by
+/// `.ci/podman-setup.sh`).
+pub const ROOTLESS_USER: &str = "mcptest";
+
+/// The label on everything a test bed creates, for cleanup.
+pub const TEST_LABEL: &str = "mcp-test.run";
+
+/// The example service's image repository.
+pub const HELLO_IMAGE: &str = "localhost/hello";
+
+/// The stateful example service's image repository.
+pub const NOTES_IMAGE: &str = "localhost/notes";
+
+/// Podman settings these machines need (no systemd, cgroup v1 hybrid, capped
+/// rlimits): the ones `mcp-agent init --local` writes. Harmless elsewhere.
+const CONTAINERS_CONF: &str = mcp_core::node::local::NO_SYSTEMD_CONTAINERS_CONF;
+
+/// Rootful (Podman as root) or rootless (as [`ROOTLESS_USER`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Podman as root.
+    Rootful,
+    /// Podman as an unprivileged user, as the platform runs it.
+    Rootless,
+}
+
+/// A world-readable scratch directory shared by every test bed (the rootless user
+/// must read the config and the image build context). One fixed directory, whose
+/// files are replaced atomically, so runs neither collide nor pile up.
+fn shared_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join("mcp-testbed");
+        std::fs::create_dir_all(&dir).expect("create test bed dir");
+        set_mode(&dir, 0o755);
+        write_shared(
+            &dir.join("containers.conf"),
+            CONTAINERS_CONF.as_bytes(),
+            0o644,
+        )
+        .expect("write containers.conf");
+        dir
+    })
+}
+
+/// Writes a file other processes may be reading: to a private name, then renamed.
+fn write_shared(path: &Path, contents: &[u8], mode: u32) -> std::io::Result<()> {
+    mcp_core::fsutil::write_atomic(path, contents, mode)
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+}
+
+fn id_of(user: &str, flag: &str) -> Option<u32> {
+    let out = Command::new("id").args([flag, user]).output().ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
+/// The `podman` command line for `mode`.
+/// The command that runs Podman, and the owner (uid, gid) of host directories.
+type PodmanCommand = (Vec<String>, Option<(u32, u32)>);
+
+fn podman_command(mode: Mode) -> Result<PodmanCommand, String> {
+    let conf = shared_dir().join("containers.conf");
+    match mode {
+        Mode::Rootful => Ok((
+            vec![
+                "env".into(),
+                format!("CONTAINERS_CONF={}", conf.display()),
+                "podman".into(),
+            ],
+            None,
+        )),
+        Mode::Rootless => {
+            let (Some(uid), Some(gid)) = (id_of(ROOTLESS_USER, "-u"), id_of(ROOTLESS_USER, "-g"))
+            else {
+                return Err(format!(
+                    "user {ROOTLESS_USER} does not exist: run .ci/run as root (it sets up rootless Podman)"
+                ));
+            };
+            Ok((
+                vec![
+                    "setpriv".into(),
+                    format!("--reuid={uid}"),
+                    format!("--regid={gid}"),
+                    "--init-groups".into(),
+                    "env".into(),
+                    "-i".into(),
+                    format!("HOME=/home/{ROOTLESS_USER}"),
+                    format!("USER={ROOTLESS_USER}"),
+                    format!("LOGNAME={ROOTLESS_USER}"),
+                    "PATH=/usr/sbin:/usr/bin:/sbin:/bin".into(),
+                    format!("XDG_RUNTIME_DIR=/run/user/{uid}"),
+                    format!("CONTAINERS_CONF={}", conf.display()),
+                    "podman".into(),
+                ],
+                Some((uid, gid)),
+            ))
+        }
+    }
+}
+
+/// The `containers.conf` the test beds pass to Podman (set `CONTAINERS_CONF` to it
+/// for other Podman users, e.g. `mcp build`).
+pub fn containers_conf() -> PathBuf {
+    shared_dir().join("containers.conf")
+}
+
+/// The example service's build context: its `Dockerfile` and static `hello` binary.
+pub fn hello_context() -> Result<PathBuf, String> {
+    Example::Hello.context()
+}
+
+/// The example services a test bed can build, each from `examples/<name>/`
+/// (`main.rs` and a `Dockerfile`) into a `FROM scratch` image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Example {
+    /// `hello`: stateless, std only.
+    Hello,
+    /// `notes`: keeps its notes in SQLite under its data directory (links
+    /// Debian's `libsqlite3.a`).
+    Notes,
+}
+
+impl Example {
+    /// Its name: the directory under `examples/`, the binary, the image name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Example::Hello => "hello",
+            Example::Notes => "notes",
+        }
+    }
+
+    /// Its image repository.
+    pub fn image(self) -> &'static str {
+        match self {
+            Example::Hello => HELLO_IMAGE,
+            Example::Notes => NOTES_IMAGE,
+        }
+    }
+
+    /// Its build context (`Dockerfile` and the static binary), compiled once per
+    /// process.
+    pub fn context(self) -> Result<PathBuf, String> {
+        static CONTEXTS: OnceLock<Mutex<BTreeMap<&'static str, Result<PathBuf, String>>>> =
+            OnceLock::new();
+        let contexts = CONTEXTS.get_or_init(Default::default);
+        let mut contexts = contexts.lock().unwrap_or_else(|p| p.into_inner());
+        contexts
+            .entry(self.name())
+            .or_insert_with(|| compile_example(self.name()))
+            .clone()
+    }
+}
+
+/// Compiles `examples/<name>/main.rs` into a static binary in a shared build
+/// context beside its `Dockerfile`.
+fn compile_example(name: &str) -> Result<PathBuf, String> {
+    let ctx = shared_dir().join(format!("{name}-context"));
+    std::fs::create_dir_all(&ctx).map_err(|e| e.to_string())?;
+    set_mode(&ctx, 0o755);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name);
+    let dockerfile = std::fs::read(src.join("Dockerfile")).map_err(|e| e.to_string())?;
+    write_shared(&ctx.join("Dockerfile"), &dockerfile, 0o644).map_err(|e| e.to_string())?;
+    let tmp = ctx.join(format!(".{name}.{}", std::process::id()));
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let out = Command::new(rustc)
+        .args([
+            "--edition",
+            "2024",
+            "-O",
+            "-C",
+            "target-feature=+crt-static",
+            "-C",
+            "strip=symbols",
+            "-o",
+        ])
+        .arg(&tmp)
+        .arg(src.join("main.rs"))
+        .output()
+        .map_err(|e| format!("cannot run rustc: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "rustc {name} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    set_mode(&tmp, 0o755);
+    std::fs::rename(&tmp, ctx.join(name)).map_err(|e| e.to_string())?;
+    Ok(ctx)
+}
+
+/// A test bed. See the module docs.
+#[derive(Debug)]
+pub struct Testbed {
+    /// Rootful or rootless.
+    pub mode: Mode,
+    /// Unique id: the instance label of its engine and the value of [`TEST_LABEL`].
+    pub id: String,
+    /// This bed's own slice of host ports, so parallel beds (each with its own
+    /// registry) never lease the same port.
+    pub port_range: PortRange,
+    argv: Vec<String>,
+    owner: Option<(u32, u32)>,
+    pki: Option<FleetPki>,
+    edge: bool,
+    netns: Option<(PathBuf, std::net::Ipv4Addr)>,
+    dir: tempfile::TempDir,
+}
+
+/// What the agents of one test fleet share, as a real fleet's do: the platform CA
+/// their TLS certificates come from, and the admin token they accept, so one CLI
+/// configuration reaches them all.
+#[derive(Debug, Clone)]
+pub struct FleetPki {
+    ca: mcp_core::platform::pki::CertifiedKey,
+    token: String,
+}
+
+impl FleetPki {
+    /// A fresh CA and token.
+    pub fn new() -> Result<Self, String> {
+        Ok(FleetPki {
+            ca: mcp_core::platform::pki::create_ca("test fleet CA").map_err(|e| e.to_string())?,
+            token: mcp_core::platform::pki::random_token().map_err(|e| e.to_string())?,
+        })
+    }
+
+    /// The CA's private key, PEM (what `[provision] ca_key` points at).
+    pub fn ca_key_pem(&self) -> &str {
+        &self.ca.key_pem
+    }
+
+    /// Writes a CLI configuration in `dir` naming every `(node, address, role)`,
+    /// with definitions in `services`; returns its path.
+    pub fn cli_config(
+        &self,
+        dir: &Path,
+        nodes: &[(&str, String, &str)],
+        services: &Path,
+    ) -> Result<PathBuf, String> {
+        let w = |name: &str, text: &str| {
+            std::fs::write(dir.join(name), text).map_err(|e| e.to_string())
+        };
+        w("fleet-ca.pem", &self.ca.cert_pem)?;
+        w("fleet-token", &format!("{}\n", self.token))?;
+        let q = |p: &Path| format!("{:?}", p.display().to_string());
+        let mut text = String::new();
+        for (name, address, role) in nodes {
+            text.push_str(&format!(
+                "[[nodes]]\nname = \"{name}\"\naddress = \"{address}\"\nrole = \"{role}\"\n\n"
+            ));
+        }
+        text.push_str(&format!(
+            "[auth]\ntoken_path = {}\n\n[tls]\nca_cert = {}\nserver_name = \"localhost\"\n\n\
+             [services]\ndir = {}\n",
+            q(&dir.join("fleet-token")),
+            q(&dir.join("fleet-ca.pem")),
+            q(services),
+        ));
+        let path = dir.join("fleet.toml");
+        std::fs::write(&path, text).map_err(|e| e.to_string())?;
+        Ok(path)
+    }
+}
+
+impl Testbed {
+    /// A test bed for `mode`. Fails with a message saying what to set up when Podman
+    /// (or the rootless user) is not available.
+    pub fn new(mode: Mode) -> Result<Self, String> {
+        let (argv, owner) = podman_command(mode)?;
+        static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = format!("t{}x{n}", std::process::id());
+        // 100 ports per bed between 15000 and 32699: below the kernel's ephemeral
+        // range (32768 and up), which it hands out for `bind(:0)` and outgoing
+        // connections, so no other test's server or client takes a port the
+        // agent leased and Podman has yet to bind.
+        let slice = (std::process::id().wrapping_mul(7).wrapping_add(n) % 177) as u16;
+        let port_range = PortRange::new(15000 + slice * 100, 15000 + slice * 100 + 99)
+            .map_err(|e| e.to_string())?;
+        let dir = tempfile::Builder::new()
+            .prefix("mcp-tb-")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
+        set_mode(dir.path(), 0o755);
+        let tb = Testbed {
+            mode,
+            id,
+            port_range,
+            argv,
+            owner,
+            pki: None,
+            edge: false,
+            netns: None,
+            dir,
+        };
+        let check = tb.podman(&["info", "--format", "{{.Host.OCIRuntime.Name}}"]);
+        if !check.status.success() {
+            return Err(format!(
+                "podman ({mode:?}) does not work here: {}; run .ci/run as root to install and configure it",
+                String::from_utf8_lossy(&check.stderr).trim()
+            ));
+        }
+        Ok(tb)
+    }
+
+    /// This bed's agents share `pki` with the other nodes of a test fleet.
+    #[must_use]
+    pub fn in_fleet(mut self, pki: &FleetPki) -> Self {
+        self.pki = Some(pki.clone());
+        self
+    }
+
+    /// This bed's agents run in the network namespace `path` (a
+    /// [`crate::netns::Fabric`] node's), listening on `address:9444` and
+    /// publishing containers there.
+    #[must_use]
+    pub fn in_netns(mut self, path: PathBuf, address: std::net::Ipv4Addr) -> Self {
+        self.netns = Some((path, address));
+        self
+    }
+
+    /// This bed's agents are edge nodes: `role = "edge"`, and a Podman command that
+    /// does not exist, to show they need none.
+    #[must_use]
+    pub fn as_edge(mut self) -> Self {
+        self.edge = true;
+        self
+    }
+
+    /// The runtime, configured for this test bed's mode.
+    pub fn runtime(&self) -> Podman {
+        let p = Podman::with_command(self.argv.clone());
+        match self.owner {
+            Some((uid, gid)) => p.dir_owner(uid, gid),
+            None => p,
+        }
+    }
+
+    /// Runs podman (as this test bed's user) by hand, as an operator would.
+    pub fn podman(&self, args: &[&str]) -> Output {
+        // In the bed's network namespace, if it has one: its containers' networks
+        // are torn down where they were set up.
+        let mut command = match &self.netns {
+            Some((ns, _)) => crate::netns::command_in(ns, &self.argv[0]),
+            None => Command::new(&self.argv[0]),
+        };
+        command
+            .args(&self.argv[1..])
+            .args(args)
+            .output()
+            .expect("run podman")
+    }
+
+    /// The `[podman]` section of an agent configuration for this bed's mode: the
+    /// command that runs Podman and, rootless, the user host files for containers
+    /// belong to (the agent runs as root and Podman as the test user; on a real
+    /// node the agent is the Podman user and needs no `data_owner`).
+    pub fn podman_section(&self) -> String {
+        let argv = self
+            .argv
+            .iter()
+            .map(|a| format!("{a:?}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let owner = self
+            .owner
+            .map(|(uid, gid)| format!("data_owner = \"{uid}:{gid}\"\n"))
+            .unwrap_or_default();
+        format!("[podman]\ncommand = [{argv}]\n{owner}")
+    }
+
+    /// A name unique to this test bed: `<base>-<id>`.
+    pub fn name(&self, base: &str) -> String {
+        format!("{base}-{}", self.id)
+    }
+
+    /// A scratch directory of this test bed.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Builds `localhost/hello:<version>` for this mode (once per process) and
+    /// returns its reference.
+    pub fn hello_image(&self, version: &str) -> Result<String, String> {
+        self.example_image(Example::Hello, version)
+    }
+
+    /// Builds `example`'s image tagged `version` for this mode (once per process)
+    /// and returns its reference.
+    pub fn example_image(&self, example: Example, version: &str) -> Result<String, String> {
+        static BUILT: OnceLock<Mutex<HashSet<(Mode, String)>>> = OnceLock::new();
+        let image = format!("{}:{version}", example.image());
+        let built = BUILT.get_or_init(Default::default);
+        let mut built = built.lock().unwrap_or_else(|p| p.into_inner());
+        if built.contains(&(self.mode, image.clone())) {
+            return Ok(image);
+        }
+        let ctx = example.context()?;
+        let ctx = ctx.to_string_lossy().into_owned();
+        let out = self.podman(&[
+            "build",
+            "--quiet",
+            "--no-cache",
+            "--build-arg",
+            &format!("VERSION={version}"),
+            "-t",
+            &image,
+            &ctx,
+        ]);
+        if !out.status.success() {
+            return Err(format!(
+                "podman build failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        built.insert((self.mode, image.clone()));
+        Ok(image)
+    }
+
+    /// The node name of this test bed: its id, so the agent's instance label (the
+    /// node name) is unique to it too.
+    pub fn node(&self) -> &str {
+        &self.id
+    }
+
+    /// An engine for this bed's node with its own registry and data root, this test
+    /// bed's instance label, ports published on 127.0.0.1, and a 2 s stop grace.
+    pub fn engine(&self) -> Arc<Engine> {
+        let registry = Arc::new(Registry::open(&self.dir().join("mcp.db")).expect("open registry"));
+        Arc::new(
+            Engine::new(
+                self.engine_config(),
+                registry,
+                Arc::new(self.runtime()),
+                Box::new(BindProbe::default()),
+            )
+            .expect("engine"),
+        )
+    }
+
+    /// The configuration [`Testbed::engine`] uses.
+    pub fn engine_config(&self) -> EngineConfig {
+        let mut config = EngineConfig::for_node(&self.id);
+        config.instance = self.id.clone();
+        config.conventions.data_root = self.dir().join("srv");
+        config.stop_grace = Duration::from_secs(2);
+        config.port_range = self.port_range;
+        config.extra_labels = BTreeMap::from([(TEST_LABEL.to_owned(), self.id.clone())]);
+        config
+    }
+
+    /// A definition of the stateful example service (`notes`) named `name`, on this
+    /// bed's node, with one l7 route.
+    pub fn notes_definition(&self, name: &str, version: &str) -> ServiceDefinition {
+        let node = &self.id;
+        let text = format!(
+            "name = \"{name}\"\nnode = \"{node}\"\n\n[[components]]\nname = \"{name}\"\nimage = \"{NOTES_IMAGE}:{version}\"\nenv = [\"NOTES_NAME={name}\"]\n\n[[components.routes]]\nport = 8443\nmode = \"l7\"\n"
+        );
+        ServiceDefinition::parse(&text, None).expect("valid test definition")
+    }
+
+    /// A definition of the example service named `name`, on this bed's node, with one
+    /// l7 route and `extra` appended to its component table.
+    pub fn hello_definition(&self, name: &str, version: &str, extra: &str) -> ServiceDefinition {
+        let node = &self.id;
+        let text = format!(
+            "name = \"{name}\"\nnode = \"{node}\"\n\n[[components]]\nname = \"{name}\"\nimage = \"{HELLO_IMAGE}:{version}\"\nenv = [\"HELLO_NAME={name}\"]\n{extra}\n\n[[components.routes]]\nport = 8443\nmode = \"l7\"\n"
+        );
+        ServiceDefinition::parse(&text, None).expect("valid test definition")
+    }
+}
+
+impl Drop for Testbed {
+    /// Removes every container this bed made: those its in-process engines labelled
+    /// with the test label, and those its agents made (their instance label is
+    /// this bed's node name).
+    fn drop(&mut self) {
+        let mut ids: Vec<String> = Vec::new();
+        for filter in [
+            format!("label={TEST_LABEL}={}", self.id),
+            format!(
+                "label={}={}",
+                mcp_core::node::runtime::labels::INSTANCE,
+                self.id
+            ),
+        ] {
+            let out = self.podman(&["ps", "--all", "--quiet", "--filter", &filter]);
+            ids.extend(
+                String::from_utf8_lossy(&out.stdout)
+                    .split_whitespace()
+                    .map(str::to_owned),
+            );
+        }
+        ids.sort();
+        ids.dedup();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "--force", "--time", "0"];
+            args.extend(ids.iter().map(String::as_str));
+            let _ = self.podman(&args);
+        }
+    }
+}
+
+/// `GET path` on 127.0.0.1:`port`, retrying while the service comes up (at most
+/// `tries` times, 100 ms apart). Returns the response body.
+pub fn http_get(port: u16, path: &str, tries: u32) -> Result<String, String> {
+    http_get_at(([127, 0, 0, 1], port).into(), path, tries)
+}
+
+/// [`http_get`] on any address (a node publishing on its own loopback address).
+pub fn http_get_at(addr: std::net::SocketAddr, path: &str, tries: u32) -> Result<String, String> {
+    let mut last = String::new();
+    for _ in 0..tries {
+        match http_once(addr, &format!("GET {path} HTTP/1.0\r\n\r\n")) {
+            Ok(body) => return Ok(body),
+            Err(e) => last = e,
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!("no answer on {addr}{path}: {last}"))
+}
+
+/// `POST path` with `body` on `addr`, once (a retry could apply it twice).
+/// Returns the response body.
+pub fn http_post(addr: std::net::SocketAddr, path: &str, body: &str) -> Result<String, String> {
+    http_once(
+        addr,
+        &format!(
+            "POST {path} HTTP/1.0\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .map_err(|e| format!("POST {addr}{path}: {e}"))
+}
+
+/// Sends `request`; the body of a `200` answer.
+fn http_once(addr: std::net::SocketAddr, request: &str) -> Result<String, String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    s.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).map_err(|e| e.to_string())?;
+    if !resp.starts_with("HTTP/1.0 200") {
+        return Err(format!("unexpected response: {resp:?}"));
+    }
+    Ok(resp.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned())
+}
+
+/// How a test agent authenticates callers.
+#[derive(Debug, Clone)]
+pub enum AgentAuth {
+    /// Against a (fake) MCIAS at `url`, trusting `ca_pem`.
+    Mcias {
+        /// Base URL.
+        url: String,
+        /// CA of its certificate.
+        ca_pem: String,
+    },
+    /// With an admin token file.
+    TokenFile,
+}
+
+/// A real `mcp-agent` process serving this test bed's node. Stopped with SIGTERM
+/// when dropped.
+#[derive(Debug)]
+pub struct RunningAgent {
+    child: std::process::Child,
+    /// Where it listens.
+    pub address: std::net::SocketAddr,
+    /// Its directory: config, certificates, registry, log.
+    pub dir: PathBuf,
+    /// The CA of its certificate.
+    pub ca_cert: PathBuf,
+    /// Its admin token file (token-file mode).
+    pub token_file: PathBuf,
+    agent_bin: PathBuf,
+    netns: Option<PathBuf>,
+}
+
+impl Testbed {
+    /// Starts `agent_bin` for this bed's node, with `auth`, the monitor ticking every
+    /// second, and waits until it accepts connections.
+    pub fn start_agent(&self, agent_bin: &Path, auth: &AgentAuth) -> Result<RunningAgent, String> {
+        self.start_agent_with(agent_bin, auth, "")
+    }
+
+    /// [`Testbed::start_agent`] with `extra` appended to the agent's configuration.
+    pub fn start_agent_with(
+        &self,
+        agent_bin: &Path,
+        auth: &AgentAuth,
+        extra: &str,
+    ) -> Result<RunningAgent, String> {
+        spawn::retry(|| self.try_start_agent(agent_bin, auth, extra))
+    }
+
+    fn try_start_agent(
+        &self,
+        agent_bin: &Path,
+        auth: &AgentAuth,
+        extra: &str,
+    ) -> Result<RunningAgent, StartError> {
+        let dir = self.dir().join(format!("agent-{}", self.id));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let ca = match &self.pki {
+            Some(p) => p.ca.clone(),
+            None => {
+                mcp_core::platform::pki::create_ca("test agent CA").map_err(|e| e.to_string())?
+            }
+        };
+        let cert = mcp_core::platform::pki::issue_server_cert(&ca, &["localhost", "127.0.0.1"])
+            .map_err(|e| e.to_string())?;
+        let w = |name: &str, text: &str| {
+            std::fs::write(dir.join(name), text).map_err(|e| e.to_string())
+        };
+        w("ca.pem", &ca.cert_pem)?;
+        w("agent.pem", &format!("{}{}", cert.cert_pem, ca.cert_pem))?;
+        w("agent.key", &cert.key_pem)?;
+        let token = match &self.pki {
+            Some(p) => p.token.clone(),
+            None => mcp_core::platform::pki::random_token().map_err(|e| e.to_string())?,
+        };
+        w("admin-token", &format!("{token}\n"))?;
+        // In its own network namespace every port is free.
+        let (address, publish): (std::net::SocketAddr, String) = match &self.netns {
+            Some((_, ip)) => ((*ip, 9444).into(), format!("publish_address = \"{ip}\"\n")),
+            None => (([127, 0, 0, 1], spawn::free_port()?).into(), String::new()),
+        };
+        let q = |p: &Path| format!("{:?}", p.display().to_string());
+        let podman = if self.edge {
+            "[podman]\ncommand = [\"/nonexistent/podman\"]\n".to_owned()
+        } else {
+            self.podman_section()
+        };
+        let role = if self.edge { "edge" } else { "compute" };
+        let auth_toml = match auth {
+            AgentAuth::Mcias { url, ca_pem } => {
+                w("mcias-ca.pem", ca_pem)?;
+                format!(
+                    "[auth]\nmode = \"mcias\"\n\n[mcias]\nserver_url = {url:?}\nca_cert = {}\n",
+                    q(&dir.join("mcias-ca.pem"))
+                )
+            }
+            AgentAuth::TokenFile => format!(
+                "[auth]\nmode = \"token-file\"\ntoken_file = {}\n",
+                q(&dir.join("admin-token"))
+            ),
+        };
+        let config = format!(
+            "[server]\nlisten = \"{address}\"\ntls_cert = {}\ntls_key = {}\nshutdown_grace_secs = 5\n\n\
+             [node]\nname = \"{}\"\nrole = \"{role}\"\n{publish}\n[database]\npath = {}\n\n{auth_toml}\n\
+             {podman}\n[monitor]\ninterval_secs = 1\n\n\
+             [ports]\nrange = \"{}\"\n\n[conventions]\ndata_root = {}\n",
+            q(&dir.join("agent.pem")),
+            q(&dir.join("agent.key")),
+            self.id,
+            q(&dir.join("mcp.db")),
+            self.port_range,
+            q(&self.dir().join("srv")),
+        );
+        w("mcp-agent.toml", &format!("{config}\n{extra}"))?;
+        let netns = self.netns.as_ref().map(|(path, _)| path.clone());
+        let child = spawn_agent(agent_bin, &dir, netns.as_deref(), &[])?;
+        let mut agent = RunningAgent {
+            child,
+            address,
+            netns,
+            ca_cert: dir.join("ca.pem"),
+            token_file: dir.join("admin-token"),
+            agent_bin: agent_bin.to_owned(),
+            dir,
+        };
+        agent.wait_listening()?;
+        Ok(agent)
+    }
+}
+
+fn spawn_agent(
+    agent_bin: &Path,
+    dir: &Path,
+    netns: Option<&Path>,
+    extra: &[&str],
+) -> Result<std::process::Child, String> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("agent.log"))
+        .map_err(|e| e.to_string())?;
+    let mut command = match netns {
+        Some(ns) => crate::netns::command_in(ns, agent_bin),
+        None => Command::new(agent_bin),
+    };
+    command
+        .args(["serve", "--config"])
+        .arg(dir.join("mcp-agent.toml"))
+        .args(extra)
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log)
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", agent_bin.display()))
+}
+
+impl RunningAgent {
+    fn wait_listening(&mut self) -> Result<(), StartError> {
+        let log = self.dir.join("agent.log");
+        let Some(ns) = self.netns.clone() else {
+            return spawn::wait_listening(&mut self.child, "the agent", &log, self.address);
+        };
+        let address = self.address;
+        spawn::wait_ready(&mut self.child, "the agent", &log, || {
+            crate::netns::run_in(&ns, move || std::net::TcpStream::connect(address).is_ok())
+                .unwrap_or(false)
+                .into()
+        })
+    }
+
+    /// Starts the agent again (after [`RunningAgent::stop`]) with the same
+    /// configuration, plus `extra` arguments to `serve`.
+    pub fn restart(&mut self, extra: &[&str]) -> Result<(), String> {
+        self.child = spawn_agent(&self.agent_bin, &self.dir, self.netns.as_deref(), extra)?;
+        self.wait_listening().map_err(|e| e.to_string())
+    }
+
+    /// What the agent logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("agent.log")).unwrap_or_default()
+    }
+
+    /// Writes a CLI configuration reaching this agent as node `node`, with the token
+    /// kept in `token_path` and definitions in `services`; returns its path.
+    pub fn cli_config(
+        &self,
+        node: &str,
+        token_path: &Path,
+        services: &Path,
+        mcias: Option<(&str, &Path)>,
+    ) -> Result<PathBuf, String> {
+        let q = |p: &Path| format!("{:?}", p.display().to_string());
+        let mut text = format!(
+            "[[nodes]]\nname = \"{node}\"\naddress = \"{}\"\n\n[auth]\ntoken_path = {}\n\n\
+             [tls]\nca_cert = {}\nserver_name = \"localhost\"\n\n[services]\ndir = {}\n",
+            self.address,
+            q(token_path),
+            q(&self.ca_cert),
+            q(services),
+        );
+        if let Some((url, ca)) = mcias {
+            text.push_str(&format!(
+                "\n[mcias]\nserver_url = {url:?}\nca_cert = {}\n",
+                q(ca)
+            ));
+        }
+        let path = self.dir.join("mcp.toml");
+        std::fs::write(&path, text).map_err(|e| e.to_string())?;
+        Ok(path)
+    }
+
+    /// Kills the agent outright (SIGKILL): no shutdown, whatever it was doing.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Stops the agent with SIGTERM and waits (at most 15 s) for it to exit; returns
+    /// whether it exited successfully.
+    pub fn stop(&mut self) -> bool {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        for _ in 0..150 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        false
+    }
+}
+
+impl Drop for RunningAgent {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.stop();
+        }
+    }
+}
