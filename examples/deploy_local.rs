@@ -6,7 +6,7 @@
 //! Run (as root, after `.ci/run` or `examples/demo.sh` set up Podman):
 //! `cargo run -p mcp-examples --example deploy_local [rootless]`
 
-use mcp_core::spec::ServiceDefinition;
+use mcp_core::spec::{ServiceDefinition, ValidatedDefinition};
 use mcp_testkit::testbed::{Mode, Testbed, http_get};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -22,6 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The test bed's engine runs a node of its own name, so its containers carry a
     // label no other run shares.
     def.node = bed.node().to_owned();
+    let def = ValidatedDefinition::new(def)?;
     let engine = bed.engine();
 
     println!("deploying {} ({mode:?} podman)", def.name);

@@ -10,7 +10,7 @@ mod service;
 use std::net::SocketAddr;
 use std::path::Path;
 
-pub use server::{AgentError, serve};
+pub use server::{AgentError, router, serve};
 
 /// `mcp-agent init --local`: prints what was created and how to use it.
 pub fn init_local(dir: &Path, node: &str, listen: SocketAddr) -> Result<(), AgentError> {

@@ -11,6 +11,8 @@ use std::time::{Duration, SystemTime};
 
 use mcp_core::api::v1::mcp_agent_service_server::McpAgentServiceServer;
 use mcp_core::config::AgentConfig;
+use mcp_core::node::auth::Authenticator;
+use mcp_core::node::engine::Engine;
 use mcp_core::node::monitor::Monitor;
 use mcp_core::node::wiring::Node;
 use tokio::net::{TcpListener, TcpStream};
@@ -18,6 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::server::Router;
 
 use crate::auth::Authenticated;
 use crate::service::AgentService;
@@ -98,26 +101,33 @@ fn tls_config(config: &AgentConfig) -> Result<rustls::ServerConfig, AgentError> 
     Ok(tls)
 }
 
+/// The agent's gRPC service over `engine`: every RPC authenticated by `auth`,
+/// messages up to a file's size. The TLS server serves it; tests serve it
+/// in-process over any stream.
+pub fn router(engine: Arc<Engine>, auth: Arc<Authenticator>, started_at: SystemTime) -> Router {
+    let service = Authenticated {
+        inner: McpAgentServiceServer::new(AgentService::new(engine, started_at))
+            .max_decoding_message_size(mcp_core::api::MAX_FILE_BYTES + (1 << 20))
+            .max_encoding_message_size(mcp_core::api::MAX_FILE_BYTES + (1 << 20)),
+        auth,
+    };
+    tonic::transport::Server::builder().add_service(service)
+}
+
 async fn run(config: AgentConfig) -> Result<(), AgentError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let started_at = SystemTime::now();
     // Hash the executable now, before an upgrade can replace the file.
     std::thread::spawn(mcp_core::fsutil::build_id);
     let tls = tls_config(&config)?;
-    let node = {
-        let config = config.clone();
-        tokio::task::spawn_blocking(move || Node::open(&config))
-            .await
-            .map_err(|e| AgentError::Server(e.to_string()))??
-    };
-    let (engine, auth) = (node.engine, Arc::new(node.authenticator));
+    let node = open_node(&config).await?;
+    let engine = node.engine;
     let listener = TcpListener::bind(config.server.listen)
         .await
         .map_err(|source| AgentError::Listen {
             addr: config.server.listen,
             source,
         })?;
-
     let stop = Arc::new(AtomicBool::new(false));
     let monitor = node.monitor.map(|cfg| {
         let (engine, stop) = (engine.clone(), stop.clone());
@@ -125,23 +135,15 @@ async fn run(config: AgentConfig) -> Result<(), AgentError> {
             .name("monitor".into())
             .spawn(move || Monitor::new(engine, cfg).run(&stop))
     });
-
     let (conns_tx, conns_rx) = mpsc::channel(64);
     let accept = tokio::spawn(accept_loop(
         listener,
         TlsAcceptor::from(Arc::new(tls)),
         conns_tx,
     ));
-    let service = Authenticated {
-        inner: McpAgentServiceServer::new(AgentService::new(engine.clone(), started_at))
-            .max_decoding_message_size(mcp_core::api::MAX_FILE_BYTES + (1 << 20))
-            .max_encoding_message_size(mcp_core::api::MAX_FILE_BYTES + (1 << 20)),
-        auth,
-    };
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
-    let mut server = tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(service)
+    let server = tokio::spawn(
+        router(engine.clone(), Arc::new(node.authenticator), started_at)
             .serve_with_incoming_shutdown(ReceiverStream::new(conns_rx), async {
                 let _ = shutdown_rx.await;
             }),
@@ -153,28 +155,12 @@ async fn run(config: AgentConfig) -> Result<(), AgentError> {
         monitor = config.monitor.enabled,
         "mcp-agent serving (TLS 1.3)"
     );
-
-    let outcome = tokio::select! {
-        signal = shutdown_signal() => {
-            tracing::info!(signal, "shutting down: no new connections, finishing in-flight requests");
-            accept.abort();
-            let _ = shutdown_tx.send(());
-            let grace = Duration::from_secs(config.server.shutdown_grace_secs);
-            match tokio::time::timeout(grace, &mut server).await {
-                Ok(_) => Ok(()),
-                Err(_) => {
-                    tracing::warn!(seconds = grace.as_secs(), "in-flight requests did not finish in time; closing them");
-                    server.abort();
-                    Ok(())
-                }
-            }
-        }
-        ended = &mut server => Err(AgentError::Server(match ended {
-            Ok(Ok(())) => "the server stopped unexpectedly".into(),
-            Ok(Err(e)) => format!("the server failed: {e}"),
-            Err(e) => format!("the server task failed: {e}"),
-        })),
-    };
+    let grace = Duration::from_secs(config.server.shutdown_grace_secs);
+    let outcome = serve_until_signal(server, grace, move || {
+        accept.abort();
+        let _ = shutdown_tx.send(());
+    })
+    .await;
     stop.store(true, Ordering::Relaxed);
     if let Some(Ok(handle)) = monitor {
         let _ = tokio::task::spawn_blocking(move || handle.join()).await;
@@ -182,6 +168,41 @@ async fn run(config: AgentConfig) -> Result<(), AgentError> {
     drop(engine);
     tracing::info!("mcp-agent stopped; containers keep running");
     outcome
+}
+
+/// The node an agent configured by `config` runs (opened on a blocking thread:
+/// it reads files, opens the registry and asks Podman).
+async fn open_node(config: &AgentConfig) -> Result<Node, AgentError> {
+    let config = config.clone();
+    tokio::task::spawn_blocking(move || Node::open(&config))
+        .await
+        .map_err(|e| AgentError::Server(e.to_string()))?
+        .map_err(AgentError::from)
+}
+
+/// Waits for SIGTERM/SIGINT, then calls `shut` (no new connections) and gives
+/// in-flight requests `grace` to finish; or reports the server ending on its own.
+async fn serve_until_signal(
+    mut server: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+    grace: Duration,
+    shut: impl FnOnce(),
+) -> Result<(), AgentError> {
+    tokio::select! {
+        signal = shutdown_signal() => {
+            tracing::info!(signal, "shutting down: no new connections, finishing in-flight requests");
+            shut();
+            if tokio::time::timeout(grace, &mut server).await.is_err() {
+                tracing::warn!(seconds = grace.as_secs(), "in-flight requests did not finish in time; closing them");
+                server.abort();
+            }
+            Ok(())
+        }
+        ended = &mut server => Err(AgentError::Server(match ended {
+            Ok(Ok(())) => "the server stopped unexpectedly".into(),
+            Ok(Err(e)) => format!("the server failed: {e}"),
+            Err(e) => format!("the server task failed: {e}"),
+        })),
+    }
 }
 
 /// Accepts TCP connections and performs TLS handshakes concurrently, passing the

@@ -12,7 +12,7 @@ use mcp_core::api::v1::{self, mcp_agent_service_server::McpAgentService};
 use mcp_core::node::engine::Engine;
 use mcp_core::node::registry::EventQuery;
 use mcp_core::platform::mcias::Identity;
-use mcp_core::spec::ServiceDefinition;
+use mcp_core::spec::ValidatedDefinition;
 use tokio::sync::mpsc;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
@@ -62,8 +62,8 @@ fn actor<T>(req: &Request<T>) -> String {
         .map_or_else(|| "unknown".to_owned(), |i| i.username.clone())
 }
 
-fn parse(definition: &str) -> Result<ServiceDefinition, mcp_core::node::Error> {
-    Ok(ServiceDefinition::parse(definition, None)?)
+fn parse(definition: &str) -> Result<ValidatedDefinition, mcp_core::node::Error> {
+    Ok(ValidatedDefinition::parse(definition, None)?)
 }
 
 #[tonic::async_trait]

@@ -7,7 +7,7 @@
 //! | 2 | usage error (from clap) |
 //! | 3 | not found |
 //! | 4 | conflict, failed precondition or not configured (the node's state prevents it) |
-//! | 5 | unavailable or exhausted: retrying later, or freeing resources, may help |
+//! | 5 | unavailable, unreachable or exhausted: retrying later, or freeing resources, may help |
 //! | 6 | local I/O or internal error |
 //! | 7 | authentication: no valid token, or not allowed |
 
@@ -38,6 +38,11 @@ impl ExitStatus {
         }
     }
 
+    /// `Problems` when this is, or when `problems`.
+    pub(crate) fn or_problems_if(self, problems: bool) -> Self {
+        Self::problems_if(problems || self == ExitStatus::Problems)
+    }
+
     /// Prints each node's failure to stderr; `Problems` when there was one.
     pub(crate) fn after(failures: &[NodeFailure]) -> Self {
         for f in failures {
@@ -62,7 +67,7 @@ pub(crate) fn code(kind: ErrorKind) -> u8 {
         ErrorKind::InvalidInput => 1,
         ErrorKind::NotFound => 3,
         ErrorKind::Conflict | ErrorKind::FailedPrecondition | ErrorKind::NotConfigured => 4,
-        ErrorKind::Unavailable | ErrorKind::Exhausted => 5,
+        ErrorKind::Unavailable | ErrorKind::Unreachable | ErrorKind::Exhausted => 5,
         ErrorKind::Unauthenticated | ErrorKind::PermissionDenied => 7,
         _ => 6,
     }

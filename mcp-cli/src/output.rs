@@ -21,10 +21,19 @@ pub(crate) fn error(text: &str) {
 }
 
 /// Prints `value` as pretty JSON to stdout.
-pub(crate) fn json<T: serde::Serialize>(value: &T) {
+pub(crate) fn json<T: serde::Serialize + ?Sized>(value: &T) {
     match serde_json::to_string_pretty(value) {
         Ok(s) => line(&s),
         Err(e) => error(&format!("error: cannot encode JSON: {e}")),
+    }
+}
+
+/// Prints `value` as JSON when `json`, else as `human` renders it.
+pub(crate) fn json_or<T: serde::Serialize + ?Sized>(json: bool, value: &T, human: impl FnOnce(&T)) {
+    if json {
+        self::json(value);
+    } else {
+        human(value);
     }
 }
 

@@ -5,12 +5,14 @@
 use std::time::SystemTime;
 
 use mcp_core::container::ContainerState;
+use mcp_core::fleet::builder::{BuildItem, BuildProgress, BuiltImage, Stage};
 use mcp_core::fleet::public::{Deployed, Undeployed};
 use mcp_core::fleet::results::OnNode;
 use mcp_core::fleet::survey::{AgentSurvey, NodeListing, Reachability, Skew};
+use mcp_core::spec::{ResolvedService, Validation};
 use mcp_core::time::{rfc3339, uptime};
 use mcp_core::view::{
-    DnsRecord, EdgeRouteStatus, Event, ProxyTable, Report, ServiceStatus, SnapshotInfo,
+    DnsRecord, EdgeRouteStatus, Event, LogLine, ProxyTable, Report, ServiceStatus, SnapshotInfo,
     StatusReport, SyncItem,
 };
 
@@ -336,7 +338,23 @@ pub(crate) fn dns_tables(records: &[OnNode<DnsRecord>]) {
 
 /// `mcp edge list|status`: one row per edge route; with `probe`, its backend's
 /// state too.
-pub(crate) fn edge_rows(routes: &[EdgeRouteStatus], probe: bool) -> Rows {
+/// The edge routes as a table (with each backend's state when `probe`d).
+pub(crate) fn edge_table(routes: &[EdgeRouteStatus], probe: bool) {
+    let mut headers = vec![
+        "EDGE",
+        "HOSTNAME",
+        "SERVICE",
+        "NODE",
+        "BACKEND",
+        "CERT EXPIRES",
+    ];
+    if probe {
+        headers.push("BACKEND STATE");
+    }
+    output::table(&headers, &edge_rows(routes, probe));
+}
+
+fn edge_rows(routes: &[EdgeRouteStatus], probe: bool) -> Rows {
     let now = SystemTime::now();
     routes
         .iter()
@@ -393,8 +411,8 @@ pub(crate) fn sync_rows(items: &[OnNode<SyncItem>]) -> Rows {
 }
 
 /// `mcp snapshot list`: one row per snapshot.
-pub(crate) fn snapshot_rows(snapshots: &[SnapshotInfo]) -> Rows {
-    snapshots
+pub(crate) fn snapshot_table(snapshots: &[SnapshotInfo]) {
+    let rows: Rows = snapshots
         .iter()
         .map(|s| {
             vec![
@@ -403,7 +421,8 @@ pub(crate) fn snapshot_rows(snapshots: &[SnapshotInfo]) -> Rows {
                 s.sha256.chars().take(16).collect(),
             ]
         })
-        .collect()
+        .collect();
+    output::table(&["SNAPSHOT", "SIZE", "SHA256"], &rows);
 }
 
 /// A snapshot just taken.
@@ -416,4 +435,112 @@ pub(crate) fn snapshot_line(s: &SnapshotInfo) -> String {
         output::bytes(s.size_bytes),
         s.sha256
     )
+}
+
+/// A resolved definition (`mcp show`): every derived value, per component.
+pub(crate) fn resolved(s: &ResolvedService) {
+    output::line(&format!(
+        "service  {} (node {}, tier {}, {})",
+        s.name,
+        s.node,
+        s.tier.as_str(),
+        if s.active { "active" } else { "inactive" }
+    ));
+    output::line(&format!("source   <workspace>/{}", s.source_path));
+    output::line(&format!("data     {}", s.data_dir.display()));
+    output::line(&format!("hash     {}", s.definition_hash));
+    for c in &s.components {
+        output::line(&format!("component {}", c.name));
+        output::line(&format!("  container  {}", c.container_name));
+        output::line(&format!("  image      {} (version {})", c.image, c.version));
+        output::line(&format!(
+            "  runs as    user {}, network {}, restart {}",
+            c.user, c.network, c.restart
+        ));
+        for v in &c.volumes {
+            output::line(&format!("  volume     {v}"));
+        }
+        if !c.cmd.is_empty() {
+            output::line(&format!("  cmd        {:?}", c.cmd));
+        }
+        for e in &c.env {
+            output::line(&format!("  env        {e}"));
+        }
+        for p in &c.ports {
+            output::line(&format!("  publish    {p}"));
+        }
+        for r in &c.routes {
+            let vars: Vec<String> = r.port_env.iter().map(|v| format!("${v}")).collect();
+            output::line(&format!(
+                "  route      :{} {} {}{} -> host port in {}",
+                r.listener_port,
+                r.mode,
+                r.hostname,
+                if r.public { " (public)" } else { "" },
+                vars.join(", ")
+            ));
+        }
+    }
+}
+
+/// `mcp validate`: a count of what is valid, or every problem.
+pub(crate) fn validation(v: &Validation) {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    if v.ok {
+        output::line(&format!(
+            "ok: {} service definition{} valid ({} components, {} routes)",
+            v.definitions,
+            plural(v.definitions),
+            v.components,
+            v.routes
+        ));
+        return;
+    }
+    for p in &v.problems {
+        output::line(&p.to_string());
+    }
+    let n = v.problems.len();
+    output::error(&format!("{n} problem{} found", plural(n)));
+}
+
+/// `mcp build`'s progress: a line when an image's build or push starts, then
+/// Podman's output under its key; nothing with `--json`.
+pub(crate) fn build_progress(json: bool) -> BuildProgress {
+    let mut last = None;
+    Box::new(move |item: &BuildItem, stage, line: &str| {
+        if json {
+            return;
+        }
+        if last != Some((item.key.clone(), stage)) {
+            output::line(&match stage {
+                Stage::Build => {
+                    format!("building {} from {}", item.image, item.dockerfile.display())
+                }
+                Stage::Push => format!("pushing {}", item.image),
+            });
+            last = Some((item.key.clone(), stage));
+        }
+        output::line(&format!("  {} | {line}", item.key));
+    })
+}
+
+/// The images `mcp build` pushed.
+pub(crate) fn built(built: &[BuiltImage]) {
+    for b in built {
+        let size = output::bytes(b.summary.bytes);
+        let (key, image, digest) = (&b.item.key, &b.item.image, &b.summary.digest);
+        output::line(&format!("{key}: ok ({image}, {size} pushed as {digest})"));
+    }
+}
+
+/// Buffered log lines: prefixed with their container when there are several.
+pub(crate) fn log_lines(lines: Vec<LogLine>) {
+    let several = lines.iter().any(|l| l.container != lines[0].container);
+    for l in lines {
+        output::line(&if several {
+            format!("{} | {}", l.container, l.line)
+        } else {
+            l.line
+        });
+    }
 }

@@ -55,9 +55,7 @@ pub(crate) fn to_py(py: Python<'_>, e: &mcp_core::fleet::Error) -> PyErr {
             AuthError::new_err(message)
         }
         (_, ErrorKind::NotFound) => NotFound::new_err(message),
-        (mcp_core::fleet::Error::Api(mcp_core::fleet::client::ApiError::Connect { .. }), _) => {
-            ConnectionError::new_err(message)
-        }
+        (_, ErrorKind::Unreachable) => ConnectionError::new_err(message),
         _ => AgentError::new_err(message),
     };
     let value = err.value(py);

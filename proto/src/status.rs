@@ -21,7 +21,7 @@ pub fn code(kind: ErrorKind) -> Code {
             Code::FailedPrecondition
         }
         ErrorKind::Exhausted => Code::ResourceExhausted,
-        ErrorKind::Unavailable => Code::Unavailable,
+        ErrorKind::Unavailable | ErrorKind::Unreachable => Code::Unavailable,
         ErrorKind::Unauthenticated => Code::Unauthenticated,
         ErrorKind::PermissionDenied => Code::PermissionDenied,
         _ => Code::Internal,
@@ -84,19 +84,7 @@ mod tests {
 
     #[test]
     fn kinds_survive_the_wire() {
-        for kind in [
-            ErrorKind::InvalidInput,
-            ErrorKind::NotFound,
-            ErrorKind::Conflict,
-            ErrorKind::Exhausted,
-            ErrorKind::FailedPrecondition,
-            ErrorKind::Unavailable,
-            ErrorKind::Io,
-            ErrorKind::Internal,
-            ErrorKind::Unauthenticated,
-            ErrorKind::PermissionDenied,
-            ErrorKind::NotConfigured,
-        ] {
+        for kind in ErrorKind::ALL {
             let back = from_status(&status(kind, None, "m"));
             assert_eq!(back.kind, kind);
             assert_eq!(ErrorKind::parse(kind.as_str()), Some(kind));

@@ -21,23 +21,17 @@ pub(crate) async fn node(ctx: &Context, c: NodeCommand) -> Outcome {
             ssh,
             arch,
             role,
-        } => {
-            let entry = NodeEntry {
+        } => node_add(
+            ctx,
+            NodeEntry {
                 name,
                 address: Some(address),
                 ssh,
                 arch,
                 role,
                 ..Default::default()
-            };
-            config::add_node(ctx.fleet.path(), &entry)?;
-            output::line(&format!(
-                "added node {} to {}",
-                entry.name,
-                ctx.fleet.path().display()
-            ));
-            Ok(ExitStatus::Success)
-        }
+            },
+        ),
         NodeCommand::Provision {
             name,
             address,
@@ -54,16 +48,25 @@ pub(crate) async fn node(ctx: &Context, c: NodeCommand) -> Outcome {
             };
             provision(ctx, req).await
         }
-        NodeCommand::Remove { name } => {
-            ctx.fleet.config().node(&name, ctx.fleet.path())?;
-            config::remove_node(ctx.fleet.path(), &name)?;
-            output::line(&format!(
-                "removed node {name} from {}",
-                ctx.fleet.path().display()
-            ));
-            Ok(ExitStatus::Success)
-        }
+        NodeCommand::Remove { name } => node_remove(ctx, &name),
     }
+}
+
+/// `mcp node add`: a `[[nodes]]` entry in the CLI configuration.
+fn node_add(ctx: &Context, entry: NodeEntry) -> Outcome {
+    config::add_node(ctx.fleet.path(), &entry)?;
+    let path = ctx.fleet.path().display();
+    output::line(&format!("added node {} to {path}", entry.name));
+    Ok(ExitStatus::Success)
+}
+
+/// `mcp node remove`: the node's entry leaves the CLI configuration.
+fn node_remove(ctx: &Context, name: &str) -> Outcome {
+    ctx.fleet.config().node(name, ctx.fleet.path())?;
+    config::remove_node(ctx.fleet.path(), name)?;
+    let path = ctx.fleet.path().display();
+    output::line(&format!("removed node {name} from {path}"));
+    Ok(ExitStatus::Success)
 }
 
 /// `mcp node list`: every node asked at once.
@@ -164,11 +167,8 @@ pub(crate) async fn route(ctx: &Context, c: RouteCommand) -> Outcome {
                 proxy_protocol: false,
                 service: None,
             };
-            ctx.fleet
-                .client(&node)
-                .await?
-                .add_proxy_route(&route)
-                .await?;
+            let mut client = ctx.fleet.client(&node).await?;
+            client.add_proxy_route(&route).await?;
             output::line("route added");
         }
         RouteCommand::Remove {
@@ -208,24 +208,8 @@ pub(crate) async fn edge(ctx: &Context, c: EdgeCommand) -> Outcome {
     if ctx.json {
         output::json(&all.items);
     } else {
-        let mut headers = vec![
-            "EDGE",
-            "HOSTNAME",
-            "SERVICE",
-            "NODE",
-            "BACKEND",
-            "CERT EXPIRES",
-        ];
-        if probe {
-            headers.push("BACKEND STATE");
-        }
-        output::table(&headers, &render::edge_rows(&all.items, probe));
+        render::edge_table(&all.items, probe);
     }
-    let status = ExitStatus::after(&all.failures);
     let unreachable = all.items.iter().any(|s| s.backend_reachable == Some(false));
-    Ok(if unreachable {
-        ExitStatus::Problems
-    } else {
-        status
-    })
+    Ok(ExitStatus::after(&all.failures).or_problems_if(unreachable))
 }

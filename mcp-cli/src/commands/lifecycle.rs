@@ -114,25 +114,13 @@ pub(crate) async fn snapshot(ctx: &Context, a: &SnapshotArgs) -> Outcome {
     let mut client = ctx.fleet.client(&node).await?;
     if a.command.is_some() {
         let snapshots = client.snapshots(service).await?;
-        if ctx.json {
-            output::json(&snapshots);
-        } else {
-            output::table(
-                &["SNAPSHOT", "SIZE", "SHA256"],
-                &render::snapshot_rows(&snapshots),
-            );
-        }
+        output::json_or(ctx.json, snapshots.as_slice(), render::snapshot_table);
         return Ok(ExitStatus::Success);
     }
     let spinner = Spinner::start(&format!("snapshotting {service} on {node}"));
     let s = client.create_snapshot(service).await;
     drop(spinner);
-    let s = s?;
-    if ctx.json {
-        output::json(&s);
-    } else {
-        output::line(&render::snapshot_line(&s));
-    }
+    output::json_or(ctx.json, &s?, |s| output::line(&render::snapshot_line(s)));
     Ok(ExitStatus::Success)
 }
 

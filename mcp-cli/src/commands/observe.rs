@@ -58,16 +58,7 @@ pub(crate) async fn logs(ctx: &Context, a: &LogsArgs) -> Outcome {
             buffered.push(line);
         }
     }
-    let several = buffered
-        .iter()
-        .any(|l| l.container != buffered[0].container);
-    for l in buffered {
-        output::line(&if several {
-            format!("{} | {}", l.container, l.line)
-        } else {
-            l.line
-        });
-    }
+    render::log_lines(buffered);
     Ok(ExitStatus::Success)
 }
 

@@ -1,7 +1,5 @@
 //! `sync` and `build`.
 
-use mcp_core::fleet::builder::{BuildItem, Stage};
-
 use super::Outcome;
 use crate::args::{ServiceArg, SyncArgs};
 use crate::context::Context;
@@ -20,38 +18,14 @@ pub(crate) async fn sync(ctx: &Context, a: &SyncArgs) -> Outcome {
         let headers = ["NODE", "SERVICE", "ACTION", "REASON", ""];
         output::table(&headers, &render::sync_rows(&plan.items));
     }
-    let status = ExitStatus::after(&plan.failures);
     let failed = plan.items.iter().any(|i| i.value.error.is_some());
-    Ok(if failed { ExitStatus::Problems } else { status })
+    Ok(ExitStatus::after(&plan.failures).or_problems_if(failed))
 }
 
 pub(crate) async fn build(ctx: &Context, a: &ServiceArg) -> Outcome {
     let (_, def) = ctx.fleet.definition(&a.service)?;
-    let json = ctx.json;
-    let mut last = None;
-    let progress = Box::new(move |item: &BuildItem, stage, line: &str| {
-        if json {
-            return;
-        }
-        if last != Some((item.key.clone(), stage)) {
-            output::line(&match stage {
-                Stage::Build => {
-                    format!("building {} from {}", item.image, item.dockerfile.display())
-                }
-                Stage::Push => format!("pushing {}", item.image),
-            });
-            last = Some((item.key.clone(), stage));
-        }
-        output::line(&format!("  {} | {line}", item.key));
-    });
+    let progress = render::build_progress(ctx.json);
     let built = ctx.fleet.build(&def, progress).await?;
-    if json {
-        output::json(&built);
-    }
-    for b in built.iter().filter(|_| !json) {
-        let size = output::bytes(b.summary.bytes);
-        let (key, image, digest) = (&b.item.key, &b.item.image, &b.summary.digest);
-        output::line(&format!("{key}: ok ({image}, {size} pushed as {digest})"));
-    }
+    output::json_or(ctx.json, built.as_slice(), render::built);
     Ok(ExitStatus::Success)
 }

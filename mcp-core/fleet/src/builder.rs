@@ -59,7 +59,10 @@ pub enum BuildError {
     },
     /// Preparing credentials or certificates for Podman failed.
     #[error("preparing the push: {0}")]
-    Io(String),
+    Prepare(#[source] std::io::Error),
+    /// The build's worker thread died.
+    #[error("the build task failed: {0}")]
+    Task(#[source] tokio::task::JoinError),
 }
 
 impl BuildError {
@@ -72,15 +75,14 @@ impl BuildError {
             }
             BuildError::Missing { .. } => ErrorKind::NotFound,
             BuildError::Build { .. } => ErrorKind::InvalidInput,
-            BuildError::Push { source, .. } => {
-                let message = source.to_string().to_ascii_lowercase();
-                if message.contains("unauthorized") || message.contains("authentication required") {
-                    ErrorKind::Unauthenticated
-                } else {
-                    ErrorKind::Unavailable
-                }
-            }
-            BuildError::Io(_) => ErrorKind::Io,
+            // Podman classified its own failure; a push that was not refused
+            // credentials failed on the way to the registry.
+            BuildError::Push { source, .. } => match source.kind() {
+                ErrorKind::Unauthenticated => ErrorKind::Unauthenticated,
+                _ => ErrorKind::Unavailable,
+            },
+            BuildError::Prepare(_) => ErrorKind::Io,
+            BuildError::Task(_) => ErrorKind::Internal,
         }
     }
 }
@@ -186,11 +188,10 @@ pub fn build_and_push(
                 source,
             })?;
     }
-    let scratch =
-        mcp_platform::images::ScratchDir::new().map_err(|e| BuildError::Io(e.to_string()))?;
+    let scratch = mcp_platform::images::ScratchDir::new().map_err(BuildError::Prepare)?;
     for item in items {
         let flags = mcp_platform::images::podman_flags(&item.image, registry, scratch.path())
-            .map_err(|e| BuildError::Io(e.to_string()))?;
+            .map_err(BuildError::Prepare)?;
         let mut args: Vec<&str> = vec!["push"];
         args.extend(flags.iter().map(String::as_str));
         args.push(&item.image);
@@ -270,7 +271,7 @@ pub(crate) async fn run_build(
         .map(|()| items)
     })
     .await
-    .map_err(|e| BuildError::Io(format!("build task: {e}")))?
+    .map_err(BuildError::Task)?
 }
 
 #[cfg(test)]

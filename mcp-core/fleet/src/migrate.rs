@@ -70,166 +70,255 @@ impl Fleet {
         force: bool,
         progress: MigrateProgress<'_>,
     ) -> Result<Migrated, crate::Error> {
-        let (path, def) = self.definition(service)?;
-        let from = def.node.clone();
-        let name = def.name.clone();
-        let target = self.config().node(to, self.path())?;
-        if from == to {
-            return Err(ConfigError::Invalid {
-                path: path.clone(),
-                message: format!("{name} already runs on {to}"),
-            }
-            .into());
+        let mut m = Migration::prepare(self, service, to, force, progress).await?;
+        m.stop().await?;
+        // From here on, a failure starts the service on the source again.
+        let snap = m.snapshot().await?;
+        m.copy(&snap).await?;
+        m.deploy().await?;
+        m.verify().await?;
+        m.edge().await?;
+        m.leave_source().await;
+        m.definition()?;
+        Ok(Migrated {
+            service: m.name,
+            node: to.to_owned(),
+            steps: m.done,
+        })
+    }
+}
+
+/// One migration in progress: the service, both nodes' agents, the edge routes
+/// at either end, and the steps so far.
+struct Migration<'f> {
+    fleet: &'f Fleet,
+    path: std::path::PathBuf,
+    name: String,
+    from: String,
+    to: String,
+    force: bool,
+    moved: mcp_model::spec::ServiceDefinition,
+    edge_to: Vec<mcp_model::view::EdgeRouteRequest>,
+    edge_back: Vec<mcp_model::view::EdgeRouteRequest>,
+    src: AgentClient,
+    dst: AgentClient,
+    done: Vec<MigrateStep>,
+    progress: MigrateProgress<'f>,
+}
+
+impl<'f> Migration<'f> {
+    /// Checks the move (another node, a compute node, every edge node accepts the
+    /// new backend) and connects to both nodes; nothing changes yet.
+    async fn prepare(
+        fleet: &'f Fleet,
+        service: &str,
+        to: &str,
+        force: bool,
+        progress: MigrateProgress<'f>,
+    ) -> Result<Migration<'f>, crate::Error> {
+        let (path, def) = fleet.definition(service)?;
+        let target = fleet.config().node(to, fleet.path())?;
+        let invalid = |path: &std::path::Path, message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        if def.node == to {
+            return Err(invalid(&path, format!("{} already runs on {to}", def.name)).into());
         }
         if target.role == Some(mcp_model::view::NodeRole::Edge) {
-            return Err(ConfigError::Invalid {
-                path: self.path().to_owned(),
-                message: format!("{to} is an edge node: it runs no containers"),
-            }
-            .into());
+            let message = format!("{to} is an edge node: it runs no containers");
+            return Err(invalid(fleet.path(), message).into());
         }
-        let mut done = Vec::new();
-        let mut step = |step: &'static str, detail: String, done: &mut Vec<MigrateStep>| {
-            let s = MigrateStep { step, detail };
-            progress(&s);
-            done.push(s);
-        };
         let mut moved = def.clone();
         moved.node = to.to_owned();
-        // Public routes: every edge node must accept the new backend before
-        // anything stops.
-        let edge_to = self.edge_requests(&moved, to)?;
-        let edge_back = self.edge_requests(&def, &from)?;
-        if !self.edge_nodes().is_empty() {
-            self.check_edge_routes(&edge_to).await?;
+        let edge_to = fleet.edge_requests(&moved, to)?;
+        let edge_back = fleet.edge_requests(&def, &def.node)?;
+        if !fleet.edge_nodes().is_empty() {
+            fleet.check_edge_routes(&edge_to).await?;
         }
-        let mut src = self.client(&from).await?;
-        let mut dst = self.client(to).await?;
-        let fail = |step: &'static str, e: crate::Error, restored: Option<String>| MigrateError {
-            service: name.clone(),
-            target: to.to_owned(),
+        Ok(Migration {
+            src: fleet.client(&def.node).await?,
+            dst: fleet.client(to).await?,
+            fleet,
+            path,
+            name: def.name.clone(),
+            from: def.node.clone(),
+            to: to.to_owned(),
+            force,
+            moved,
+            edge_to,
+            edge_back,
+            done: Vec::new(),
+            progress,
+        })
+    }
+
+    fn step(&mut self, step: &'static str, detail: String) {
+        let s = MigrateStep { step, detail };
+        (self.progress)(&s);
+        self.done.push(s);
+    }
+
+    fn fail(&self, step: &'static str, e: crate::Error, restored: Option<String>) -> MigrateError {
+        MigrateError {
+            service: self.name.clone(),
+            target: self.to.clone(),
             step,
             source: Box::new(e),
             restored,
-        };
+        }
+    }
 
-        src.stop(&name)
-            .await
-            .map_err(|e| fail("stop", e.into(), None))?;
-        step("stop", format!("stopped on {from}"), &mut done);
+    /// Undoes the move after `step` failed: what the target got is removed (when
+    /// `target`), and the service runs on the source again.
+    async fn put_back(
+        &mut self,
+        step: &'static str,
+        e: crate::Error,
+        target: bool,
+    ) -> crate::Error {
+        if target {
+            undo_target(&mut self.dst, &self.name).await;
+        }
+        let r = restart(&mut self.src, &self.name, &self.from).await;
+        self.fail(step, e, Some(r)).into()
+    }
 
-        // From here on, a failure starts the service on the source again.
-        let snap = match src.create_snapshot(&name).await {
-            Ok(s) => s,
-            Err(e) => {
-                let r = restart(&mut src, &name, &from).await;
-                return Err(fail("snapshot", e.into(), Some(r)).into());
+    /// Step stop: the service stops on the source.
+    async fn stop(&mut self) -> Result<(), crate::Error> {
+        if let Err(e) = self.src.stop(&self.name).await {
+            return Err(self.fail("stop", e.into(), None).into());
+        }
+        self.step("stop", format!("stopped on {}", self.from));
+        Ok(())
+    }
+
+    /// Step snapshot: its data, on the source.
+    async fn snapshot(&mut self) -> Result<mcp_model::view::SnapshotInfo, crate::Error> {
+        match self.src.create_snapshot(&self.name).await {
+            Ok(s) => {
+                let detail = format!("{} ({} bytes, sha256 {})", s.name, s.size_bytes, s.sha256);
+                self.step("snapshot", detail);
+                Ok(s)
             }
-        };
-        step(
-            "snapshot",
-            format!(
-                "{} ({} bytes, sha256 {})",
-                snap.name, snap.size_bytes, snap.sha256
-            ),
-            &mut done,
-        );
-        match src.copy_snapshot_to(&mut dst, &name, &snap, force).await {
-            Ok(n) => step("copy", format!("{n} bytes restored on {to}"), &mut done),
+            Err(e) => Err(self.put_back("snapshot", e.into(), false).await),
+        }
+    }
+
+    /// Step copy: the snapshot streamed to the target, checked and restored there.
+    async fn copy(&mut self, snap: &mcp_model::view::SnapshotInfo) -> Result<(), crate::Error> {
+        match self
+            .src
+            .copy_snapshot_to(&mut self.dst, &self.name, snap, self.force)
+            .await
+        {
+            Ok(n) => {
+                self.step("copy", format!("{n} bytes restored on {}", self.to));
+                Ok(())
+            }
             Err(e) => {
                 // The restore is atomic, so a failed copy left the target's data
                 // directory as it was. Without --force it had none (else: a
                 // conflict), so anything there now is ours: remove it. With
                 // --force it may hold data of its own: leave it.
-                if !force && e.kind() != mcp_model::ErrorKind::Conflict {
-                    let _ = dst.remove_service_data(&name).await;
+                if !self.force && e.kind() != mcp_model::ErrorKind::Conflict {
+                    let _ = self.dst.remove_service_data(&self.name).await;
                 }
-                let r = restart(&mut src, &name, &from).await;
-                return Err(fail("copy", e.into(), Some(r)).into());
+                Err(self.put_back("copy", e.into(), false).await)
             }
         }
-        if let Err(e) = dst.deploy(&moved.to_toml()).await {
-            undo_target(&mut dst, &name).await;
-            let r = restart(&mut src, &name, &from).await;
-            return Err(fail("deploy", e.into(), Some(r)).into());
+    }
+
+    /// Step deploy: the service deployed on the target.
+    async fn deploy(&mut self) -> Result<(), crate::Error> {
+        if let Err(e) = self.dst.deploy(&self.moved.to_toml()).await {
+            return Err(self.put_back("deploy", e.into(), true).await);
         }
-        step("deploy", format!("deployed on {to}"), &mut done);
-        let running = match dst.status(&name).await {
-            Ok(r) => (r.status.running() == r.status.components.len())
-                .then_some(())
-                .ok_or_else(|| {
-                    crate::Error::NotRunning(format!(
-                        "not every component runs on {to}: {}",
-                        r.status
-                            .components
-                            .iter()
-                            .map(|c| format!("{} {}", c.name, c.state))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))
-                }),
+        self.step("deploy", format!("deployed on {}", self.to));
+        Ok(())
+    }
+
+    /// Step verify: every component runs on the target.
+    async fn verify(&mut self) -> Result<(), crate::Error> {
+        let running = match self.dst.status(&self.name).await {
+            Ok(r) if r.status.running() == r.status.components.len() => Ok(()),
+            Ok(r) => Err(crate::Error::NotRunning(format!(
+                "not every component runs on {}: {}",
+                self.to,
+                r.status
+                    .components
+                    .iter()
+                    .map(|c| format!("{} {}", c.name, c.state))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
             Err(e) => Err(crate::Error::from(e)),
         };
         if let Err(e) = running {
-            undo_target(&mut dst, &name).await;
-            let r = restart(&mut src, &name, &from).await;
-            return Err(fail("verify", e, Some(r)).into());
+            return Err(self.put_back("verify", e, true).await);
         }
-        step("verify", format!("running on {to}"), &mut done);
-        let failed = if edge_to.is_empty() {
-            None
-        } else {
-            self.setup_edge_routes(&name, &edge_to)
-                .await
-                .into_iter()
-                .find_map(|o| o.result.err().map(|e| (o.node, e)))
-        };
+        self.step("verify", format!("running on {}", self.to));
+        Ok(())
+    }
+
+    /// Step edge: the edge nodes route the service's public hostnames to the
+    /// target.
+    async fn edge(&mut self) -> Result<(), crate::Error> {
+        if self.edge_to.is_empty() {
+            return Ok(());
+        }
+        let failed = self
+            .fleet
+            .setup_edge_routes(&self.name, &self.edge_to)
+            .await
+            .into_iter()
+            .find_map(|o| o.result.err().map(|e| (o.node, e)));
         if let Some((node, e)) = failed {
-            undo_target(&mut dst, &name).await;
-            let r = restart(&mut src, &name, &from).await;
-            let back = self.setup_edge_routes(&name, &edge_back).await;
+            undo_target(&mut self.dst, &self.name).await;
+            let r = restart(&mut self.src, &self.name, &self.from).await;
+            let back = self
+                .fleet
+                .setup_edge_routes(&self.name, &self.edge_back)
+                .await;
             let r = match back.iter().find(|o| o.result.is_err()) {
                 None => r,
-                Some(o) => format!("{r}; edge node {} still points at {to}", o.node),
+                Some(o) => format!("{r}; edge node {} still points at {}", o.node, self.to),
             };
             let e = crate::public::EdgeError {
                 node,
                 what: "setup".into(),
                 source: Box::new(e),
             };
-            return Err(fail("edge", e.into(), Some(r)).into());
+            return Err(self.fail("edge", e.into(), Some(r)).into());
         }
-        if !edge_to.is_empty() {
-            let hosts: Vec<&str> = edge_to.iter().map(|r| r.hostname.as_str()).collect();
-            step(
-                "edge",
-                format!("{} now routed to {to}", hosts.join(", ")),
-                &mut done,
-            );
-        }
+        let hosts: Vec<&str> = self.edge_to.iter().map(|r| r.hostname.as_str()).collect();
+        let detail = format!("{} now routed to {}", hosts.join(", "), self.to);
+        self.step("edge", detail);
+        Ok(())
+    }
 
-        // The target serves now; the source's copy goes.
-        match src.undeploy(&name).await {
-            Ok(_) => step("undeploy", format!("undeployed on {from}"), &mut done),
-            Err(e) => step("undeploy", format!("FAILED on {from}: {e}"), &mut done),
+    /// Steps undeploy and remove-data: the target serves now, so the source's
+    /// copy goes (a failure is reported, not undone).
+    async fn leave_source(&mut self) {
+        let from = self.from.clone();
+        match self.src.undeploy(&self.name).await {
+            Ok(_) => self.step("undeploy", format!("undeployed on {from}")),
+            Err(e) => self.step("undeploy", format!("FAILED on {from}: {e}")),
         }
-        match src.remove_service_data(&name).await {
-            Ok(()) => step("remove-data", format!("data removed on {from}"), &mut done),
-            Err(e) => step("remove-data", format!("FAILED on {from}: {e}"), &mut done),
+        match self.src.remove_service_data(&self.name).await {
+            Ok(()) => self.step("remove-data", format!("data removed on {from}")),
+            Err(e) => self.step("remove-data", format!("FAILED on {from}: {e}")),
         }
-        let mut editor = DefinitionEditor::open(&path)?;
-        editor.set_node(to)?;
+    }
+
+    /// Step definition: the definition names the target.
+    fn definition(&mut self) -> Result<(), crate::Error> {
+        let mut editor = DefinitionEditor::open(&self.path)?;
+        editor.set_node(&self.to)?;
         editor.save()?;
-        step(
-            "definition",
-            format!("{} now names {to}", path.display()),
-            &mut done,
-        );
-        Ok(Migrated {
-            service: name,
-            node: to.to_owned(),
-            steps: done,
-        })
+        let detail = format!("{} now names {}", self.path.display(), self.to);
+        self.step("definition", detail);
+        Ok(())
     }
 }
 

@@ -89,7 +89,8 @@ impl Fleet {
         Ok(NodeResults::from_each(results))
     }
 
-    /// The `build` items for `def`: one per image its registry lacks.
+    /// The `build` items for `def`: one per image its registry lacks (built and
+    /// pushed unless `dry_run`).
     async fn ensure_images(
         &self,
         def: &ServiceDefinition,
@@ -102,10 +103,65 @@ impl Fleet {
             reason,
             error,
         };
-        let mut missing = Vec::new();
-        let mut out = Vec::new();
+        let (missing, mut out) = self.missing_images(def, registry, &item).await;
+        if missing.is_empty() {
+            return out;
+        }
+        let items = match self.builds_for(def, &missing) {
+            Ok(items) => items,
+            Err(why) => {
+                let reason = format!("{} not in the registry", missing.join(", "));
+                let error = format!(
+                    "cannot build it here ({why}); build and push it first: mcp build {}",
+                    def.name
+                );
+                out.push(item(reason, Some(error)));
+                return out;
+            }
+        };
+        let dockerfiles: Vec<String> = items
+            .iter()
+            .map(|i| i.dockerfile.display().to_string())
+            .collect();
+        let missing = missing.join(", ");
+        if dry_run {
+            let reason = format!(
+                "{missing} not in the registry: build from {}",
+                dockerfiles.join(", ")
+            );
+            out.push(item(reason, None));
+            return out;
+        }
+        let error = match self.registry_settings() {
+            Ok(settings) => run_build(items, settings, Box::new(|_, _, _| {}))
+                .await
+                .err()
+                .map(|e| e.to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        let done = if error.is_none() {
+            "built and pushed"
+        } else {
+            "build"
+        };
+        let reason = format!(
+            "{missing} not in the registry: {done} from {}",
+            dockerfiles.join(", ")
+        );
+        out.push(item(reason, error));
+        out
+    }
+
+    /// The images of `def` its registry lacks (local `localhost/` images are in
+    /// none), and an item for each that could not be checked.
+    async fn missing_images(
+        &self,
+        def: &ServiceDefinition,
+        registry: &mcp_platform::images::ImageRegistry,
+        item: &dyn Fn(String, Option<String>) -> SyncItem,
+    ) -> (Vec<String>, Vec<SyncItem>) {
+        let (mut missing, mut out) = (Vec::new(), Vec::new());
         for c in def.resolve(&self.config().conventions).components {
-            // Local images (`localhost/…`) are not in any registry.
             let remote = mcp_platform::images::ImageRef::parse(&c.image)
                 .ok()
                 .and_then(|r| r.registry)
@@ -122,58 +178,25 @@ impl Fleet {
                 )),
             }
         }
-        if missing.is_empty() {
-            return out;
+        (missing, out)
+    }
+
+    /// The builds that make every image of `missing`, or why there are none.
+    fn builds_for(
+        &self,
+        def: &ServiceDefinition,
+        missing: &[String],
+    ) -> Result<Vec<crate::builder::BuildItem>, String> {
+        let workspace = self.config().build.workspace.as_ref();
+        let items = match workspace {
+            None => return Err(BuildError::NoWorkspace.to_string()),
+            Some(w) => crate::builder::plan(def, w, &self.config().conventions)
+                .map_err(|e| e.to_string())?,
+        };
+        if missing.iter().all(|m| items.iter().any(|i| &i.image == m)) {
+            Ok(items)
+        } else {
+            Err("no [build.images] entry builds it".into())
         }
-        let plan = match &self.config().build.workspace {
-            None => Err(BuildError::NoWorkspace),
-            Some(w) => crate::builder::plan(def, w, &self.config().conventions),
-        };
-        let items = match plan {
-            Ok(items) if missing.iter().all(|m| items.iter().any(|i| &i.image == m)) => items,
-            Ok(_) | Err(_) => {
-                let why = match plan {
-                    Err(e) => e.to_string(),
-                    Ok(_) => "no [build.images] entry builds it".into(),
-                };
-                out.push(item(
-                    format!("{} not in the registry", missing.join(", ")),
-                    Some(format!(
-                        "cannot build it here ({why}); build and push it first: mcp build {}",
-                        def.name
-                    )),
-                ));
-                return out;
-            }
-        };
-        let reason = format!(
-            "{} not in the registry: build from {}",
-            missing.join(", "),
-            items
-                .iter()
-                .map(|i| i.dockerfile.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        if dry_run {
-            out.push(item(reason, None));
-            return out;
-        }
-        let settings = match self.registry_settings() {
-            Ok(s) => s,
-            Err(e) => {
-                out.push(item(reason, Some(e.to_string())));
-                return out;
-            }
-        };
-        let error = run_build(items, settings, Box::new(|_, _, _| {}))
-            .await
-            .err()
-            .map(|e| e.to_string());
-        out.push(item(
-            reason.replace(": build from", ": built and pushed from"),
-            error,
-        ));
-        out
     }
 }

@@ -17,8 +17,10 @@ pub enum ErrorKind {
     /// The system is not in a state where the operation can run (for example a
     /// registry written by a newer MCP).
     FailedPrecondition,
-    /// A dependency could not be reached; retrying later may succeed.
+    /// A dependency failed or could not be reached; retrying later may succeed.
     Unavailable,
+    /// The node's agent could not be reached at all: nothing was asked of it.
+    Unreachable,
     /// Reading or writing a local file failed.
     Io,
     /// A bug or corrupted state: should never happen.
@@ -32,6 +34,22 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind.
+    pub const ALL: [ErrorKind; 12] = [
+        ErrorKind::InvalidInput,
+        ErrorKind::NotFound,
+        ErrorKind::Conflict,
+        ErrorKind::Exhausted,
+        ErrorKind::FailedPrecondition,
+        ErrorKind::Unavailable,
+        ErrorKind::Unreachable,
+        ErrorKind::Io,
+        ErrorKind::Internal,
+        ErrorKind::Unauthenticated,
+        ErrorKind::PermissionDenied,
+        ErrorKind::NotConfigured,
+    ];
+
     /// A short, stable, machine-readable name (`invalid_input`, `not_found`, …),
     /// used as the reason code on the wire and in JSON output.
     pub fn as_str(self) -> &'static str {
@@ -42,6 +60,7 @@ impl ErrorKind {
             ErrorKind::Exhausted => "exhausted",
             ErrorKind::FailedPrecondition => "failed_precondition",
             ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Unreachable => "unreachable",
             ErrorKind::Io => "io",
             ErrorKind::Internal => "internal",
             ErrorKind::Unauthenticated => "unauthenticated",
@@ -59,6 +78,7 @@ impl ErrorKind {
             "exhausted" => ErrorKind::Exhausted,
             "failed_precondition" => ErrorKind::FailedPrecondition,
             "unavailable" => ErrorKind::Unavailable,
+            "unreachable" => ErrorKind::Unreachable,
             "io" => ErrorKind::Io,
             "internal" => ErrorKind::Internal,
             "unauthenticated" => ErrorKind::Unauthenticated,
@@ -89,4 +109,16 @@ pub fn chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorKind;
+
+    #[test]
+    fn every_kind_has_a_name_that_parses_back() {
+        for kind in ErrorKind::ALL {
+            assert_eq!(ErrorKind::parse(kind.as_str()), Some(kind));
+        }
+    }
 }

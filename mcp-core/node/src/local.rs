@@ -61,55 +61,103 @@ pub fn init_local(dir: &Path, node: &str, listen: SocketAddr) -> Result<LocalNod
         .into());
     }
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let dir = dir.canonicalize().map_err(io_err(dir))?;
-    let p = |name: &str| dir.join(name);
-    let mut created = Vec::new();
-
-    let ca = if p("ca.pem").exists() && p("ca.key").exists() {
-        CertifiedKey {
-            cert_pem: std::fs::read_to_string(p("ca.pem")).map_err(io_err(&p("ca.pem")))?,
-            key_pem: std::fs::read_to_string(p("ca.key")).map_err(io_err(&p("ca.key")))?,
-        }
-    } else {
-        let ca = pki::create_ca(&format!("mcp local CA ({node})"))?;
-        write_atomic(&p("ca.key"), ca.key_pem.as_bytes(), 0o600).map_err(io_err(&p("ca.key")))?;
-        write_atomic(&p("ca.pem"), ca.cert_pem.as_bytes(), 0o644).map_err(io_err(&p("ca.pem")))?;
-        created.extend([p("ca.key"), p("ca.pem")]);
-        ca
+    let mut state = State {
+        dir: dir.canonicalize().map_err(io_err(dir))?,
+        created: Vec::new(),
     };
-    if !(p("agent.pem").exists() && p("agent.key").exists()) {
-        let server = pki::issue_server_cert(&ca, &["localhost", "127.0.0.1", "::1"])?;
-        write_atomic(&p("agent.key"), server.key_pem.as_bytes(), 0o600)
-            .map_err(io_err(&p("agent.key")))?;
-        let chain = format!("{}{}", server.cert_pem, ca.cert_pem);
-        write_atomic(&p("agent.pem"), chain.as_bytes(), 0o644).map_err(io_err(&p("agent.pem")))?;
-        created.extend([p("agent.key"), p("agent.pem")]);
-    }
-    if !p("admin-token").exists() {
+    state.tls(node)?;
+    if !state.p("admin-token").exists() {
         let token = pki::random_token()?;
-        write_atomic(&p("admin-token"), format!("{token}\n").as_bytes(), 0o600)
-            .map_err(io_err(&p("admin-token")))?;
-        created.push(p("admin-token"));
+        state.write("admin-token", format!("{token}\n").as_bytes(), 0o600)?;
     }
-    let services = p("services");
+    let services = state.p("services");
     std::fs::create_dir_all(&services).map_err(io_err(&services))?;
+    let containers_conf = state.containers_conf()?;
+    state.agent_config(node, listen, containers_conf.as_deref())?;
+    state.cli_config(node, listen)?;
+    Ok(LocalNode {
+        agent_config: state.p("mcp-agent.toml"),
+        cli_config: state.p("mcp.toml"),
+        token_file: state.p("admin-token"),
+        ca_cert: state.p("ca.pem"),
+        services_dir: services,
+        listen,
+        created: state.created,
+        dir: state.dir,
+    })
+}
 
-    let containers_conf = if Path::new("/run/systemd/system").exists() {
-        None
-    } else {
-        if !p("containers.conf").exists() {
-            write_atomic(
-                &p("containers.conf"),
+/// The state directory being filled, and the files written so far.
+struct State {
+    dir: PathBuf,
+    created: Vec<PathBuf>,
+}
+
+impl State {
+    fn p(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Writes `name` (mode `mode`) and notes it created.
+    fn write(&mut self, name: &str, contents: &[u8], mode: u32) -> Result<(), crate::Error> {
+        let path = self.p(name);
+        write_atomic(&path, contents, mode).map_err(io_err(&path))?;
+        self.created.push(path);
+        Ok(())
+    }
+
+    fn read(&self, name: &str) -> Result<String, crate::Error> {
+        let path = self.p(name);
+        std::fs::read_to_string(&path).map_err(io_err(&path))
+    }
+
+    /// The local CA (kept when it exists) and the agent's certificate from it.
+    fn tls(&mut self, node: &str) -> Result<(), crate::Error> {
+        let ca = if self.p("ca.pem").exists() && self.p("ca.key").exists() {
+            CertifiedKey {
+                cert_pem: self.read("ca.pem")?,
+                key_pem: self.read("ca.key")?,
+            }
+        } else {
+            let ca = pki::create_ca(&format!("mcp local CA ({node})"))?;
+            self.write("ca.key", ca.key_pem.as_bytes(), 0o600)?;
+            self.write("ca.pem", ca.cert_pem.as_bytes(), 0o644)?;
+            ca
+        };
+        if !(self.p("agent.pem").exists() && self.p("agent.key").exists()) {
+            let server = pki::issue_server_cert(&ca, &["localhost", "127.0.0.1", "::1"])?;
+            self.write("agent.key", server.key_pem.as_bytes(), 0o600)?;
+            let chain = format!("{}{}", server.cert_pem, ca.cert_pem);
+            self.write("agent.pem", chain.as_bytes(), 0o644)?;
+        }
+        Ok(())
+    }
+
+    /// Podman settings for a machine without systemd (none with systemd).
+    fn containers_conf(&mut self) -> Result<Option<PathBuf>, crate::Error> {
+        if Path::new("/run/systemd/system").exists() {
+            return Ok(None);
+        }
+        if !self.p("containers.conf").exists() {
+            self.write(
+                "containers.conf",
                 NO_SYSTEMD_CONTAINERS_CONF.as_bytes(),
                 0o644,
-            )
-            .map_err(io_err(&p("containers.conf")))?;
-            created.push(p("containers.conf"));
+            )?;
         }
-        Some(p("containers.conf"))
-    };
-    let q = |path: &Path| toml_edit::Value::from(path.display().to_string()).to_string();
-    if !p("mcp-agent.toml").exists() {
+        Ok(Some(self.p("containers.conf")))
+    }
+
+    /// The agent's configuration, unless there is one.
+    fn agent_config(
+        &mut self,
+        node: &str,
+        listen: SocketAddr,
+        containers_conf: Option<&Path>,
+    ) -> Result<(), crate::Error> {
+        if self.p("mcp-agent.toml").exists() {
+            return Ok(());
+        }
         let mut text = format!(
             "# A single-machine node, made by `mcp-agent init --local`. See docs/configuration.md.\n\n\
              [server]\nlisten = \"{listen}\"\ntls_cert = {}\ntls_key = {}\n\n\
@@ -117,23 +165,26 @@ pub fn init_local(dir: &Path, node: &str, listen: SocketAddr) -> Result<LocalNod
              [database]\npath = {}\n\n\
              [auth]\nmode = \"token-file\"\ntoken_file = {}\n\n\
              [conventions]\ndata_root = {}\n",
-            q(&p("agent.pem")),
-            q(&p("agent.key")),
-            q(&p("mcp.db")),
-            q(&p("admin-token")),
-            q(&p("srv")),
+            quoted(&self.p("agent.pem")),
+            quoted(&self.p("agent.key")),
+            quoted(&self.p("mcp.db")),
+            quoted(&self.p("admin-token")),
+            quoted(&self.p("srv")),
         );
-        if let Some(conf) = &containers_conf {
+        if let Some(conf) = containers_conf {
             text.push_str(&format!(
                 "\n[podman]\ncommand = [\"podman\"]\ncontainers_conf = {}\n",
-                q(conf)
+                quoted(conf)
             ));
         }
-        write_atomic(&p("mcp-agent.toml"), text.as_bytes(), 0o644)
-            .map_err(io_err(&p("mcp-agent.toml")))?;
-        created.push(p("mcp-agent.toml"));
+        self.write("mcp-agent.toml", text.as_bytes(), 0o644)
     }
-    if !p("mcp.toml").exists() {
+
+    /// The CLI configuration that reaches the agent, unless there is one.
+    fn cli_config(&mut self, node: &str, listen: SocketAddr) -> Result<(), crate::Error> {
+        if self.p("mcp.toml").exists() {
+            return Ok(());
+        }
         let text = format!(
             "# The CLI configuration for the local node. Use it with `mcp --config {}`.\n\n\
              [[nodes]]\nname = \"{node}\"\naddress = \"{listen}\"\nrole = \"compute\"\n\n\
@@ -141,25 +192,19 @@ pub fn init_local(dir: &Path, node: &str, listen: SocketAddr) -> Result<LocalNod
              [tls]\nca_cert = {}\nserver_name = \"localhost\"\n\n\
              [services]\ndir = {}\n\n\
              [conventions]\ndata_root = {}\n",
-            p("mcp.toml").display(),
-            q(&p("admin-token")),
-            q(&p("ca.pem")),
-            q(&services),
-            q(&p("srv")),
+            self.p("mcp.toml").display(),
+            quoted(&self.p("admin-token")),
+            quoted(&self.p("ca.pem")),
+            quoted(&self.p("services")),
+            quoted(&self.p("srv")),
         );
-        write_atomic(&p("mcp.toml"), text.as_bytes(), 0o644).map_err(io_err(&p("mcp.toml")))?;
-        created.push(p("mcp.toml"));
+        self.write("mcp.toml", text.as_bytes(), 0o644)
     }
-    Ok(LocalNode {
-        agent_config: p("mcp-agent.toml"),
-        cli_config: p("mcp.toml"),
-        token_file: p("admin-token"),
-        ca_cert: p("ca.pem"),
-        services_dir: services,
-        listen,
-        created,
-        dir,
-    })
+}
+
+/// `path` as a TOML string.
+fn quoted(path: &Path) -> String {
+    toml_edit::Value::from(path.display().to_string()).to_string()
 }
 
 #[cfg(test)]

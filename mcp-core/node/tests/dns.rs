@@ -214,7 +214,7 @@ mod engine {
 
         // A second service wanting the same name is a conflict, and leaves nothing.
         let twin = bed.name("twin");
-        let twin_def = mcp_model::spec::ServiceDefinition::parse(
+        let twin_def = mcp_model::spec::ValidatedDefinition::parse(
             &bed.hello_definition(&twin, "v0.1.0", "")
                 .to_toml()
                 .replace("port = 8443", "port = 9443")

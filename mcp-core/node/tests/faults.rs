@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_model::spec::ServiceDefinition;
+use mcp_model::spec::ValidatedDefinition;
 use mcp_model::view::Step;
 use mcp_node::certs::acme::{AcmeIssuer, Challenge};
 use mcp_node::certs::{CertError, CertIssuer, CertStore, IssuedCert, LocalCa};
@@ -127,13 +127,13 @@ impl Node {
         version: &str,
         extra: &str,
         route_extra: &str,
-    ) -> ServiceDefinition {
+    ) -> ValidatedDefinition {
         let text = self
             .bed
             .hello_definition(name, version, extra)
             .to_toml()
             .replace("mode = \"l7\"", &format!("mode = \"l7\"\n{route_extra}"));
-        ServiceDefinition::parse(&text, None).expect("definition")
+        ValidatedDefinition::parse(&text, None).expect("definition")
     }
 
     /// Containers (name, id), leases, certificate files, routes, and what BIND

@@ -284,7 +284,7 @@ fn crash_loop_is_marked_flapping(mode: Mode) {
         &format!("env = [\"HELLO_NAME={name}\"]"),
         &format!("env = [\"HELLO_NAME={name}\", \"HELLO_CRASH=1\"]"),
     );
-    let crashing = mcp_model::spec::ServiceDefinition::parse(&crashing, None).expect("valid");
+    let crashing = mcp_model::spec::ValidatedDefinition::parse(&crashing, None).expect("valid");
     engine.deploy(&crashing, "tester").expect("deploy crashing");
 
     let mut monitor = fast_monitor(&engine, 3);
@@ -553,7 +553,7 @@ fn redeploy_replaces_only_changed_components(mode: Mode) {
             "name = \"{name}\"\nnode = \"{node}\"\n\n[[components]]\nname = \"api\"\nimage = \"{image}\"\n\n[[components.routes]]\nname = \"rest\"\nport = 8443\nmode = \"l4\"\n\n[[components]]\nname = \"web\"\nimage = \"{image}\"\nenv = [\"GREETING={web_greeting}\"]\n\n[[components.routes]]\nport = 443\nmode = \"l7\"\n"
         )
     };
-    let def = mcp_model::spec::ServiceDefinition::parse(&text("one"), None).expect("valid");
+    let def = mcp_model::spec::ValidatedDefinition::parse(&text("one"), None).expect("valid");
     engine.deploy(&def, "tester").expect("deploy");
     let api = format!("{name}-api");
     let web = format!("{name}-web");
@@ -574,7 +574,7 @@ fn redeploy_replaces_only_changed_components(mode: Mode) {
         .map(|l| l.port)
         .collect();
 
-    let changed = mcp_model::spec::ServiceDefinition::parse(&text("two"), None).expect("valid");
+    let changed = mcp_model::spec::ValidatedDefinition::parse(&text("two"), None).expect("valid");
     let report = engine.deploy(&changed, "tester").expect("redeploy");
     assert_eq!(
         report.changes(),

@@ -299,12 +299,12 @@ fn with_route(
     name: &str,
     version: &str,
     route_extra: &str,
-) -> mcp_model::spec::ServiceDefinition {
+) -> mcp_model::spec::ValidatedDefinition {
     let text = bed
         .hello_definition(name, version, "")
         .to_toml()
         .replace("mode = \"l7\"", &format!("mode = \"l7\"\n{route_extra}"));
-    mcp_model::spec::ServiceDefinition::parse(&text, None).expect("definition")
+    mcp_model::spec::ValidatedDefinition::parse(&text, None).expect("definition")
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
-use mcp_model::spec::ServiceDefinition;
+use mcp_model::spec::ValidatedDefinition;
 use mcp_node::registry::{
     ComponentRecord, ContainerRecord, DesiredState, EventQuery, NewEvent, PortLease, Registry,
     RegistryError, ServiceRecord,
@@ -18,7 +18,7 @@ use mcp_node::registry::{
 
 const COMPONENTS: usize = 4;
 
-fn definition(name: &str) -> ServiceDefinition {
+fn definition(name: &str) -> ValidatedDefinition {
     let mut text = format!("name = \"{name}\"\nnode = \"local\"\nversion = \"v1.0.0\"\n");
     for c in 0..COMPONENTS {
         text.push_str(&format!(
@@ -26,7 +26,7 @@ fn definition(name: &str) -> ServiceDefinition {
             8000 + c
         ));
     }
-    ServiceDefinition::parse(&text, None).expect("valid fixture")
+    ValidatedDefinition::parse(&text, None).expect("valid fixture")
 }
 
 /// One deploy-shaped transaction: a service, its components and containers, a port
@@ -49,7 +49,7 @@ fn write_one(reg: &Registry, name: &str, first_port: u16) -> Result<(), Registry
                     flapping_since: None,
                 })
                 .collect(),
-            definition: def.clone(),
+            definition: def.clone().into_inner(),
             active: true,
             deployed_at: now,
             updated_at: now,

@@ -15,6 +15,8 @@ pub enum PodmanFailure {
     NotFound,
     /// A name or address is already in use.
     Conflict,
+    /// A registry refused the credentials (or their absence).
+    Unauthorized,
     /// Anything else.
     Other,
 }
@@ -27,6 +29,11 @@ impl PodmanFailure {
             PodmanFailure::NotFound
         } else if m.contains("already in use") || m.contains("already exists") {
             PodmanFailure::Conflict
+        } else if m.contains("unauthorized")
+            || m.contains("authentication required")
+            || m.contains("access denied")
+        {
+            PodmanFailure::Unauthorized
         } else {
             PodmanFailure::Other
         }
@@ -87,6 +94,7 @@ impl PodmanError {
             PodmanError::Failed { failure, .. } => match failure {
                 PodmanFailure::NotFound => ErrorKind::NotFound,
                 PodmanFailure::Conflict => ErrorKind::Conflict,
+                PodmanFailure::Unauthorized => ErrorKind::Unauthenticated,
                 PodmanFailure::Other => ErrorKind::Unavailable,
             },
             PodmanError::Missing { .. } | PodmanError::Spawn { .. } => ErrorKind::Unavailable,
@@ -291,6 +299,12 @@ mod tests {
             "the container name \"x\" is already in use".into(),
         );
         assert_eq!(taken.kind(), ErrorKind::Conflict);
+        let refused = PodmanError::failed(
+            "push",
+            "r/x:v1",
+            "Error: writing blob: unauthorized: authentication required".into(),
+        );
+        assert_eq!(refused.kind(), ErrorKind::Unauthenticated);
         let other = PodmanError::failed("start", "x", "OCI runtime error".into());
         assert_eq!(other.kind(), ErrorKind::Unavailable);
     }

@@ -53,32 +53,8 @@ impl LocalBind {
         let mut id = [0u8; 3];
         getrandom::fill(&mut id).map_err(|e| e.to_string())?;
         let id = std::net::Ipv4Addr::new(127, id[0], id[1], id[2]);
-        let secret_b64 = base64::engine::general_purpose::STANDARD.encode(&secret);
         let key_name = "mcp-update-key".to_owned();
-        let conf = format!(
-            r#"key "{key_name}" {{ algorithm hmac-sha256; secret "{secret_b64}"; }};
-options {{
-    directory "{dir}";
-    pid-file "{dir}/named.pid";
-    session-keyfile "{dir}/session.key";
-    managed-keys-directory "{dir}";
-    listen-on port {port} {{ {ip}; }};
-    listen-on-v6 {{ none; }};
-    recursion no;
-    allow-query {{ any; }};
-    allow-transfer {{ none; }};
-    dnssec-validation no;
-    notify no;
-}};
-controls {{ }};
-zone "{zone}" {{
-    type primary;
-    file "{dir}/zone.db";
-    update-policy {{ grant "{key_name}" zonesub ANY; }};
-}};
-"#,
-            dir = d.display()
-        );
+        let conf = named_conf(d, zone, &key_name, &secret, SocketAddr::from((ip, port)));
         let zone_file = format!(
             "$TTL 60\n@ IN SOA ns.{zone}. hostmaster.{zone}. ( 1 60 60 3600 60 )\n  IN NS ns.{zone}.\nns IN A 127.0.0.1\nharness-instance IN A {id}\n"
         );
@@ -159,4 +135,35 @@ impl Drop for LocalBind {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `named.conf` for a primary of `zone` in `dir` on `addr`, updates signed with
+/// `key_name`'s `secret` allowed.
+fn named_conf(dir: &Path, zone: &str, key_name: &str, secret: &[u8], addr: SocketAddr) -> String {
+    let secret_b64 = base64::engine::general_purpose::STANDARD.encode(secret);
+    let (ip, port) = (addr.ip(), addr.port());
+    format!(
+        r#"key "{key_name}" {{ algorithm hmac-sha256; secret "{secret_b64}"; }};
+options {{
+    directory "{dir}";
+    pid-file "{dir}/named.pid";
+    session-keyfile "{dir}/session.key";
+    managed-keys-directory "{dir}";
+    listen-on port {port} {{ {ip}; }};
+    listen-on-v6 {{ none; }};
+    recursion no;
+    allow-query {{ any; }};
+    allow-transfer {{ none; }};
+    dnssec-validation no;
+    notify no;
+}};
+controls {{ }};
+zone "{zone}" {{
+    type primary;
+    file "{dir}/zone.db";
+    update-policy {{ grant "{key_name}" zonesub ANY; }};
+}};
+"#,
+        dir = dir.display()
+    )
 }

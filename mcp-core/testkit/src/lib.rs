@@ -15,8 +15,9 @@
 //!   started on it.
 //! * [`netns`] (nodes in network namespaces of their own) and [`relay`] (a TCP
 //!   relay that cuts connections mid-transfer).
-//! * The recording fake container runtime is `mcp_node::runtime::fake` (feature
-//!   `fake`), so the node's own unit tests can use it.
+//! * [`fake_node`]: an engine over the recording fake container runtime
+//!   (`mcp_node::runtime::fake`, feature `fake`, which the node's own unit tests
+//!   use), with an authenticator, for serving the agent in-process.
 //!
 //! Nothing here is domain logic. Tests in every crate depend on it as a
 //! dev-dependency only.
@@ -26,6 +27,7 @@ pub mod fake_mcias;
 pub mod fake_mcns;
 pub mod fake_mcproxy;
 pub mod fake_metacrypt;
+pub mod fake_node;
 pub mod https_fake;
 pub mod netns;
 pub mod pebble;

@@ -4,7 +4,7 @@
 //! External Account Binding. Stopped when dropped.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -40,13 +40,7 @@ impl LocalPebble {
             .tempdir()
             .map_err(|e| e.to_string())?;
         let d = dir.path();
-        let ca =
-            mcp_core::platform::pki::create_ca("test pebble TLS CA").map_err(|e| e.to_string())?;
-        let server = mcp_core::platform::pki::issue_server_cert(&ca, &["127.0.0.1", "localhost"])
-            .map_err(|e| e.to_string())?;
-        std::fs::write(d.join("ca.pem"), &ca.cert_pem).map_err(|e| e.to_string())?;
-        std::fs::write(d.join("cert.pem"), &server.cert_pem).map_err(|e| e.to_string())?;
-        std::fs::write(d.join("key.pem"), &server.key_pem).map_err(|e| e.to_string())?;
+        let ca = write_tls(d)?;
         let [api, mgmt, http, tls] = spawn::free_ports::<4>()?;
         let eab = if eab {
             let mut key = vec![0u8; 32];
@@ -55,23 +49,7 @@ impl LocalPebble {
         } else {
             None
         };
-        let mac_keys = eab
-            .as_ref()
-            .map(|(kid, key)| {
-                serde_json::json!({ kid: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key) })
-            })
-            .unwrap_or_else(|| serde_json::json!({}));
-        let config = serde_json::json!({"pebble": {
-            "listenAddress": format!("127.0.0.1:{api}"),
-            "managementListenAddress": format!("127.0.0.1:{mgmt}"),
-            "certificate": d.join("cert.pem"),
-            "privateKey": d.join("key.pem"),
-            "httpPort": http,
-            "tlsPort": tls,
-            "ocspResponderURL": "",
-            "externalAccountBindingRequired": eab.is_some(),
-            "externalAccountMACKeys": mac_keys,
-        }});
+        let config = pebble_json(d, [api, mgmt, http, tls], eab.as_ref());
         std::fs::write(d.join("pebble.json"), config.to_string()).map_err(|e| e.to_string())?;
         let log = std::fs::File::create(d.join("pebble.log")).map_err(|e| e.to_string())?;
         let child = Command::new("pebble")
@@ -128,4 +106,39 @@ impl Drop for LocalPebble {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A CA and a server certificate for pebble's API in `dir` (`ca.pem`,
+/// `cert.pem`, `key.pem`); the CA.
+fn write_tls(dir: &Path) -> Result<mcp_core::platform::pki::CertifiedKey, String> {
+    let ca = mcp_core::platform::pki::create_ca("test pebble TLS CA").map_err(|e| e.to_string())?;
+    let server = mcp_core::platform::pki::issue_server_cert(&ca, &["127.0.0.1", "localhost"])
+        .map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("ca.pem"), &ca.cert_pem).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("cert.pem"), &server.cert_pem).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("key.pem"), &server.key_pem).map_err(|e| e.to_string())?;
+    Ok(ca)
+}
+
+/// pebble's configuration: its API, management, HTTP-01 and TLS-ALPN ports, and
+/// the EAB key it requires, if any.
+fn pebble_json(d: &Path, ports: [u16; 4], eab: Option<&(String, Vec<u8>)>) -> serde_json::Value {
+    let [api, mgmt, http, tls] = ports;
+    let mac_keys = eab
+        .as_ref()
+        .map(|(kid, key)| {
+            serde_json::json!({ kid: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key) })
+        })
+        .unwrap_or_else(|| serde_json::json!({}));
+    serde_json::json!({"pebble": {
+        "listenAddress": format!("127.0.0.1:{api}"),
+        "managementListenAddress": format!("127.0.0.1:{mgmt}"),
+        "certificate": d.join("cert.pem"),
+        "privateKey": d.join("key.pem"),
+        "httpPort": http,
+        "tlsPort": tls,
+        "ocspResponderURL": "",
+        "externalAccountBindingRequired": eab.is_some(),
+        "externalAccountMACKeys": mac_keys,
+    }})
 }

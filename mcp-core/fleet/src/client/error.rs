@@ -38,7 +38,7 @@ impl ApiError {
     /// The stable classification of this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            ApiError::Connect { .. } => ErrorKind::Unavailable,
+            ApiError::Connect { .. } => ErrorKind::Unreachable,
             ApiError::Remote(r) => r.kind,
             ApiError::Protocol(_) => ErrorKind::Internal,
             ApiError::Tls { .. } => ErrorKind::InvalidInput,

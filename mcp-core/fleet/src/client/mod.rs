@@ -108,6 +108,17 @@ impl Interceptor for Bearer {
     }
 }
 
+/// The `authorization` header for `token`.
+fn bearer(token: &str) -> Result<MetadataValue<Ascii>, ApiError> {
+    MetadataValue::try_from(format!("Bearer {token}")).map_err(|_| {
+        ApiError::Remote(wire::RemoteError {
+            kind: mcp_model::ErrorKind::Unauthenticated,
+            step: None,
+            message: "the token contains characters a header cannot carry".into(),
+        })
+    })
+}
+
 /// A stream of items from the agent.
 pub type ApiStream<T> = Pin<Box<dyn Stream<Item = Result<T, ApiError>> + Send>>;
 
@@ -128,14 +139,7 @@ impl AgentClient {
     /// Connects to the first address of `endpoint` that answers.
     pub async fn connect(endpoint: &AgentEndpoint) -> Result<Self, ApiError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let bearer =
-            MetadataValue::try_from(format!("Bearer {}", endpoint.token)).map_err(|_| {
-                ApiError::Remote(wire::RemoteError {
-                    kind: mcp_model::ErrorKind::Unauthenticated,
-                    step: None,
-                    message: "the token contains characters a header cannot carry".into(),
-                })
-            })?;
+        let bearer = bearer(&endpoint.token)?;
         let mut last = String::from("no address configured");
         for address in &endpoint.addresses {
             let host = mcp_model::config::host_of(address);
@@ -170,14 +174,7 @@ impl AgentClient {
                 )),
             };
             match connected {
-                Ok(ch) => {
-                    return Ok(AgentClient {
-                        inner: McpAgentServiceClient::with_interceptor(ch, Bearer(bearer))
-                            .max_decoding_message_size(mcp_proto::MAX_FILE_BYTES + (1 << 20))
-                            .max_encoding_message_size(mcp_proto::MAX_FILE_BYTES + (1 << 20)),
-                        address: address.clone(),
-                    });
-                }
+                Ok(ch) => return Ok(Self::with_bearer(ch, bearer, address)),
                 Err(e) => last = format!("{address}: {e}"),
             }
         }
@@ -186,6 +183,21 @@ impl AgentClient {
             tried: endpoint.addresses.join(", "),
             message: last,
         })
+    }
+
+    /// A client over a channel already connected (in-process tests serve the
+    /// agent over a pipe), calling with `token`; `address` is what it reports.
+    pub fn over_channel(channel: Channel, token: &str, address: &str) -> Result<Self, ApiError> {
+        Ok(Self::with_bearer(channel, bearer(token)?, address))
+    }
+
+    fn with_bearer(channel: Channel, bearer: MetadataValue<Ascii>, address: &str) -> Self {
+        AgentClient {
+            inner: McpAgentServiceClient::with_interceptor(channel, Bearer(bearer))
+                .max_decoding_message_size(mcp_proto::MAX_FILE_BYTES + (1 << 20))
+                .max_encoding_message_size(mcp_proto::MAX_FILE_BYTES + (1 << 20)),
+            address: address.to_owned(),
+        }
     }
 
     /// The address this client is connected to.

@@ -10,7 +10,8 @@
 //!   that reports *every* problem at once, each with file, line, column, field and the
 //!   rule broken ([`Problem`]);
 //! * validation rules ([`ServiceDefinition::validate`]) shared by files and by
-//!   definitions built in code;
+//!   definitions built in code, and [`ValidatedDefinition`], the proof that they
+//!   hold, which is what the engine takes;
 //! * the platform's derivations in one place ([`ServiceDefinition::resolve`] with
 //!   [`Conventions`]): default hostnames, `$PORT`/`$PORT_<NAME>` names, container
 //!   names, image references and versions;
@@ -25,6 +26,7 @@ mod parse;
 mod problem;
 mod rules;
 mod serialize;
+mod validated;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -39,6 +41,7 @@ pub use edit::DefinitionEditor;
 pub use image::{ImageRef, is_pinned_version};
 pub use problem::{Location, Problem, Rule};
 pub use rules::check_hostname;
+pub use validated::ValidatedDefinition;
 
 use crate::ErrorKind;
 
@@ -290,6 +293,50 @@ pub fn load_dir(dir: &Path) -> Result<Vec<ServiceDefinition>, SpecError> {
 /// and checks that service names are unique across them.
 pub fn load_files(paths: &[PathBuf]) -> Result<Vec<ServiceDefinition>, SpecError> {
     load_checked(paths, false)
+}
+
+/// What [`check_paths`] found: how much is defined, and every problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Validation {
+    /// Whether there are no problems.
+    pub ok: bool,
+    /// Definitions read that are valid.
+    pub definitions: usize,
+    /// Their components.
+    pub components: usize,
+    /// Their routes.
+    pub routes: usize,
+    /// Every problem in every file, located.
+    pub problems: Vec<Problem>,
+}
+
+/// Checks every definition in `paths` (a directory means each `*.toml` in it,
+/// as [`load_dir`]; files are checked together, as [`load_files`]). Problems are
+/// collected, not returned as an error; a file that cannot be read is an error.
+pub fn check_paths(paths: &[PathBuf]) -> Result<Validation, SpecError> {
+    let (dirs, files): (Vec<_>, Vec<_>) = paths.iter().cloned().partition(|p| p.is_dir());
+    let mut defs: Vec<ServiceDefinition> = Vec::new();
+    let mut problems = Vec::new();
+    for result in dirs.iter().map(|d| load_dir(d)).chain([load_files(&files)]) {
+        match result {
+            Ok(d) => defs.extend(d),
+            Err(SpecError::Invalid { problems: p }) => problems.extend(p),
+            Err(e) => return Err(e),
+        }
+    }
+    let components = defs.iter().map(|d| d.components.len()).sum();
+    let routes = defs
+        .iter()
+        .flat_map(|d| &d.components)
+        .map(|c| c.routes.len())
+        .sum();
+    Ok(Validation {
+        ok: problems.is_empty(),
+        definitions: defs.len(),
+        components,
+        routes,
+        problems,
+    })
 }
 
 fn load_checked(

@@ -78,51 +78,7 @@ fn component(def: &ServiceDefinition, c: &Component, field: &str, sink: &mut Sin
     if let Some(v) = &c.version {
         pinned(sink, &f("version"), v);
     }
-    match &c.image {
-        Some(image) if !sink.flagged(&f("image")) => match ImageRef::parse(image) {
-            Err(e) => sink.report(&f("image"), Rule::Image, e),
-            Ok(r) => match r.tag.as_deref() {
-                None => sink.report(
-                    &f("image"),
-                    Rule::PinnedVersion,
-                    format!(
-                        "image {image:?} has no tag; pin an explicit version, e.g. \"{image}:v1.0.0\""
-                    ),
-                ),
-                Some("latest") => sink.report(
-                    &f("image"),
-                    Rule::PinnedVersion,
-                    "tag \"latest\" is not a pinned version; use an explicit semver tag such as v1.2.3",
-                ),
-                Some(tag) if !is_pinned_version(tag) => sink.report(
-                    &f("image"),
-                    Rule::PinnedVersion,
-                    format!("tag {tag:?} is not a pinned semver version (vMAJOR.MINOR.PATCH)"),
-                ),
-                Some(tag) => {
-                    if let Some(v) = &c.version
-                        && v != tag
-                    {
-                        sink.report(
-                            &f("version"),
-                            Rule::VersionConflict,
-                            format!("version {v:?} disagrees with the image tag {tag:?}; keep one of them"),
-                        );
-                    }
-                }
-            },
-        },
-        Some(_) => {}
-        None => {
-            if c.version.is_none() && def.version.is_none() && !sink.flagged(&f("image")) {
-                sink.report(
-                    &f("image"),
-                    Rule::Required,
-                    "no image: set `image` to a reference with a pinned tag, or `version` here or at the top level so the image can be derived",
-                );
-            }
-        }
-    }
+    image(def, c, field, sink);
     for (i, v) in c.volumes.iter().enumerate() {
         volume(sink, &format!("{field}.volumes[{i}]"), v);
     }
@@ -159,6 +115,57 @@ fn component(def: &ServiceDefinition, c: &Component, field: &str, sink: &mut Sin
         legacy_port(sink, &format!("{field}.ports[{i}]"), p);
     }
     routes(c, field, sink);
+}
+
+/// A component's image: a reference with a pinned tag that agrees with its
+/// `version`, or derivable from a version.
+fn image(def: &ServiceDefinition, c: &Component, field: &str, sink: &mut Sink<'_>) {
+    let f = |k: &str| format!("{field}.{k}");
+    let Some(image) = &c.image else {
+        if c.version.is_none() && def.version.is_none() && !sink.flagged(&f("image")) {
+            sink.report(
+                &f("image"),
+                Rule::Required,
+                "no image: set `image` to a reference with a pinned tag, or `version` here or at the top level so the image can be derived",
+            );
+        }
+        return;
+    };
+    if sink.flagged(&f("image")) {
+        return;
+    }
+    let r = match ImageRef::parse(image) {
+        Err(e) => return sink.report(&f("image"), Rule::Image, e),
+        Ok(r) => r,
+    };
+    match r.tag.as_deref() {
+        None => sink.report(
+            &f("image"),
+            Rule::PinnedVersion,
+            format!("image {image:?} has no tag; pin an explicit version, e.g. \"{image}:v1.0.0\""),
+        ),
+        Some("latest") => sink.report(
+            &f("image"),
+            Rule::PinnedVersion,
+            "tag \"latest\" is not a pinned version; use an explicit semver tag such as v1.2.3",
+        ),
+        Some(tag) if !is_pinned_version(tag) => sink.report(
+            &f("image"),
+            Rule::PinnedVersion,
+            format!("tag {tag:?} is not a pinned semver version (vMAJOR.MINOR.PATCH)"),
+        ),
+        Some(tag) => {
+            if let Some(v) = &c.version
+                && v != tag
+            {
+                sink.report(
+                    &f("version"),
+                    Rule::VersionConflict,
+                    format!("version {v:?} disagrees with the image tag {tag:?}; keep one of them"),
+                );
+            }
+        }
+    }
 }
 
 fn routes(c: &Component, field: &str, sink: &mut Sink<'_>) {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use instant_acme::{
     Account, AccountCredentials, AuthorizationStatus, ChallengeType, ExternalAccountKey,
-    Identifier, NewAccount, NewOrder, OrderStatus, RetryPolicy,
+    Identifier, NewAccount, NewOrder, Order, OrderStatus, RetryPolicy,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -145,6 +145,66 @@ impl AcmeIssuer {
         Ok(account)
     }
 
+    /// Publishes the DNS-01 record `_acme-challenge.<hostname>` with `value` in
+    /// `zone`; the caller removes it once the order is done.
+    async fn publish_dns01(
+        &self,
+        hostname: &str,
+        registrar: &Arc<dyn DnsRegistrar>,
+        zone: &str,
+        value: String,
+    ) -> Result<DnsRecord, CertError> {
+        let name = format!("_acme-challenge.{hostname}");
+        let relative = name
+            .strip_suffix(&format!(".{zone}"))
+            .ok_or_else(|| self.fail(hostname, format!("{hostname} is not in zone {zone}")))?
+            .to_owned();
+        let record = DnsRecord {
+            zone: zone.to_owned(),
+            name: relative,
+            rtype: "TXT".into(),
+            value,
+            ttl: 60,
+            service: None,
+        };
+        let registrar = registrar.clone();
+        let r = record.clone();
+        tokio::task::spawn_blocking(move || registrar.add(&[r]))
+            .await
+            .map_err(|e| self.fail(hostname, e))?
+            .map_err(|e| self.fail(hostname, format!("DNS-01 record: {e}")))?;
+        Ok(record)
+    }
+
+    /// Sends a CSR for a fresh key once the order is ready and waits for the
+    /// certificate.
+    async fn finalize(
+        &self,
+        hostname: &str,
+        order: &mut Order,
+        retry: &RetryPolicy,
+    ) -> Result<IssuedCert, CertError> {
+        let key = rcgen::KeyPair::generate().map_err(|e| self.fail(hostname, e))?;
+        let mut params = rcgen::CertificateParams::new(vec![hostname.to_owned()])
+            .map_err(|e| self.fail(hostname, e))?;
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        let csr = params
+            .serialize_request(&key)
+            .map_err(|e| self.fail(hostname, e))?;
+        order
+            .finalize_csr(csr.der())
+            .await
+            .map_err(|e| self.refused(hostname, format!("finalize: {e}")))?;
+        let chain_pem = order
+            .poll_certificate(retry)
+            .await
+            .map_err(|e| self.refused(hostname, format!("certificate: {e}")))?;
+        Ok(IssuedCert {
+            chain_pem,
+            key_pem: key.serialize_pem(),
+        })
+    }
+
     async fn order(
         &self,
         hostname: &str,
@@ -190,28 +250,8 @@ impl AcmeIssuer {
                     );
                 }
                 Challenge::Dns01 { registrar, zone } => {
-                    let name = format!("_acme-challenge.{hostname}");
-                    let relative = name
-                        .strip_suffix(&format!(".{zone}"))
-                        .ok_or_else(|| {
-                            self.fail(hostname, format!("{hostname} is not in zone {zone}"))
-                        })?
-                        .to_owned();
-                    let record = DnsRecord {
-                        zone: zone.clone(),
-                        name: relative,
-                        rtype: "TXT".into(),
-                        value: challenge.key_authorization().dns_value(),
-                        ttl: 60,
-                        service: None,
-                    };
-                    let registrar = registrar.clone();
-                    let r = record.clone();
-                    tokio::task::spawn_blocking(move || registrar.add(&[r]))
-                        .await
-                        .map_err(|e| self.fail(hostname, e))?
-                        .map_err(|e| self.fail(hostname, format!("DNS-01 record: {e}")))?;
-                    cleanup.push(record);
+                    let value = challenge.key_authorization().dns_value();
+                    cleanup.push(self.publish_dns01(hostname, registrar, zone, value).await?);
                 }
             }
             challenge
@@ -230,26 +270,9 @@ impl AcmeIssuer {
                 format!("the order is {status:?} after validation"),
             ));
         }
-        let key = rcgen::KeyPair::generate().map_err(|e| self.fail(hostname, e))?;
-        let mut params = rcgen::CertificateParams::new(vec![hostname.to_owned()])
-            .map_err(|e| self.fail(hostname, e))?;
-        params.distinguished_name = rcgen::DistinguishedName::new();
-        let csr = params
-            .serialize_request(&key)
-            .map_err(|e| self.fail(hostname, e))?;
-        order
-            .finalize_csr(csr.der())
-            .await
-            .map_err(|e| self.refused(hostname, format!("finalize: {e}")))?;
-        let chain_pem = order
-            .poll_certificate(&retry)
-            .await
-            .map_err(|e| self.refused(hostname, format!("certificate: {e}")))?;
+        let issued = self.finalize(hostname, &mut order, &retry).await?;
         drop(responder);
-        Ok(IssuedCert {
-            chain_pem,
-            key_pem: key.serialize_pem(),
-        })
+        Ok(issued)
     }
 }
 

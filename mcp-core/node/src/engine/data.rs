@@ -1,11 +1,123 @@
-//! Moving a service's data between nodes: the snapshot file to send, receiving
-//! one into the data directory (checked, atomic), and removing the data of a
-//! service that left. Receiving and removing are refused while the service is
-//! deployed on this node: its containers use that directory.
+//! A service's data directory (`/srv/<service>`): single files in and out
+//! (`PushFile`/`PullFile`, paths confined to the directory), snapshots of it
+//! (under the service's lock, so a snapshot never sees a deploy half done), and
+//! moving it between nodes: the snapshot file to send, receiving one into the
+//! directory (checked, atomic), and removing the data of a service that left.
+//! Receiving and removing are refused while the service is deployed on this
+//! node: its containers use that directory.
 
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 
-use super::{Engine, EngineError, Step, step_err};
+use mcp_model::view::{SnapshotInfo, Step};
+use mcp_proto::MAX_FILE_BYTES;
+
+use super::{Engine, EngineError, step_err};
+
+impl Engine {
+    /// The absolute path of `relative` inside `service`'s data directory; refuses
+    /// absolute paths, `..` and empty paths.
+    pub fn data_path(&self, service: &str, relative: &str) -> Result<PathBuf, EngineError> {
+        let rel = Path::new(relative);
+        let bad = rel.as_os_str().is_empty()
+            || rel
+                .components()
+                .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir));
+        if bad {
+            return Err(EngineError::Conflict(format!(
+                "path {relative:?} must be relative to the data directory of {service}, without '..'"
+            )));
+        }
+        self.deployed(service)?;
+        Ok(self.config.conventions.data_root.join(service).join(rel))
+    }
+
+    /// Writes `content` to `relative` in `service`'s data directory, atomically, with
+    /// `mode` (0 means 0644). Parent directories are created.
+    pub fn push_file(
+        &self,
+        service: &str,
+        relative: &str,
+        content: &[u8],
+        mode: u32,
+        actor: &str,
+    ) -> Result<u64, crate::Error> {
+        if content.len() > MAX_FILE_BYTES {
+            return Err(EngineError::Conflict(format!(
+                "file is {} bytes; at most {MAX_FILE_BYTES} can be pushed",
+                content.len()
+            ))
+            .into());
+        }
+        let path = self.data_path(service, relative)?;
+        if let Some(parent) = path.parent() {
+            self.runtime.ensure_dir(parent)?;
+        }
+        let mode = if mode == 0 { 0o644 } else { mode & 0o7777 };
+        mcp_model::fsutil::write_atomic(&path, content, mode).map_err(|source| {
+            crate::runtime::RuntimeError::Dir {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        self.event(
+            actor,
+            "push-file",
+            service,
+            format!("{relative} ({} bytes)", content.len()),
+            None,
+        );
+        Ok(content.len() as u64)
+    }
+
+    /// Reads `relative` from `service`'s data directory.
+    pub fn pull_file(&self, service: &str, relative: &str) -> Result<Vec<u8>, crate::Error> {
+        let path = self.data_path(service, relative)?;
+        let read_err = |source| crate::runtime::RuntimeError::Dir {
+            path: path.clone(),
+            source,
+        };
+        let len = std::fs::metadata(&path).map_err(read_err)?.len();
+        if len > MAX_FILE_BYTES as u64 {
+            return Err(EngineError::Conflict(format!(
+                "{relative} is {len} bytes; at most {MAX_FILE_BYTES} can be pulled"
+            ))
+            .into());
+        }
+        Ok(std::fs::read(&path).map_err(read_err)?)
+    }
+}
+
+impl Engine {
+    /// Snapshots `service`'s data directory (its `[snapshot] exclude` paths left
+    /// out) into the node's snapshot store, keeping the newest configured number.
+    pub fn snapshot(&self, service: &str, actor: &str) -> super::Result<SnapshotInfo> {
+        self.recorded(
+            actor,
+            "snapshot",
+            service,
+            || {
+                let rec = self.deployed(service)?;
+                let data_dir = self.config.conventions.data_root.join(service);
+                let excludes = rec
+                    .definition
+                    .snapshot
+                    .as_ref()
+                    .map(|s| s.exclude.clone())
+                    .unwrap_or_default();
+                self.config
+                    .snapshots
+                    .create(service, &data_dir, &excludes)
+                    .map_err(|e| step_err("snapshot", service, Step::Snapshot)(e.into()))
+            },
+            |s| format!("{} ({} bytes, sha256 {})", s.name, s.size_bytes, s.sha256),
+        )
+    }
+
+    /// The snapshots of `service` on this node, oldest first.
+    pub fn snapshots(&self, service: &str) -> Result<Vec<SnapshotInfo>, crate::Error> {
+        Ok(self.config.snapshots.list(service)?)
+    }
+}
 
 impl Engine {
     /// The file of snapshot `name` of `service`, to stream it elsewhere.

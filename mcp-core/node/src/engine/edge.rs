@@ -14,9 +14,10 @@ use std::net::ToSocketAddrs;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use super::proxy::route_record;
+use super::error::EdgeRefusal;
+use super::routing::route_record;
 use super::{Engine, EngineError, Step, step_err};
-use crate::certs::CertPaths;
+use crate::certs::{CertPaths, Ensured};
 use crate::proxy::ProxyRoute;
 use crate::registry::{CertificateRecord, EdgeRouteRecord, NodeRole};
 use mcp_model::spec::Mode;
@@ -38,11 +39,7 @@ impl Engine {
     /// Checks `req` against this node's rules without changing anything.
     pub fn check_edge_route(&self, req: &EdgeRouteRequest) -> Result<(), crate::Error> {
         if self.config.role != NodeRole::Edge {
-            return Err(EngineError::WrongRole(format!(
-                "{} is a compute node: edge routes go to edge nodes",
-                self.config.node
-            ))
-            .into());
+            return Err(self.not_an_edge().into());
         }
         if self.proxy().is_none() {
             return Err(EngineError::Unsupported(format!(
@@ -51,40 +48,59 @@ impl Engine {
             ))
             .into());
         }
-        mcp_model::spec::check_hostname(&req.hostname).map_err(|e| {
-            EngineError::EdgeRefused(format!("public hostname {:?}: {e}", req.hostname))
-        })?;
-        let allowed = &self.config.allowed_domains;
-        if !allowed.iter().any(|d| under_domain(&req.hostname, d)) {
-            return Err(EngineError::EdgeRefused(format!(
-                "public hostname {} is not under an allowed domain of {} ([edge] allowed_domains: {})",
-                req.hostname,
-                self.config.node,
-                if allowed.is_empty() {
-                    "none".to_owned()
-                } else {
-                    allowed.join(", ")
-                }
-            ))
-            .into());
-        }
-        let zone = &self.config.conventions.zone;
-        if !under_domain(&req.backend_hostname, zone) || req.backend_hostname == *zone {
-            return Err(EngineError::EdgeRefused(format!(
-                "backend hostname {} is not in the platform zone {zone}",
-                req.backend_hostname
-            ))
-            .into());
-        }
-        if req.service.is_empty() || req.node.is_empty() {
-            return Err(EngineError::EdgeRefused(
-                "an edge route names its service and node".into(),
-            )
-            .into());
-        }
+        Self::refusal(
+            req,
+            &self.config.node,
+            &self.config.allowed_domains,
+            &self.config.conventions.zone,
+        )
+        .map_or(Ok(()), |r| Err(EngineError::from(r)))?;
         let route = self.edge_proxy_route(req);
         route.check()?;
         Ok(())
+    }
+
+    /// What a compute node answers when asked for edge routes.
+    fn not_an_edge(&self) -> EngineError {
+        EngineError::WrongRole {
+            node: self.config.node.clone(),
+            role: self.config.role,
+            wanted: NodeRole::Edge,
+            what: "edge routes",
+        }
+    }
+
+    /// Why edge node `node` (serving `allowed` domains, the platform zone `zone`)
+    /// must refuse `req`, if it must.
+    fn refusal(
+        req: &EdgeRouteRequest,
+        node: &str,
+        allowed: &[String],
+        zone: &str,
+    ) -> Option<EdgeRefusal> {
+        if let Err(e) = mcp_model::spec::check_hostname(&req.hostname) {
+            return Some(EdgeRefusal::BadHostname {
+                hostname: req.hostname.clone(),
+                problem: e.to_string(),
+            });
+        }
+        if !allowed.iter().any(|d| under_domain(&req.hostname, d)) {
+            return Some(EdgeRefusal::NotAllowed {
+                hostname: req.hostname.clone(),
+                node: node.to_owned(),
+                allowed: allowed.to_vec(),
+            });
+        }
+        if !under_domain(&req.backend_hostname, zone) || req.backend_hostname == zone {
+            return Some(EdgeRefusal::BackendOutsideZone {
+                backend: req.backend_hostname.clone(),
+                zone: zone.to_owned(),
+            });
+        }
+        if req.service.is_empty() || req.node.is_empty() {
+            return Some(EdgeRefusal::Unnamed);
+        }
+        None
     }
 
     fn edge_proxy_route(&self, req: &EdgeRouteRequest) -> ProxyRoute {
@@ -157,37 +173,9 @@ impl Engine {
                 {
                     tracing::warn!(hostname = %old.hostname, error = %e, "old edge listener not removed");
                 }
-                let record = EdgeRouteRecord {
-                    hostname: req.hostname.clone(),
-                    service: req.service.clone(),
-                    node: req.node.clone(),
-                    backend_hostname: req.backend_hostname.clone(),
-                    backend: req.backend.clone(),
-                    listener: req.listener.clone(),
-                    updated_at: SystemTime::now(),
-                };
-                let issuer = ensured
-                    .issued_by
-                    .clone()
-                    .unwrap_or_else(|| p.issuer.name().to_owned());
-                self.registry
-                    .transaction(|tx| {
-                        if let Some(old) = &previous {
-                            tx.remove_proxy_route(&old.listener, &old.hostname)?;
-                        }
-                        tx.put_proxy_route(&route_record(&route, Some(&req.service)))?;
-                        tx.put_edge_route(&record)?;
-                        tx.put_certificate(&CertificateRecord {
-                            hostname: req.hostname.clone(),
-                            service: Some(req.service.clone()),
-                            cert_path: paths.cert.display().to_string(),
-                            key_path: paths.key.display().to_string(),
-                            serial: ensured.info.serial.clone(),
-                            not_after: ensured.info.not_after,
-                            issuer,
-                        })
-                    })
-                    .map_err(|e| fail(Step::Record)(e.into()))?;
+                let record = self
+                    .record_edge_route(req, &route, previous.as_ref(), &paths, &ensured)
+                    .map_err(fail(Step::Record))?;
                 Ok(EdgeRouteStatus {
                     edge: self.config.node.clone(),
                     route: record,
@@ -210,6 +198,50 @@ impl Engine {
         )
     }
 
+    /// Records the edge route set up for `req`: its proxy route (replacing the
+    /// `previous` one for the hostname), the edge route and its certificate, in one
+    /// transaction.
+    fn record_edge_route(
+        &self,
+        req: &EdgeRouteRequest,
+        route: &ProxyRoute,
+        previous: Option<&EdgeRouteRecord>,
+        paths: &CertPaths,
+        ensured: &Ensured,
+    ) -> Result<EdgeRouteRecord, crate::Error> {
+        let record = EdgeRouteRecord {
+            hostname: req.hostname.clone(),
+            service: req.service.clone(),
+            node: req.node.clone(),
+            backend_hostname: req.backend_hostname.clone(),
+            backend: req.backend.clone(),
+            listener: req.listener.clone(),
+            updated_at: SystemTime::now(),
+        };
+        let issuer = match (&ensured.issued_by, self.proxy()) {
+            (Some(name), _) => name.clone(),
+            (None, Some(p)) => p.issuer.name().to_owned(),
+            (None, None) => String::new(),
+        };
+        self.registry.transaction(|tx| {
+            if let Some(old) = previous {
+                tx.remove_proxy_route(&old.listener, &old.hostname)?;
+            }
+            tx.put_proxy_route(&route_record(route, Some(&req.service)))?;
+            tx.put_edge_route(&record)?;
+            tx.put_certificate(&CertificateRecord {
+                hostname: req.hostname.clone(),
+                service: Some(req.service.clone()),
+                cert_path: paths.cert.display().to_string(),
+                key_path: paths.key.display().to_string(),
+                serial: ensured.info.serial.clone(),
+                not_after: ensured.info.not_after,
+                issuer,
+            })
+        })?;
+        Ok(record)
+    }
+
     /// Removes the edge routes of `service` (every hostname, or only `hostname`):
     /// proxy route, certificate files and records. Returns the hostnames removed.
     pub fn remove_edge_routes(
@@ -225,13 +257,7 @@ impl Engine {
             || {
                 let fail = |step| step_err("edge route removal", service, step);
                 if self.config.role != NodeRole::Edge {
-                    return Err(fail(Step::Validate)(
-                        EngineError::WrongRole(format!(
-                            "{} is a compute node: it has no edge routes",
-                            self.config.node
-                        ))
-                        .into(),
-                    ));
+                    return Err(fail(Step::Validate)(self.not_an_edge().into()));
                 }
                 let routes: Vec<EdgeRouteRecord> = self
                     .registry

@@ -8,7 +8,8 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::{Engine, Undo};
+use super::Engine;
+use super::undo::Undo;
 use crate::registry::{Registry, RegistryError, Tx};
 
 /// The undo steps of one operation, persisted as they are added.
@@ -135,14 +136,17 @@ impl Engine {
         let ours = self
             .runtime
             .list(&[(crate::runtime::labels::INSTANCE, &self.config.instance)])?;
-        for c in ours.iter().filter(|c| c.name.ends_with(super::NEXT_SUFFIX)) {
+        for c in ours
+            .iter()
+            .filter(|c| c.name.ends_with(super::deploy::NEXT_SUFFIX))
+        {
             self.runtime.remove(&c.name)?;
         }
         let stray: Vec<u16> = self
             .registry
             .leases()?
             .iter()
-            .filter(|l| l.component.ends_with(super::NEXT_SUFFIX))
+            .filter(|l| l.component.ends_with(super::deploy::NEXT_SUFFIX))
             .map(|l| l.port)
             .collect();
         if !stray.is_empty() {

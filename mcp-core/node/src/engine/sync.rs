@@ -4,7 +4,7 @@
 use mcp_model::view::{SyncAction, SyncItem};
 
 use super::{Engine, EngineError};
-use mcp_model::spec::ServiceDefinition;
+use mcp_model::spec::ValidatedDefinition;
 
 impl Engine {
     /// The plan that brings this node to `definitions`: deploy new services, redeploy
@@ -14,7 +14,7 @@ impl Engine {
     /// stopped by hand (`mcp stop`) stays stopped while its definition is unchanged.
     pub fn plan_sync(
         &self,
-        definitions: &[ServiceDefinition],
+        definitions: &[ValidatedDefinition],
         prune: bool,
     ) -> Result<Vec<SyncItem>, crate::Error> {
         let deployed = self.registry.services()?;
@@ -74,7 +74,7 @@ impl Engine {
     /// not stop the others; its item carries the error.
     pub fn sync(
         &self,
-        definitions: &[ServiceDefinition],
+        definitions: &[ValidatedDefinition],
         prune: bool,
         actor: &str,
     ) -> Result<Vec<SyncItem>, crate::Error> {

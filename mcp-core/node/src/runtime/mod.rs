@@ -8,6 +8,8 @@
 //! service and component, at which version and specification hash; that is how the
 //! monitor tells drift, orphans and hand-started containers apart.
 
+#[cfg(any(test, feature = "fake"))]
+pub mod fake;
 mod podman;
 
 use std::collections::BTreeMap;

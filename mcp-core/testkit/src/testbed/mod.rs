@@ -14,9 +14,15 @@ use mcp_core::node::ports::BindProbe;
 use mcp_core::node::registry::Registry;
 use mcp_core::node::runtime::Podman;
 use mcp_core::ports::PortRange;
-use mcp_core::spec::ServiceDefinition;
+use mcp_core::spec::ValidatedDefinition;
 
 use crate::spawn::{self, StartError};
+
+mod agent;
+mod http;
+
+pub use agent::{AgentAuth, RunningAgent};
+pub use http::{http_get, http_get_at, http_post};
 
 /// The unprivileged user that runs rootless Podman in tests (created by
 /// `.ci/podman-setup.sh`).
@@ -288,21 +294,33 @@ impl FleetPki {
     }
 }
 
+/// A number for a new test bed or fake node, unique in this process.
+pub fn next_bed() -> u32 {
+    static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The `n`th test bed's (or fake node's) slice of this process's host ports: 100
+/// ports between 15000 and 32699, below the kernel's ephemeral range (32768 and
+/// up), which it hands out for `bind(:0)` and outgoing connections, so no other
+/// test's server or client takes a port the agent leased and has yet to bind.
+pub fn port_slice(n: u32) -> PortRange {
+    let slice = (std::process::id().wrapping_mul(7).wrapping_add(n) % 177) as u16;
+    let start = 15000 + slice * 100;
+    match PortRange::new(start, start + 99) {
+        Ok(r) => r,
+        Err(_) => unreachable!("15000 + 176 * 100 + 99 is a valid range"),
+    }
+}
+
 impl Testbed {
     /// A test bed for `mode`. Fails with a message saying what to set up when Podman
     /// (or the rootless user) is not available.
     pub fn new(mode: Mode) -> Result<Self, String> {
         let (argv, owner) = podman_command(mode)?;
-        static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = next_bed();
         let id = format!("t{}x{n}", std::process::id());
-        // 100 ports per bed between 15000 and 32699: below the kernel's ephemeral
-        // range (32768 and up), which it hands out for `bind(:0)` and outgoing
-        // connections, so no other test's server or client takes a port the
-        // agent leased and Podman has yet to bind.
-        let slice = (std::process::id().wrapping_mul(7).wrapping_add(n) % 177) as u16;
-        let port_range = PortRange::new(15000 + slice * 100, 15000 + slice * 100 + 99)
-            .map_err(|e| e.to_string())?;
+        let port_range = port_slice(n);
         let dir = tempfile::Builder::new()
             .prefix("mcp-tb-")
             .tempdir()
@@ -477,22 +495,22 @@ impl Testbed {
 
     /// A definition of the stateful example service (`notes`) named `name`, on this
     /// bed's node, with one l7 route.
-    pub fn notes_definition(&self, name: &str, version: &str) -> ServiceDefinition {
+    pub fn notes_definition(&self, name: &str, version: &str) -> ValidatedDefinition {
         let node = &self.id;
         let text = format!(
             "name = \"{name}\"\nnode = \"{node}\"\n\n[[components]]\nname = \"{name}\"\nimage = \"{NOTES_IMAGE}:{version}\"\nenv = [\"NOTES_NAME={name}\"]\n\n[[components.routes]]\nport = 8443\nmode = \"l7\"\n"
         );
-        ServiceDefinition::parse(&text, None).expect("valid test definition")
+        ValidatedDefinition::parse(&text, None).expect("valid test definition")
     }
 
     /// A definition of the example service named `name`, on this bed's node, with one
     /// l7 route and `extra` appended to its component table.
-    pub fn hello_definition(&self, name: &str, version: &str, extra: &str) -> ServiceDefinition {
+    pub fn hello_definition(&self, name: &str, version: &str, extra: &str) -> ValidatedDefinition {
         let node = &self.id;
         let text = format!(
             "name = \"{name}\"\nnode = \"{node}\"\n\n[[components]]\nname = \"{name}\"\nimage = \"{HELLO_IMAGE}:{version}\"\nenv = [\"HELLO_NAME={name}\"]\n{extra}\n\n[[components.routes]]\nport = 8443\nmode = \"l7\"\n"
         );
-        ServiceDefinition::parse(&text, None).expect("valid test definition")
+        ValidatedDefinition::parse(&text, None).expect("valid test definition")
     }
 }
 
@@ -523,294 +541,6 @@ impl Drop for Testbed {
             let mut args = vec!["rm", "--force", "--time", "0"];
             args.extend(ids.iter().map(String::as_str));
             let _ = self.podman(&args);
-        }
-    }
-}
-
-/// `GET path` on 127.0.0.1:`port`, retrying while the service comes up (at most
-/// `tries` times, 100 ms apart). Returns the response body.
-pub fn http_get(port: u16, path: &str, tries: u32) -> Result<String, String> {
-    http_get_at(([127, 0, 0, 1], port).into(), path, tries)
-}
-
-/// [`http_get`] on any address (a node publishing on its own loopback address).
-pub fn http_get_at(addr: std::net::SocketAddr, path: &str, tries: u32) -> Result<String, String> {
-    let mut last = String::new();
-    for _ in 0..tries {
-        match http_once(addr, &format!("GET {path} HTTP/1.0\r\n\r\n")) {
-            Ok(body) => return Ok(body),
-            Err(e) => last = e,
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Err(format!("no answer on {addr}{path}: {last}"))
-}
-
-/// `POST path` with `body` on `addr`, once (a retry could apply it twice).
-/// Returns the response body.
-pub fn http_post(addr: std::net::SocketAddr, path: &str, body: &str) -> Result<String, String> {
-    http_once(
-        addr,
-        &format!(
-            "POST {path} HTTP/1.0\r\ncontent-length: {}\r\n\r\n{body}",
-            body.len()
-        ),
-    )
-    .map_err(|e| format!("POST {addr}{path}: {e}"))
-}
-
-/// Sends `request`; the body of a `200` answer.
-fn http_once(addr: std::net::SocketAddr, request: &str) -> Result<String, String> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    s.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).map_err(|e| e.to_string())?;
-    if !resp.starts_with("HTTP/1.0 200") {
-        return Err(format!("unexpected response: {resp:?}"));
-    }
-    Ok(resp.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned())
-}
-
-/// How a test agent authenticates callers.
-#[derive(Debug, Clone)]
-pub enum AgentAuth {
-    /// Against a (fake) MCIAS at `url`, trusting `ca_pem`.
-    Mcias {
-        /// Base URL.
-        url: String,
-        /// CA of its certificate.
-        ca_pem: String,
-    },
-    /// With an admin token file.
-    TokenFile,
-}
-
-/// A real `mcp-agent` process serving this test bed's node. Stopped with SIGTERM
-/// when dropped.
-#[derive(Debug)]
-pub struct RunningAgent {
-    child: std::process::Child,
-    /// Where it listens.
-    pub address: std::net::SocketAddr,
-    /// Its directory: config, certificates, registry, log.
-    pub dir: PathBuf,
-    /// The CA of its certificate.
-    pub ca_cert: PathBuf,
-    /// Its admin token file (token-file mode).
-    pub token_file: PathBuf,
-    agent_bin: PathBuf,
-    netns: Option<PathBuf>,
-}
-
-impl Testbed {
-    /// Starts `agent_bin` for this bed's node, with `auth`, the monitor ticking every
-    /// second, and waits until it accepts connections.
-    pub fn start_agent(&self, agent_bin: &Path, auth: &AgentAuth) -> Result<RunningAgent, String> {
-        self.start_agent_with(agent_bin, auth, "")
-    }
-
-    /// [`Testbed::start_agent`] with `extra` appended to the agent's configuration.
-    pub fn start_agent_with(
-        &self,
-        agent_bin: &Path,
-        auth: &AgentAuth,
-        extra: &str,
-    ) -> Result<RunningAgent, String> {
-        spawn::retry(|| self.try_start_agent(agent_bin, auth, extra))
-    }
-
-    fn try_start_agent(
-        &self,
-        agent_bin: &Path,
-        auth: &AgentAuth,
-        extra: &str,
-    ) -> Result<RunningAgent, StartError> {
-        let dir = self.dir().join(format!("agent-{}", self.id));
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let ca = match &self.pki {
-            Some(p) => p.ca.clone(),
-            None => {
-                mcp_core::platform::pki::create_ca("test agent CA").map_err(|e| e.to_string())?
-            }
-        };
-        let cert = mcp_core::platform::pki::issue_server_cert(&ca, &["localhost", "127.0.0.1"])
-            .map_err(|e| e.to_string())?;
-        let w = |name: &str, text: &str| {
-            std::fs::write(dir.join(name), text).map_err(|e| e.to_string())
-        };
-        w("ca.pem", &ca.cert_pem)?;
-        w("agent.pem", &format!("{}{}", cert.cert_pem, ca.cert_pem))?;
-        w("agent.key", &cert.key_pem)?;
-        let token = match &self.pki {
-            Some(p) => p.token.clone(),
-            None => mcp_core::platform::pki::random_token().map_err(|e| e.to_string())?,
-        };
-        w("admin-token", &format!("{token}\n"))?;
-        // In its own network namespace every port is free.
-        let (address, publish): (std::net::SocketAddr, String) = match &self.netns {
-            Some((_, ip)) => ((*ip, 9444).into(), format!("publish_address = \"{ip}\"\n")),
-            None => (([127, 0, 0, 1], spawn::free_port()?).into(), String::new()),
-        };
-        let q = |p: &Path| format!("{:?}", p.display().to_string());
-        let podman = if self.edge {
-            "[podman]\ncommand = [\"/nonexistent/podman\"]\n".to_owned()
-        } else {
-            self.podman_section()
-        };
-        let role = if self.edge { "edge" } else { "compute" };
-        let auth_toml = match auth {
-            AgentAuth::Mcias { url, ca_pem } => {
-                w("mcias-ca.pem", ca_pem)?;
-                format!(
-                    "[auth]\nmode = \"mcias\"\n\n[mcias]\nserver_url = {url:?}\nca_cert = {}\n",
-                    q(&dir.join("mcias-ca.pem"))
-                )
-            }
-            AgentAuth::TokenFile => format!(
-                "[auth]\nmode = \"token-file\"\ntoken_file = {}\n",
-                q(&dir.join("admin-token"))
-            ),
-        };
-        let config = format!(
-            "[server]\nlisten = \"{address}\"\ntls_cert = {}\ntls_key = {}\nshutdown_grace_secs = 5\n\n\
-             [node]\nname = \"{}\"\nrole = \"{role}\"\n{publish}\n[database]\npath = {}\n\n{auth_toml}\n\
-             {podman}\n[monitor]\ninterval_secs = 1\n\n\
-             [ports]\nrange = \"{}\"\n\n[conventions]\ndata_root = {}\n",
-            q(&dir.join("agent.pem")),
-            q(&dir.join("agent.key")),
-            self.id,
-            q(&dir.join("mcp.db")),
-            self.port_range,
-            q(&self.dir().join("srv")),
-        );
-        w("mcp-agent.toml", &format!("{config}\n{extra}"))?;
-        let netns = self.netns.as_ref().map(|(path, _)| path.clone());
-        let child = spawn_agent(agent_bin, &dir, netns.as_deref(), &[])?;
-        let mut agent = RunningAgent {
-            child,
-            address,
-            netns,
-            ca_cert: dir.join("ca.pem"),
-            token_file: dir.join("admin-token"),
-            agent_bin: agent_bin.to_owned(),
-            dir,
-        };
-        agent.wait_listening()?;
-        Ok(agent)
-    }
-}
-
-fn spawn_agent(
-    agent_bin: &Path,
-    dir: &Path,
-    netns: Option<&Path>,
-    extra: &[&str],
-) -> Result<std::process::Child, String> {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("agent.log"))
-        .map_err(|e| e.to_string())?;
-    let mut command = match netns {
-        Some(ns) => crate::netns::command_in(ns, agent_bin),
-        None => Command::new(agent_bin),
-    };
-    command
-        .args(["serve", "--config"])
-        .arg(dir.join("mcp-agent.toml"))
-        .args(extra)
-        .stdout(log.try_clone().map_err(|e| e.to_string())?)
-        .stderr(log)
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", agent_bin.display()))
-}
-
-impl RunningAgent {
-    fn wait_listening(&mut self) -> Result<(), StartError> {
-        let log = self.dir.join("agent.log");
-        let Some(ns) = self.netns.clone() else {
-            return spawn::wait_listening(&mut self.child, "the agent", &log, self.address);
-        };
-        let address = self.address;
-        spawn::wait_ready(&mut self.child, "the agent", &log, || {
-            crate::netns::run_in(&ns, move || std::net::TcpStream::connect(address).is_ok())
-                .unwrap_or(false)
-                .into()
-        })
-    }
-
-    /// Starts the agent again (after [`RunningAgent::stop`]) with the same
-    /// configuration, plus `extra` arguments to `serve`.
-    pub fn restart(&mut self, extra: &[&str]) -> Result<(), String> {
-        self.child = spawn_agent(&self.agent_bin, &self.dir, self.netns.as_deref(), extra)?;
-        self.wait_listening().map_err(|e| e.to_string())
-    }
-
-    /// What the agent logged so far.
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("agent.log")).unwrap_or_default()
-    }
-
-    /// Writes a CLI configuration reaching this agent as node `node`, with the token
-    /// kept in `token_path` and definitions in `services`; returns its path.
-    pub fn cli_config(
-        &self,
-        node: &str,
-        token_path: &Path,
-        services: &Path,
-        mcias: Option<(&str, &Path)>,
-    ) -> Result<PathBuf, String> {
-        let q = |p: &Path| format!("{:?}", p.display().to_string());
-        let mut text = format!(
-            "[[nodes]]\nname = \"{node}\"\naddress = \"{}\"\n\n[auth]\ntoken_path = {}\n\n\
-             [tls]\nca_cert = {}\nserver_name = \"localhost\"\n\n[services]\ndir = {}\n",
-            self.address,
-            q(token_path),
-            q(&self.ca_cert),
-            q(services),
-        );
-        if let Some((url, ca)) = mcias {
-            text.push_str(&format!(
-                "\n[mcias]\nserver_url = {url:?}\nca_cert = {}\n",
-                q(ca)
-            ));
-        }
-        let path = self.dir.join("mcp.toml");
-        std::fs::write(&path, text).map_err(|e| e.to_string())?;
-        Ok(path)
-    }
-
-    /// Kills the agent outright (SIGKILL): no shutdown, whatever it was doing.
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// Stops the agent with SIGTERM and waits (at most 15 s) for it to exit; returns
-    /// whether it exited successfully.
-    pub fn stop(&mut self) -> bool {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        for _ in 0..150 {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.success();
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        false
-    }
-}
-
-impl Drop for RunningAgent {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            self.stop();
         }
     }
 }

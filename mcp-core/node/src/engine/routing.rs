@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Engine, Journal, Undo};
+use super::Engine;
+use super::journal::Journal;
+use super::undo::Undo;
 use crate::certs::{CertIssuer, CertPaths, CertStore, Ensured};
 use crate::registry::NewEvent;
 use mcp_model::ports::PortLease;
@@ -400,45 +402,13 @@ impl Engine {
             if c.not_after > due {
                 continue;
             }
-            let paths = CertPaths {
-                cert: c.cert_path.clone().into(),
-                key: c.key_path.clone().into(),
-            };
             let result = self.recorded(
                 actor,
                 "cert-renew",
                 &service,
                 || {
-                    (|| {
-                        let ensured = p.certs.ensure(
-                            &c.hostname,
-                            &paths,
-                            p.issuer.as_ref(),
-                            p.renew_window,
-                        )?;
-                        for r in self.owned_routes(&service)? {
-                            if r.tls_cert.as_deref() == Some(paths.cert.as_path()) {
-                                p.routes.add(&r)?;
-                            }
-                        }
-                        self.registry.transaction(|tx| {
-                            tx.put_certificate(&CertificateRecord {
-                                serial: ensured.info.serial.clone(),
-                                not_after: ensured.info.not_after,
-                                issuer: ensured
-                                    .issued_by
-                                    .clone()
-                                    .unwrap_or_else(|| c.issuer.clone()),
-                                ..c.clone()
-                            })
-                        })?;
-                        Ok::<_, crate::Error>(ensured)
-                    })()
-                    .map_err(super::step_err(
-                        "renew",
-                        &service,
-                        super::Step::Certs,
-                    ))
+                    self.renew_certificate(&c, &service)
+                        .map_err(super::step_err("renew", &service, super::Step::Certs))
                 },
                 |e| {
                     format!(
@@ -467,6 +437,42 @@ impl Engine {
             });
         }
         Ok(out)
+    }
+
+    /// Renews the certificate `c` of `service`: issued and swapped in, the
+    /// service's routes using its files re-added, the record updated.
+    fn renew_certificate(
+        &self,
+        c: &CertificateRecord,
+        service: &str,
+    ) -> Result<Ensured, crate::Error> {
+        let Some(p) = self.proxy() else {
+            return Err(super::EngineError::Unsupported("no proxy".into()).into());
+        };
+        let paths = CertPaths {
+            cert: c.cert_path.clone().into(),
+            key: c.key_path.clone().into(),
+        };
+        let ensured = p
+            .certs
+            .ensure(&c.hostname, &paths, p.issuer.as_ref(), p.renew_window)?;
+        for r in self.owned_routes(service)? {
+            if r.tls_cert.as_deref() == Some(paths.cert.as_path()) {
+                p.routes.add(&r)?;
+            }
+        }
+        self.registry.transaction(|tx| {
+            tx.put_certificate(&CertificateRecord {
+                serial: ensured.info.serial.clone(),
+                not_after: ensured.info.not_after,
+                issuer: ensured
+                    .issued_by
+                    .clone()
+                    .unwrap_or_else(|| c.issuer.clone()),
+                ..c.clone()
+            })
+        })?;
+        Ok(ensured)
     }
 
     /// Removes every route `service` owns from the proxy (before its containers

@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::{Engine, EngineError, Journal, Undo};
+use super::journal::Journal;
+use super::undo::Undo;
+use super::{Engine, EngineError};
 use crate::dns::{DnsError, DnsRegistrar};
 use crate::registry::{DnsRecord, RegistryError, Tx};
 use mcp_model::spec::ResolvedService;

@@ -1,0 +1,71 @@
+//! [`ValidatedDefinition`]: a definition that has passed every rule. Only
+//! parsing or validation makes one, so whoever takes one (the engine's deploy and
+//! adopt) knows the rules hold without checking them again.
+
+use std::ops::Deref;
+use std::path::Path;
+
+use super::{ServiceDefinition, SpecError};
+
+/// A [`ServiceDefinition`] known to be valid: made by [`ValidatedDefinition::parse`],
+/// [`ValidatedDefinition::load`] or [`ValidatedDefinition::new`], each of which runs
+/// the platform's rules. Reads as the definition it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatedDefinition(ServiceDefinition);
+
+impl ValidatedDefinition {
+    /// Parses and validates TOML text (see [`ServiceDefinition::parse`]).
+    pub fn parse(text: &str, origin: Option<&Path>) -> Result<Self, SpecError> {
+        ServiceDefinition::parse(text, origin).map(ValidatedDefinition)
+    }
+
+    /// Reads, parses and validates the definition in `path`.
+    pub fn load(path: &Path) -> Result<Self, SpecError> {
+        ServiceDefinition::load(path).map(ValidatedDefinition)
+    }
+
+    /// Validates a definition built or edited in code.
+    pub fn new(def: ServiceDefinition) -> Result<Self, SpecError> {
+        let problems = def.validate();
+        if problems.is_empty() {
+            Ok(ValidatedDefinition(def))
+        } else {
+            Err(SpecError::Invalid { problems })
+        }
+    }
+
+    /// The definition, to edit (and validate again).
+    pub fn into_inner(self) -> ServiceDefinition {
+        self.0
+    }
+}
+
+impl Deref for ValidatedDefinition {
+    type Target = ServiceDefinition;
+
+    fn deref(&self) -> &ServiceDefinition {
+        &self.0
+    }
+}
+
+impl AsRef<ServiceDefinition> for ValidatedDefinition {
+    fn as_ref(&self) -> &ServiceDefinition {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_valid_definition_is_made() {
+        let text = "name = \"app\"\nnode = \"n1\"\n\n[[components]]\nname = \"app\"\nimage = \"localhost/app:v1.0.0\"\n";
+        let valid = ValidatedDefinition::parse(text, None).expect("valid");
+        assert_eq!(valid.name, "app");
+        let mut def = valid.into_inner();
+        def.name = "Not A Name".into();
+        let err = ValidatedDefinition::new(def).expect_err("invalid name");
+        assert!(!err.problems().is_empty());
+    }
+}

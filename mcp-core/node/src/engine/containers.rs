@@ -1,0 +1,277 @@
+//! How the engine uses the container runtime: images and networks made present
+//! once (a tag that does not exist fails with its reference, before anything is
+//! touched); a container created, or created and started, in one call, a stray of
+//! this service's that holds the name replaced and anyone else's refused; the
+//! container specification of a component; and the runtime's last word on each
+//! container, cached for status reads.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::{Duration, Instant, SystemTime};
+
+use mcp_model::ErrorKind;
+use mcp_model::ports::PortLease;
+use mcp_model::spec::{ResolvedComponent, ResolvedService};
+
+use super::{Engine, EngineError};
+use crate::registry::{ContainerRecord, ServiceRecord};
+use crate::runtime::{ContainerInfo, ContainerSpec, RuntimeError, labels};
+
+/// How long the runtime's word on a container serves status reads. Every change the
+/// engine makes clears it, and each monitor tick refreshes it; a change made behind
+/// MCP's back (a `podman kill` by hand) shows within this long.
+pub const STATUS_CACHE_TTL: Duration = Duration::from_secs(2);
+
+/// Per container: the runtime's last answer and when; and which refreshes run.
+#[derive(Debug, Default)]
+pub(super) struct ObservedCache {
+    entries: HashMap<String, (Option<ContainerInfo>, Instant)>,
+    refreshing: HashSet<String>,
+    /// Bumped by every engine change; a refresh that began before one is dropped.
+    generation: u64,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Known {
+    images: HashSet<String>,
+    networks: HashSet<String>,
+}
+
+impl Engine {
+    /// The container `name` as the runtime last reported it. A container never seen
+    /// is asked about at once; an answer older than [`STATUS_CACHE_TTL`] is returned
+    /// while one background refresh asks again, so status reads never wait on the
+    /// runtime twice for the same container.
+    pub(crate) fn observed(&self, name: &str) -> Result<Option<ContainerInfo>, RuntimeError> {
+        {
+            let mut cache = self.observed.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((info, at)) = cache.entries.get(name).cloned() {
+                if at.elapsed() >= STATUS_CACHE_TTL && cache.refreshing.insert(name.to_owned()) {
+                    let (runtime, shared, name) =
+                        (self.runtime.clone(), self.observed.clone(), name.to_owned());
+                    let generation = cache.generation;
+                    std::thread::spawn(move || {
+                        let fresh = runtime.inspect(&name);
+                        let mut cache = shared.lock().unwrap_or_else(|p| p.into_inner());
+                        cache.refreshing.remove(&name);
+                        if let (Ok(info), true) = (fresh, cache.generation == generation) {
+                            cache.entries.insert(name, (info, Instant::now()));
+                        }
+                    });
+                }
+                return Ok(info);
+            }
+        }
+        let info = self.runtime.inspect(name)?;
+        self.note_observed(name, info.as_ref());
+        Ok(info)
+    }
+
+    /// Records what the runtime just reported.
+    pub(crate) fn note_observed(&self, name: &str, info: Option<&ContainerInfo>) {
+        self.observed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entries
+            .insert(name.to_owned(), (info.cloned(), Instant::now()));
+    }
+
+    /// Forgets every cached observation (after the engine changed something).
+    pub(crate) fn forget_observed(&self) {
+        let mut cache = self.observed.lock().unwrap_or_else(|p| p.into_inner());
+        cache.entries.clear();
+        cache.generation += 1;
+    }
+
+    /// Makes `image` present unless already confirmed: when it is not local, its
+    /// registry is asked first (so a tag that does not exist fails with the
+    /// reference, before anything is touched), then it is pulled.
+    pub(super) fn ensure_image(&self, image: &str) -> Result<(), crate::Error> {
+        if self.known().images.contains(image) {
+            return Ok(());
+        }
+        if !self.runtime.image_exists(image)? {
+            if let Some(registry) = mcp_platform::images::ImageRef::parse(image)
+                .ok()
+                .and_then(|r| r.registry)
+                && registry != "localhost"
+            {
+                let client = mcp_platform::images::ImageRegistry::new(self.config.registry.clone());
+                let check = crate::bridge::block_on(client.exists(image)).map_err(|e| {
+                    mcp_platform::images::ImageError::Unavailable {
+                        registry: registry.clone(),
+                        image: image.to_owned(),
+                        message: e.to_string(),
+                    }
+                })??;
+                if !check {
+                    return Err(mcp_platform::images::ImageError::NotFound {
+                        registry,
+                        image: image.to_owned(),
+                    }
+                    .into());
+                }
+            }
+            self.runtime.pull(image, &self.config.registry)?;
+        }
+        self.known().images.insert(image.to_owned());
+        Ok(())
+    }
+
+    /// Creates a container of `service`, and starts it when `start`, in one runtime
+    /// call. When the runtime says an image or network is missing (removed behind
+    /// our back since we confirmed it), they are ensured again and the call retried
+    /// once. A container holding the name that an interrupted operation of the same
+    /// service left is replaced; anyone else's is a conflict, left untouched.
+    pub(super) fn create_container(
+        &self,
+        service: &str,
+        spec: &ContainerSpec,
+        start: bool,
+    ) -> Result<String, crate::Error> {
+        let attempt = || {
+            if start {
+                self.runtime.run(spec)
+            } else {
+                self.runtime.create(spec)
+            }
+        };
+        match attempt() {
+            Err(e) if e.is_not_found() => {
+                *self.known() = Known::default();
+                self.runtime.remove(&spec.name)?;
+                self.ensure_image(&spec.image)?;
+                self.ensure_network(&spec.network)?;
+                Ok(attempt()?)
+            }
+            // The name is taken by a container the registry does not know.
+            Err(e) if e.kind() == ErrorKind::Conflict => match self.runtime.inspect(&spec.name)? {
+                Some(stray) if self.is_ours(&stray, service) => {
+                    self.runtime.remove(&spec.name)?;
+                    Ok(attempt()?)
+                }
+                Some(stray) => Err(EngineError::Conflict(format!(
+                    "container name {} is taken by a container {}; remove or rename it, or `mcp adopt` it",
+                    spec.name,
+                    match stray.label(labels::SERVICE) {
+                        Some(other) => format!("of service {other}"),
+                        None => "MCP does not manage".to_owned(),
+                    }
+                ))
+                .into()),
+                None => Ok(attempt()?),
+            },
+            other => Ok(other?),
+        }
+    }
+
+    /// Whether `c` is a container of `service` made by this engine.
+    fn is_ours(&self, c: &ContainerInfo, service: &str) -> bool {
+        c.label(labels::INSTANCE) == Some(self.config.instance.as_str())
+            && c.label(labels::SERVICE) == Some(service)
+    }
+
+    pub(super) fn ensure_network(&self, network: &str) -> Result<(), RuntimeError> {
+        // Podman's built-in modes are not networks to create.
+        let builtin = matches!(
+            network,
+            "host" | "none" | "bridge" | "private" | "slirp4netns" | "pasta"
+        ) || network.contains(':');
+        if builtin || self.known().networks.contains(network) {
+            return Ok(());
+        }
+        self.runtime.ensure_network(network)?;
+        self.known().networks.insert(network.to_owned());
+        Ok(())
+    }
+
+    /// The container spec of component `c` given the service's leases.
+    pub fn container_spec(
+        &self,
+        service: &ResolvedService,
+        c: &ResolvedComponent,
+        leases: &[PortLease],
+    ) -> ContainerSpec {
+        let port_of = |route: &Option<String>| {
+            leases
+                .iter()
+                .find(|l| l.component == c.name && &l.route == route)
+                .map(|l| l.port)
+        };
+        let mut env = c.env.clone();
+        let mut publish = Vec::new();
+        for r in &c.routes {
+            if let Some(port) = port_of(&r.name) {
+                env.extend(r.port_env.iter().map(|v| format!("{v}={port}")));
+                publish.push(format!("{}:{port}:{port}", self.config.publish_address));
+            }
+        }
+        publish.extend(c.ports.iter().cloned());
+        let mut labels = self.config.extra_labels.clone();
+        labels.insert(labels::MANAGED.into(), "true".into());
+        labels.insert(labels::INSTANCE.into(), self.config.instance.clone());
+        labels.insert(labels::SERVICE.into(), service.name.clone());
+        labels.insert(labels::COMPONENT.into(), c.name.clone());
+        labels.insert(labels::VERSION.into(), c.version.clone());
+        ContainerSpec {
+            name: c.container_name.clone(),
+            image: c.image.clone(),
+            user: c.user.clone(),
+            network: c.network.clone(),
+            restart: c.restart.clone(),
+            volumes: c.volumes.clone(),
+            env,
+            publish,
+            labels,
+            cmd: c.cmd.clone(),
+        }
+    }
+
+    /// Specs of every component of a recorded service, from its stored definition and
+    /// leases.
+    pub(super) fn recorded_specs(
+        &self,
+        rec: &ServiceRecord,
+    ) -> Result<Vec<(ResolvedComponent, ContainerSpec)>, crate::Error> {
+        let resolved = rec.definition.resolve(&self.config.conventions);
+        let leases = self.registry.read(|t| t.service_leases(rec.name()))?;
+        Ok(resolved
+            .components
+            .iter()
+            .map(|c| (c.clone(), self.container_spec(&resolved, c, &leases)))
+            .collect())
+    }
+
+    pub(super) fn prepare_host(&self, resolved: &ResolvedService) -> Result<(), crate::Error> {
+        self.runtime.ensure_dir(&resolved.data_dir)?;
+        let networks: BTreeSet<&str> = resolved
+            .components
+            .iter()
+            .map(|c| c.network.as_str())
+            .collect();
+        for n in networks {
+            self.ensure_network(n)?;
+        }
+        Ok(())
+    }
+
+    /// Creates a component's container from its spec and records it.
+    pub(super) fn recreate(
+        &self,
+        service: &str,
+        component: &str,
+        spec: &ContainerSpec,
+    ) -> Result<(), crate::Error> {
+        let id = self.runtime.create(spec)?;
+        self.registry.transaction(|tx| {
+            tx.put_container(&ContainerRecord {
+                name: spec.name.clone(),
+                service: service.to_owned(),
+                component: component.to_owned(),
+                container_id: id.clone(),
+                image: spec.image.clone(),
+                created_at: SystemTime::now(),
+            })
+        })?;
+        Ok(())
+    }
+}

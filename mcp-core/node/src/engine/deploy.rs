@@ -1,0 +1,643 @@
+//! A deploy, step by step ([`Step`]): validate → image → ports → certs →
+//! containers (and health) → routes → dns → retire → record → finish. Each step
+//! is one function of [`DeployPlan`]; each change it makes is journaled before the
+//! next one, and a step that fails undoes everything done before it (newest
+//! first), so a failed first deploy leaves nothing behind and a failed redeploy
+//! leaves the previous version serving.
+
+use std::collections::BTreeSet;
+use std::time::SystemTime;
+
+use mcp_model::ports::{LeaseRequest, PortLease};
+use mcp_model::spec::{ResolvedComponent, ResolvedService, ServiceDefinition, ValidatedDefinition};
+use mcp_model::view::{ComponentChange, DesiredState, DnsRecord, NodeRole, Report, Step};
+
+use super::journal::Journal;
+use super::undo::Undo;
+use super::{Engine, EngineError, Result, assignment, naming, routing, step_err, summary};
+use crate::certs::Ensured;
+use crate::proxy::ProxyRoute;
+use crate::registry::{ComponentRecord, ContainerRecord, RegistryError, ServiceRecord};
+use crate::runtime::{ContainerInfo, ContainerSpec, ContainerState};
+
+/// Suffix of a container parked while its replacement starts in its place.
+pub(super) const PARKED_SUFFIX: &str = "-mcp-previous";
+
+/// Suffix of a replacement container while it starts beside the one it replaces
+/// (and of its port leases' component until the switch is recorded).
+pub(super) const NEXT_SUFFIX: &str = "-mcp-next";
+
+/// A component being replaced without downtime: the new container runs beside the
+/// old one until the routes point at it.
+struct Switch {
+    /// The container name (the old container's, the new one's after the switch).
+    name: String,
+    /// The new container's name until then.
+    next: String,
+}
+
+impl Engine {
+    /// Deploys (or redeploys) `def` on this node.
+    ///
+    /// Components whose container specification and image are unchanged keep running
+    /// untouched; changed ones are replaced; components dropped from the definition
+    /// are removed. Every route keeps the host port it had. On failure everything is
+    /// undone and the error names the step.
+    pub fn deploy(&self, def: &ValidatedDefinition, actor: &str) -> Result<Report> {
+        self.recorded(
+            actor,
+            "deploy",
+            &def.name,
+            || self.deploy_locked(def),
+            summary,
+        )
+    }
+
+    fn deploy_locked(&self, def: &ServiceDefinition) -> Result<Report> {
+        let resolved = def.resolve(&self.config.conventions);
+        let previous = self.validate_deploy(def, &resolved)?;
+        self.ensure_images(&resolved)?;
+        let journal = self.journal(&def.name, "deploy").map_err(step_err(
+            "deploy",
+            &def.name,
+            Step::Validate,
+        ))?;
+        let mut plan = DeployPlan::new(self, def, resolved, previous, journal);
+        match plan.run() {
+            Ok(()) => Ok(plan.finish()),
+            Err(e) => {
+                self.undo_all(plan.undo);
+                Err(e)
+            }
+        }
+    }
+
+    /// Step validate (the definition's own rules hold: it is a
+    /// [`ValidatedDefinition`]): this node, this node's role, and no container name
+    /// another service holds. Nothing is touched yet. The service's record as it
+    /// is, if deployed.
+    fn validate_deploy(
+        &self,
+        def: &ServiceDefinition,
+        resolved: &ResolvedService,
+    ) -> Result<Option<ServiceRecord>> {
+        let fail = step_err("deploy", &def.name, Step::Validate);
+        if def.node != self.config.node {
+            return Err(EngineError::WrongNode {
+                service: def.name.clone(),
+                wanted: def.node.clone(),
+                this: self.config.node.clone(),
+            });
+        }
+        if self.config.role == NodeRole::Edge {
+            let node = self.config.node.clone();
+            return Err(fail(
+                crate::runtime::RuntimeError::NoContainers { node }.into(),
+            ));
+        }
+        let services = self
+            .registry
+            .services()
+            .map_err(|e| step_err("deploy", &def.name, Step::Validate)(e.into()))?;
+        for c in &resolved.components {
+            let taken = services.iter().find(|s| {
+                s.name() != def.name
+                    && s.components
+                        .iter()
+                        .any(|o| o.container_name == c.container_name)
+            });
+            if let Some(other) = taken {
+                return Err(step_err("deploy", &def.name, Step::Validate)(
+                    EngineError::Conflict(format!(
+                        "container name {} of component {} is used by service {}: rename the component or the service",
+                        c.container_name,
+                        c.name,
+                        other.name()
+                    ))
+                    .into(),
+                ));
+            }
+        }
+        Ok(services.into_iter().find(|s| s.name() == def.name))
+    }
+
+    /// Step image: every image of `resolved` present on the node.
+    fn ensure_images(&self, resolved: &ResolvedService) -> Result<()> {
+        let images: BTreeSet<&str> = resolved
+            .components
+            .iter()
+            .map(|c| c.image.as_str())
+            .collect();
+        for image in images {
+            self.ensure_image(image)
+                .map_err(step_err("deploy", &resolved.name, Step::Image))?;
+        }
+        Ok(())
+    }
+}
+
+/// One deploy in progress: what it was asked, what it has done so far, and the
+/// journal that undoes it.
+struct DeployPlan<'e> {
+    engine: &'e Engine,
+    def: &'e ServiceDefinition,
+    resolved: ResolvedService,
+    previous: Option<ServiceRecord>,
+    undo: Journal,
+    /// Every route's lease (a replaced-beside component's are its new ones).
+    leases: Vec<PortLease>,
+    certs: Vec<Ensured>,
+    report: Report,
+    components: Vec<ComponentRecord>,
+    containers: Vec<ContainerRecord>,
+    /// Old containers to remove once the deploy is recorded.
+    parked: Vec<String>,
+    switches: Vec<Switch>,
+    routes: Vec<ProxyRoute>,
+    names: Vec<DnsRecord>,
+}
+
+impl<'e> DeployPlan<'e> {
+    fn new(
+        engine: &'e Engine,
+        def: &'e ServiceDefinition,
+        resolved: ResolvedService,
+        previous: Option<ServiceRecord>,
+        undo: Journal,
+    ) -> Self {
+        let mut report = Report::new(&def.name, &engine.config.node);
+        report.created = previous.is_none();
+        DeployPlan {
+            engine,
+            def,
+            resolved,
+            previous,
+            undo,
+            leases: Vec::new(),
+            certs: Vec::new(),
+            report,
+            components: Vec::new(),
+            containers: Vec::new(),
+            parked: Vec::new(),
+            switches: Vec::new(),
+            routes: Vec::new(),
+            names: Vec::new(),
+        }
+    }
+
+    /// Maps an error to a failure of `step` of this deploy.
+    fn fail(&self, step: Step) -> impl FnOnce(crate::Error) -> EngineError {
+        step_err("deploy", &self.def.name, step)
+    }
+
+    /// Every step after validate and image, in order.
+    fn run(&mut self) -> Result<()> {
+        self.ports()?;
+        self.certs()?;
+        if !self.def.active {
+            // An inactive service loses its routes and names before its
+            // containers stop.
+            self.routes()?;
+            self.dns()?;
+        }
+        self.containers()?;
+        if self.def.active {
+            self.routes()?;
+            self.dns()?;
+        }
+        self.retire()?;
+        self.record()
+    }
+
+    /// Step ports: a lease for every route, all or nothing; a route keeps the port
+    /// it had.
+    fn ports(&mut self) -> Result<()> {
+        let e = self.engine;
+        let name = self.def.name.as_str();
+        let before: BTreeSet<u16> = e
+            .registry
+            .read(|t| t.service_leases(name))
+            .map_err(|err| self.fail(Step::Ports)(err.into()))?
+            .iter()
+            .map(|l| l.port)
+            .collect();
+        let requests: Vec<LeaseRequest> = self
+            .resolved
+            .components
+            .iter()
+            .flat_map(|c| {
+                c.routes
+                    .iter()
+                    .map(|r| lease_request(name, &c.name, r.name.clone()))
+            })
+            .collect();
+        self.leases = e
+            .ports
+            .lease(&requests)
+            .map_err(|err| self.fail(Step::Ports)(err.into()))?;
+        let fresh = self
+            .leases
+            .iter()
+            .map(|l| l.port)
+            .filter(|p| !before.contains(p));
+        self.undo.push(Undo::ReleasePorts(fresh.collect()));
+        self.report.ports = self.leases.iter().map(assignment).collect();
+        if !self.leases.is_empty() {
+            self.report.warnings.extend(e.skipped_steps());
+        }
+        Ok(())
+    }
+
+    /// Step certs: a fresh certificate for every l7 hostname, before any route
+    /// points at one.
+    fn certs(&mut self) -> Result<()> {
+        self.certs = self
+            .engine
+            .ensure_certs(&self.resolved, &mut self.undo)
+            .map_err(self.fail(Step::Certs))?;
+        Ok(())
+    }
+
+    /// Step containers: for every component, its container kept, started,
+    /// stopped, replaced or created; new ones health-checked before the routes
+    /// step when a proxy routes to them.
+    fn containers(&mut self) -> Result<()> {
+        self.engine
+            .prepare_host(&self.resolved)
+            .map_err(self.fail(Step::Containers))?;
+        let components = self.resolved.components.clone();
+        for c in &components {
+            self.component(c)?;
+        }
+        self.drop_removed_components();
+        Ok(())
+    }
+
+    /// With a proxy, routing waits for health, and a running component with
+    /// routes is replaced without downtime.
+    fn gated(&self) -> bool {
+        self.engine.proxy().is_some() && self.def.active
+    }
+
+    /// One component of the containers step.
+    fn component(&mut self, c: &ResolvedComponent) -> Result<()> {
+        let e = self.engine;
+        let mut spec = e.container_spec(&self.resolved, c, &self.leases);
+        // A container the registry never recorded is not asked about: a fresh
+        // deploy costs one runtime call. A stray one holding the name is dealt
+        // with when creating (see `Engine::create_container`).
+        let recorded = self
+            .previous
+            .as_ref()
+            .is_some_and(|p| p.components.iter().any(|pc| pc.container_name == spec.name));
+        let existing = if recorded {
+            e.runtime
+                .inspect(&spec.name)
+                .map_err(|err| self.fail(Step::Containers)(err.into()))?
+        } else {
+            None
+        };
+        let keep = existing
+            .as_ref()
+            .is_some_and(|i| i.spec_hash() == Some(spec.hash()) && i.image == spec.image);
+        let (id, change) = match existing {
+            Some(info) if keep => self.keep(&spec, info)?,
+            Some(info)
+                if self.gated()
+                    && !c.routes.is_empty()
+                    && c.ports.is_empty()
+                    && info.state == ContainerState::Running =>
+            {
+                let (id, next) = self.start_beside(c)?;
+                self.switches.push(Switch {
+                    name: spec.name.clone(),
+                    next: format!("{}{NEXT_SUFFIX}", spec.name),
+                });
+                spec = next;
+                (id, ComponentChange::Replaced)
+            }
+            Some(info) => {
+                self.park(&spec, &info)?;
+                (self.create(c, &spec)?, ComponentChange::Replaced)
+            }
+            None => (self.create(c, &spec)?, ComponentChange::Created),
+        };
+        self.note_component(c, &spec, id, change);
+        Ok(())
+    }
+
+    /// A container with the wanted spec and image: kept, started or stopped as
+    /// the definition says.
+    fn keep(&self, spec: &ContainerSpec, info: ContainerInfo) -> Result<(String, ComponentChange)> {
+        let e = self.engine;
+        let fail = |err: crate::runtime::RuntimeError| self.fail(Step::Containers)(err.into());
+        let running = info.state == ContainerState::Running;
+        let change = if self.def.active && !running {
+            e.runtime.start(&spec.name).map_err(fail)?;
+            ComponentChange::Started
+        } else if !self.def.active && running {
+            e.runtime
+                .stop(&spec.name, e.config.stop_grace)
+                .map_err(fail)?;
+            ComponentChange::Stopped
+        } else {
+            ComponentChange::Unchanged
+        };
+        Ok((info.id, change))
+    }
+
+    /// Parks the old container of a component being replaced in place: stopped
+    /// (it holds the ports) and moved aside, so a failure can put it back.
+    fn park(&mut self, spec: &ContainerSpec, info: &ContainerInfo) -> Result<()> {
+        let e = self.engine;
+        let fail = |err: crate::runtime::RuntimeError| self.fail(Step::Containers)(err.into());
+        let was_running = info.state == ContainerState::Running;
+        let parked = format!("{}{PARKED_SUFFIX}", spec.name);
+        e.runtime.remove(&parked).map_err(fail)?;
+        if was_running {
+            e.runtime
+                .stop(&spec.name, e.config.stop_grace)
+                .map_err(fail)?;
+        }
+        e.runtime.rename(&spec.name, &parked).map_err(fail)?;
+        self.undo.push(Undo::Restore {
+            name: spec.name.clone(),
+            parked: parked.clone(),
+            was_running,
+        });
+        self.parked.push(parked);
+        Ok(())
+    }
+
+    /// Creates (and, when active, starts) a component's container; with a proxy,
+    /// waits for its health. Its removal is journaled before it is made, so an
+    /// agent killed while Podman creates it still undoes it.
+    fn create(&mut self, c: &ResolvedComponent, spec: &ContainerSpec) -> Result<String> {
+        self.undo.push(Undo::RemoveCreated {
+            name: spec.name.clone(),
+            service: self.def.name.clone(),
+        });
+        let id = self
+            .engine
+            .create_container(&self.def.name, spec, self.def.active)
+            .map_err(self.fail(Step::Containers))?;
+        if self.gated() {
+            self.check_health(c, &spec.name)?;
+        }
+        Ok(id)
+    }
+
+    /// Starts the replacement of component `c` beside its running container: fresh
+    /// ports (leased under `<component>-mcp-next` until the switch is recorded),
+    /// the new container as `<name>-mcp-next`, and its health checks. The leases
+    /// then hold the new ports for `c`. Returns the new container's id and its
+    /// spec under the final name.
+    fn start_beside(&mut self, c: &ResolvedComponent) -> Result<(String, ContainerSpec)> {
+        let e = self.engine;
+        let name = self.def.name.clone();
+        let temp = format!("{}{NEXT_SUFFIX}", c.name);
+        let requests: Vec<LeaseRequest> = c
+            .routes
+            .iter()
+            .map(|r| lease_request(&name, &temp, r.name.clone()))
+            .collect();
+        let next = e
+            .ports
+            .lease(&requests)
+            .map_err(|err| self.fail(Step::Ports)(err.into()))?;
+        self.undo
+            .push(Undo::ReleasePorts(next.iter().map(|l| l.port).collect()));
+        self.leases.retain(|l| l.component != c.name);
+        self.leases.extend(next.into_iter().map(|l| PortLease {
+            component: c.name.clone(),
+            ..l
+        }));
+        let mut spec = e.container_spec(&self.resolved, c, &self.leases);
+        let final_name = spec.name.clone();
+        spec.name = format!("{final_name}{NEXT_SUFFIX}");
+        // What an interrupted deploy may have left.
+        e.runtime
+            .remove(&spec.name)
+            .map_err(|err| self.fail(Step::Containers)(err.into()))?;
+        let id = self.create(c, &spec)?;
+        spec.name = final_name;
+        Ok((id, spec))
+    }
+
+    /// Step health: every route of `c` answers on its port in `container`.
+    fn check_health(&self, c: &ResolvedComponent, container: &str) -> Result<()> {
+        for r in &c.routes {
+            let Some(lease) = self
+                .leases
+                .iter()
+                .find(|l| l.component == c.name && l.route == r.name)
+            else {
+                continue;
+            };
+            self.engine
+                .wait_healthy(container, lease.port, &r.health)
+                .map_err(|why| self.fail(Step::Health)(EngineError::from(why).into()))?;
+        }
+        Ok(())
+    }
+
+    /// Notes what the containers step did to component `c`.
+    fn note_component(
+        &mut self,
+        c: &ResolvedComponent,
+        spec: &ContainerSpec,
+        id: String,
+        change: ComponentChange,
+    ) {
+        self.report.push(&spec.name, change);
+        self.containers.push(ContainerRecord {
+            name: spec.name.clone(),
+            service: self.def.name.clone(),
+            component: c.name.clone(),
+            container_id: id,
+            image: spec.image.clone(),
+            created_at: SystemTime::now(),
+        });
+        self.components.push(ComponentRecord {
+            name: c.name.clone(),
+            container_name: spec.name.clone(),
+            image: c.image.clone(),
+            version: c.version.clone(),
+            desired: if self.def.active {
+                DesiredState::Running
+            } else {
+                DesiredState::Stopped
+            },
+            spec_hash: spec.hash().to_string(),
+            flapping_since: None,
+        });
+    }
+
+    /// Containers of components no longer in the definition go after the commit.
+    fn drop_removed_components(&mut self) {
+        let Some(previous) = &self.previous else {
+            return;
+        };
+        for old in &previous.components {
+            if !self
+                .components
+                .iter()
+                .any(|n| n.container_name == old.container_name)
+            {
+                self.parked.push(old.container_name.clone());
+                self.report
+                    .push(&old.container_name, ComponentChange::Removed);
+            }
+        }
+    }
+
+    /// Step routes: the proxy holds exactly the routes of the service (none when
+    /// it is inactive), pointing at containers that run.
+    fn routes(&mut self) -> Result<()> {
+        let e = self.engine;
+        self.routes = if self.def.active {
+            e.desired_routes(&self.resolved, &self.leases)
+        } else {
+            Vec::new()
+        };
+        e.apply_routes(&self.def.name, &self.routes, &mut self.undo)
+            .map_err(self.fail(Step::Routes))
+    }
+
+    /// Step dns: the records of every hostname in the node's zone (none when
+    /// inactive), after the routes are there.
+    fn dns(&mut self) -> Result<()> {
+        let e = self.engine;
+        self.names = if self.def.active {
+            e.desired_records(&self.resolved)
+        } else {
+            Vec::new()
+        };
+        e.apply_dns(&self.def.name, &self.names, &mut self.undo)
+            .map_err(self.fail(Step::Dns))
+    }
+
+    /// The replaced components' old containers stop only now, behind the
+    /// switched routes: SIGTERM and the stop grace let them drain; then the new
+    /// container takes the name.
+    fn retire(&mut self) -> Result<()> {
+        let e = self.engine;
+        for sw in std::mem::take(&mut self.switches) {
+            let parked = format!("{}{PARKED_SUFFIX}", sw.name);
+            let step = (|| {
+                e.runtime.stop(&sw.name, e.config.stop_grace)?;
+                e.runtime.remove(&parked)?;
+                e.runtime.rename(&sw.name, &parked)?;
+                self.undo.push(Undo::Restore {
+                    name: sw.name.clone(),
+                    parked: parked.clone(),
+                    was_running: true,
+                });
+                e.runtime.rename(&sw.next, &sw.name)
+            })();
+            step.map_err(|err| self.fail(Step::Containers)(err.into()))?;
+            self.parked.push(parked);
+        }
+        self.report.ports = self.leases.iter().map(assignment).collect();
+        Ok(())
+    }
+
+    /// Step record: one registry transaction: the service, its components,
+    /// containers, leases (replacements' ports move to their components, routes
+    /// that went release theirs), routes, certificates and DNS records; the
+    /// journal entry closes in it.
+    fn record(&mut self) -> Result<()> {
+        let e = self.engine;
+        let name = self.def.name.as_str();
+        let now = SystemTime::now();
+        let record = ServiceRecord {
+            definition: self.def.clone(),
+            active: self.def.active,
+            components: std::mem::take(&mut self.components),
+            deployed_at: now,
+            updated_at: now,
+        };
+        let kept: BTreeSet<u16> = self.leases.iter().map(|l| l.port).collect();
+        let stale_certs = e
+            .stale_certs(name, &self.certs)
+            .map_err(self.fail(Step::Record))?;
+        e.registry
+            .transaction(|tx| {
+                tx.put_service(&record)?;
+                settle_leases(tx, name, &kept)?;
+                for c in &self.containers {
+                    tx.put_container(c)?;
+                }
+                if let Some(p) = e.proxy() {
+                    routing::record_proxy(
+                        tx,
+                        name,
+                        &self.routes,
+                        Some(&self.certs),
+                        p.issuer.name(),
+                    )?;
+                }
+                if e.dns().is_some() {
+                    naming::record_dns(tx, name, &self.names)?;
+                }
+                self.undo.commit_in(tx)?;
+                Ok::<_, RegistryError>(())
+            })
+            .map_err(|err| self.fail(Step::Record)(err.into()))?;
+        self.report.warnings.extend(e.remove_certs(&stale_certs));
+        Ok(())
+    }
+
+    /// Step finish (cannot fail the deploy any more): parked containers and
+    /// those of dropped components are removed, the allocator reloaded.
+    fn finish(mut self) -> Report {
+        let e = self.engine;
+        for old in &self.parked {
+            if let Err(err) = e.runtime.remove(old) {
+                self.report
+                    .warnings
+                    .push(format!("cannot remove old container {old}: {err}"));
+            }
+        }
+        if let Err(err) = e.ports.resync() {
+            self.report
+                .warnings
+                .push(format!("cannot reload port leases: {err}"));
+        }
+        self.report
+    }
+}
+
+/// The lease request of one route of `component`.
+fn lease_request(service: &str, component: &str, route: Option<String>) -> LeaseRequest {
+    LeaseRequest {
+        service: service.to_owned(),
+        component: component.to_owned(),
+        route,
+        preferred: None,
+    }
+}
+
+/// In `tx`: `service` keeps exactly the leases of `kept`, and the replacements'
+/// ports (leased under `<component>-mcp-next`) now belong to their components.
+fn settle_leases(
+    tx: &crate::registry::Tx<'_>,
+    service: &str,
+    kept: &BTreeSet<u16>,
+) -> Result<(), RegistryError> {
+    for l in tx.service_leases(service)? {
+        if !kept.contains(&l.port) {
+            tx.release_port(l.port)?;
+        }
+    }
+    for l in tx.service_leases(service)? {
+        if let Some(component) = l.component.strip_suffix(NEXT_SUFFIX) {
+            tx.release_port(l.port)?;
+            tx.insert_lease(&PortLease {
+                component: component.to_owned(),
+                ..l
+            })?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,460 @@
+//! The engine's every path on the recording fakes (`runtime::fake`): a deploy
+//! step by step, each step failing on a first deploy and on a redeploy, the
+//! journal finishing what a dead agent left, and the lifecycle operations. The
+//! same paths run on real Podman in `tests/lifecycle.rs`; these run in
+//! milliseconds and can break any step.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::Duration;
+
+use mcp_model::ErrorKind;
+use mcp_model::ports::PortRange;
+use mcp_model::spec::{Conventions, ValidatedDefinition};
+use mcp_model::view::{ComponentChange, Report, Step};
+
+use super::*;
+use crate::certs::{CertStore, LocalCa};
+use crate::ports::BindProbe;
+use crate::registry::Registry;
+use crate::runtime::ContainerState;
+use crate::runtime::fake::{FakeRegistrar, FakeRoutes, FakeRuntime, Op};
+
+const IMAGE_V1: &str = "localhost/app:v1.0.0";
+const IMAGE_V2: &str = "localhost/app:v2.0.0";
+
+/// A port slice of its own for each bed: a running fake container listens on its
+/// published ports, so health checks connect for real.
+fn slice() -> PortRange {
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let start = 20_000 + n * 16;
+    PortRange::new(start, start + 15).expect("range")
+}
+
+/// An engine over a registry on disk and the fakes, with or without a proxy (and
+/// DNS).
+struct Bed {
+    engine: Engine,
+    runtime: Arc<FakeRuntime>,
+    routes: Arc<FakeRoutes>,
+    registrar: Arc<FakeRegistrar>,
+    dir: tempfile::TempDir,
+}
+
+impl Bed {
+    fn new(proxy: bool) -> Bed {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let runtime = Arc::new(FakeRuntime::with_images(&[IMAGE_V1, IMAGE_V2]));
+        let routes = Arc::new(FakeRoutes::default());
+        let registrar = Arc::new(FakeRegistrar::default());
+        let engine = Self::engine(&dir, &runtime, &routes, &registrar, proxy);
+        Bed {
+            engine,
+            runtime,
+            routes,
+            registrar,
+            dir,
+        }
+    }
+
+    fn engine(
+        dir: &tempfile::TempDir,
+        runtime: &Arc<FakeRuntime>,
+        routes: &Arc<FakeRoutes>,
+        registrar: &Arc<FakeRegistrar>,
+        proxy: bool,
+    ) -> Engine {
+        let mut config = EngineConfig::for_node("n1");
+        config.port_range = slice();
+        config.conventions = Conventions {
+            data_root: dir.path().join("srv"),
+            ..Conventions::default()
+        };
+        if proxy {
+            let ca =
+                LocalCa::open_or_create(&dir.path().join("ca"), Duration::from_secs(86_400 * 90))
+                    .expect("ca");
+            config.proxy = Some(ProxyIntegration {
+                routes: routes.clone(),
+                certs: CertStore::new(dir.path().join("certs")),
+                issuer: Arc::new(ca),
+                renew_window: Duration::from_secs(86_400 * 30),
+            });
+            config.dns = Some(DnsIntegration {
+                registrar: registrar.clone(),
+                zone: config.conventions.zone.clone(),
+                addresses: vec![IpAddr::from([10, 0, 0, 7])],
+                ttl: 300,
+            });
+        }
+        let registry = Arc::new(Registry::open(&dir.path().join("mcp.db")).expect("registry"));
+        let probe = BindProbe::default();
+        Engine::new(config, registry, runtime.clone(), Box::new(probe)).expect("engine")
+    }
+
+    /// A new engine over the same registry and runtime: an agent started again.
+    fn restart_agent(&mut self, proxy: bool) {
+        self.engine = Self::engine(
+            &self.dir,
+            &self.runtime,
+            &self.routes,
+            &self.registrar,
+            proxy,
+        );
+    }
+
+    fn deploy(&self, def: &ValidatedDefinition) -> Result<Report> {
+        self.engine.deploy(def, "tester")
+    }
+
+    /// What the node holds: containers, leases, services, routes, records.
+    fn snapshot(&self) -> (Vec<String>, Vec<u16>, Vec<String>, usize, usize) {
+        let containers = self
+            .runtime
+            .containers()
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        let leases = self
+            .engine
+            .registry
+            .leases()
+            .expect("leases")
+            .iter()
+            .map(|l| l.port)
+            .collect();
+        let services = self
+            .engine
+            .registry
+            .services()
+            .expect("services")
+            .iter()
+            .map(|s| s.name().to_owned())
+            .collect();
+        (
+            containers,
+            leases,
+            services,
+            self.routes.routes().len(),
+            self.registrar.records().len(),
+        )
+    }
+}
+
+/// A one-component service with an l7 route (checked by a TCP connect).
+fn service(name: &str, image: &str, extra: &str) -> ValidatedDefinition {
+    ValidatedDefinition::parse(
+        &format!(
+            "name = \"{name}\"\nnode = \"n1\"\n\n[[components]]\nname = \"{name}\"\nimage = \"{image}\"\n{extra}\n\n[[components.routes]]\nport = 8443\nmode = \"l7\"\nhealth_timeout = 2\n"
+        ),
+        None,
+    )
+    .expect("valid definition")
+}
+
+/// Arranges a failure on a bed.
+type Arrange = Box<dyn Fn(&Bed)>;
+
+fn step_of(e: &EngineError) -> Option<Step> {
+    e.step()
+}
+
+#[test]
+fn a_first_deploy_creates_leases_and_records_and_says_it_is_new() {
+    for proxy in [false, true] {
+        let bed = Bed::new(proxy);
+        let report = bed.deploy(&service("app", IMAGE_V1, "")).expect("deploy");
+        assert!(report.created, "a first deploy");
+        assert_eq!(
+            report.changes(),
+            [("app".to_owned(), ComponentChange::Created)]
+        );
+        let (containers, leases, services, routes, records) = bed.snapshot();
+        assert_eq!(containers, ["app"]);
+        assert_eq!(leases.len(), 1);
+        assert_eq!(services, ["app"]);
+        assert_eq!((routes, records), if proxy { (1, 1) } else { (0, 0) });
+        let again = bed.deploy(&service("app", IMAGE_V1, "")).expect("again");
+        assert!(!again.created);
+        assert_eq!(
+            again.changes(),
+            [("app".to_owned(), ComponentChange::Unchanged)]
+        );
+        assert_eq!(bed.runtime.calls_of(Op::Run).len(), 1, "nothing recreated");
+    }
+}
+
+#[test]
+fn each_step_failing_on_a_first_deploy_leaves_nothing() {
+    let cases: Vec<(Step, Arrange)> = vec![
+        (
+            Step::Image,
+            Box::new(|b| b.runtime.fail_on(Op::ImageExists, None)),
+        ),
+        (
+            Step::Containers,
+            Box::new(|b| b.runtime.fail_on(Op::Run, None)),
+        ),
+        (Step::Routes, Box::new(|b| b.routes.set_failing(true))),
+        (Step::Dns, Box::new(|b| b.registrar.set_failing(true))),
+    ];
+    for (step, break_it) in cases {
+        let bed = Bed::new(true);
+        let before = bed.snapshot();
+        break_it(&bed);
+        let err = bed
+            .deploy(&service("app", IMAGE_V1, ""))
+            .expect_err("fails");
+        assert_eq!(step_of(&err), Some(step), "{err}");
+        bed.routes.set_failing(false);
+        bed.registrar.set_failing(false);
+        assert_eq!(bed.snapshot(), before, "{step:?} left something behind");
+        assert!(
+            bed.engine
+                .registry
+                .read(|t| t.journal())
+                .expect("journal")
+                .is_empty()
+        );
+    }
+}
+
+#[test]
+fn a_container_that_exits_at_once_fails_at_health_and_is_removed() {
+    let bed = Bed::new(true);
+    bed.runtime.crash_on_start("app");
+    let err = bed
+        .deploy(&service("app", IMAGE_V1, ""))
+        .expect_err("unhealthy");
+    assert_eq!(step_of(&err), Some(Step::Health), "{err}");
+    assert_eq!(err.kind(), ErrorKind::FailedPrecondition);
+    assert_eq!(bed.snapshot(), (vec![], vec![], vec![], 0, 0));
+}
+
+#[test]
+fn a_failed_redeploy_leaves_the_previous_version_serving() {
+    for proxy in [false, true] {
+        let bed = Bed::new(proxy);
+        bed.deploy(&service("app", IMAGE_V1, "")).expect("v1");
+        let v1 = bed.runtime.container("app").expect("v1 runs");
+        let before = bed.snapshot();
+        bed.runtime.fail_on(Op::Run, None);
+        let err = bed
+            .deploy(&service("app", IMAGE_V2, ""))
+            .expect_err("v2 fails");
+        assert_eq!(step_of(&err), Some(Step::Containers), "{err}");
+        let now = bed.runtime.container("app").expect("v1 is back");
+        assert_eq!((now.id, now.image.as_str()), (v1.id, IMAGE_V1));
+        assert_eq!(now.state, ContainerState::Running);
+        assert_eq!(bed.snapshot(), before, "proxy: {proxy}");
+    }
+}
+
+#[test]
+fn a_redeploy_behind_a_proxy_starts_the_new_container_beside_the_old_one() {
+    let bed = Bed::new(true);
+    bed.deploy(&service("app", IMAGE_V1, "")).expect("v1");
+    let old_port = bed.routes.routes()[0].backend.clone();
+    let report = bed.deploy(&service("app", IMAGE_V2, "")).expect("v2");
+    assert_eq!(
+        report.changes(),
+        [("app".to_owned(), ComponentChange::Replaced)]
+    );
+    let runs = bed.runtime.calls_of(Op::Run);
+    assert_eq!(runs, ["app", "app-mcp-next"], "beside, then renamed");
+    assert_eq!(bed.runtime.container("app").expect("v2").image, IMAGE_V2);
+    assert_ne!(
+        bed.routes.routes()[0].backend,
+        old_port,
+        "the route followed"
+    );
+    let (containers, leases, ..) = bed.snapshot();
+    assert_eq!(
+        (containers.len(), leases.len()),
+        (1, 1),
+        "the old port was released"
+    );
+}
+
+#[test]
+fn a_redeploy_failing_after_the_switch_puts_the_old_container_and_route_back() {
+    let bed = Bed::new(true);
+    bed.deploy(&service("app", IMAGE_V1, "")).expect("v1");
+    let before = bed.snapshot();
+    let route = bed.routes.routes();
+    let v1 = bed.runtime.container("app").expect("v1");
+    bed.registrar.set_failing(true);
+    let err = bed
+        .deploy(&service("app", IMAGE_V2, ""))
+        .expect_err("dns fails");
+    assert_eq!(step_of(&err), Some(Step::Dns), "{err}");
+    bed.registrar.set_failing(false);
+    assert_eq!(bed.routes.routes(), route, "the route points at v1 again");
+    assert_eq!(bed.runtime.container("app").expect("v1").id, v1.id);
+    assert_eq!(bed.snapshot(), before);
+}
+
+#[test]
+fn an_agent_killed_while_podman_creates_a_container_is_undone_when_it_starts_again() {
+    let mut bed = Bed::new(false);
+    bed.runtime.die_after(Op::Run, "app");
+    let def = service("app", IMAGE_V1, "");
+    let died = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| bed.deploy(&def)));
+    assert!(died.is_err(), "the agent died mid-deploy");
+    assert!(
+        bed.runtime.container("app").is_some(),
+        "Podman made the container"
+    );
+    bed.restart_agent(false);
+    assert!(
+        bed.runtime.container("app").is_none(),
+        "the journal undid it"
+    );
+    assert_eq!(bed.snapshot(), (vec![], vec![], vec![], 0, 0));
+}
+
+#[test]
+fn a_container_name_of_another_service_is_refused_before_anything_changes() {
+    let bed = Bed::new(false);
+    let uxapp = ValidatedDefinition::parse(
+        &format!("name = \"uxapp\"\nnode = \"n1\"\n\n[[components]]\nname = \"api\"\nimage = \"{IMAGE_V1}\"\n"),
+        None,
+    )
+    .expect("uxapp");
+    bed.deploy(&uxapp).expect("uxapp");
+    let theirs = bed.runtime.container("uxapp-api").expect("uxapp-api runs");
+    let calls = bed.runtime.calls().len();
+    let err = bed
+        .deploy(&service("uxapp-api", IMAGE_V1, ""))
+        .expect_err("the name is taken");
+    assert_eq!(step_of(&err), Some(Step::Validate), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert!(err.to_string().contains("uxapp"), "{err}");
+    assert_eq!(
+        bed.runtime.container("uxapp-api").expect("kept").id,
+        theirs.id
+    );
+    let touched: Vec<_> = bed.runtime.calls()[calls..]
+        .iter()
+        .filter(|c| !matches!(c.op, Op::Inspect | Op::List | Op::ImageExists))
+        .cloned()
+        .collect();
+    assert!(touched.is_empty(), "{touched:?}");
+}
+
+#[test]
+fn a_stray_container_of_another_service_is_never_replaced() {
+    let bed = Bed::new(false);
+    // Another service's container holds the name, unknown to the registry.
+    let other = service("other", IMAGE_V1, "");
+    bed.deploy(&other).expect("other");
+    bed.engine
+        .registry
+        .transaction(|tx| tx.remove_service("other"))
+        .expect("forget it");
+    bed.runtime.rename("other", "app").expect("rename");
+    let stray = bed.runtime.container("app").expect("stray");
+    let err = bed
+        .deploy(&service("app", IMAGE_V1, ""))
+        .expect_err("taken");
+    assert_eq!(step_of(&err), Some(Step::Containers), "{err}");
+    assert!(err.to_string().contains("of service other"), "{err}");
+    assert_eq!(
+        bed.runtime.container("app").expect("left alone").id,
+        stray.id
+    );
+}
+
+#[test]
+fn stop_start_restart_and_undeploy() {
+    let bed = Bed::new(true);
+    bed.deploy(&service("app", IMAGE_V1, "")).expect("deploy");
+    let stopped = bed.engine.stop("app", "tester").expect("stop");
+    assert_eq!(
+        stopped.changes(),
+        [("app".to_owned(), ComponentChange::Stopped)]
+    );
+    assert!(bed.routes.routes().is_empty() && bed.registrar.records().is_empty());
+    let started = bed.engine.start("app", "tester").expect("start");
+    assert_eq!(
+        started.changes(),
+        [("app".to_owned(), ComponentChange::Started)]
+    );
+    assert_eq!(
+        (bed.routes.routes().len(), bed.registrar.records().len()),
+        (1, 1)
+    );
+    let restarted = bed.engine.restart("app", "tester").expect("restart");
+    assert_eq!(
+        restarted.changes(),
+        [("app".to_owned(), ComponentChange::Restarted)]
+    );
+    let gone = bed.engine.undeploy("app", "tester").expect("undeploy");
+    assert_eq!(
+        gone.changes(),
+        [("app".to_owned(), ComponentChange::Removed)]
+    );
+    assert_eq!(bed.snapshot(), (vec![], vec![], vec![], 0, 0));
+}
+
+#[test]
+fn a_stop_the_proxy_refuses_changes_nothing() {
+    let bed = Bed::new(true);
+    bed.deploy(&service("app", IMAGE_V1, "")).expect("deploy");
+    let before = bed.snapshot();
+    bed.routes.set_failing(true);
+    let err = bed.engine.stop("app", "tester").expect_err("proxy down");
+    assert_eq!(step_of(&err), Some(Step::Routes), "{err}");
+    bed.routes.set_failing(false);
+    assert_eq!(bed.snapshot(), before);
+    assert_eq!(
+        bed.runtime.container("app").expect("runs").state,
+        ContainerState::Running
+    );
+}
+
+#[test]
+fn a_failed_start_leaves_the_service_stopped() {
+    let bed = Bed::new(false);
+    bed.deploy(&service("app", IMAGE_V1, "")).expect("deploy");
+    bed.engine.stop("app", "tester").expect("stop");
+    bed.runtime.fail_on(Op::Start, Some("app"));
+    let err = bed.engine.start("app", "tester").expect_err("start fails");
+    assert_eq!(step_of(&err), Some(Step::Start), "{err}");
+    let rec = bed
+        .engine
+        .registry
+        .service("app")
+        .expect("read")
+        .expect("app");
+    assert!(!rec.active, "marked inactive again");
+}
+
+#[test]
+fn adopt_and_recover() {
+    let bed = Bed::new(false);
+    bed.deploy(&service("app", IMAGE_V1, "")).expect("deploy");
+    bed.runtime.remove("app").expect("podman lost it");
+    let reports = bed.engine.recover("tester").expect("recover");
+    assert_eq!(
+        reports[0].changes(),
+        [("app".to_owned(), ComponentChange::Created)]
+    );
+    assert!(bed.runtime.container("app").is_some());
+    bed.engine
+        .registry
+        .transaction(|tx| tx.remove_service("app"))
+        .expect("the registry forgot it");
+    bed.engine.ports().resync().expect("resync");
+    let adopted = bed
+        .engine
+        .adopt(&service("app", IMAGE_V1, ""), "tester")
+        .expect("adopt");
+    assert!(adopted.created);
+    assert_eq!(
+        adopted.changes(),
+        [("app".to_owned(), ComponentChange::Adopted)]
+    );
+}
