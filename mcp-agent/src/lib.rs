@@ -29,8 +29,8 @@ pub fn init_local(dir: &Path, node: &str, listen: SocketAddr) -> Result<(), Agen
     Ok(())
 }
 
-/// `mcp-agent migrate`: creates or upgrades the registry.
-pub fn migrate(db: &Path) -> Result<(), AgentError> {
+/// `mcp-agent schema`: creates the registry or upgrades its schema.
+pub fn schema(db: &Path) -> Result<(), AgentError> {
     let v = mcp_core::node::registry::Registry::open(db)
         .and_then(|r| r.schema_version())
         .map_err(mcp_core::node::Error::from)?;

@@ -41,7 +41,7 @@ enum Command {
         node: String,
     },
     /// Create the registry, or bring its schema up to date, and print its version.
-    Migrate {
+    Schema {
         /// The registry database.
         #[arg(long, default_value = "/srv/mcp/mcp.db")]
         db: PathBuf,
@@ -55,7 +55,7 @@ fn main() -> ExitCode {
         Command::Init {
             dir, listen, node, ..
         } => mcp_agent::init_local(&dir, &node, listen),
-        Command::Migrate { db } => mcp_agent::migrate(&db),
+        Command::Schema { db } => mcp_agent::schema(&db),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -207,39 +207,10 @@ pub(crate) enum NodeCommand {
     /// List the nodes with their agent version and reachability.
     List,
     /// Add a node to the CLI configuration.
-    Add {
-        /// The node's name.
-        name: String,
-        /// The agent's host:port.
-        address: String,
-        /// SSH target.
-        #[arg(long)]
-        ssh: Option<String>,
-        /// Architecture (amd64, arm64).
-        #[arg(long)]
-        arch: Option<String>,
-        /// compute or edge.
-        #[arg(long)]
-        role: Option<NodeRole>,
-    },
+    Add(NodeAddArgs),
     /// Make a Debian host a node over SSH: user, subordinate IDs, /srv/mcp, TLS,
     /// configuration, systemd unit, binary, start, register. Safe to run again.
-    Provision {
-        /// The node's name.
-        name: String,
-        /// Where its agent will listen, IP:PORT (default: its configured address).
-        #[arg(long)]
-        address: Option<String>,
-        /// SSH destination (default: its configured `ssh`).
-        #[arg(long)]
-        ssh: Option<String>,
-        /// compute or edge (default: its configured role, else compute).
-        #[arg(long)]
-        role: Option<NodeRole>,
-        /// Check every step and report what would change; change nothing.
-        #[arg(long)]
-        dry_run: bool,
-    },
+    Provision(ProvisionArgs),
     /// Remove a node from the CLI configuration.
     Remove {
         /// The node's name.
@@ -256,29 +227,7 @@ pub(crate) enum RouteCommand {
         node: String,
     },
     /// Add a route by hand.
-    Add {
-        /// The node.
-        #[arg(short = 'n', long)]
-        node: String,
-        /// Listener, e.g. :443.
-        listener: String,
-        /// Hostname.
-        hostname: String,
-        /// Backend host:port.
-        backend: String,
-        /// l4 or l7.
-        #[arg(long, default_value = "l4")]
-        mode: Mode,
-        /// Certificate path (l7).
-        #[arg(long)]
-        tls_cert: Option<String>,
-        /// Key path (l7).
-        #[arg(long)]
-        tls_key: Option<String>,
-        /// Re-encrypt to the backend with TLS (l7).
-        #[arg(long)]
-        backend_tls: bool,
-    },
+    Add(RouteAddArgs),
     /// Remove a route.
     Remove {
         /// The node.
@@ -289,6 +238,66 @@ pub(crate) enum RouteCommand {
         /// Hostname.
         hostname: String,
     },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NodeAddArgs {
+    /// The node's name.
+    pub(crate) name: String,
+    /// The agent's host:port.
+    pub(crate) address: String,
+    /// SSH target.
+    #[arg(long)]
+    pub(crate) ssh: Option<String>,
+    /// Architecture (amd64, arm64).
+    #[arg(long)]
+    pub(crate) arch: Option<String>,
+    /// compute or edge.
+    #[arg(long)]
+    pub(crate) role: Option<NodeRole>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ProvisionArgs {
+    /// The node's name.
+    pub(crate) name: String,
+    /// Where its agent will listen, IP:PORT (default: its configured address).
+    #[arg(long)]
+    pub(crate) address: Option<String>,
+    /// SSH destination (default: its configured `ssh`).
+    #[arg(long)]
+    pub(crate) ssh: Option<String>,
+    /// compute or edge (default: its configured role, else compute).
+    #[arg(long)]
+    pub(crate) role: Option<NodeRole>,
+    /// Check every step and report what would change; change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RouteAddArgs {
+    /// The node.
+    #[arg(short = 'n', long)]
+    pub(crate) node: String,
+    /// Listener, e.g. :443.
+    pub(crate) listener: String,
+    /// Hostname.
+    pub(crate) hostname: String,
+    /// Backend host:port.
+    pub(crate) backend: String,
+    /// l4 or l7.
+    #[arg(long, default_value = "l4")]
+    pub(crate) mode: Mode,
+    /// Certificate path (l7).
+    #[arg(long)]
+    pub(crate) tls_cert: Option<String>,
+    /// Key path (l7).
+    #[arg(long)]
+    pub(crate) tls_key: Option<String>,
+    /// Re-encrypt to the backend with TLS (l7).
+    #[arg(long)]
+    pub(crate) backend_tls: bool,
 }
 
 #[derive(Debug, Subcommand)]

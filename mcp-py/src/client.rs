@@ -12,8 +12,8 @@ use tokio_stream::StreamExt;
 
 use crate::errors::{IntoPy, to_py};
 use crate::records::{
-    DnsRecord, EdgeRoute, Event, LogLine, MigrateStep, NodeInfo, ProxyRoute, Report, ServiceStatus,
-    SyncItem,
+    Deployed, DnsRecord, EdgeRoute, Event, LogLine, MigrateStep, NodeInfo, ProxyRoute, Report,
+    ServiceStatus, StatusReport, SyncItem,
 };
 
 type Runtime = Arc<tokio::runtime::Runtime>;
@@ -127,12 +127,12 @@ impl Client {
     }
 
     /// Deploys the service (a name in the services directory, or a file).
-    fn deploy(&self, py: Python<'_>, service: &str) -> PyResult<Report> {
+    fn deploy(&self, py: Python<'_>, service: &str) -> PyResult<Deployed> {
         let (fleet, rt) = (&self.fleet, &self.rt);
         let (_, def) = fleet.definition(service).py_err(py)?;
         py.detach(|| rt.block_on(fleet.deploy(&def)))
             .py_err(py)
-            .map(|d| Report(d.report))
+            .map(Deployed)
     }
 
     /// Adopts running containers as the definition describes.
@@ -213,12 +213,11 @@ impl Client {
 
     /// One service's status.
     #[pyo3(signature = (service, node=None))]
-    fn status(&self, py: Python<'_>, service: &str, node: Option<&str>) -> PyResult<ServiceStatus> {
-        let s = service.to_owned();
-        self.on_service(py, service, node, |mut c| async move {
-            Ok(c.status(&s).await?.status)
-        })
-        .map(ServiceStatus)
+    fn status(&self, py: Python<'_>, service: &str, node: Option<&str>) -> PyResult<StatusReport> {
+        let (fleet, rt) = (&self.fleet, &self.rt);
+        py.detach(|| rt.block_on(fleet.status(service, node)))
+            .py_err(py)
+            .map(StatusReport)
     }
 
     /// A service's output: an iterator of `LogLine`; with `follow`, it waits for new

@@ -47,6 +47,8 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<records::ProxyRoute>()?;
     m.add_class::<records::EdgeRoute>()?;
     m.add_class::<records::MigrateStep>()?;
+    m.add_class::<records::Deployed>()?;
+    m.add_class::<records::StatusReport>()?;
     m.add_class::<records::DnsRecord>()?;
     m.add_class::<records::PortLease>()?;
     m.add_class::<records::Action>()?;

@@ -256,6 +256,24 @@ view!(
 );
 
 view!(
+    /// A deploy: the node's report, and the edge routes now serving the
+    /// service's public hostnames.
+    Deployed(mcp_core::fleet::public::Deployed) {
+        service: String = |d| d.report.service.clone();
+        node: String = |d| d.report.node.clone();
+        /// Whether the service was new on the node.
+        created: bool = |d| d.report.created;
+        components: Vec<ChangedComponent> = |d| d.report.components.iter().cloned().map(ChangedComponent).collect();
+        ports: Vec<PortAssignment> = |d| d.report.ports.iter().cloned().map(PortAssignment).collect();
+        warnings: Vec<String> = |d| d.report.warnings.clone();
+        /// The edge routes serving its public hostnames (empty when it has none).
+        edges: Vec<EdgeRoute> = |d| d.edges.iter().cloned().map(EdgeRoute).collect();
+        /// Public hostnames nothing routes (the fleet has no edge node).
+        unrouted: Vec<String> = |d| d.unrouted.clone();
+    }
+);
+
+view!(
     /// One container's change in a report.
     ChangedComponent(mcp_core::view::ChangedComponent) {
         container: String = |c| c.container.clone();
@@ -315,6 +333,21 @@ view!(
         certificates: Vec<Certificate> = |s| s.certificates.iter().cloned().map(Certificate).collect();
         /// Integration steps its node skips, and why.
         skipped: Vec<String> = |s| s.skipped.clone();
+    }
+);
+
+view!(
+    /// One service's status in detail, with its newest events.
+    StatusReport(mcp_core::view::StatusReport) {
+        service: String = |r| r.status.service.clone();
+        node: String = |r| r.status.node.clone();
+        active: bool = |r| r.status.active;
+        components: Vec<ComponentStatus> = |r| r.status.components.iter().cloned().map(ComponentStatus).collect();
+        routes: Vec<ProxyRoute> = |r| r.status.routes.iter().cloned().map(ProxyRoute).collect();
+        certificates: Vec<Certificate> = |r| r.status.certificates.iter().cloned().map(Certificate).collect();
+        skipped: Vec<String> = |r| r.status.skipped.clone();
+        /// Its newest events, oldest first.
+        recent_events: Vec<Event> = |r| r.events.iter().cloned().map(Event).collect();
     }
 );
 

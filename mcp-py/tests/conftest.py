@@ -1,4 +1,4 @@
-"""Fixtures: the repository paths, and a real node (examples/e2e_node: rootful
+"""Fixtures: the repository paths, and a real node (mcp-testkit's e2e_node: rootful
 Podman, a fake MCIAS, a real mcp-agent over TLS) for the end-to-end tests."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def examples_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def node() -> Iterator[Dict[str, Any]]:
-    helper = TARGET / "debug" / "examples" / "e2e_node"
+    helper = TARGET / "debug" / "e2e_node"
     agent = TARGET / "debug" / "mcp-agent"
     for p in (helper, agent):
         if not p.exists():

@@ -45,6 +45,7 @@ def test_deploy_inspect_undeploy(node: Dict[str, Any]) -> None:
     report = client.deploy(name)
     assert [(c.container, c.change) for c in report.components] == [(name, "created")]
     assert report.created and report.node == node["node"]
+    assert report.edges == [] and report.unrouted == [], "not public"
     port = report.ports[0].port
     assert get(port) == f"{name} v0.1.0 port={port}\n"
 
@@ -54,6 +55,7 @@ def test_deploy_inspect_undeploy(node: Dict[str, Any]) -> None:
     started = status.components[0].started_at
     assert isinstance(started, datetime.datetime) and started.tzinfo is not None
     assert status == client.status(name), "records compare by value"
+    assert [e.action for e in status.recent_events][-1] == "deploy"
     as_dict = status.to_dict()
     assert as_dict["components"][0]["state"] == "running"
     assert as_dict["components"][0]["started_at"].endswith("Z"), "JSON-safe times"
@@ -138,6 +140,11 @@ def test_explicit_connection_without_a_config_file(node: Dict[str, Any]) -> None
     bad = mcp.Client.connect(node["node"], [cfg["nodes"][0]["address"]], cfg["tls"]["ca_cert"], "nope", "localhost")
     with pytest.raises(mcp.AuthError):
         bad.ps()
+    # Port 1 on loopback: nothing listens, so no agent was asked anything.
+    down = mcp.Client.connect(node["node"], ["127.0.0.1:1"], cfg["tls"]["ca_cert"], token, "localhost")
+    with pytest.raises(mcp.ConnectionError) as e:
+        down.ps()
+    assert e.value.reason == "unreachable"
 
 
 def test_fleet_operations_on_a_one_node_fleet(node: Dict[str, Any]) -> None:
@@ -169,6 +176,7 @@ def test_records_attributes_are_their_dict_keys(node: Dict[str, Any]) -> None:
     report = client.deploy(name)
     try:
         records: list[Any] = [report, report.components[0], report.ports[0]]
+        records += [client.restart(name)]
         status = client.status(name)
         records += [status, status.components[0], client.nodes()[0]]
         records += list(client.events(name, limit=1))

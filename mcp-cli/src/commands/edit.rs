@@ -45,19 +45,7 @@ pub(crate) fn run(ctx: &Context, a: &ServiceArg) -> Result<ExitStatus, mcp_core:
 /// Shows `shown` in the editor (through `scratch`) and judges what comes back.
 fn round(path: &Path, original: &str, shown: &str, scratch: &Path) -> std::io::Result<Round> {
     std::fs::write(scratch, shown)?;
-    let editor = std::env::var("VISUAL")
-        .or_else(|_| std::env::var("EDITOR"))
-        .unwrap_or_else(|_| "vi".into());
-    let status = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("{editor} \"$1\""))
-        .arg("mcp-edit")
-        .arg(scratch)
-        .status()?;
-    if !status.success() {
-        output::error(&format!(
-            "editor {editor:?} failed ({status}); nothing saved"
-        ));
+    if !edit(scratch)? {
         return Ok(Round::Done(ExitStatus::Problems));
     }
     let edited = std::fs::read_to_string(scratch)?;
@@ -84,6 +72,25 @@ fn round(path: &Path, original: &str, shown: &str, scratch: &Path) -> std::io::R
             Ok(Round::Again(format!("{}{text}", marks(e.problems()))))
         }
     }
+}
+
+/// Runs `$VISUAL` (else `$EDITOR`, else `vi`) on `file`; whether it succeeded.
+fn edit(file: &Path) -> std::io::Result<bool> {
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .unwrap_or_else(|_| "vi".into());
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("mcp-edit")
+        .arg(file)
+        .status()?;
+    if !status.success() {
+        output::error(&format!(
+            "editor {editor:?} failed ({status}); nothing saved"
+        ));
+    }
+    Ok(status.success())
 }
 
 /// The problems as comment lines for the top of the file.

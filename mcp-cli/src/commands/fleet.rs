@@ -6,7 +6,7 @@ use mcp_core::fleet::provision::{ProvisionRequest, ProvisionStep};
 use mcp_core::view::ProxyRouteRecord;
 
 use super::Outcome;
-use crate::args::{AgentCommand, EdgeCommand, NodeArg, NodeCommand, RouteCommand};
+use crate::args::{AgentCommand, EdgeCommand, NodeArg, NodeCommand, RouteAddArgs, RouteCommand};
 use crate::context::Context;
 use crate::exit::ExitStatus;
 use crate::output;
@@ -15,36 +15,24 @@ use crate::render;
 pub(crate) async fn node(ctx: &Context, c: NodeCommand) -> Outcome {
     match c {
         NodeCommand::List => node_list(ctx).await,
-        NodeCommand::Add {
-            name,
-            address,
-            ssh,
-            arch,
-            role,
-        } => node_add(
+        NodeCommand::Add(a) => node_add(
             ctx,
             NodeEntry {
-                name,
-                address: Some(address),
-                ssh,
-                arch,
-                role,
+                name: a.name,
+                address: Some(a.address),
+                ssh: a.ssh,
+                arch: a.arch,
+                role: a.role,
                 ..Default::default()
             },
         ),
-        NodeCommand::Provision {
-            name,
-            address,
-            ssh,
-            role,
-            dry_run,
-        } => {
+        NodeCommand::Provision(a) => {
             let req = ProvisionRequest {
-                node: name,
-                address,
-                ssh,
-                role,
-                dry_run,
+                node: a.name,
+                address: a.address,
+                ssh: a.ssh,
+                role: a.role,
+                dry_run: a.dry_run,
             };
             provision(ctx, req).await
         }
@@ -100,11 +88,9 @@ async fn provision(ctx: &Context, req: ProvisionRequest) -> Outcome {
             step_line(&node, s)
         }
     };
-    let steps = ctx.fleet.provision(&req, &mut show).await?;
+    let provisioned = ctx.fleet.provision(&req, &mut show).await?;
     if json {
-        output::json(
-            &serde_json::json!({"node": req.node, "dry_run": req.dry_run, "steps": steps}),
-        );
+        output::json(&provisioned);
     }
     Ok(ExitStatus::Success)
 }
@@ -140,37 +126,9 @@ pub(crate) async fn route(ctx: &Context, c: RouteCommand) -> Outcome {
     match c {
         RouteCommand::List { node } => {
             let table = ctx.fleet.client(&node).await?.proxy_routes().await?;
-            if ctx.json {
-                output::json(&table);
-            } else {
-                render::proxy_table(&table);
-            }
+            output::json_or(ctx.json, &table, render::proxy_table);
         }
-        RouteCommand::Add {
-            node,
-            listener,
-            hostname,
-            backend,
-            mode,
-            tls_cert,
-            tls_key,
-            backend_tls,
-        } => {
-            let route = ProxyRouteRecord {
-                listener,
-                hostname,
-                backend,
-                mode,
-                tls_cert,
-                tls_key,
-                backend_tls,
-                proxy_protocol: false,
-                service: None,
-            };
-            let mut client = ctx.fleet.client(&node).await?;
-            client.add_proxy_route(&route).await?;
-            output::line("route added");
-        }
+        RouteCommand::Add(a) => route_add(ctx, a).await?,
         RouteCommand::Remove {
             node,
             listener,
@@ -182,6 +140,25 @@ pub(crate) async fn route(ctx: &Context, c: RouteCommand) -> Outcome {
         }
     }
     Ok(ExitStatus::Success)
+}
+
+/// `mcp route add`: a route by hand, owned by no service.
+async fn route_add(ctx: &Context, a: RouteAddArgs) -> Result<(), mcp_core::fleet::Error> {
+    let route = ProxyRouteRecord {
+        listener: a.listener,
+        hostname: a.hostname,
+        backend: a.backend,
+        mode: a.mode,
+        tls_cert: a.tls_cert,
+        tls_key: a.tls_key,
+        backend_tls: a.backend_tls,
+        proxy_protocol: false,
+        service: None,
+    };
+    let mut client = ctx.fleet.client(&a.node).await?;
+    client.add_proxy_route(&route).await?;
+    output::line("route added");
+    Ok(())
 }
 
 pub(crate) async fn dns(ctx: &Context, a: &NodeArg) -> Outcome {

@@ -48,7 +48,7 @@ pub struct EdgeOutcome {
 }
 
 /// A deploy of a service and its edge routes.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Deployed {
     /// The compute node's report.
     #[serde(flatten)]

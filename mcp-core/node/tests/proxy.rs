@@ -428,7 +428,6 @@ fn an_unhealthy_new_version_leaves_the_old_one_serving() {
         .expect("deploy");
     let port = port_of(&n.engine, &name);
     let before = snapshot(&n);
-    let started = std::time::Instant::now();
     let err = n
         .engine
         .deploy(
@@ -443,7 +442,6 @@ fn an_unhealthy_new_version_leaves_the_old_one_serving() {
         .expect_err("unhealthy");
     assert_eq!(err.step(), Some(Step::Health), "{err}");
     assert!(err.to_string().contains("HTTP 404"), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(60));
     assert_eq!(snapshot(&n), before);
     assert_eq!(port_of(&n.engine, &name), port);
     assert!(http_get(port, "/", 10).is_ok(), "the old version serves");

@@ -21,6 +21,7 @@ from metacircular_mcp._native import (
     Component,
     ComponentStatus,
     ConnectionError,
+    Deployed,
     Desired,
     DnsRecord,
     EdgeRoute,
@@ -46,6 +47,7 @@ from metacircular_mcp._native import (
     ServiceDefinition,
     ServiceStatus,
     SpecError,
+    StatusReport,
     SyncItem,
     __version__,
     load_dir,
@@ -55,10 +57,10 @@ from metacircular_mcp._native import (
 __all__ = [
     "Action", "AgentError", "AsyncClient", "AuthError", "Certificate", "ChangedComponent",
     "Client", "Component", "ComponentStatus",
-    "ConnectionError", "Desired", "DnsRecord", "EdgeRoute", "Event", "EventIterator", "LogIterator",
+    "ConnectionError", "Deployed", "Desired", "DnsRecord", "EdgeRoute", "Event", "EventIterator", "LogIterator",
     "LogLine", "McpError", "MigrateStep", "NodeInfo", "NotFound", "Observed", "PortAssignment", "PortLease", "PortPlanner", "Problem",
     "ProxyRoute", "Report", "ResolvedComponent", "ResolvedRoute", "ResolvedService", "Route",
-    "ServiceDefinition", "ServiceStatus", "SpecError", "SyncItem", "__version__", "load_dir",
+    "ServiceDefinition", "ServiceStatus", "SpecError", "StatusReport", "SyncItem", "__version__", "load_dir",
     "plan_reconcile",
 ]
 
@@ -93,7 +95,7 @@ class AsyncClient:
     async def nodes(self) -> List[NodeInfo]:
         return await asyncio.to_thread(self._client.nodes)
 
-    async def deploy(self, service: str) -> Report:
+    async def deploy(self, service: str) -> Deployed:
         return await asyncio.to_thread(self._client.deploy, service)
 
     async def adopt(self, service: str) -> Report:
@@ -117,7 +119,7 @@ class AsyncClient:
     async def ps(self, node: Optional[str] = None) -> List[ServiceStatus]:
         return await asyncio.to_thread(self._client.ps, node)
 
-    async def status(self, service: str, node: Optional[str] = None) -> ServiceStatus:
+    async def status(self, service: str, node: Optional[str] = None) -> StatusReport:
         return await asyncio.to_thread(self._client.status, service, node)
 
     async def routes(self, node: str) -> List[ProxyRoute]:

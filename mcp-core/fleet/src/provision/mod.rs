@@ -114,6 +114,17 @@ impl StepState {
     }
 }
 
+/// A provisioning, as reported: every step, in order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Provisioned {
+    /// The node.
+    pub node: String,
+    /// Whether only the checks ran.
+    pub dry_run: bool,
+    /// Each step and what it found or did.
+    pub steps: Vec<ProvisionStep>,
+}
+
 /// One step of a provisioning or an upgrade, as reported.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ProvisionStep {

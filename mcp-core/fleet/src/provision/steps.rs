@@ -12,8 +12,7 @@ use super::render::{AgentAuth, render_unit};
 use super::target::{Layout, Remote, target_of};
 use super::upgrade::install_binary;
 use super::{
-    ProvisionError, ProvisionRequest, ProvisionStep, StepProgress, StepState, Steps, sha256_of,
-    short,
+    ProvisionError, ProvisionRequest, Provisioned, StepProgress, StepState, Steps, sha256_of, short,
 };
 use crate::fleet::Fleet;
 use crate::ssh::quote;
@@ -45,7 +44,7 @@ impl Fleet {
         &self,
         req: &ProvisionRequest,
         progress: StepProgress<'_>,
-    ) -> Result<Vec<ProvisionStep>, crate::Error> {
+    ) -> Result<Provisioned, crate::Error> {
         let mut p = Provisioning::new(self, req, progress)?;
         p.connect().await?;
         p.user().await?;
@@ -57,7 +56,11 @@ impl Fleet {
         p.binary().await?;
         p.start().await?;
         p.register()?;
-        Ok(p.steps.done)
+        Ok(Provisioned {
+            node: req.node.clone(),
+            dry_run: req.dry_run,
+            steps: p.steps.done,
+        })
     }
 }
 

@@ -16,6 +16,13 @@ use super::{Engine, EngineError};
 use crate::registry::{ContainerRecord, ServiceRecord};
 use crate::runtime::{ContainerInfo, ContainerSpec, RuntimeError, labels};
 
+/// Suffix of a container parked while its replacement starts in its place.
+pub(super) const PARKED_SUFFIX: &str = "-mcp-previous";
+
+/// Suffix of a replacement container while it starts beside the one it replaces
+/// (and of its port leases' component until the switch is recorded).
+pub(super) const NEXT_SUFFIX: &str = "-mcp-next";
+
 /// How long the runtime's word on a container serves status reads. Every change the
 /// engine makes clears it, and each monitor tick refreshes it; a change made behind
 /// MCP's back (a `podman kill` by hand) shows within this long.
@@ -164,10 +171,11 @@ impl Engine {
         }
     }
 
-    /// Whether `c` is a container of `service` made by this engine.
+    /// Whether a stray container may be replaced for `service`: this agent's
+    /// (its instance label), and not another service's.
     fn is_ours(&self, c: &ContainerInfo, service: &str) -> bool {
         c.label(labels::INSTANCE) == Some(self.config.instance.as_str())
-            && c.label(labels::SERVICE) == Some(service)
+            && c.label(labels::SERVICE).is_none_or(|s| s == service)
     }
 
     pub(super) fn ensure_network(&self, network: &str) -> Result<(), RuntimeError> {

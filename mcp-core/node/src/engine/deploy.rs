@@ -12,6 +12,7 @@ use mcp_model::ports::{LeaseRequest, PortLease};
 use mcp_model::spec::{ResolvedComponent, ResolvedService, ServiceDefinition, ValidatedDefinition};
 use mcp_model::view::{ComponentChange, DesiredState, DnsRecord, NodeRole, Report, Step};
 
+use super::containers::{NEXT_SUFFIX, PARKED_SUFFIX};
 use super::journal::Journal;
 use super::undo::Undo;
 use super::{Engine, EngineError, Result, assignment, naming, routing, step_err, summary};
@@ -19,13 +20,6 @@ use crate::certs::Ensured;
 use crate::proxy::ProxyRoute;
 use crate::registry::{ComponentRecord, ContainerRecord, RegistryError, ServiceRecord};
 use crate::runtime::{ContainerInfo, ContainerSpec, ContainerState};
-
-/// Suffix of a container parked while its replacement starts in its place.
-pub(super) const PARKED_SUFFIX: &str = "-mcp-previous";
-
-/// Suffix of a replacement container while it starts beside the one it replaces
-/// (and of its port leases' component until the switch is recorded).
-pub(super) const NEXT_SUFFIX: &str = "-mcp-next";
 
 /// A component being replaced without downtime: the new container runs beside the
 /// old one until the routes point at it.

@@ -45,12 +45,11 @@ pub enum ProbeFailure {
 }
 
 impl ProbeFailure {
-    /// Whether the container answered (an answer says more than a failed connect).
+    /// Whether the container answered with a status: that says more than a
+    /// failed connect or a connection closed early, which a starting server
+    /// gives too.
     fn is_answer(&self) -> bool {
-        matches!(
-            self,
-            ProbeFailure::Status { .. } | ProbeFailure::NotHttp { .. }
-        )
+        matches!(self, ProbeFailure::Status { .. })
     }
 }
 

@@ -138,7 +138,7 @@ impl Engine {
             .list(&[(crate::runtime::labels::INSTANCE, &self.config.instance)])?;
         for c in ours
             .iter()
-            .filter(|c| c.name.ends_with(super::deploy::NEXT_SUFFIX))
+            .filter(|c| c.name.ends_with(super::containers::NEXT_SUFFIX))
         {
             self.runtime.remove(&c.name)?;
         }
@@ -146,7 +146,7 @@ impl Engine {
             .registry
             .leases()?
             .iter()
-            .filter(|l| l.component.ends_with(super::deploy::NEXT_SUFFIX))
+            .filter(|l| l.component.ends_with(super::containers::NEXT_SUFFIX))
             .map(|l| l.port)
             .collect();
         if !stray.is_empty() {

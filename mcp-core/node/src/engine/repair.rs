@@ -44,7 +44,7 @@ impl Engine {
             (labels::INSTANCE, &self.config.instance),
         ])?;
         // Parked containers of a redeploy in progress are not drift.
-        observed.retain(|o| !o.name.ends_with(super::deploy::PARKED_SUFFIX));
+        observed.retain(|o| !o.name.ends_with(super::containers::PARKED_SUFFIX));
         for d in desired {
             if !observed.iter().any(|o| o.name == d.container) {
                 let info = self.runtime.inspect(&d.container)?;

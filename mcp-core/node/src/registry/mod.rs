@@ -10,7 +10,7 @@
 //!   crash or power loss, and a killed process leaves either all or none of each
 //!   transaction.
 //! * Every multi-row change runs in one transaction ([`Registry::transaction`]).
-//! * Migrations ([`schema`]) are applied at open; a database written by a newer MCP is
+//! * Schema upgrades ([`schema`]) are applied at open; a database written by a newer MCP is
 //!   refused rather than misread.
 //! * The file is created with mode 0600.
 
@@ -35,7 +35,7 @@ use mcp_model::ErrorKind;
 use mcp_model::spec::{Mode, ServiceDefinition};
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = schema::MIGRATIONS.len() as u32;
+pub const SCHEMA_VERSION: u32 = schema::UPGRADES.len() as u32;
 
 /// Errors of this module.
 #[derive(Debug, thiserror::Error)]
@@ -176,11 +176,11 @@ impl Registry {
                 supported: SCHEMA_VERSION,
             });
         }
-        for (i, migration) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
+        for (i, upgrade) in schema::UPGRADES.iter().enumerate().skip(found as usize) {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Exclusive)
                 .map_err(open_err)?;
-            tx.execute_batch(migration).map_err(open_err)?;
+            tx.execute_batch(upgrade).map_err(open_err)?;
             tx.pragma_update(
                 None,
                 "user_version",

@@ -1,9 +1,9 @@
-//! The registry's schema, as numbered migrations. Migration `n` (1-based) moves a
-//! database from `PRAGMA user_version = n - 1` to `n`. Migrations are append-only:
+//! The registry's schema, as numbered upgrades. Upgrade `n` (1-based) moves a
+//! database from `PRAGMA user_version = n - 1` to `n`. Upgrades are append-only:
 //! never edit one that has shipped, add a new one.
 
-/// Every migration, in order. The schema version is the number applied.
-pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+/// Every upgrade, in order. The schema version is the number applied.
+pub(super) const UPGRADES: &[&str] = &[V1, V2, V3, V4];
 
 const V1: &str = r#"
 CREATE TABLE services (

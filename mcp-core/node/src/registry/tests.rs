@@ -93,7 +93,7 @@ fn refuses_a_database_from_a_newer_schema() {
 }
 
 #[test]
-fn reopening_keeps_data_and_does_not_rerun_migrations() {
+fn reopening_keeps_data_and_does_not_rerun_schema_upgrades() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("mcp.db");
     let def = ServiceDefinition::parse(DEF, None).expect("def");
@@ -356,7 +356,7 @@ fn a_version_1_database_with_data_is_upgraded_in_place() {
     let def = ServiceDefinition::parse(DEF, None).expect("def");
     {
         let conn = rusqlite::Connection::open(&path).expect("raw open");
-        conn.execute_batch(schema::MIGRATIONS[0]).expect("v1");
+        conn.execute_batch(schema::UPGRADES[0]).expect("v1");
         conn.pragma_update(None, "user_version", 1)
             .expect("version");
         conn.execute(

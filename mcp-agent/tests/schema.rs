@@ -1,14 +1,14 @@
-//! The real `mcp-agent migrate`: creates the registry, and refuses a newer one.
+//! The real `mcp-agent schema`: creates the registry, and refuses a newer one.
 
 use std::process::Command;
 
 #[test]
-fn migrate_creates_the_registry_and_refuses_a_newer_schema() {
+fn schema_creates_the_registry_and_refuses_a_newer_one() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("mcp.db");
     let run = || {
         Command::new(env!("CARGO_BIN_EXE_mcp-agent"))
-            .args(["migrate", "--db"])
+            .args(["schema", "--db"])
             .arg(&db)
             .output()
             .expect("run mcp-agent")
