@@ -41,17 +41,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         http_get(port, "/", 50)?
     );
 
-    let status = engine.status(&def.name)?;
+    let status = engine.status(def.service())?;
     for c in &status.components {
         println!(
             "  {}: {} ({}), restarts {}",
             c.container, c.state, c.version, c.restart_count
         );
     }
-    engine.restart(&def.name, "example")?;
+    engine.restart(def.service(), "example")?;
     print!("  after restart -> {}", http_get(port, "/", 50)?);
 
-    engine.undeploy(&def.name, "example")?;
+    engine.undeploy(def.service(), "example")?;
     println!(
         "undeployed {} (undeploy keeps a service's data directory)",
         def.name

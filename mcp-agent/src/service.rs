@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use mcp_core::api::convert;
 use mcp_core::api::v1::{self, mcp_agent_service_server::McpAgentService};
+use mcp_core::names::{ComponentName, NameError, NodeName, ServiceName};
 use mcp_core::node::engine::Engine;
 use mcp_core::node::registry::EventQuery;
 use mcp_core::platform::mcias::Identity;
@@ -66,6 +67,26 @@ fn parse(definition: &str) -> Result<ValidatedDefinition, mcp_core::node::Error>
     Ok(ValidatedDefinition::parse(definition, None)?)
 }
 
+/// A service name from a request, parsed before anything is touched.
+fn service_name(name: &str) -> Result<ServiceName, Status> {
+    ServiceName::parse(name).map_err(|e| Failure::Node(e.into()).into())
+}
+
+/// A node name from a request.
+fn node_name(name: &str) -> Result<NodeName, Status> {
+    NodeName::parse(name).map_err(|e| Failure::Node(e.into()).into())
+}
+
+/// An optional name filter (`""` means every one).
+fn filter<T: std::str::FromStr<Err = NameError>>(name: &str) -> Result<Option<T>, Status> {
+    if name.is_empty() {
+        return Ok(None);
+    }
+    T::from_str(name)
+        .map(Some)
+        .map_err(|e| Failure::Node(e.into()).into())
+}
+
 #[tonic::async_trait]
 impl McpAgentService for AgentService {
     async fn deploy(&self, req: Request<v1::DefinitionRequest>) -> RpcResult<v1::OperationReply> {
@@ -79,7 +100,7 @@ impl McpAgentService for AgentService {
 
     async fn stop(&self, req: Request<v1::ServiceRequest>) -> RpcResult<v1::OperationReply> {
         let actor = actor(&req);
-        let service = req.into_inner().service;
+        let service = service_name(&req.into_inner().service)?;
         let r = self
             .blocking(move |e| Ok(e.stop(&service, &actor)?))
             .await?;
@@ -88,7 +109,7 @@ impl McpAgentService for AgentService {
 
     async fn start(&self, req: Request<v1::ServiceRequest>) -> RpcResult<v1::OperationReply> {
         let actor = actor(&req);
-        let service = req.into_inner().service;
+        let service = service_name(&req.into_inner().service)?;
         let r = self
             .blocking(move |e| Ok(e.start(&service, &actor)?))
             .await?;
@@ -97,7 +118,7 @@ impl McpAgentService for AgentService {
 
     async fn restart(&self, req: Request<v1::ServiceRequest>) -> RpcResult<v1::OperationReply> {
         let actor = actor(&req);
-        let service = req.into_inner().service;
+        let service = service_name(&req.into_inner().service)?;
         let r = self
             .blocking(move |e| Ok(e.restart(&service, &actor)?))
             .await?;
@@ -106,7 +127,7 @@ impl McpAgentService for AgentService {
 
     async fn undeploy(&self, req: Request<v1::ServiceRequest>) -> RpcResult<v1::OperationReply> {
         let actor = actor(&req);
-        let service = req.into_inner().service;
+        let service = service_name(&req.into_inner().service)?;
         let r = self
             .blocking(move |e| Ok(e.undeploy(&service, &actor)?))
             .await?;
@@ -127,7 +148,7 @@ impl McpAgentService for AgentService {
         &self,
         req: Request<v1::ServiceRequest>,
     ) -> RpcResult<v1::ServiceStatusResponse> {
-        let service = req.into_inner().service;
+        let service = service_name(&req.into_inner().service)?;
         let report = self
             .blocking(move |e| Ok(e.status_report(&service, RECENT_EVENTS)?))
             .await?;
@@ -139,21 +160,23 @@ impl McpAgentService for AgentService {
     async fn logs(&self, req: Request<v1::LogsRequest>) -> RpcResult<Self::LogsStream> {
         let r = req.into_inner();
         let tail = (r.tail > 0).then_some(r.tail as usize);
-        let (service, component) = (r.service.clone(), r.component.clone());
+        let service = service_name(&r.service)?;
+        let component: Option<ComponentName> = filter(&r.component)?;
         let containers = self
             .blocking(move |e| {
                 let status = e.status(&service)?;
                 let containers: Vec<String> = status
                     .components
                     .iter()
-                    .filter(|c| component.is_empty() || c.name == component)
+                    .filter(|c| component.as_ref().is_none_or(|n| c.name == n.as_str()))
                     .map(|c| c.container.clone())
                     .collect();
                 if containers.is_empty() {
-                    return Err(mcp_core::node::engine::EngineError::NotDeployed(format!(
-                        "{service}/{component}"
-                    ))
-                    .into());
+                    let what = match &component {
+                        Some(c) => format!("{service}/{c}"),
+                        None => service.to_string(),
+                    };
+                    return Err(mcp_core::node::engine::EngineError::NotDeployed(what).into());
                 }
                 Ok(containers)
             })
@@ -216,7 +239,7 @@ impl McpAgentService for AgentService {
 
     async fn events(&self, req: Request<v1::EventsRequest>) -> RpcResult<Self::EventsStream> {
         let r = req.into_inner();
-        let service = (!r.service.is_empty()).then_some(r.service);
+        let service = filter::<ServiceName>(&r.service)?.map(String::from);
         let first = EventQuery {
             service: service.clone(),
             after_id: Some(r.after_id),
@@ -316,8 +339,9 @@ impl McpAgentService for AgentService {
     ) -> RpcResult<v1::PushFileResponse> {
         let actor = actor(&req);
         let r = req.into_inner();
+        let service = service_name(&r.service)?;
         let n = self
-            .blocking(move |e| e.push_file(&r.service, &r.path, &r.content, r.mode, &actor))
+            .blocking(move |e| e.push_file(&service, &r.path, &r.content, r.mode, &actor))
             .await?;
         Ok(Response::new(v1::PushFileResponse { bytes_written: n }))
     }
@@ -327,15 +351,16 @@ impl McpAgentService for AgentService {
         req: Request<v1::PullFileRequest>,
     ) -> RpcResult<v1::PullFileResponse> {
         let r = req.into_inner();
+        let service = service_name(&r.service)?;
         let content = self
-            .blocking(move |e| e.pull_file(&r.service, &r.path))
+            .blocking(move |e| e.pull_file(&service, &r.path))
             .await?;
         Ok(Response::new(v1::PullFileResponse { content }))
     }
 
     async fn create_snapshot(&self, req: Request<v1::ServiceRequest>) -> RpcResult<v1::Snapshot> {
         let actor = actor(&req);
-        let service = req.into_inner().service;
+        let service = service_name(&req.into_inner().service)?;
         let s = self
             .blocking(move |e| Ok(e.snapshot(&service, &actor)?))
             .await?;
@@ -346,7 +371,7 @@ impl McpAgentService for AgentService {
         &self,
         req: Request<v1::ServiceRequest>,
     ) -> RpcResult<v1::ListSnapshotsResponse> {
-        let service = req.into_inner().service;
+        let service = service_name(&req.into_inner().service)?;
         let list = self.blocking(move |e| e.snapshots(&service)).await?;
         Ok(Response::new(v1::ListSnapshotsResponse {
             snapshots: list.iter().map(convert::encode_snapshot).collect(),
@@ -361,8 +386,9 @@ impl McpAgentService for AgentService {
     ) -> RpcResult<Self::ExportSnapshotStream> {
         use tokio::io::AsyncReadExt;
         let r = req.into_inner();
+        let service = service_name(&r.service)?;
         let path = self
-            .blocking(move |e| e.snapshot_file(&r.service, &r.name))
+            .blocking(move |e| e.snapshot_file(&service, &r.name))
             .await?;
         let mut file = tokio::fs::File::open(&path)
             .await
@@ -402,12 +428,10 @@ impl McpAgentService for AgentService {
             .message()
             .await?
             .ok_or_else(|| Failure::Request("no data".into()))?;
-        let (service, sha256, force) = (first.service.clone(), first.sha256.clone(), first.force);
-        if service.is_empty() || sha256.is_empty() {
-            return Err(Failure::Request(
-                "the first chunk names the service and the SHA-256".into(),
-            )
-            .into());
+        let service = service_name(&first.service)?;
+        let (sha256, force) = (first.sha256.clone(), first.force);
+        if sha256.is_empty() {
+            return Err(Failure::Request("the first chunk carries the SHA-256".into()).into());
         }
         let incoming = {
             let service = service.clone();
@@ -436,7 +460,7 @@ impl McpAgentService for AgentService {
         req: Request<v1::ServiceRequest>,
     ) -> RpcResult<v1::RemoveServiceDataResponse> {
         let actor = actor(&req);
-        let service = req.into_inner().service;
+        let service = service_name(&req.into_inner().service)?;
         self.blocking(move |e| Ok(e.remove_data(&service, &actor)?))
             .await?;
         Ok(Response::new(v1::RemoveServiceDataResponse {}))
@@ -448,6 +472,8 @@ impl McpAgentService for AgentService {
     ) -> RpcResult<v1::SetupEdgeRouteResponse> {
         let actor = actor(&req);
         let (r, check_only) = convert::decode_edge_request(req.into_inner());
+        service_name(&r.service)?;
+        node_name(&r.node)?;
         let route = self
             .blocking(move |e| {
                 if check_only {
@@ -468,10 +494,11 @@ impl McpAgentService for AgentService {
     ) -> RpcResult<v1::RemoveEdgeRoutesResponse> {
         let actor = actor(&req);
         let r = req.into_inner();
+        let service = service_name(&r.service)?;
         let hostnames = self
             .blocking(move |e| {
                 let one = Some(r.hostname.as_str()).filter(|h| !h.is_empty());
-                Ok(e.remove_edge_routes(&r.service, one, &actor)?)
+                Ok(e.remove_edge_routes(&service, one, &actor)?)
             })
             .await?;
         Ok(Response::new(v1::RemoveEdgeRoutesResponse { hostnames }))
@@ -506,6 +533,9 @@ impl McpAgentService for AgentService {
             .route
             .ok_or_else(|| Failure::Request("no route given".into()))?;
         let route = convert::decode_route(route).map_err(|e| Failure::Request(e.to_string()))?;
+        if let Some(owner) = &route.service {
+            service_name(owner)?;
+        }
         let route = mcp_core::node::engine::proxy_route(&route);
         self.blocking(move |e| e.add_route(&route, &actor)).await?;
         Ok(Response::new(v1::AddProxyRouteResponse {}))

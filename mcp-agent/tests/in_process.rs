@@ -172,3 +172,58 @@ async fn stop_start_and_undeploy_do_what_they_say_and_are_events() {
         .await;
     assert_eq!(actions, ["deploy", "stop", "start", "undeploy"]);
 }
+
+#[tokio::test]
+async fn files_in_a_data_directory_never_lead_out_of_it() {
+    use std::os::unix::fs::symlink;
+    let node = FakeNode::new("inproc", &[IMAGE]);
+    let mut c = client(&node, &node.token).await;
+    c.deploy(&node.definition("app", IMAGE))
+        .await
+        .expect("deploy");
+    let data = node.dir().join("srv/app");
+    let outside = node.dir().join("outside");
+    std::fs::create_dir_all(&outside).expect("outside");
+    std::fs::write(outside.join("secret"), "host file").expect("secret");
+    // What a container could plant in its own data directory.
+    symlink(&outside, data.join("etc")).expect("dir link");
+    symlink(outside.join("secret"), data.join("key")).expect("file link");
+    symlink("../../outside/secret", data.join("up")).expect("relative link");
+    std::fs::hard_link(outside.join("secret"), data.join("hard")).expect("hard link");
+
+    for path in [
+        "etc/secret",
+        "key",
+        "up",
+        "hard",
+        "../outside/secret",
+        "/etc/passwd",
+    ] {
+        let err = c.pull_file("app", path).await.expect_err(path);
+        assert_eq!(remote(&err).0, ErrorKind::InvalidInput, "{path}: {err}");
+    }
+    for path in ["etc/planted", "../outside/planted", "/tmp/planted"] {
+        let err = c
+            .push_file("app", path, b"x".to_vec(), 0o644)
+            .await
+            .expect_err(path);
+        assert_eq!(remote(&err).0, ErrorKind::InvalidInput, "{path}: {err}");
+    }
+    assert!(!outside.join("planted").exists());
+    // Pushing onto a planted link replaces the link; the host file is untouched.
+    c.push_file("app", "key", b"mine".to_vec(), 0o600)
+        .await
+        .expect("replace");
+    assert_eq!(
+        std::fs::read_to_string(outside.join("secret")).expect("secret"),
+        "host file"
+    );
+    assert_eq!(c.pull_file("app", "key").await.expect("pull"), b"mine");
+    c.push_file("app", "conf/app.toml", b"a = 1".to_vec(), 0)
+        .await
+        .expect("push");
+    assert_eq!(
+        c.pull_file("app", "conf/app.toml").await.expect("pull"),
+        b"a = 1"
+    );
+}

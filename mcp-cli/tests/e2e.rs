@@ -138,7 +138,7 @@ fn every_operator_command_against_a_real_agent() {
     );
     let row = ps
         .lines()
-        .find(|l| l.starts_with(&name))
+        .find(|l| l.starts_with(name.as_str()))
         .unwrap_or_else(|| panic!("no row: {ps}"));
     let cells: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(
@@ -274,7 +274,7 @@ fn every_operator_command_against_a_real_agent() {
     .expect("definition");
     let out = cli.expect(&["adopt", &adopted], 0);
     assert!(out.contains("adopted"), "{out}");
-    assert!(cli.expect(&["ps"], 0).contains(&adopted));
+    assert!(cli.expect(&["ps"], 0).contains(adopted.as_str()));
 
     // events: who did what.
     let events = cli.expect(&["events", &name], 0);
@@ -301,7 +301,7 @@ fn every_operator_command_against_a_real_agent() {
     let ps = cli.expect(&["ps"], 0);
     assert!(
         ps.lines()
-            .any(|l| l.starts_with(&name) && l.contains("running")),
+            .any(|l| l.starts_with(name.as_str()) && l.contains("running")),
         "{ps}"
     );
     let last = agent.log().lines().last().unwrap_or_default().to_owned();

@@ -140,7 +140,10 @@ fn public_service_through_an_edge_node() {
     let list = ok(&config, &["edge", "list"]);
     let line = row(&list, e);
     assert!(
-        line.contains(&public) && line.contains(&name) && line.contains(c) && line.contains("d)"),
+        line.contains(&public)
+            && line.contains(name.as_str())
+            && line.contains(c)
+            && line.contains("d)"),
         "{list}"
     );
     let status = ok(&config, &["edge", "status"]);
@@ -209,13 +212,16 @@ fn public_service_through_an_edge_node() {
         said.contains("not under an allowed domain") && said.contains(e),
         "{said}"
     );
-    assert!(!ok(&config, &["ps"]).contains(&evil), "nothing deployed");
+    assert!(
+        !ok(&config, &["ps"]).contains(evil.as_str()),
+        "nothing deployed"
+    );
     assert!(
         !compute
             .proxy
             .routes()
             .keys()
-            .any(|(_, h)| h.starts_with(&evil))
+            .any(|(_, h)| h.starts_with(evil.as_str()))
     );
     assert_eq!(edge.proxy.routes().len(), 1);
     std::fs::remove_file(services.join(format!("{evil}.toml"))).expect("rm");
@@ -287,7 +293,8 @@ fn public_service_through_an_edge_node() {
     std::fs::remove_file(&def_path).expect("rm");
     let planned = ok(&config, &["sync", "--prune", "--dry-run"]);
     assert!(
-        row(&planned, e).contains(&name) && planned.contains(&format!("would remove {public}")),
+        row(&planned, e).contains(name.as_str())
+            && planned.contains(&format!("would remove {public}")),
         "{planned}"
     );
     assert!(edge.proxy.routes().contains_key(&public_route), "dry run");

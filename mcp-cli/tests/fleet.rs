@@ -332,7 +332,7 @@ fn three_nodes_public_service_migration_upgrade_and_a_node_down() {
     assert!(sync.contains(a.name()), "A's failure is named: {sync}");
     assert!(
         sync.lines()
-            .any(|l| l.contains(b.name()) && l.contains(&name) && l.contains("unchanged")),
+            .any(|l| l.contains(b.name()) && l.contains(name.as_str()) && l.contains("unchanged")),
         "{sync}"
     );
     let edge = ok(&config, &["edge", "status"]);

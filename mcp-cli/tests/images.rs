@@ -78,14 +78,14 @@ fn sync_builds_pushes_and_redeploys_a_new_version() {
     let ps = text(&mcp(&config, &["ps"]));
     assert!(
         ps.lines()
-            .any(|l| l.starts_with(&name) && l.contains("running") && l.contains("v0.1.0")),
+            .any(|l| l.starts_with(name.as_str()) && l.contains("running") && l.contains("v0.1.0")),
         "{ps}"
     );
 
     // A new version: the plan says build, redeploy; sync does it.
     std::fs::write(&def_path, definition("v0.2.0")).expect("definition");
     let plan = text(&mcp(&config, &["sync", "--dry-run"]));
-    let mine: Vec<&str> = plan.lines().filter(|l| l.contains(&name)).collect();
+    let mine: Vec<&str> = plan.lines().filter(|l| l.contains(name.as_str())).collect();
     assert!(mine.iter().any(|l| l.contains("build")), "{plan}");
     assert!(mine.iter().any(|l| l.contains("redeploy")), "{plan}");
     let synced = mcp(&config, &["sync"]);
@@ -93,7 +93,7 @@ fn sync_builds_pushes_and_redeploys_a_new_version() {
     let ps = text(&mcp(&config, &["ps"]));
     assert!(
         ps.lines()
-            .any(|l| l.starts_with(&name) && l.contains("running") && l.contains("v0.2.0")),
+            .any(|l| l.starts_with(name.as_str()) && l.contains("running") && l.contains("v0.2.0")),
         "{ps}"
     );
 
@@ -101,29 +101,31 @@ fn sync_builds_pushes_and_redeploys_a_new_version() {
     let plan = text(&mcp(&config, &["sync", "--dry-run"]));
     assert!(
         plan.lines()
-            .any(|l| l.contains(&name) && l.contains("unchanged")),
+            .any(|l| l.contains(name.as_str()) && l.contains("unchanged")),
         "{plan}"
     );
     let inactive = definition("v0.2.0").replacen("\n\n", "\nactive = false\n\n", 1);
     std::fs::write(&def_path, &inactive).expect("definition");
     let plan = text(&mcp(&config, &["sync", "--dry-run"]));
     assert!(
-        plan.lines()
-            .any(|l| l.contains(&name) && l.contains("stop") && l.contains("active = false")),
+        plan.lines().any(|l| l.contains(name.as_str())
+            && l.contains("stop")
+            && l.contains("active = false")),
         "{plan}"
     );
     assert!(mcp(&config, &["sync"]).status.success());
     let ps = text(&mcp(&config, &["ps"]));
     assert!(
         ps.lines()
-            .any(|l| l.starts_with(&name) && !l.contains("running")),
+            .any(|l| l.starts_with(name.as_str()) && !l.contains("running")),
         "{ps}"
     );
     std::fs::write(&def_path, definition("v0.2.0")).expect("definition");
     let plan = text(&mcp(&config, &["sync", "--dry-run"]));
     assert!(
-        plan.lines()
-            .any(|l| l.contains(&name) && l.contains("start") && l.contains("active = true")),
+        plan.lines().any(|l| l.contains(name.as_str())
+            && l.contains("start")
+            && l.contains("active = true")),
         "{plan}"
     );
     assert!(mcp(&config, &["sync"]).status.success());
@@ -131,9 +133,9 @@ fn sync_builds_pushes_and_redeploys_a_new_version() {
     assert!(mcp(&config, &["stop", &name]).status.success());
     let synced = text(&mcp(&config, &["sync"]));
     assert!(
-        synced
-            .lines()
-            .any(|l| l.contains(&name) && l.contains("unchanged") && l.contains("mcp start")),
+        synced.lines().any(|l| l.contains(name.as_str())
+            && l.contains("unchanged")
+            && l.contains("mcp start")),
         "{synced}"
     );
     assert!(mcp(&config, &["start", &name]).status.success());
@@ -172,7 +174,7 @@ fn sync_builds_pushes_and_redeploys_a_new_version() {
     .expect("dockerfile");
     std::fs::write(
         services.join(format!("{broken}.toml")),
-        definition("v0.1.0").replace(&name, &broken),
+        definition("v0.1.0").replace(name.as_str(), &broken),
     )
     .expect("def");
     let out = mcp(&config, &["build", &broken]);
@@ -207,10 +209,10 @@ fn sync_builds_pushes_and_redeploys_a_new_version() {
     let ps = text(&mcp(&config, &["ps"]));
     assert!(
         ps.lines()
-            .any(|l| l.starts_with(&name) && l.contains("v0.2.0")),
+            .any(|l| l.starts_with(name.as_str()) && l.contains("v0.2.0")),
         "{ps}"
     );
-    assert!(!ps.contains(&broken), "{ps}");
+    assert!(!ps.contains(broken.as_str()), "{ps}");
     std::fs::remove_file(services.join(format!("{broken}.toml"))).expect("rm");
 
     // Deploying a tag that is not in the registry fails before touching anything.
@@ -225,7 +227,7 @@ fn sync_builds_pushes_and_redeploys_a_new_version() {
     let ps = text(&mcp(&config, &["ps"]));
     assert!(
         ps.lines()
-            .any(|l| l.starts_with(&name) && l.contains("running") && l.contains("v0.2.0")),
+            .any(|l| l.starts_with(name.as_str()) && l.contains("running") && l.contains("v0.2.0")),
         "{ps}"
     );
 
@@ -233,11 +235,12 @@ fn sync_builds_pushes_and_redeploys_a_new_version() {
     std::fs::remove_file(&def_path).expect("rm definition");
     let plan = text(&mcp(&config, &["sync", "--dry-run", "--prune"]));
     assert!(
-        plan.lines()
-            .any(|l| l.contains(&name) && l.contains("undeploy") && l.contains("no definition")),
+        plan.lines().any(|l| l.contains(name.as_str())
+            && l.contains("undeploy")
+            && l.contains("no definition")),
         "{plan}"
     );
     let out = mcp(&config, &["sync", "--prune"]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(!text(&mcp(&config, &["ps"])).contains(&name));
+    assert!(!text(&mcp(&config, &["ps"])).contains(name.as_str()));
 }

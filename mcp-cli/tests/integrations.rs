@@ -157,7 +157,7 @@ fn deploy_redeploy_stop_undeploy_with_acme_proxy_and_dns() {
     let ps = ok(&config, &["ps"]);
     assert!(
         ps.lines()
-            .any(|l| l.starts_with(&name) && l.contains("running") && l.contains("v0.2.0")),
+            .any(|l| l.starts_with(name.as_str()) && l.contains("running") && l.contains("v0.2.0")),
         "{ps}"
     );
 

@@ -228,8 +228,9 @@ fn migrate_with_data_and_faults() {
     );
     let ps = text(&mcp(&config, &["ps"]));
     assert!(
-        ps.lines()
-            .any(|l| l.starts_with(&name) && l.contains(a.bed.node()) && l.contains("running")),
+        ps.lines().any(|l| l.starts_with(name.as_str())
+            && l.contains(a.bed.node())
+            && l.contains("running")),
         "{ps}"
     );
 
@@ -297,7 +298,10 @@ fn migrate_with_data_and_faults() {
     let out = mcp(&config, &evacuate);
     let said = text(&out);
     assert!(!out.status.success(), "{said}");
-    assert!(said.contains(&stay) && said.contains("--force"), "{said}");
+    assert!(
+        said.contains(stay.as_str()) && said.contains("--force"),
+        "{said}"
+    );
     on_node(&config, &name, &a, &b, &bind, "127.0.0.2");
     assert_eq!(notes(&config, &name), "written on A\nwritten on B\n");
     let ps = text(&mcp(&config, &["ps"]));

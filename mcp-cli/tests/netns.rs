@@ -277,13 +277,16 @@ fn nodes_in_their_own_network_namespaces() {
     assert!(resolves(&internal).is_empty(), "DNS record removed");
     for proxy in [&a_proxy, &b_proxy] {
         assert!(
-            !proxy.routes().keys().any(|(_, h)| h.starts_with(&name)),
+            !proxy
+                .routes()
+                .keys()
+                .any(|(_, h)| h.starts_with(name.as_str())),
             "{:?}",
             proxy.routes()
         );
     }
     let ps = text(&mcp(&fabric, &config, &["ps"]));
-    assert!(!ps.lines().any(|l| l.starts_with(&name)), "{ps}");
+    assert!(!ps.lines().any(|l| l.starts_with(name.as_str())), "{ps}");
     assert!(
         ps.contains(&format!("{a_name}: cannot reach")),
         "A named: {ps}"

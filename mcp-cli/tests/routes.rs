@@ -71,7 +71,7 @@ fn routes_and_certificates_through_the_binaries() {
     assert!(dns.contains("ZONE: svc.mcp.metacircular.net"), "{dns}");
     assert!(
         dns.lines()
-            .any(|l| l.starts_with(&name) && l.contains(" A ") && l.contains("10.0.0.7")),
+            .any(|l| l.starts_with(name.as_str()) && l.contains(" A ") && l.contains("10.0.0.7")),
         "{dns}"
     );
 

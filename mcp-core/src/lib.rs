@@ -48,7 +48,8 @@
 #![deny(missing_docs)]
 
 pub use mcp_model::{
-    ErrorKind, VERSION, config, container, fsutil, kind, plan, ports, spec, time, view, words,
+    ErrorKind, VERSION, config, container, fsutil, kind, names, plan, ports, spec, text, time,
+    view, words,
 };
 
 #[cfg(any(feature = "node", feature = "fleet"))]

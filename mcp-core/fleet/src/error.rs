@@ -4,6 +4,7 @@
 
 use mcp_model::ErrorKind;
 use mcp_model::config::ConfigError;
+use mcp_model::names::NameError;
 use mcp_model::ports::PortError;
 use mcp_model::spec::SpecError;
 use mcp_model::view::Step;
@@ -26,6 +27,9 @@ pub enum Error {
     /// A service definition could not be read or is invalid.
     #[error(transparent)]
     Spec(#[from] SpecError),
+    /// A name given breaks its rule.
+    #[error(transparent)]
+    Name(#[from] NameError),
     /// The configuration is missing or invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -75,6 +79,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Spec(e) => e.kind(),
+            Error::Name(e) => e.kind(),
             Error::Config(e) => e.kind(),
             Error::Ports(e) => e.kind(),
             Error::Api(e) => e.kind(),

@@ -15,6 +15,9 @@
 //!   desired ones.
 //! * [`container`]: the labels, spec hash and run states containers carry.
 //! * [`kind`]: [`ErrorKind`], the stable classification every frontend maps once.
+//! * [`names`]: service, component, node and route names as types that only
+//!   parsing makes.
+//! * [`text`]: values from outside made safe to show in messages.
 //! * [`words`], [`time`], [`fsutil`]: vocabularies, times, atomic files.
 //!
 //! It does no I/O beyond reading and writing the files it is handed, and depends
@@ -25,9 +28,11 @@ pub mod config;
 pub mod container;
 pub mod fsutil;
 pub mod kind;
+pub mod names;
 pub mod plan;
 pub mod ports;
 pub mod spec;
+pub mod text;
 pub mod time;
 pub mod view;
 #[macro_use]

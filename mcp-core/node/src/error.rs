@@ -4,6 +4,7 @@
 
 use mcp_model::ErrorKind;
 use mcp_model::config::ConfigError;
+use mcp_model::names::NameError;
 use mcp_model::ports::PortError;
 use mcp_model::spec::SpecError;
 use mcp_model::view::Step;
@@ -13,6 +14,7 @@ use mcp_platform::pki::PkiError;
 use mcp_platform::podman::PodmanError;
 
 use crate::certs::CertError;
+use crate::confined::ConfinedError;
 use crate::dns::DnsError;
 use crate::engine::EngineError;
 use crate::ports::LeaseError;
@@ -28,6 +30,9 @@ pub enum Error {
     /// A service definition could not be read or is invalid.
     #[error(transparent)]
     Spec(#[from] SpecError),
+    /// A name in a request breaks its rule.
+    #[error(transparent)]
+    Name(#[from] NameError),
     /// The configuration is missing or invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -67,6 +72,9 @@ pub enum Error {
     /// A snapshot could not be made or restored.
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
+    /// A file in a data directory was refused or could not be read or written.
+    #[error(transparent)]
+    Confined(#[from] ConfinedError),
     /// Talking to the proxy failed, or a route is malformed.
     #[error(transparent)]
     Route(#[from] RouteError),
@@ -77,6 +85,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Spec(e) => e.kind(),
+            Error::Name(e) => e.kind(),
             Error::Config(e) => e.kind(),
             Error::Registry(e) => e.kind(),
             Error::Ports(e) => e.kind(),
@@ -91,6 +100,7 @@ impl Error {
             Error::Dns(e) => e.kind(),
             Error::Snapshot(e) => e.kind(),
             Error::Route(e) => e.kind(),
+            Error::Confined(e) => e.kind(),
         }
     }
 

@@ -13,7 +13,8 @@
 //! * [`ports`]: the port allocator over the registry's leases.
 //! * The node's integrations: [`proxy`] (mc-proxy), [`certs`] (issuers and the
 //!   certificate store), [`dns`] (registrars), [`snapshot`] (the data archive
-//!   format and store), [`auth`] (who is calling).
+//!   format and store), [`auth`] (who is calling), [`confined`] (files beneath a
+//!   data directory, never outside it).
 //! * [`local`]: a single-machine node (`mcp-agent init --local`).
 //!
 //! Nothing here talks to another node: what spans nodes is the operator's side
@@ -23,6 +24,7 @@
 pub mod auth;
 mod bridge;
 pub mod certs;
+pub mod confined;
 pub mod dns;
 pub mod engine;
 mod error;

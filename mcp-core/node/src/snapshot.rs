@@ -54,6 +54,15 @@ pub enum SnapshotError {
         /// The directory.
         path: PathBuf,
     },
+    /// A file in the data directory has other names elsewhere (a hard link): its
+    /// content may be a file outside the directory, so it is not archived.
+    #[error("{} has {links} links; a file linked from elsewhere is not archived (remove the extra link)", path.display())]
+    Linked {
+        /// The file.
+        path: PathBuf,
+        /// Its link count.
+        links: u64,
+    },
     /// No such snapshot.
     #[error("no snapshot {name} of {service}")]
     NotFound {
@@ -69,7 +78,9 @@ impl SnapshotError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             SnapshotError::Io { .. } | SnapshotError::Vacuum { .. } => ErrorKind::Io,
-            SnapshotError::Checksum { .. } => ErrorKind::InvalidInput,
+            SnapshotError::Checksum { .. } | SnapshotError::Linked { .. } => {
+                ErrorKind::InvalidInput
+            }
             SnapshotError::Exists { .. } => ErrorKind::Conflict,
             SnapshotError::NotFound { .. } => ErrorKind::NotFound,
         }
@@ -171,6 +182,67 @@ fn walk(dir: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<(), SnapshotEr
     Ok(())
 }
 
+/// Appends `rel` of `data_dir` to `tar` without following a link: a directory
+/// as a directory, a symlink as a symlink, a SQLite database as a `VACUUM INTO`
+/// copy made in `copy`, any other regular file by a descriptor opened with
+/// `O_NOFOLLOW`. A regular file with other links is refused.
+fn append_entry<W: io::Write>(
+    tar: &mut tar::Builder<W>,
+    data_dir: &Path,
+    rel: &Path,
+    copy: &Path,
+) -> Result<(), SnapshotError> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let full = data_dir.join(rel);
+    let meta = std::fs::symlink_metadata(&full).map_err(io_err(&full))?;
+    if meta.is_dir() {
+        return tar.append_dir(rel, &full).map_err(io_err(&full));
+    }
+    if meta.file_type().is_symlink() {
+        return tar.append_path_with_name(&full, rel).map_err(io_err(&full));
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc_o_nofollow())
+        .open(&full)
+        .map_err(io_err(&full))?;
+    let meta = file.metadata().map_err(io_err(&full))?;
+    if !meta.is_file() {
+        return Ok(());
+    }
+    if meta.nlink() > 1 {
+        return Err(SnapshotError::Linked {
+            path: full,
+            links: meta.nlink(),
+        });
+    }
+    if rel.to_string_lossy().ends_with(".db") && is_sqlite(&full) {
+        vacuum_into(&full, copy)?;
+        return tar.append_path_with_name(copy, rel).map_err(io_err(&full));
+    }
+    tar.append_file(rel, &mut file).map_err(io_err(&full))
+}
+
+/// `O_NOFOLLOW`, from rustix's flags (std has no constant for it).
+fn libc_o_nofollow() -> i32 {
+    rustix::fs::OFlags::NOFOLLOW.bits() as i32
+}
+
+/// A consistent copy of the SQLite database `db` at `copy`, taken while it may be
+/// in use.
+fn vacuum_into(db: &Path, copy: &Path) -> Result<(), SnapshotError> {
+    let vacuum = |e: rusqlite::Error| SnapshotError::Vacuum {
+        path: db.to_owned(),
+        message: e.to_string(),
+    };
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(vacuum)?;
+    conn.execute("VACUUM INTO ?1", [copy.to_string_lossy().as_ref()])
+        .map_err(vacuum)?;
+    Ok(())
+}
+
 impl SnapshotStore {
     fn service_dir(&self, service: &str) -> PathBuf {
         self.dir.join(service)
@@ -246,36 +318,9 @@ impl SnapshotStore {
             walk(data_dir, Path::new(""), &mut files)?;
         }
         for (i, rel) in files.iter().enumerate() {
-            if excluded(rel, excludes) {
-                continue;
+            if !excluded(rel, excludes) {
+                append_entry(&mut tar, data_dir, rel, &scratch.join(format!("{i}.db")))?;
             }
-            let full = data_dir.join(rel);
-            if full.is_dir() {
-                tar.append_dir(rel, &full).map_err(io_err(&full))?;
-                continue;
-            }
-            if rel.to_string_lossy().ends_with(".db") && is_sqlite(&full) {
-                let copy = scratch.join(format!("{i}.db"));
-                let conn = rusqlite::Connection::open_with_flags(
-                    &full,
-                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-                )
-                .map_err(|e| SnapshotError::Vacuum {
-                    path: full.clone(),
-                    message: e.to_string(),
-                })?;
-                conn.execute("VACUUM INTO ?1", [copy.to_string_lossy().as_ref()])
-                    .map_err(|e| SnapshotError::Vacuum {
-                        path: full.clone(),
-                        message: e.to_string(),
-                    })?;
-                drop(conn);
-                tar.append_path_with_name(&copy, rel)
-                    .map_err(io_err(&full))?;
-                continue;
-            }
-            tar.append_path_with_name(&full, rel)
-                .map_err(io_err(&full))?;
         }
         let encoder = tar.into_inner().map_err(io_err(partial))?;
         let hashing = encoder.finish().map_err(io_err(partial))?;
@@ -568,6 +613,58 @@ mod tests {
         assert_eq!(names.len(), 2, "{names:?}");
         assert_eq!(names.last(), Some(&third.name));
         assert!(!names.contains(&s.name));
+    }
+
+    #[test]
+    fn snapshots_never_read_through_a_link() {
+        use std::os::unix::fs::symlink;
+        let tmp = tempfile::tempdir().expect("tmp");
+        let data = tmp.path().join("srv/svc");
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir_all(&data).expect("data");
+        std::fs::create_dir_all(outside.join("etc")).expect("outside");
+        std::fs::write(outside.join("etc/shadow"), "host secret").expect("secret");
+        db(&outside.join("host.db"), &["host row"]);
+        // What a container could plant: links to a host database, file and directory.
+        symlink(outside.join("host.db"), data.join("stolen.db")).expect("db link");
+        symlink(outside.join("etc/shadow"), data.join("shadow")).expect("file link");
+        symlink(outside.join("etc"), data.join("etc")).expect("dir link");
+        std::fs::write(data.join("own.txt"), "mine").expect("own");
+        let store = SnapshotStore {
+            node: "n".into(),
+            dir: tmp.path().join("snapshots"),
+            retain: 2,
+        };
+        let s = store.create("svc", &data, &[]).expect("snapshot");
+        let target = tmp.path().join("restored/svc");
+        restore(&s.path, &s.sha256, &target, false, None).expect("restore");
+        assert_eq!(
+            std::fs::read_to_string(target.join("own.txt")).expect("own"),
+            "mine"
+        );
+        for link in ["stolen.db", "shadow", "etc"] {
+            let meta = std::fs::symlink_metadata(target.join(link)).expect(link);
+            assert!(
+                meta.file_type().is_symlink(),
+                "{link} is kept as a link, not its target"
+            );
+        }
+        let archive = std::fs::read(&s.path).expect("archive");
+        let tar = zstd::decode_all(archive.as_slice()).expect("zstd");
+        let text = String::from_utf8_lossy(&tar);
+        assert!(
+            !text.contains("host secret") && !text.contains("host row"),
+            "no host data"
+        );
+
+        // A hard link to a file elsewhere is refused, naming it.
+        std::fs::hard_link(outside.join("etc/shadow"), data.join("hard")).expect("hard link");
+        let err = store.create("svc", &data, &[]).expect_err("linked");
+        assert!(
+            matches!(err, SnapshotError::Linked { links: 2, .. }),
+            "{err}"
+        );
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
     }
 
     #[test]

@@ -260,7 +260,10 @@ mod engine {
         assert_eq!(err.kind(), ErrorKind::FailedPrecondition, "{err}");
         assert!(a(&bind, &other).is_empty());
         assert!(
-            !proxy.routes().keys().any(|(_, h)| h.starts_with(&other)),
+            !proxy
+                .routes()
+                .keys()
+                .any(|(_, h)| h.starts_with(other.as_str())),
             "route rolled back: {:?}",
             proxy.routes()
         );

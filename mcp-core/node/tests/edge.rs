@@ -167,7 +167,7 @@ fn edge_routes_checked_set_up_renewed_and_removed() {
 
     // Removed: route, certificate, records.
     let removed = engine
-        .remove_edge_routes("shop", None, "tester")
+        .remove_edge_routes(&"shop".parse().expect("name"), None, "tester")
         .expect("removed");
     assert_eq!(removed, ["www.example.org"]);
     assert!(proxy.routes().is_empty());

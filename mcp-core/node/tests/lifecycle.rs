@@ -86,7 +86,10 @@ fn deploy_redeploy_stop_start_restart_undeploy(mode: Mode) {
     let def = bed.hello_definition(&name, "v0.1.0", "");
 
     let report = engine.deploy(&def, "tester").expect("deploy");
-    assert_eq!(report.changes(), [(name.clone(), ComponentChange::Created)]);
+    assert_eq!(
+        report.changes(),
+        [(name.to_string(), ComponentChange::Created)]
+    );
     let port = port_of(&engine, &name);
     let body = http_get(port, "/", 100).expect("answers");
     assert_eq!(
@@ -113,7 +116,7 @@ fn deploy_redeploy_stop_start_restart_undeploy(mode: Mode) {
     let again = engine.deploy(&def, "tester").expect("redeploy");
     assert_eq!(
         again.changes(),
-        [(name.clone(), ComponentChange::Unchanged)]
+        [(name.to_string(), ComponentChange::Unchanged)]
     );
     assert_eq!(
         engine
@@ -130,7 +133,7 @@ fn deploy_redeploy_stop_start_restart_undeploy(mode: Mode) {
     let upgraded = engine.deploy(&v2, "tester").expect("upgrade");
     assert_eq!(
         upgraded.changes(),
-        [(name.clone(), ComponentChange::Replaced)]
+        [(name.to_string(), ComponentChange::Replaced)]
     );
     assert_eq!(port_of(&engine, &name), port, "the route keeps its port");
     assert_eq!(
@@ -146,7 +149,7 @@ fn deploy_redeploy_stop_start_restart_undeploy(mode: Mode) {
         .collect();
     assert_eq!(
         names,
-        BTreeSet::from([name.clone()]),
+        BTreeSet::from([name.to_string()]),
         "the old container is gone"
     );
 
@@ -291,7 +294,7 @@ fn crash_loop_is_marked_flapping(mode: Mode) {
     let mut flapped = false;
     for _ in 0..50 {
         let tick = monitor.tick().expect("tick");
-        if tick.flapping.contains(&name) {
+        if tick.flapping.contains(&name.to_string()) {
             flapped = true;
             break;
         }
@@ -327,7 +330,7 @@ fn crash_loop_is_marked_flapping(mode: Mode) {
     let flap_event = engine
         .registry()
         .events(&EventQuery {
-            service: Some(name.clone()),
+            service: Some(name.to_string()),
             ..Default::default()
         })
         .expect("events")
@@ -432,7 +435,10 @@ fn adopt_takes_a_hand_started_container(mode: Mode) {
 
     let def = bed.hello_definition(&name, "v0.1.0", "");
     let report = engine.adopt(&def, "tester").expect("adopt");
-    assert_eq!(report.changes(), [(name.clone(), ComponentChange::Adopted)]);
+    assert_eq!(
+        report.changes(),
+        [(name.to_string(), ComponentChange::Adopted)]
+    );
     assert_eq!(port_of(&engine, &name), port, "the port it already uses");
     let after = engine
         .runtime()

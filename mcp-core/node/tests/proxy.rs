@@ -379,7 +379,7 @@ fn a_redeploy_switches_without_a_failed_request() {
     assert_eq!(switched_to, Some(format!("127.0.0.1:{new_port}")));
     assert_eq!(
         report.changes(),
-        [(name.clone(), mcp_model::view::ComponentChange::Replaced)]
+        [(name.to_string(), mcp_model::view::ComponentChange::Replaced)]
     );
     assert!(
         http_get(new_port, "/", 50)
@@ -414,7 +414,10 @@ fn a_redeploy_switches_without_a_failed_request() {
         .expect("redeploy unchanged");
     assert_eq!(
         again.changes(),
-        [(name.clone(), mcp_model::view::ComponentChange::Unchanged)]
+        [(
+            name.to_string(),
+            mcp_model::view::ComponentChange::Unchanged
+        )]
     );
 }
 
@@ -504,7 +507,7 @@ fn certificates_inside_the_window_are_renewed_and_the_proxy_told() {
         .engine
         .registry()
         .events(&mcp_node::registry::EventQuery {
-            service: Some(name.clone()),
+            service: Some(name.to_string()),
             ..Default::default()
         })
         .expect("events");

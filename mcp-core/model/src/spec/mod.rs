@@ -22,6 +22,7 @@
 mod derive;
 mod edit;
 mod image;
+pub mod limits;
 mod parse;
 mod problem;
 mod rules;
@@ -220,11 +221,28 @@ impl ServiceDefinition {
 
     /// Reads, parses and validates the definition in `path`.
     pub fn load(path: &Path) -> Result<Self, SpecError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+        use std::io::Read;
+        let read_err = |source| SpecError::Read {
             path: path.to_owned(),
             source,
-        })?;
-        Self::parse(&text, Some(path))
+        };
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(limits::MAX_BYTES as u64 + 1).read_to_end(&mut bytes))
+            .map_err(read_err)?;
+        if bytes.len() > limits::MAX_BYTES {
+            let text = String::from_utf8_lossy(&bytes);
+            let problem = limits::too_long(&text, Some(path));
+            return Err(SpecError::Invalid {
+                problems: problem.into_iter().collect(),
+            });
+        }
+        match std::str::from_utf8(&bytes) {
+            Ok(text) => Self::parse(text, Some(path)),
+            Err(e) => Err(SpecError::Invalid {
+                problems: vec![limits::not_utf8(&bytes, &e, Some(path))],
+            }),
+        }
     }
 
     /// Checks the platform's rules on a definition (for example one built in code).

@@ -42,19 +42,52 @@ pub(super) fn parse_located(
     text: &str,
     origin: Option<&Path>,
 ) -> (Option<ServiceDefinition>, Vec<Problem>) {
+    if let Some(p) = super::limits::too_long(text, origin) {
+        return (None, vec![p]);
+    }
     let mut sink = Sink::located(text, origin);
     let doc = match Document::parse(text) {
         Ok(doc) => doc,
         Err(e) => {
             let message = e.message().trim().to_owned();
-            sink.report_at("", e.span().map(|s| s.start), Rule::Syntax, message);
+            let at = e
+                .span()
+                .map(|s| s.start)
+                .or_else(|| first_failing_line(text));
+            sink.report_at("", at, Rule::Syntax, message);
             return (None, sink.into_problems());
         }
     };
     sink.span("", Some(0..0));
     let def = Walker { sink: &mut sink }.service(doc.as_table());
+    super::limits::check(&def, &mut sink);
     rules::check(&def, &mut sink);
     (Some(def), sink.into_problems())
+}
+
+/// Where a parse error that comes without a position (toml_edit's recursion
+/// limit) starts: the first line whose prefix of the text no longer parses, as a
+/// byte offset. Found by bisection, so a few parses of at most the whole text.
+fn first_failing_line(text: &str) -> Option<usize> {
+    let ends: Vec<usize> = text
+        .match_indices('\n')
+        .map(|(i, _)| i + 1)
+        .chain([text.len()])
+        .collect();
+    let fails = |lines: usize| Document::parse(&text[..ends[lines - 1]]).is_err();
+    let (mut lo, mut hi) = (1, ends.len());
+    if !fails(hi) {
+        return None;
+    }
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if fails(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Some(if lo == 1 { 0 } else { ends[lo - 2] })
 }
 
 struct Walker<'s, 'a> {

@@ -1,6 +1,7 @@
 //! One problem in a service definition, with where it is and which rule it breaks,
 //! and the sink that collects problems and locates them in the source text.
 
+use crate::text::escape_controls;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -76,6 +77,11 @@ pub enum Rule {
     FileName,
     /// A route's health check is malformed.
     HealthCheck,
+    /// The definition is larger than the platform accepts (bytes, components,
+    /// routes, environment).
+    Limit,
+    /// The file is not UTF-8.
+    Encoding,
 }
 
 impl Rule {
@@ -109,6 +115,8 @@ impl Rule {
             Rule::UniqueService => "unique-service",
             Rule::FileName => "file-name",
             Rule::HealthCheck => "health-check",
+            Rule::Limit => "limit",
+            Rule::Encoding => "encoding",
         }
     }
 }
@@ -135,8 +143,10 @@ pub struct Problem {
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut prefix = String::new();
+        // Field paths and messages carry values from the file: a newline there
+        // must not start what looks like another problem.
         if let Some(file) = &self.file {
-            prefix.push_str(&file.display().to_string());
+            prefix.push_str(&escape_controls(&file.display().to_string()));
             if let Some(loc) = self.location {
                 prefix.push_str(&format!(":{}:{}", loc.line, loc.column));
             }
@@ -145,10 +155,11 @@ impl std::fmt::Display for Problem {
             prefix.push_str(&format!("{}:{}: ", loc.line, loc.column));
         }
         if !self.field.is_empty() {
-            prefix.push_str(&self.field);
+            prefix.push_str(&escape_controls(&self.field));
             prefix.push_str(": ");
         }
-        write!(f, "{prefix}{} [{}]", self.message, self.rule.as_str())
+        let message = escape_controls(&self.message);
+        write!(f, "{prefix}{message} [{}]", self.rule.as_str())
     }
 }
 
@@ -259,7 +270,7 @@ impl<'a> Sink<'a> {
 }
 
 /// The line and column of byte `offset` in `text`.
-fn locate(text: &str, offset: usize) -> Location {
+pub(crate) fn locate(text: &str, offset: usize) -> Location {
     let offset = offset.min(text.len());
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;

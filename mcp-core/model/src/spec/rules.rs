@@ -8,6 +8,8 @@ use super::derive;
 use super::image::{ImageRef, is_pinned_version};
 use super::problem::{Problem, Rule, Sink};
 use super::{Component, ServiceDefinition};
+use crate::names;
+use crate::text::quoted;
 
 const RESTART_POLICIES: &[&str] = &["no", "always", "on-failure", "unless-stopped"];
 
@@ -16,17 +18,14 @@ pub(super) fn check(def: &ServiceDefinition, sink: &mut Sink<'_>) {
     if !sink.flagged("node") {
         if def.node.is_empty() {
             sink.report("node", Rule::Required, "missing required field `node`");
-        } else if !def
-            .node
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
+        } else if !names::is_node_name(&def.node) {
             sink.report(
                 "node",
                 Rule::Name,
                 format!(
-                    "node {:?} is not a node name (letters, digits, '-', '_', '.')",
-                    def.node
+                    "node {} is not a node name ({})",
+                    quoted(&def.node),
+                    names::NODE_NAME_RULE
                 ),
             );
         }
@@ -185,15 +184,13 @@ fn routes(c: &Component, field: &str, sink: &mut Sink<'_>) {
                 let _ = name;
             }
             Some(name) => {
-                let valid = name.starts_with(|c: char| c.is_ascii_alphabetic())
-                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-                if !valid {
+                if !names::is_route_name(name) {
                     sink.report(
                         &f("name"),
                         Rule::RouteName,
                         format!(
-                            "route name {name:?} cannot be an environment variable suffix ($PORT_{}): use letters, digits and '_', starting with a letter",
-                            name.to_ascii_uppercase()
+                            "route name {} cannot be an environment variable suffix ($PORT_<NAME>): use letters, digits and '_', starting with a letter, at most 63 characters",
+                            quoted(name)
                         ),
                     );
                 } else if let Some(first) = seen.insert(name.to_ascii_uppercase(), i) {
@@ -389,19 +386,11 @@ fn label(sink: &mut Sink<'_>, field: &str, value: &str, what: &str) {
         sink.report(field, Rule::Required, format!("{what} must not be empty"));
         return;
     }
-    let valid = value.len() <= 63
-        && value.starts_with(|c: char| c.is_ascii_lowercase())
-        && !value.ends_with('-')
-        && value
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if !valid {
+    if !names::is_dns_label(value) {
         sink.report(
             field,
             Rule::Name,
-            format!(
-                "{what} {value:?} must be a DNS label: lowercase letters, digits and '-', starting with a letter, at most 63 characters"
-            ),
+            format!("{what} {} must be {}", quoted(value), names::DNS_LABEL_RULE),
         );
     }
 }

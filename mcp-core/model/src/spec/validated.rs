@@ -5,38 +5,60 @@
 use std::ops::Deref;
 use std::path::Path;
 
+use super::problem::{Rule, Sink};
 use super::{ServiceDefinition, SpecError};
+use crate::names::ServiceName;
 
 /// A [`ServiceDefinition`] known to be valid: made by [`ValidatedDefinition::parse`],
 /// [`ValidatedDefinition::load`] or [`ValidatedDefinition::new`], each of which runs
 /// the platform's rules. Reads as the definition it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValidatedDefinition(ServiceDefinition);
+pub struct ValidatedDefinition {
+    def: ServiceDefinition,
+    name: ServiceName,
+}
 
 impl ValidatedDefinition {
     /// Parses and validates TOML text (see [`ServiceDefinition::parse`]).
     pub fn parse(text: &str, origin: Option<&Path>) -> Result<Self, SpecError> {
-        ServiceDefinition::parse(text, origin).map(ValidatedDefinition)
+        ServiceDefinition::parse(text, origin).and_then(Self::named)
     }
 
     /// Reads, parses and validates the definition in `path`.
     pub fn load(path: &Path) -> Result<Self, SpecError> {
-        ServiceDefinition::load(path).map(ValidatedDefinition)
+        ServiceDefinition::load(path).and_then(Self::named)
     }
 
     /// Validates a definition built or edited in code.
     pub fn new(def: ServiceDefinition) -> Result<Self, SpecError> {
         let problems = def.validate();
         if problems.is_empty() {
-            Ok(ValidatedDefinition(def))
+            Self::named(def)
         } else {
             Err(SpecError::Invalid { problems })
         }
     }
 
+    /// A valid `def` with its name as a type (the rules made sure it is one).
+    fn named(def: ServiceDefinition) -> Result<Self, SpecError> {
+        let name = ServiceName::parse(&def.name).map_err(|e| {
+            let mut sink = Sink::unlocated();
+            sink.report("name", Rule::Name, e.to_string());
+            SpecError::Invalid {
+                problems: sink.into_problems(),
+            }
+        })?;
+        Ok(ValidatedDefinition { def, name })
+    }
+
+    /// The service's name.
+    pub fn service(&self) -> &ServiceName {
+        &self.name
+    }
+
     /// The definition, to edit (and validate again).
     pub fn into_inner(self) -> ServiceDefinition {
-        self.0
+        self.def
     }
 }
 
@@ -44,13 +66,13 @@ impl Deref for ValidatedDefinition {
     type Target = ServiceDefinition;
 
     fn deref(&self) -> &ServiceDefinition {
-        &self.0
+        &self.def
     }
 }
 
 impl AsRef<ServiceDefinition> for ValidatedDefinition {
     fn as_ref(&self) -> &ServiceDefinition {
-        &self.0
+        &self.def
     }
 }
 

@@ -6,36 +6,34 @@
 //! Receiving and removing are refused while the service is deployed on this
 //! node: its containers use that directory.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::PathBuf;
 
 use mcp_model::view::{SnapshotInfo, Step};
 use mcp_proto::MAX_FILE_BYTES;
 
+use mcp_model::names::ServiceName;
+use mcp_model::text::escaped;
+
 use super::{Engine, EngineError, step_err};
+use crate::confined::Confined;
 
 impl Engine {
-    /// The absolute path of `relative` inside `service`'s data directory; refuses
-    /// absolute paths, `..` and empty paths.
-    pub fn data_path(&self, service: &str, relative: &str) -> Result<PathBuf, EngineError> {
-        let rel = Path::new(relative);
-        let bad = rel.as_os_str().is_empty()
-            || rel
-                .components()
-                .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir));
-        if bad {
-            return Err(EngineError::Conflict(format!(
-                "path {relative:?} must be relative to the data directory of {service}, without '..'"
-            )));
-        }
+    /// `service`'s data directory (`<data root>/<service>`), made if missing; the
+    /// service must be deployed here.
+    fn data_dir(&self, service: &ServiceName) -> Result<Confined, crate::Error> {
         self.deployed(service)?;
-        Ok(self.config.conventions.data_root.join(service).join(rel))
+        let dir = self.config.conventions.data_root.join(service.as_str());
+        self.runtime.ensure_dir(&dir)?;
+        Ok(Confined::open(&dir)?)
     }
 
     /// Writes `content` to `relative` in `service`'s data directory, atomically, with
-    /// `mode` (0 means 0644). Parent directories are created.
+    /// `mode` (0 means 0644). Parent directories are created. The path is resolved
+    /// beneath the directory and never through a symlink out of it
+    /// ([`Confined`]).
     pub fn push_file(
         &self,
-        service: &str,
+        service: &ServiceName,
         relative: &str,
         content: &[u8],
         mode: u32,
@@ -48,49 +46,36 @@ impl Engine {
             ))
             .into());
         }
-        let path = self.data_path(service, relative)?;
-        if let Some(parent) = path.parent() {
-            self.runtime.ensure_dir(parent)?;
-        }
         let mode = if mode == 0 { 0o644 } else { mode & 0o7777 };
-        mcp_model::fsutil::write_atomic(&path, content, mode).map_err(|source| {
-            crate::runtime::RuntimeError::Dir {
-                path: path.clone(),
-                source,
-            }
-        })?;
+        self.data_dir(service)?
+            .write(relative, content, mode, self.runtime.data_owner())?;
         self.event(
             actor,
             "push-file",
             service,
-            format!("{relative} ({} bytes)", content.len()),
+            format!("{} ({} bytes)", escaped(relative), content.len()),
             None,
         );
         Ok(content.len() as u64)
     }
 
-    /// Reads `relative` from `service`'s data directory.
-    pub fn pull_file(&self, service: &str, relative: &str) -> Result<Vec<u8>, crate::Error> {
-        let path = self.data_path(service, relative)?;
-        let read_err = |source| crate::runtime::RuntimeError::Dir {
-            path: path.clone(),
-            source,
-        };
-        let len = std::fs::metadata(&path).map_err(read_err)?.len();
-        if len > MAX_FILE_BYTES as u64 {
-            return Err(EngineError::Conflict(format!(
-                "{relative} is {len} bytes; at most {MAX_FILE_BYTES} can be pulled"
-            ))
-            .into());
-        }
-        Ok(std::fs::read(&path).map_err(read_err)?)
+    /// Reads `relative` from `service`'s data directory, resolved as
+    /// [`Engine::push_file`] resolves it; a file with other links is refused.
+    pub fn pull_file(
+        &self,
+        service: &ServiceName,
+        relative: &str,
+    ) -> Result<Vec<u8>, crate::Error> {
+        Ok(self
+            .data_dir(service)?
+            .read(relative, MAX_FILE_BYTES as u64)?)
     }
 }
 
 impl Engine {
     /// Snapshots `service`'s data directory (its `[snapshot] exclude` paths left
     /// out) into the node's snapshot store, keeping the newest configured number.
-    pub fn snapshot(&self, service: &str, actor: &str) -> super::Result<SnapshotInfo> {
+    pub fn snapshot(&self, service: &ServiceName, actor: &str) -> super::Result<SnapshotInfo> {
         self.recorded(
             actor,
             "snapshot",
@@ -114,20 +99,35 @@ impl Engine {
     }
 
     /// The snapshots of `service` on this node, oldest first.
-    pub fn snapshots(&self, service: &str) -> Result<Vec<SnapshotInfo>, crate::Error> {
+    pub fn snapshots(&self, service: &ServiceName) -> Result<Vec<SnapshotInfo>, crate::Error> {
         Ok(self.config.snapshots.list(service)?)
     }
 }
 
 impl Engine {
     /// The file of snapshot `name` of `service`, to stream it elsewhere.
-    pub fn snapshot_file(&self, service: &str, name: &str) -> Result<PathBuf, crate::Error> {
+    pub fn snapshot_file(
+        &self,
+        service: &ServiceName,
+        name: &str,
+    ) -> Result<PathBuf, crate::Error> {
+        let plain = !name.is_empty()
+            && !name.starts_with('.')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+        if !plain {
+            return Err(crate::confined::ConfinedError::BadPath(name.to_owned()).into());
+        }
         Ok(self.config.snapshots.get(service, name)?.path)
     }
 
     /// A fresh file to receive a snapshot of `service` into (in the snapshot
     /// store, so it is on the data's file system).
-    pub fn incoming_file(&self, service: &str) -> Result<tempfile::NamedTempFile, crate::Error> {
+    pub fn incoming_file(
+        &self,
+        service: &ServiceName,
+    ) -> Result<tempfile::NamedTempFile, crate::Error> {
         let dir = self.config.snapshots.dir.join(service);
         std::fs::create_dir_all(&dir).map_err(|e| crate::snapshot::SnapshotError::Io {
             path: dir.clone(),
@@ -167,7 +167,7 @@ impl Engine {
     /// data directory; `force` replaces data already there.
     pub fn import_data(
         &self,
-        service: &str,
+        service: &ServiceName,
         archive: &std::path::Path,
         sha256: &str,
         force: bool,
@@ -190,7 +190,7 @@ impl Engine {
     }
 
     /// Removes `service`'s data directory on this node.
-    pub fn remove_data(&self, service: &str, actor: &str) -> super::Result<()> {
+    pub fn remove_data(&self, service: &ServiceName, actor: &str) -> super::Result<()> {
         self.recorded(
             actor,
             "remove-data",

@@ -20,6 +20,7 @@ use super::{Engine, EngineError, Step, step_err};
 use crate::certs::{CertPaths, Ensured};
 use crate::proxy::ProxyRoute;
 use crate::registry::{CertificateRecord, EdgeRouteRecord, NodeRole};
+use mcp_model::names::ServiceName;
 use mcp_model::spec::Mode;
 
 /// How long a backend gets to accept a connection in [`Engine::edge_routes`].
@@ -97,10 +98,10 @@ impl Engine {
                 zone: zone.to_owned(),
             });
         }
-        if req.service.is_empty() || req.node.is_empty() {
-            return Some(EdgeRefusal::Unnamed);
-        }
-        None
+        ServiceName::parse(&req.service)
+            .and_then(|_| mcp_model::names::NodeName::parse(&req.node))
+            .err()
+            .map(EdgeRefusal::BadName)
     }
 
     fn edge_proxy_route(&self, req: &EdgeRouteRequest) -> ProxyRoute {
@@ -246,7 +247,7 @@ impl Engine {
     /// proxy route, certificate files and records. Returns the hostnames removed.
     pub fn remove_edge_routes(
         &self,
-        service: &str,
+        service: &ServiceName,
         hostname: Option<&str>,
         actor: &str,
     ) -> super::Result<Vec<String>> {

@@ -31,6 +31,9 @@ pub enum EngineError {
         /// This node.
         this: String,
     },
+    /// A name breaks its rule.
+    #[error(transparent)]
+    Name(#[from] mcp_model::names::NameError),
     /// The service is not deployed here.
     #[error("service {0} is not deployed on this node")]
     NotDeployed(String),
@@ -99,9 +102,9 @@ pub enum EdgeRefusal {
         /// The zone.
         zone: String,
     },
-    /// The request does not say which service on which node it is for.
-    #[error("an edge route names its service and node")]
-    Unnamed,
+    /// The service or node it is for is not a valid name.
+    #[error("edge route: {0}")]
+    BadName(#[from] mcp_model::names::NameError),
 }
 
 /// `n` before a vowel.
@@ -119,6 +122,7 @@ impl EngineError {
         match self {
             EngineError::Step { source, .. } => source.kind(),
             EngineError::WrongNode { .. } => ErrorKind::InvalidInput,
+            EngineError::Name(e) => e.kind(),
             EngineError::NotDeployed(_) | EngineError::NothingToAdopt { .. } => ErrorKind::NotFound,
             EngineError::Conflict(_) => ErrorKind::Conflict,
             EngineError::Unhealthy(_) => ErrorKind::FailedPrecondition,

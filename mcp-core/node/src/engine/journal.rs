@@ -5,6 +5,7 @@
 //! deploy, start or stop is undone, so the node is as it was before; an undeploy
 //! that had begun is completed.
 
+use mcp_model::names::ServiceName;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -97,7 +98,10 @@ impl Engine {
         for entry in self.registry.read(|t| t.journal())? {
             let outcome = if entry.operation == "undeploy" {
                 self.registry.transaction(|tx| tx.close_journal(entry.id))?;
-                match self.undeploy(&entry.service, "recovery") {
+                match ServiceName::parse(&entry.service)
+                    .map_err(super::EngineError::from)
+                    .and_then(|s| self.undeploy(&s, "recovery"))
+                {
                     Ok(_) => "completed".to_owned(),
                     Err(e) => format!("completing it failed: {e}"),
                 }

@@ -5,6 +5,7 @@
 //! containers, registry rows and leases removed; the data directory stays). Each
 //! is journaled, and undone when a step fails.
 
+use mcp_model::names::ServiceName;
 use std::collections::BTreeSet;
 use std::time::SystemTime;
 
@@ -41,7 +42,7 @@ impl Run {
 impl Engine {
     /// Stops a service's containers and marks it inactive, so the monitor leaves it
     /// stopped. Stopping a stopped service succeeds.
-    pub fn stop(&self, service: &str, actor: &str) -> Result<Report> {
+    pub fn stop(&self, service: &ServiceName, actor: &str) -> Result<Report> {
         self.recorded(
             actor,
             "stop",
@@ -118,14 +119,14 @@ impl Engine {
 
     /// Starts a service's containers (recreating any that are missing) and marks it
     /// active. Clears a flapping mark: starting is the operator's decision.
-    pub fn start(&self, service: &str, actor: &str) -> Result<Report> {
+    pub fn start(&self, service: &ServiceName, actor: &str) -> Result<Report> {
         let run = Run { restart: false };
         self.recorded(actor, "start", service, || self.run(service, run), summary)
     }
 
     /// Restarts a service's containers (recreating any that are missing) and marks it
     /// active. Clears a flapping mark.
-    pub fn restart(&self, service: &str, actor: &str) -> Result<Report> {
+    pub fn restart(&self, service: &ServiceName, actor: &str) -> Result<Report> {
         let run = Run { restart: true };
         self.recorded(
             actor,
@@ -277,7 +278,7 @@ impl Engine {
     /// Removes a service: its containers, port leases and registry rows. The data
     /// directory stays. Undeploying a service that is not deployed succeeds (and
     /// removes any containers still labelled with it).
-    pub fn undeploy(&self, service: &str, actor: &str) -> Result<Report> {
+    pub fn undeploy(&self, service: &ServiceName, actor: &str) -> Result<Report> {
         self.recorded(
             actor,
             "undeploy",

@@ -1,6 +1,7 @@
 //! What a service looks like right now: the registry's desired state joined with
 //! what the runtime reports, per component. Feeds `mcp ps` and `mcp status`.
 
+use mcp_model::names::ServiceName;
 use mcp_model::view::{ComponentStatus, Event, PortAssignment, ServiceStatus, StatusReport};
 
 use super::{Engine, EngineError};
@@ -9,7 +10,7 @@ use crate::runtime::{ContainerInfo, ContainerState};
 
 impl Engine {
     /// The status of one service, with its routes and certificates.
-    pub fn status(&self, service: &str) -> Result<ServiceStatus, EngineError> {
+    pub fn status(&self, service: &ServiceName) -> Result<ServiceStatus, EngineError> {
         let rec = self.deployed(service)?;
         self.full_status(&rec)
     }
@@ -17,12 +18,16 @@ impl Engine {
     /// What `mcp status` shows of a service: [`Engine::status`], the definition it
     /// was deployed from, and its newest `recent` events (oldest first). The
     /// record is read once and only those events are read.
-    pub fn status_report(&self, service: &str, recent: u32) -> Result<StatusReport, EngineError> {
+    pub fn status_report(
+        &self,
+        service: &ServiceName,
+        recent: u32,
+    ) -> Result<StatusReport, EngineError> {
         let rec = self.deployed(service)?;
         let status = self.full_status(&rec)?;
         let events = self
             .events(&EventQuery {
-                service: Some(service.to_owned()),
+                service: Some(service.to_string()),
                 last: Some(recent),
                 ..EventQuery::default()
             })

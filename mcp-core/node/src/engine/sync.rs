@@ -1,6 +1,7 @@
 //! Declarative sync: the desired definitions of a node in, a plan out (and applied).
 //! The dry run and the real run use the same plan.
 
+use mcp_model::names::ServiceName;
 use mcp_model::view::{SyncAction, SyncItem};
 
 use super::{Engine, EngineError};
@@ -91,7 +92,10 @@ impl Engine {
                     | SyncAction::Start,
                     Some(def),
                 ) => self.deploy(def, actor).map(drop),
-                (SyncAction::Undeploy, _) => self.undeploy(&item.service, actor).map(drop),
+                (SyncAction::Undeploy, _) => ServiceName::parse(&item.service)
+                    .map_err(EngineError::from)
+                    .and_then(|s| self.undeploy(&s, actor))
+                    .map(drop),
                 _ => Ok(()),
             };
             item.error = result.err().map(|e| e.to_string());

@@ -157,6 +157,11 @@ fn service(name: &str, image: &str, extra: &str) -> ValidatedDefinition {
 /// Arranges a failure on a bed.
 type Arrange = Box<dyn Fn(&Bed)>;
 
+/// The test service's name.
+fn app() -> mcp_model::names::ServiceName {
+    mcp_model::names::ServiceName::parse("app").expect("name")
+}
+
 fn step_of(e: &EngineError) -> Option<Step> {
     e.step()
 }
@@ -371,13 +376,13 @@ fn a_stray_container_of_another_service_is_never_replaced() {
 fn stop_start_restart_and_undeploy() {
     let bed = Bed::new(true);
     bed.deploy(&service("app", IMAGE_V1, "")).expect("deploy");
-    let stopped = bed.engine.stop("app", "tester").expect("stop");
+    let stopped = bed.engine.stop(&app(), "tester").expect("stop");
     assert_eq!(
         stopped.changes(),
         [("app".to_owned(), ComponentChange::Stopped)]
     );
     assert!(bed.routes.routes().is_empty() && bed.registrar.records().is_empty());
-    let started = bed.engine.start("app", "tester").expect("start");
+    let started = bed.engine.start(&app(), "tester").expect("start");
     assert_eq!(
         started.changes(),
         [("app".to_owned(), ComponentChange::Started)]
@@ -386,12 +391,12 @@ fn stop_start_restart_and_undeploy() {
         (bed.routes.routes().len(), bed.registrar.records().len()),
         (1, 1)
     );
-    let restarted = bed.engine.restart("app", "tester").expect("restart");
+    let restarted = bed.engine.restart(&app(), "tester").expect("restart");
     assert_eq!(
         restarted.changes(),
         [("app".to_owned(), ComponentChange::Restarted)]
     );
-    let gone = bed.engine.undeploy("app", "tester").expect("undeploy");
+    let gone = bed.engine.undeploy(&app(), "tester").expect("undeploy");
     assert_eq!(
         gone.changes(),
         [("app".to_owned(), ComponentChange::Removed)]
@@ -405,7 +410,7 @@ fn a_stop_the_proxy_refuses_changes_nothing() {
     bed.deploy(&service("app", IMAGE_V1, "")).expect("deploy");
     let before = bed.snapshot();
     bed.routes.set_failing(true);
-    let err = bed.engine.stop("app", "tester").expect_err("proxy down");
+    let err = bed.engine.stop(&app(), "tester").expect_err("proxy down");
     assert_eq!(step_of(&err), Some(Step::Routes), "{err}");
     bed.routes.set_failing(false);
     assert_eq!(bed.snapshot(), before);
@@ -419,9 +424,9 @@ fn a_stop_the_proxy_refuses_changes_nothing() {
 fn a_failed_start_leaves_the_service_stopped() {
     let bed = Bed::new(false);
     bed.deploy(&service("app", IMAGE_V1, "")).expect("deploy");
-    bed.engine.stop("app", "tester").expect("stop");
+    bed.engine.stop(&app(), "tester").expect("stop");
     bed.runtime.fail_on(Op::Start, Some("app"));
-    let err = bed.engine.start("app", "tester").expect_err("start fails");
+    let err = bed.engine.start(&app(), "tester").expect_err("start fails");
     assert_eq!(step_of(&err), Some(Step::Start), "{err}");
     let rec = bed
         .engine

@@ -340,7 +340,14 @@ impl ContainerRuntime for FakeRuntime {
     }
 
     fn ensure_dir(&self, path: &Path) -> Result<(), RuntimeError> {
-        self.act(Op::EnsureDir, &path.display().to_string(), |_| Ok(()))
+        // Made for real: the engine's data operations open it (tests put the
+        // data root in a temporary directory).
+        self.act(Op::EnsureDir, &path.display().to_string(), |_| {
+            std::fs::create_dir_all(path).map_err(|source| RuntimeError::Dir {
+                path: path.to_owned(),
+                source,
+            })
+        })
     }
 
     fn create(&self, spec: &ContainerSpec) -> Result<String, RuntimeError> {

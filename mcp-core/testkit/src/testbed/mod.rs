@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use mcp_core::names::ServiceName;
 use mcp_core::node::engine::{Engine, EngineConfig};
 use mcp_core::node::ports::BindProbe;
 use mcp_core::node::registry::Registry;
@@ -414,8 +415,8 @@ impl Testbed {
     }
 
     /// A name unique to this test bed: `<base>-<id>`.
-    pub fn name(&self, base: &str) -> String {
-        format!("{base}-{}", self.id)
+    pub fn name(&self, base: &str) -> ServiceName {
+        ServiceName::parse(&format!("{base}-{}", self.id)).expect("a test name is a service name")
     }
 
     /// A scratch directory of this test bed.
