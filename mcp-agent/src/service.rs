@@ -63,8 +63,14 @@ fn actor<T>(req: &Request<T>) -> String {
         .map_or_else(|| "unknown".to_owned(), |i| i.username.clone())
 }
 
-fn parse(definition: &str) -> Result<ValidatedDefinition, mcp_core::node::Error> {
-    Ok(ValidatedDefinition::parse(definition, None)?)
+/// A definition from a request: parsed, validated and checked against this
+/// node's host policy, every problem located.
+fn parse(e: &Engine, definition: &str) -> Result<ValidatedDefinition, mcp_core::node::Error> {
+    Ok(ValidatedDefinition::parse_for_node(
+        definition,
+        &e.config().conventions,
+        &e.host_policy(),
+    )?)
 }
 
 /// A service name from a request, parsed before anything is touched.
@@ -93,7 +99,7 @@ impl McpAgentService for AgentService {
         let actor = actor(&req);
         let text = req.into_inner().definition;
         let r = self
-            .blocking(move |e| Ok(e.deploy(&parse(&text)?, &actor)?))
+            .blocking(move |e| Ok(e.deploy(&parse(e, &text)?, &actor)?))
             .await?;
         Ok(Response::new(convert::encode_report(&r)))
     }
@@ -302,7 +308,7 @@ impl McpAgentService for AgentService {
                 let defs = r
                     .definitions
                     .iter()
-                    .map(|d| parse(d))
+                    .map(|d| parse(e, d))
                     .collect::<Result<Vec<_>, _>>()?;
                 if r.dry_run {
                     e.plan_sync(&defs, r.prune)
@@ -320,7 +326,7 @@ impl McpAgentService for AgentService {
         let actor = actor(&req);
         let text = req.into_inner().definition;
         let r = self
-            .blocking(move |e| Ok(e.adopt(&parse(&text)?, &actor)?))
+            .blocking(move |e| Ok(e.adopt(&parse(e, &text)?, &actor)?))
             .await?;
         Ok(Response::new(convert::encode_report(&r)))
     }
@@ -559,6 +565,25 @@ impl McpAgentService for AgentService {
         let records = self.blocking(|e| e.dns_records()).await?;
         Ok(Response::new(v1::ListDnsRecordsResponse {
             records: records.iter().map(convert::encode_dns).collect(),
+        }))
+    }
+
+    async fn check_definition(
+        &self,
+        req: Request<v1::DefinitionRequest>,
+    ) -> RpcResult<v1::CheckDefinitionResponse> {
+        let text = req.into_inner().definition;
+        let problems = self
+            .blocking(move |e| match parse(e, &text) {
+                Ok(_) => Ok(Vec::new()),
+                Err(mcp_core::node::Error::Spec(s)) if !s.problems().is_empty() => {
+                    Ok(s.problems().to_vec())
+                }
+                Err(err) => Err(err),
+            })
+            .await?;
+        Ok(Response::new(v1::CheckDefinitionResponse {
+            problems: problems.iter().map(convert::encode_problem).collect(),
         }))
     }
 }

@@ -87,6 +87,9 @@ pub(crate) enum Command {
 pub(crate) struct ValidateArgs {
     /// Definition files or directories of them (default: the services directory).
     pub(crate) paths: Vec<PathBuf>,
+    /// Also check them against this node's host policy (asks its agent).
+    #[arg(short = 'n', long)]
+    pub(crate) node: Option<String>,
 }
 
 #[derive(Debug, Args)]

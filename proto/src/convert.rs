@@ -6,7 +6,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mcp_model::container::ContainerState;
-use mcp_model::spec::Mode;
+use mcp_model::spec::{Location, Mode, Problem, Rule};
 use mcp_model::view::{
     CertificateRecord, ChangedComponent, ComponentChange, ComponentStatus, DesiredState, DnsRecord,
     EdgeRouteRecord, EdgeRouteRequest, EdgeRouteStatus, Event, ListenerStatus, NodeInfo, NodeRole,
@@ -368,6 +368,39 @@ pub fn decode_node(n: v1::NodeStatusResponse) -> Result<NodeInfo> {
         ports_leased: n.ports_leased,
         ports_total: n.ports_total,
         build: n.build,
+    })
+}
+
+/// Encodes a definition's problem (its file, which the agent does not know, left
+/// out).
+pub fn encode_problem(p: &Problem) -> v1::DefinitionProblem {
+    let (line, column) = p
+        .location
+        .map_or((0, 0), |l| (l.line as u32, l.column as u32));
+    v1::DefinitionProblem {
+        line,
+        column,
+        field: p.field.clone(),
+        rule: p.rule.as_str().to_owned(),
+        message: p.message.clone(),
+    }
+}
+
+/// Decodes a problem the agent found in `file`'s text.
+pub fn decode_problem(
+    p: v1::DefinitionProblem,
+    file: Option<&std::path::Path>,
+) -> Result<Problem, Malformed> {
+    let rule = Rule::parse(&p.rule).ok_or_else(|| Malformed(format!("rule {:?}", p.rule)))?;
+    Ok(Problem {
+        file: file.map(std::path::Path::to_owned),
+        location: (p.line > 0).then_some(Location {
+            line: p.line as usize,
+            column: p.column as usize,
+        }),
+        field: p.field,
+        rule,
+        message: p.message,
     })
 }
 

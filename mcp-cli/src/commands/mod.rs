@@ -24,7 +24,7 @@ pub(crate) type Outcome = Result<ExitStatus, mcp_core::fleet::Error>;
 /// Runs one command.
 pub(crate) async fn run(ctx: &Context, command: Command) -> Outcome {
     match command {
-        Command::Validate(a) => validate::run(ctx, &a),
+        Command::Validate(a) => validate::run(ctx, &a).await,
         Command::Show(a) => show::run(ctx, &a),
         Command::Deploy(a) => lifecycle::deploy(ctx, &a).await,
         Command::Adopt(a) => lifecycle::adopt(ctx, &a).await,

@@ -8,7 +8,7 @@ use crate::exit::ExitStatus;
 use crate::output;
 use crate::render;
 
-pub(crate) fn run(
+pub(crate) async fn run(
     ctx: &Context,
     args: &ValidateArgs,
 ) -> Result<ExitStatus, mcp_core::fleet::Error> {
@@ -17,7 +17,10 @@ pub(crate) fn run(
     } else {
         args.paths.clone()
     };
-    let v = spec::check_paths(&paths)?;
+    let v = match &args.node {
+        Some(node) => ctx.fleet.check_on_node(&paths, node).await?,
+        None => spec::check_paths(&paths)?,
+    };
     if ctx.json {
         output::json(&v);
     } else {

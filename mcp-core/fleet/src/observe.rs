@@ -99,3 +99,32 @@ async fn collect<T>(mut stream: ApiStream<T>) -> Result<Vec<T>, crate::Error> {
     }
     Ok(out)
 }
+
+impl Fleet {
+    /// `mcp validate --node N`: the definitions in `paths` checked here, and,
+    /// when they pass, each checked by `node`'s agent against its host policy
+    /// (which only the node knows). Every problem is located in its file.
+    pub async fn check_on_node(
+        &self,
+        paths: &[std::path::PathBuf],
+        node: &str,
+    ) -> Result<mcp_model::spec::Validation, crate::Error> {
+        let mut v = mcp_model::spec::check_paths(paths)?;
+        if !v.ok {
+            return Ok(v);
+        }
+        let mut client = self.client(node).await?;
+        for file in mcp_model::spec::definition_files(paths)? {
+            let text = std::fs::read_to_string(&file).map_err(|source| {
+                mcp_model::spec::SpecError::Read {
+                    path: file.clone(),
+                    source,
+                }
+            })?;
+            v.problems
+                .extend(client.check_definition(&text, Some(&file)).await?);
+        }
+        v.ok = v.problems.is_empty();
+        Ok(v)
+    }
+}

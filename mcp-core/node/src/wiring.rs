@@ -76,6 +76,7 @@ pub fn engine(config: &AgentConfig) -> crate::Result<Engine> {
         snapshots: snapshot_store(config),
         role: config.node.role,
         allowed_domains: config.edge.allowed_domains.clone(),
+        policy: config.policy.clone(),
     };
     let probe = BindProbe::new(vec![config.node.publish_address]);
     Engine::new(engine_config, registry, runtime(config)?, Box::new(probe))

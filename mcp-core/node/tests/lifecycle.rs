@@ -496,9 +496,10 @@ fn failed_deploys_leave_nothing_behind(mode: Mode) {
     );
     everything_gone(&name);
 
-    // A port conflict: the legacy explicit port is held by someone else.
-    let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let taken = holder.local_addr().expect("addr").port();
+    // A port conflict: the legacy explicit port (inside the node's range, as the
+    // host policy requires) is held by someone else.
+    let taken = bed.port_range.end();
+    let holder = std::net::TcpListener::bind(("127.0.0.1", taken)).expect("bind");
     let name = bed.name("conflict");
     let def = bed.hello_definition(
         &name,

@@ -633,6 +633,26 @@ impl AgentClient {
             .map(convert::decode_dns)
             .collect())
     }
+
+    /// The problems the node finds in `definition` (its rules and the node's
+    /// host policy), located in the text; `file` is put on each.
+    pub async fn check_definition(
+        &mut self,
+        definition: &str,
+        file: Option<&std::path::Path>,
+    ) -> Result<Vec<mcp_model::spec::Problem>, ApiError> {
+        let r = self
+            .inner
+            .check_definition(v1::DefinitionRequest {
+                definition: definition.to_owned(),
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        let problems = r.into_inner().problems.into_iter();
+        Ok(problems
+            .map(|p| convert::decode_problem(p, file))
+            .collect::<Result<_, _>>()?)
+    }
 }
 
 fn service_req(service: &str) -> v1::ServiceRequest {

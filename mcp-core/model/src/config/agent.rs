@@ -56,6 +56,9 @@ pub struct AgentConfig {
     /// `[edge]`: what an edge node accepts to route.
     #[serde(default)]
     pub edge: EdgeSection,
+    /// `[policy]`: what a definition may ask of this host.
+    #[serde(default)]
+    pub policy: PolicySection,
     /// `[log]`: logging.
     #[serde(default)]
     pub log: LogSection,
@@ -102,6 +105,32 @@ pub struct EdgeSection {
     /// The domains public hostnames must fall under (the domain itself or a name
     /// ending in `.` + domain). Empty: the edge routes nothing.
     pub allowed_domains: Vec<String>,
+}
+
+/// `[policy]`: what a definition may ask of this host, beyond what every service
+/// gets (its own data directory, the platform network). Default deny.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicySection {
+    /// Host directories (absolute; each with everything beneath it) that
+    /// definitions may bind-mount besides a service's own data directory.
+    pub allowed_mounts: Vec<PathBuf>,
+    /// Volume options allowed besides `ro`, `rw`, `z`, `Z`, `nosuid`, `nodev` and
+    /// `noexec` (for example `U`, which makes Podman chown the host directory).
+    pub allowed_volume_options: Vec<String>,
+    /// Networks containers may join. `host` gives a container the node's network
+    /// stack, bypassing `publish_address` and the port range.
+    pub allowed_networks: Vec<String>,
+}
+
+impl Default for PolicySection {
+    fn default() -> Self {
+        PolicySection {
+            allowed_mounts: Vec::new(),
+            allowed_volume_options: Vec::new(),
+            allowed_networks: vec!["mcpnet".into(), "none".into()],
+        }
+    }
 }
 
 fn loopback() -> IpAddr {

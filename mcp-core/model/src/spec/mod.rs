@@ -24,6 +24,7 @@ mod edit;
 mod image;
 pub mod limits;
 mod parse;
+mod policy;
 mod problem;
 mod rules;
 mod serialize;
@@ -40,6 +41,7 @@ pub use derive::{
 };
 pub use edit::DefinitionEditor;
 pub use image::{ImageRef, is_pinned_version};
+pub use policy::{HostPolicy, SAFE_VOLUME_OPTIONS, legacy_host_port};
 pub use problem::{Location, Problem, Rule};
 pub use rules::check_hostname;
 pub use validated::ValidatedDefinition;
@@ -212,7 +214,28 @@ impl ServiceDefinition {
     /// Every problem is reported, not just the first: structural ones (syntax, types,
     /// unknown keys, missing fields) and rule violations alike.
     pub fn parse(text: &str, origin: Option<&Path>) -> Result<Self, SpecError> {
-        let (def, problems) = parse::parse_located(text, origin);
+        Self::parse_located(text, origin, None)
+    }
+
+    /// [`ServiceDefinition::parse`], and then the node's host policy with its
+    /// conventions: what the definition asks of the host (mounts, volume options,
+    /// networks, published ports) that `policy` does not allow is a located
+    /// problem too.
+    pub fn parse_for_node(
+        text: &str,
+        origin: Option<&Path>,
+        conventions: &Conventions,
+        policy: &HostPolicy,
+    ) -> Result<Self, SpecError> {
+        Self::parse_located(text, origin, Some((conventions, policy)))
+    }
+
+    fn parse_located(
+        text: &str,
+        origin: Option<&Path>,
+        host: Option<(&Conventions, &HostPolicy)>,
+    ) -> Result<Self, SpecError> {
+        let (def, problems) = parse::parse_located(text, origin, host);
         match def {
             Some(def) if problems.is_empty() => Ok(def),
             _ => Err(SpecError::Invalid { problems }),
@@ -250,6 +273,14 @@ impl ServiceDefinition {
     pub fn validate(&self) -> Vec<Problem> {
         let mut sink = problem::Sink::unlocated();
         rules::check(self, &mut sink);
+        sink.into_problems()
+    }
+
+    /// What the definition asks of the host that the node's `policy` does not
+    /// allow (unlocated; [`ServiceDefinition::parse_for_node`] locates them).
+    pub fn policy_problems(&self, conventions: &Conventions, policy: &HostPolicy) -> Vec<Problem> {
+        let mut sink = problem::Sink::unlocated();
+        policy::check(self, conventions, policy, &mut sink);
         sink.into_problems()
     }
 
@@ -292,25 +323,39 @@ impl ServiceDefinition {
 /// be named after its service (`<name>.toml`), since commands find definitions by
 /// service name.
 pub fn load_dir(dir: &Path) -> Result<Vec<ServiceDefinition>, SpecError> {
-    let read_err = |source| SpecError::Read {
-        path: dir.to_owned(),
-        source,
-    };
-    let mut paths = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(read_err)? {
-        let path = entry.map_err(read_err)?.path();
-        if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
-            paths.push(path);
-        }
-    }
-    paths.sort();
-    load_checked(&paths, true)
+    load_checked(&definition_files(&[dir.to_owned()])?, true)
 }
 
 /// Loads the definitions in `paths`, reporting every problem in every file together,
 /// and checks that service names are unique across them.
 pub fn load_files(paths: &[PathBuf]) -> Result<Vec<ServiceDefinition>, SpecError> {
     load_checked(paths, false)
+}
+
+/// The definition files `paths` name: each file, and every `*.toml` in each
+/// directory (not recursive), sorted per directory.
+pub fn definition_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, SpecError> {
+    let mut out = Vec::new();
+    for p in paths {
+        if !p.is_dir() {
+            out.push(p.clone());
+            continue;
+        }
+        let read_err = |source| SpecError::Read {
+            path: p.clone(),
+            source,
+        };
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(p).map_err(read_err)? {
+            let path = entry.map_err(read_err)?.path();
+            if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
+                files.push(path);
+            }
+        }
+        files.sort();
+        out.extend(files);
+    }
+    Ok(out)
 }
 
 /// What [`check_paths`] found: how much is defined, and every problem.

@@ -41,6 +41,7 @@ const ROUTE_KEYS: &[&str] = &[
 pub(super) fn parse_located(
     text: &str,
     origin: Option<&Path>,
+    host: Option<(&super::Conventions, &super::HostPolicy)>,
 ) -> (Option<ServiceDefinition>, Vec<Problem>) {
     if let Some(p) = super::limits::too_long(text, origin) {
         return (None, vec![p]);
@@ -62,6 +63,9 @@ pub(super) fn parse_located(
     let def = Walker { sink: &mut sink }.service(doc.as_table());
     super::limits::check(&def, &mut sink);
     rules::check(&def, &mut sink);
+    if let Some((conventions, policy)) = host {
+        super::policy::check(&def, conventions, policy, &mut sink);
+    }
     (Some(def), sink.into_problems())
 }
 

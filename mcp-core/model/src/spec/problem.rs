@@ -17,107 +17,72 @@ pub struct Location {
     pub column: usize,
 }
 
-/// The rule a problem breaks. The names ([`Rule::as_str`]) are stable and meant for
-/// machines (JSON output, Python's `SpecError.problems`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum Rule {
-    /// The text is not valid TOML.
-    Syntax,
-    /// A key the format does not have.
-    UnknownKey,
-    /// A value of the wrong type.
-    Type,
-    /// A required field is missing.
-    Required,
-    /// Service, component and node names are DNS labels.
-    Name,
-    /// Image tags and versions must be pinned semver versions (`vX.Y.Z`).
-    PinnedVersion,
-    /// An image reference that cannot be parsed.
-    Image,
-    /// `image` and `version` of one component disagree.
-    VersionConflict,
-    /// `mode` is `l4` or `l7`.
-    Mode,
-    /// `tier` is `core` or `worker`.
-    Tier,
-    /// Component names are unique within a service.
-    UniqueComponent,
-    /// Route names are unique within a component.
-    UniqueRoute,
-    /// Route names must be usable as environment variable suffixes.
-    RouteName,
-    /// A component with several routes must name each of them.
-    NamedRoutes,
-    /// Ports are in 1..=65535.
-    PortRange,
-    /// Hostnames are valid DNS names.
-    Hostname,
-    /// A public route needs an explicit hostname.
-    PublicHostname,
-    /// Two routes of a service claim the same listener port and hostname.
-    RouteConflict,
-    /// Every `[build.images]` key matches the repository of a component image.
-    BuildImage,
-    /// Volumes are `host:container[:options]` with absolute paths.
-    Volume,
-    /// Environment entries are `KEY=VALUE` and do not set the reserved `PORT` names.
-    Env,
-    /// Legacy ports are `[hostip:]hostport:containerport`.
-    LegacyPort,
-    /// The restart policy is one Podman knows.
-    Restart,
-    /// `[snapshot]` settings are well formed.
-    Snapshot,
-    /// Service names are unique across a set of definitions.
-    UniqueService,
-    /// A definition file in a services directory is named `<service>.toml`.
-    FileName,
-    /// A route's health check is malformed.
-    HealthCheck,
-    /// The definition is larger than the platform accepts (bytes, components,
-    /// routes, environment).
-    Limit,
-    /// The file is not UTF-8.
-    Encoding,
-}
-
-impl Rule {
-    /// The stable name of the rule.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Rule::Syntax => "syntax",
-            Rule::UnknownKey => "unknown-key",
-            Rule::Type => "type",
-            Rule::Required => "required",
-            Rule::Name => "name",
-            Rule::PinnedVersion => "pinned-version",
-            Rule::Image => "image",
-            Rule::VersionConflict => "version-conflict",
-            Rule::Mode => "mode",
-            Rule::Tier => "tier",
-            Rule::UniqueComponent => "unique-component",
-            Rule::UniqueRoute => "unique-route",
-            Rule::RouteName => "route-name",
-            Rule::NamedRoutes => "named-routes",
-            Rule::PortRange => "port-range",
-            Rule::Hostname => "hostname",
-            Rule::PublicHostname => "public-hostname",
-            Rule::RouteConflict => "route-conflict",
-            Rule::BuildImage => "build-image",
-            Rule::Volume => "volume",
-            Rule::Env => "env",
-            Rule::LegacyPort => "legacy-port",
-            Rule::Restart => "restart",
-            Rule::Snapshot => "snapshot",
-            Rule::UniqueService => "unique-service",
-            Rule::FileName => "file-name",
-            Rule::HealthCheck => "health-check",
-            Rule::Limit => "limit",
-            Rule::Encoding => "encoding",
-        }
+crate::words! {
+    /// The rule a problem breaks. The names ([`Rule::as_str`]) are stable and
+    /// meant for machines (JSON output, Python's `SpecError.problems`, the
+    /// agent's answer to a check).
+    pub enum Rule: "rule" {
+        /// The text is not valid TOML.
+        Syntax => "syntax",
+        /// A key the format does not have.
+        UnknownKey => "unknown-key",
+        /// A value of the wrong type.
+        Type => "type",
+        /// A required field is missing.
+        Required => "required",
+        /// Service, component and node names are DNS labels.
+        Name => "name",
+        /// Image tags and versions must be pinned semver versions (`vX.Y.Z`).
+        PinnedVersion => "pinned-version",
+        /// An image reference that cannot be parsed.
+        Image => "image",
+        /// `image` and `version` of one component disagree.
+        VersionConflict => "version-conflict",
+        /// `mode` is `l4` or `l7`.
+        Mode => "mode",
+        /// `tier` is `core` or `worker`.
+        Tier => "tier",
+        /// Component names are unique within a service.
+        UniqueComponent => "unique-component",
+        /// Route names are unique within a component.
+        UniqueRoute => "unique-route",
+        /// Route names must be usable as environment variable suffixes.
+        RouteName => "route-name",
+        /// A component with several routes must name each of them.
+        NamedRoutes => "named-routes",
+        /// Ports are in 1..=65535.
+        PortRange => "port-range",
+        /// Hostnames are valid DNS names.
+        Hostname => "hostname",
+        /// A public route needs an explicit hostname.
+        PublicHostname => "public-hostname",
+        /// Two routes of a service claim the same listener port and hostname.
+        RouteConflict => "route-conflict",
+        /// Every `[build.images]` key matches the repository of a component image.
+        BuildImage => "build-image",
+        /// Volumes are `host:container[:options]` with absolute paths.
+        Volume => "volume",
+        /// Environment entries are `KEY=VALUE` and do not set the reserved `PORT` names.
+        Env => "env",
+        /// Legacy ports are `[hostip:]hostport:containerport`.
+        LegacyPort => "legacy-port",
+        /// The restart policy is one Podman knows.
+        Restart => "restart",
+        /// `[snapshot]` settings are well formed.
+        Snapshot => "snapshot",
+        /// Service names are unique across a set of definitions.
+        UniqueService => "unique-service",
+        /// A definition file in a services directory is named `<service>.toml`.
+        FileName => "file-name",
+        /// A route's health check is malformed.
+        HealthCheck => "health-check",
+        /// The definition is larger than the platform accepts (bytes, components,
+        /// routes, environment).
+        Limit => "limit",
+        /// The file is not UTF-8.
+        Encoding => "encoding",
+        /// The node's host policy does not allow it (`[policy]`).
+        Policy => "policy",
     }
 }
 
@@ -138,6 +103,20 @@ pub struct Problem {
     pub rule: Rule,
     /// What is wrong and, where possible, how to fix it.
     pub message: String,
+}
+
+impl Problem {
+    /// A problem the node's host policy finds outside the text (a symlink on
+    /// the disk): no file, no location.
+    pub fn policy(field: &str, message: String) -> Self {
+        Problem {
+            file: None,
+            location: None,
+            field: field.to_owned(),
+            rule: Rule::Policy,
+            message,
+        }
+    }
 }
 
 impl std::fmt::Display for Problem {

@@ -24,6 +24,17 @@ impl ValidatedDefinition {
         ServiceDefinition::parse(text, origin).and_then(Self::named)
     }
 
+    /// Parses and validates TOML text, and checks it against a node's host
+    /// policy (see [`ServiceDefinition::parse_for_node`]): what the agent does
+    /// with a definition it receives.
+    pub fn parse_for_node(
+        text: &str,
+        conventions: &super::Conventions,
+        policy: &super::HostPolicy,
+    ) -> Result<Self, SpecError> {
+        ServiceDefinition::parse_for_node(text, None, conventions, policy).and_then(Self::named)
+    }
+
     /// Reads, parses and validates the definition in `path`.
     pub fn load(path: &Path) -> Result<Self, SpecError> {
         ServiceDefinition::load(path).and_then(Self::named)

@@ -9,7 +9,11 @@ use std::collections::BTreeSet;
 use std::time::SystemTime;
 
 use mcp_model::ports::{LeaseRequest, PortLease};
-use mcp_model::spec::{ResolvedComponent, ResolvedService, ServiceDefinition, ValidatedDefinition};
+use mcp_model::spec::{
+    HostPolicy, Problem, ResolvedComponent, ResolvedService, ServiceDefinition, SpecError,
+    ValidatedDefinition,
+};
+use mcp_model::text::escaped;
 use mcp_model::view::{ComponentChange, DesiredState, DnsRecord, NodeRole, Report, Step};
 
 use super::containers::{NEXT_SUFFIX, PARKED_SUFFIX};
@@ -89,6 +93,14 @@ impl Engine {
                 crate::runtime::RuntimeError::NoContainers { node }.into(),
             ));
         }
+        let policy = self.host_policy();
+        let problems = def.policy_problems(&self.config.conventions, &policy);
+        if !problems.is_empty() {
+            return Err(step_err("deploy", &def.name, Step::Validate)(
+                SpecError::Invalid { problems }.into(),
+            ));
+        }
+        self.check_mounts(resolved, &policy)?;
         let services = self
             .registry
             .services()
@@ -113,6 +125,45 @@ impl Engine {
             }
         }
         Ok(services.into_iter().find(|s| s.name() == def.name))
+    }
+
+    /// Every host path `resolved` mounts that exists, with its symlinks resolved,
+    /// is still one the policy allows: a link planted in a data directory cannot
+    /// turn a mount of it into a mount of `/etc`.
+    fn check_mounts(&self, resolved: &ResolvedService, policy: &HostPolicy) -> Result<()> {
+        let real = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
+        let mut allowed: Vec<std::path::PathBuf> = policy
+            .section
+            .allowed_mounts
+            .iter()
+            .map(|p| real(p))
+            .collect();
+        allowed.push(real(&policy.data_root.join(&resolved.name)));
+        let mut problems = Vec::new();
+        for (i, c) in resolved.components.iter().enumerate() {
+            for v in &c.volumes {
+                let host = std::path::Path::new(v.split(':').next().unwrap_or_default());
+                let Ok(target) = std::fs::canonicalize(host) else {
+                    continue;
+                };
+                if !allowed.iter().any(|a| target.starts_with(a)) {
+                    problems.push(Problem::policy(
+                        &format!("components[{i}].volumes"),
+                        format!(
+                            "volume {} resolves to {}, which [policy] allowed_mounts does not allow (a symlink on the way)",
+                            escaped(v),
+                            target.display()
+                        ),
+                    ));
+                }
+            }
+        }
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(step_err("deploy", &resolved.name, Step::Validate)(
+            SpecError::Invalid { problems }.into(),
+        ))
     }
 
     /// Step image: every image of `resolved` present on the node.

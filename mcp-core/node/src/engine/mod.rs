@@ -37,6 +37,8 @@ mod status;
 mod sync;
 mod undo;
 
+use mcp_model::config::PolicySection;
+use mcp_model::spec::HostPolicy;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -90,6 +92,8 @@ pub struct EngineConfig {
     pub role: NodeRole,
     /// Edge nodes: the domains public hostnames must fall under.
     pub allowed_domains: Vec<String>,
+    /// What definitions may ask of this host (`[policy]`).
+    pub policy: PolicySection,
 }
 
 impl EngineConfig {
@@ -114,6 +118,7 @@ impl EngineConfig {
             },
             role: NodeRole::Compute,
             allowed_domains: Vec::new(),
+            policy: PolicySection::default(),
         }
     }
 }
@@ -183,6 +188,17 @@ impl Engine {
     /// The engine's configuration.
     pub fn config(&self) -> &EngineConfig {
         &self.config
+    }
+
+    /// This node's host policy: `[policy]` with its data root, publish address
+    /// and port range.
+    pub fn host_policy(&self) -> HostPolicy {
+        HostPolicy::new(
+            self.config.policy.clone(),
+            &self.config.conventions,
+            self.config.publish_address,
+            self.config.port_range,
+        )
     }
 
     /// The registry.
