@@ -1,5 +1,6 @@
 //! Authentication of every RPC: a service wrapped around the whole generated server,
-//! so no method can be reached without a valid token, including methods added later.
+//! so no method can be reached without a valid token and the access it needs,
+//! including methods added later (they need admin until classified).
 //! The caller's identity goes into the request's extensions for the handlers.
 
 use std::convert::Infallible;
@@ -8,7 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use mcp_core::node::auth::Authenticator;
+use mcp_core::node::auth::Gate;
 use tonic::body::Body;
 use tonic::server::NamedService;
 
@@ -16,7 +17,7 @@ use tonic::server::NamedService;
 #[derive(Clone)]
 pub(crate) struct Authenticated<S> {
     pub(crate) inner: S,
-    pub(crate) auth: Arc<Authenticator>,
+    pub(crate) auth: Arc<Gate>,
 }
 
 impl<S: NamedService> NamedService for Authenticated<S> {
@@ -49,7 +50,7 @@ where
                 .headers()
                 .get(http::header::AUTHORIZATION)
                 .map(|v| v.to_str().map(str::to_owned).unwrap_or_default());
-            match auth.authenticate(header.as_deref()).await {
+            match auth.admit(header.as_deref(), req.uri().path()).await {
                 Ok(identity) => {
                     req.extensions_mut().insert(identity);
                     inner.call(req).await

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use mcp_core::api::v1::mcp_agent_service_server::McpAgentServiceServer;
 use mcp_core::config::AgentConfig;
-use mcp_core::node::auth::Authenticator;
+use mcp_core::node::auth::Gate;
 use mcp_core::node::engine::Engine;
 use mcp_core::node::monitor::Monitor;
 use mcp_core::node::wiring::Node;
@@ -101,10 +101,11 @@ fn tls_config(config: &AgentConfig) -> Result<rustls::ServerConfig, AgentError> 
     Ok(tls)
 }
 
-/// The agent's gRPC service over `engine`: every RPC authenticated by `auth`,
+/// The agent's gRPC service over `engine`: every RPC admitted by `auth` (who is
+/// calling, and whether they may call it),
 /// messages up to a file's size. The TLS server serves it; tests serve it
 /// in-process over any stream.
-pub fn router(engine: Arc<Engine>, auth: Arc<Authenticator>, started_at: SystemTime) -> Router {
+pub fn router(engine: Arc<Engine>, auth: Arc<Gate>, started_at: SystemTime) -> Router {
     let service = Authenticated {
         inner: McpAgentServiceServer::new(AgentService::new(engine, started_at))
             .max_decoding_message_size(mcp_core::api::MAX_FILE_BYTES + (1 << 20))
@@ -143,10 +144,12 @@ async fn run(config: AgentConfig) -> Result<(), AgentError> {
     ));
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let server = tokio::spawn(
-        router(engine.clone(), Arc::new(node.authenticator), started_at)
-            .serve_with_incoming_shutdown(ReceiverStream::new(conns_rx), async {
+        router(engine.clone(), Arc::new(node.gate), started_at).serve_with_incoming_shutdown(
+            ReceiverStream::new(conns_rx),
+            async {
                 let _ = shutdown_rx.await;
-            }),
+            },
+        ),
     );
     tracing::info!(
         listen = %config.server.listen,

@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
+use mcp_core::node::access::Access;
 use mcp_testkit::fake_mcias::{Account, FakeMcias};
 use mcp_testkit::testbed::{AgentAuth, Mode, RunningAgent, Testbed};
 use prost::Message;
@@ -72,6 +73,8 @@ fn every_rpc_refuses_bad_tokens_and_accepts_a_good_one() {
     let bed = Testbed::new(Mode::Rootful).unwrap_or_else(|e| panic!("{e}"));
     let mcias = FakeMcias::start(vec![
         Account::new("kyle", "pw", "user"),
+        Account::new("dana", "pw", "deployer"),
+        Account::new("root", "pw", "admin"),
         Account::new("visitor", "pw", "guest"),
     ])
     .expect("fake MCIAS");
@@ -81,6 +84,8 @@ fn every_rpc_refuses_bad_tokens_and_accepts_a_good_one() {
             &AgentAuth::Mcias {
                 url: mcias.url.clone(),
                 ca_pem: mcias.ca_pem.clone(),
+                operator_roles: vec!["deployer".into()],
+                admins: Vec::new(),
             },
         )
         .unwrap_or_else(|e| panic!("{e}"));
@@ -122,23 +127,58 @@ fn every_rpc_refuses_bad_tokens_and_accepts_a_good_one() {
                 assert!(kind.is_some(), "{rpc}: no stable reason in {err:?}");
             }
         }
-        // A valid token reaches the handlers (an empty request is then the
-        // handler's problem, never an authentication one).
+        // A valid token reaches exactly the handlers its account's access allows
+        // (an empty request is then the handler's problem, never an
+        // authentication one): viewer < operator < admin, by the core's table of
+        // what each RPC needs (which names every RPC of the descriptor).
         let good = format!("Bearer {}", FakeMcias::token_for("kyle"));
         call(&ch, "/mcp.v1.McpAgentService/NodeStatus", Some(&good))
             .await
             .expect("valid token");
+        let accounts = [
+            ("kyle", Access::Read),
+            ("dana", Access::Operate),
+            ("root", Access::Admin),
+        ];
+        let mut denied = 0;
         for rpc in &rpcs {
-            if let Err(e) = call(&ch, rpc, Some(&good)).await {
-                assert!(
-                    !matches!(
+            let needs = mcp_core::node::access::needed(rpc);
+            for (account, has) in accounts {
+                let token = format!("Bearer {}", FakeMcias::token_for(account));
+                let result = call(&ch, rpc, Some(&token)).await;
+                if has >= needs {
+                    if let Err(e) = result {
+                        assert!(
+                            !matches!(
+                                e.code(),
+                                tonic::Code::Unauthenticated | tonic::Code::PermissionDenied
+                            ),
+                            "{rpc} refused {account} ({has}): {e:?}"
+                        );
+                    }
+                } else {
+                    let e = result.expect_err(&format!("{rpc} let {account} ({has}) in"));
+                    assert_eq!(
                         e.code(),
-                        tonic::Code::Unauthenticated | tonic::Code::PermissionDenied
-                    ),
-                    "{rpc} refused a valid token: {e:?}"
-                );
+                        tonic::Code::PermissionDenied,
+                        "{rpc} {account}: {e:?}"
+                    );
+                    let named = match needs {
+                        Access::Operate => "needs an operator",
+                        _ => "needs an admin",
+                    };
+                    assert!(
+                        e.message().contains(named),
+                        "{rpc}: names what is needed: {e:?}"
+                    );
+                    denied += 1;
+                }
             }
         }
+        assert!(
+            denied >= 20,
+            "viewers and operators are refused somewhere: {denied}"
+        );
         // Valid answers are cached: many calls, few questions to MCIAS.
         let before = mcias.validations.load(Ordering::Relaxed);
         for _ in 0..20 {

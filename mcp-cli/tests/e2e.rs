@@ -82,6 +82,8 @@ fn every_operator_command_against_a_real_agent() {
             &AgentAuth::Mcias {
                 url: mcias.url.clone(),
                 ca_pem: mcias.ca_pem.clone(),
+                operator_roles: vec!["user".into()],
+                admins: Vec::new(),
             },
         )
         .unwrap_or_else(|e| panic!("{e}"));

@@ -70,6 +70,8 @@ fn nodes_in_their_own_network_namespaces() {
     let auth = AgentAuth::Mcias {
         url: mcias.url.clone(),
         ca_pem: mcias.ca_pem.clone(),
+        operator_roles: Vec::new(),
+        admins: Vec::new(),
     };
     let pki = FleetPki::new().expect("pki");
     let bed = |mode, node: &str| {

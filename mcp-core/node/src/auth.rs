@@ -1,6 +1,7 @@
 //! Who is calling the agent: MCIAS bearer tokens, validated over HTTPS and cached
 //! for 30 s (keyed by the token's SHA-256, never the token itself), or, on a
-//! single-machine node, one admin token kept in a file. Guest accounts are refused.
+//! single-machine node, one admin token kept in a file. Guest accounts are refused;
+//! what the others may do is [`crate::access`]'s, and [`Gate`] asks both.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -9,6 +10,8 @@ use std::time::{Duration, Instant};
 use mcp_model::config::{AgentConfig, AuthMode};
 use mcp_platform::mcias::{AuthError, Identity, McIasClient, McIasSettings};
 use sha2::Digest;
+
+use crate::access::Authorizer;
 
 /// How long a valid token is trusted without asking MCIAS again.
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
@@ -132,6 +135,25 @@ impl Authenticator {
                 identity.username
             )));
         }
+        Ok(identity)
+    }
+}
+
+/// The agent's door: who is calling ([`Authenticator`]), and whether they may
+/// call this method ([`Authorizer`]).
+#[derive(Debug)]
+pub struct Gate {
+    /// Who is calling.
+    pub authenticator: Authenticator,
+    /// What they may do.
+    pub authorizer: Authorizer,
+}
+
+impl Gate {
+    /// The identity behind `header`, when it may call `method` (a gRPC path).
+    pub async fn admit(&self, header: Option<&str>, method: &str) -> Result<Identity, AuthError> {
+        let identity = self.authenticator.authenticate(header).await?;
+        self.authorizer.allow(&identity, method)?;
         Ok(identity)
     }
 }

@@ -13,7 +13,7 @@
 //! * [`ports`]: the port allocator over the registry's leases.
 //! * The node's integrations: [`proxy`] (mc-proxy), [`certs`] (issuers and the
 //!   certificate store), [`dns`] (registrars), [`snapshot`] (the data archive
-//!   format and store), [`auth`] (who is calling), [`confined`] (files beneath a
+//!   format and store), [`auth`] (who is calling), [`access`] (what they may do), [`confined`] (files beneath a
 //!   data directory, never outside it).
 //! * [`local`]: a single-machine node (`mcp-agent init --local`).
 //!
@@ -21,6 +21,7 @@
 //! (`mcp_fleet`), which depends on none of this.
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod auth;
 mod bridge;
 pub mod certs;

@@ -1,6 +1,6 @@
 //! The composition root: [`Node::open`] builds a node from its configuration (plain
 //! data, `mcp_model::config::AgentConfig`): the registry, the container runtime, the
-//! certificate issuer, the DNS registrar, the proxy client, the authenticator and
+//! certificate issuer, the DNS registrar, the proxy client, the authenticator, the authorizer and
 //! the engine over them. Nothing else in the workspace chooses an implementation.
 
 use std::collections::BTreeMap;
@@ -13,7 +13,8 @@ use mcp_model::config::{AgentConfig, ConfigError, expand_home};
 use mcp_model::view::NodeRole;
 use mcp_platform::images::RegistrySettings;
 
-use crate::auth::Authenticator;
+use crate::access::Authorizer;
+use crate::auth::{Authenticator, Gate};
 use crate::certs::{CertIssuer, CertStore, LocalCa, acme, metacrypt};
 use crate::dns::{DnsRegistrar, Mcns, Rfc2136, tsig_algorithm};
 use crate::engine::{DnsIntegration, Engine, EngineConfig, ProxyIntegration};
@@ -31,8 +32,8 @@ const DAY: Duration = Duration::from_secs(86_400);
 pub struct Node {
     /// The lifecycle engine over the node's registry and runtime.
     pub engine: Arc<Engine>,
-    /// Who may call it.
-    pub authenticator: Authenticator,
+    /// Who may call it, and what they may do.
+    pub gate: Gate,
     /// How the monitor runs (`None`: it does not).
     pub monitor: Option<MonitorConfig>,
 }
@@ -44,7 +45,10 @@ impl Node {
     pub fn open(config: &AgentConfig) -> crate::Result<Node> {
         Ok(Node {
             engine: Arc::new(engine(config)?),
-            authenticator: Authenticator::from_config(config)?,
+            gate: Gate {
+                authenticator: Authenticator::from_config(config)?,
+                authorizer: Authorizer::from_section(&config.auth),
+            },
             monitor: config.monitor.enabled.then(|| monitor_config(config)),
         })
     }

@@ -5,7 +5,8 @@
 
 use std::sync::Arc;
 
-use mcp_core::node::auth::Authenticator;
+use mcp_core::node::access::Authorizer;
+use mcp_core::node::auth::{Authenticator, Gate};
 use mcp_core::node::engine::{Engine, EngineConfig};
 use mcp_core::node::ports::BindProbe;
 use mcp_core::node::registry::Registry;
@@ -24,8 +25,8 @@ pub struct FakeNode {
     pub engine: Arc<Engine>,
     /// The runtime, to arrange failures and look at containers.
     pub runtime: Arc<FakeRuntime>,
-    /// Accepts [`FakeNode::token`] only.
-    pub auth: Arc<Authenticator>,
+    /// Accepts [`FakeNode::token`] only (an admin's).
+    pub auth: Arc<Gate>,
     /// The admin token.
     pub token: String,
     dir: tempfile::TempDir,
@@ -62,7 +63,10 @@ impl FakeNode {
             name,
             engine: Arc::new(engine),
             runtime,
-            auth: Arc::new(auth),
+            auth: Arc::new(Gate {
+                authenticator: auth,
+                authorizer: Authorizer::default(),
+            }),
             token,
             dir,
         }

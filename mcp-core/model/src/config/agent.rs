@@ -172,6 +172,15 @@ pub struct AuthSection {
     /// The admin token file (`token-file` mode).
     #[serde(default)]
     pub token_file: Option<PathBuf>,
+    /// Accounts that may run lifecycle operations (deploy, stop, start,
+    /// restart, undeploy, sync, adopt, recover). Every other non-guest account
+    /// may only read.
+    pub operators: Vec<String>,
+    /// MCIAS roles whose accounts are operators.
+    pub operator_roles: Vec<String>,
+    /// Accounts that may also run the data, file, route, DNS and edge
+    /// operations, besides those with the MCIAS `admin` role.
+    pub admins: Vec<String>,
 }
 
 impl Default for AuthSection {
@@ -179,6 +188,9 @@ impl Default for AuthSection {
         AuthSection {
             mode: AuthMode::Mcias,
             token_file: None,
+            operators: Vec::new(),
+            operator_roles: Vec::new(),
+            admins: Vec::new(),
         }
     }
 }

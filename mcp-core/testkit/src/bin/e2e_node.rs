@@ -30,6 +30,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &AgentAuth::Mcias {
             url: mcias.url.clone(),
             ca_pem: mcias.ca_pem.clone(),
+            operator_roles: vec!["user".into()],
+            admins: Vec::new(),
         },
     )?;
     let dir = bed.dir();

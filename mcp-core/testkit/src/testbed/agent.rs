@@ -13,6 +13,10 @@ pub enum AgentAuth {
         url: String,
         /// CA of its certificate.
         ca_pem: String,
+        /// `[auth] operator_roles`.
+        operator_roles: Vec<String>,
+        /// `[auth] admins`.
+        admins: Vec<String>,
     },
     /// With an admin token file.
     TokenFile,
@@ -92,10 +96,16 @@ impl Testbed {
         };
         let role = if self.edge { "edge" } else { "compute" };
         let auth_toml = match auth {
-            AgentAuth::Mcias { url, ca_pem } => {
+            AgentAuth::Mcias {
+                url,
+                ca_pem,
+                operator_roles,
+                admins,
+            } => {
                 w("mcias-ca.pem", ca_pem)?;
                 format!(
-                    "[auth]\nmode = \"mcias\"\n\n[mcias]\nserver_url = {url:?}\nca_cert = {}\n",
+                    "[auth]\nmode = \"mcias\"\noperator_roles = {operator_roles:?}\nadmins = {admins:?}\n\n\
+                     [mcias]\nserver_url = {url:?}\nca_cert = {}\n",
                     q(&dir.join("mcias-ca.pem"))
                 )
             }
