@@ -263,4 +263,34 @@ fn the_agent_refuses_to_start_without_usable_tls_or_on_a_public_address_with_a_t
     let (ok, err) = run(&[("MCP_AGENT_SERVER_LISTEN", "0.0.0.0:9444")]);
     assert!(!ok);
     assert!(err.contains("loopback only"), "{err}");
+
+    // A key or token others can read is refused, naming the chmod that fixes it.
+    let ca = mcp_core::platform::pki::create_ca("test").expect("ca");
+    let server = mcp_core::platform::pki::issue_server_cert(&ca, &["localhost"]).expect("cert");
+    let (cert, key, token) = (
+        dir.path().join("missing.pem"),
+        dir.path().join("missing.key"),
+        dir.path().join("token"),
+    );
+    let write = |p: &Path, text: &str, mode| {
+        mcp_core::fsutil::write_atomic(p, text.as_bytes(), mode).expect("write");
+    };
+    write(&cert, &server.cert_pem, 0o644);
+    write(&key, &server.key_pem, 0o644);
+    write(&token, "s3cret\n", 0o600);
+    let token_env = [("MCP_AGENT_AUTH_TOKEN_FILE", token.to_str().expect("utf-8"))];
+    let (ok, err) = run(&token_env);
+    assert!(!ok);
+    assert!(
+        err.contains(&format!("chmod 600 {}", key.display())),
+        "{err}"
+    );
+    write(&key, &server.key_pem, 0o600);
+    write(&token, "s3cret\n", 0o640);
+    let (ok, err) = run(&token_env);
+    assert!(!ok);
+    assert!(
+        err.contains(&format!("chmod 600 {}", token.display())),
+        "{err}"
+    );
 }

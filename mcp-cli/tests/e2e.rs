@@ -191,17 +191,16 @@ fn every_operator_command_against_a_real_agent() {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    std::fs::write(bed.dir().join("bad-token"), "not-a-token\n").expect("write");
-    std::fs::write(
-        bed.dir().join("expired-token"),
-        format!("{}\n", FakeMcias::EXPIRED),
-    )
-    .expect("write");
-    std::fs::write(
-        bed.dir().join("guest-token"),
+    let secret = |name: &str, text: String| {
+        mcp_core::fsutil::write_atomic(&bed.dir().join(name), text.as_bytes(), 0o600)
+            .expect("write")
+    };
+    secret("bad-token", "not-a-token\n".into());
+    secret("expired-token", format!("{}\n", FakeMcias::EXPIRED));
+    secret(
+        "guest-token",
         format!("{}\n", FakeMcias::token_for("visitor")),
-    )
-    .expect("write");
+    );
     for (file, needle) in [
         ("bad-token", "token rejected"),
         ("expired-token", "token rejected"),
@@ -216,6 +215,25 @@ fn every_operator_command_against_a_real_agent() {
         assert_eq!(out.status.code(), Some(7), "{file}: {}", stderr(&out));
         assert!(stderr(&out).contains(needle), "{file}: {}", stderr(&out));
     }
+    // A token others can read is refused before it is sent, naming the fix.
+    let open = bed.dir().join("open-token");
+    mcp_core::fsutil::write_atomic(
+        &open,
+        format!("{}\n", FakeMcias::token_for("kyle")).as_bytes(),
+        0o644,
+    )
+    .expect("write");
+    let out = cli.run_with(
+        &["stop", &name],
+        &[("MCP_AUTH_TOKEN_PATH", open.to_str().expect("utf-8"))],
+        None,
+    );
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("chmod 600 {}", open.display())),
+        "{}",
+        stderr(&out)
+    );
     let out = cli.run(&["stop", "nosuchservice", "-n", &node]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("nosuchservice"), "{}", stderr(&out));

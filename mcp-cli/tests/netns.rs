@@ -149,7 +149,12 @@ fn nodes_in_their_own_network_namespaces() {
         )
         .expect("config");
     // The agents ask MCIAS: the operator's token is one it issued.
-    std::fs::write(dir.join("fleet-token"), FakeMcias::token_for("ops")).expect("token");
+    mcp_core::fsutil::write_atomic(
+        &dir.join("fleet-token"),
+        FakeMcias::token_for("ops").as_bytes(),
+        0o600,
+    )
+    .expect("token");
 
     let nodes = ok(&fabric, &config, &["node", "list"]);
     for (name, role, addr) in [

@@ -1,9 +1,45 @@
 //! Small filesystem helpers shared by every module that writes files operators or
 //! other daemons read: atomic replacement, so a reader never sees half a file; and
-//! the SHA-256 of a file (snapshots, agent builds).
+//! the SHA-256 of a file (snapshots, agent builds); and reading a secret only
+//! when nobody but its owner can (as OpenSSH does with keys).
 
 use std::io::Write;
 use std::path::Path;
+
+/// A secret file (token, private key) that its group or others can read.
+#[derive(Debug, thiserror::Error)]
+#[error("{} can be read by others (mode {mode:04o}); run `chmod 600 {}`", path.display(), path.display())]
+pub struct Exposed {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// Its permission bits.
+    pub mode: u32,
+}
+
+/// Reads the secret in `path`, refusing it when group or others may read it.
+pub fn read_secret(path: &Path) -> Result<Vec<u8>, SecretError> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).map_err(SecretError::Io)?;
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o044 != 0 {
+        return Err(SecretError::Exposed(Exposed {
+            path: path.to_owned(),
+            mode,
+        }));
+    }
+    std::fs::read(path).map_err(SecretError::Io)
+}
+
+/// Why a secret could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    /// Others can read it.
+    #[error(transparent)]
+    Exposed(#[from] Exposed),
+    /// It could not be read.
+    #[error(transparent)]
+    Io(std::io::Error),
+}
 
 /// Writes `contents` to `path` atomically: a temporary file in the same directory is
 /// written, flushed to disk and renamed over `path`. `mode` (Unix permission bits) is

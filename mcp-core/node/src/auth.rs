@@ -44,8 +44,9 @@ impl Authenticator {
 
     /// The admin token in `path`.
     pub fn token_file(path: &std::path::Path) -> Result<Self, AuthError> {
-        let token = std::fs::read_to_string(path)
+        let token = mcp_model::fsutil::read_secret(path)
             .map_err(|e| AuthError::Setup(format!("token file {}: {e}", path.display())))?;
+        let token = String::from_utf8_lossy(&token);
         let token = token.trim();
         if token.is_empty() {
             return Err(AuthError::Setup(format!(
@@ -168,7 +169,14 @@ mod tests {
     async fn token_file_accepts_only_its_token_and_rejects_malformed_headers() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("token");
-        std::fs::write(&path, "s3cret\n").expect("write");
+        mcp_model::fsutil::write_atomic(&path, b"s3cret\n", 0o644).expect("write");
+        let err = Authenticator::token_file(&path).expect_err("readable by others");
+        assert!(
+            err.to_string()
+                .contains(&format!("chmod 600 {}", path.display())),
+            "{err}"
+        );
+        mcp_model::fsutil::write_atomic(&path, b"s3cret\n", 0o600).expect("write");
         let auth = Authenticator::token_file(&path).expect("auth");
         assert_eq!(
             auth.authenticate(Some("Bearer s3cret"))
@@ -188,7 +196,7 @@ mod tests {
             assert_eq!(err.kind(), kind, "{header:?}");
         }
         let empty = dir.path().join("empty");
-        std::fs::write(&empty, "\n").expect("write");
+        mcp_model::fsutil::write_atomic(&empty, b"\n", 0o600).expect("write");
         assert!(Authenticator::token_file(&empty).is_err());
     }
 }

@@ -122,7 +122,11 @@ pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, PkiError>
 
 /// The private key in the PEM file `path`.
 pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, PkiError> {
-    PrivateKeyDer::from_pem_file(path).map_err(|e| PkiError::File {
+    let pem = mcp_model::fsutil::read_secret(path).map_err(|e| PkiError::File {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    PrivateKeyDer::from_pem_slice(&pem).map_err(|e| PkiError::File {
         path: path.to_owned(),
         message: format!("no usable private key: {e}"),
     })
@@ -191,7 +195,15 @@ mod tests {
         let cert = dir.path().join("cert.pem");
         let key = dir.path().join("key.pem");
         std::fs::write(&cert, format!("{}{}", server.cert_pem, ca.cert_pem)).expect("write");
-        std::fs::write(&key, &server.key_pem).expect("write");
+        mcp_model::fsutil::write_atomic(&key, server.key_pem.as_bytes(), 0o644).expect("write");
+        assert!(
+            load_key(&key)
+                .expect_err("readable by others")
+                .to_string()
+                .contains("chmod 600"),
+            "a key others can read is refused"
+        );
+        mcp_model::fsutil::write_atomic(&key, server.key_pem.as_bytes(), 0o600).expect("write");
         let chain = load_certs(&cert).expect("certs");
         assert_eq!(chain.len(), 2);
         let key = load_key(&key).expect("key");

@@ -41,7 +41,7 @@ impl FakeNode {
         let dir = tempfile::tempdir().expect("tempdir");
         let token = format!("token-of-{name}");
         let token_file = dir.path().join("token");
-        std::fs::write(&token_file, &token).expect("token file");
+        mcp_core::fsutil::write_atomic(&token_file, token.as_bytes(), 0o600).expect("token file");
         let auth = Authenticator::token_file(&token_file).expect("authenticator");
         let mut config = EngineConfig::for_node(&name);
         config.port_range = port_slice(n);

@@ -53,7 +53,7 @@ impl HttpsFake {
         let dir = tempfile::tempdir()?;
         let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
         std::fs::write(&cert, &server.cert_pem)?;
-        std::fs::write(&key, &server.key_pem)?;
+        mcp_core::fsutil::write_atomic(&key, server.key_pem.as_bytes(), 0o600)?;
         let chain = mcp_core::platform::pki::load_certs(&cert).map_err(io::Error::other)?;
         let key = mcp_core::platform::pki::load_key(&key).map_err(io::Error::other)?;
         let tls = rustls::ServerConfig::builder_with_provider(Arc::new(

@@ -82,11 +82,23 @@ impl AgentEndpoint {
             message: e.to_string(),
         })?;
         let token_path = config.token_path();
-        let token = std::fs::read_to_string(&token_path).map_err(|e| ConfigError::File {
-            what: "token",
-            path: token_path.clone(),
-            message: format!("{e}; log in with `mcp login`"),
-        })?;
+        let token = match mcp_model::fsutil::read_secret(&token_path) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(mcp_model::fsutil::SecretError::Exposed(e)) => {
+                return Err(ConfigError::File {
+                    what: "token",
+                    path: token_path.clone(),
+                    message: e.to_string(),
+                });
+            }
+            Err(mcp_model::fsutil::SecretError::Io(e)) => {
+                return Err(ConfigError::File {
+                    what: "token",
+                    path: token_path.clone(),
+                    message: format!("{e}; log in with `mcp login`"),
+                });
+            }
+        };
         Ok(AgentEndpoint {
             node: node.name.clone(),
             addresses: node.all_addresses(),

@@ -40,10 +40,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mcias_ca = dir.join("mcias-ca.pem");
     std::fs::write(&mcias_ca, &mcias.ca_pem)?;
     let token = dir.join("token");
-    std::fs::write(&token, format!("{}\n", FakeMcias::token_for("kyle")))?;
+    let secret =
+        |p: &std::path::Path, text: &str| mcp_core::fsutil::write_atomic(p, text.as_bytes(), 0o600);
+    secret(&token, &format!("{}\n", FakeMcias::token_for("kyle")))?;
     let bad = |name: &str, text: &str| -> std::io::Result<PathBuf> {
         let p = dir.join(name);
-        std::fs::write(&p, format!("{text}\n"))?;
+        secret(&p, &format!("{text}\n"))?;
         Ok(p)
     };
     let wrong = bad("wrong-token", "not-a-token")?;

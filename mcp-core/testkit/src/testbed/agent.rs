@@ -72,8 +72,11 @@ impl Testbed {
         };
         let cert = mcp_core::platform::pki::issue_server_cert(&ca, &["localhost", "127.0.0.1"])
             .map_err(|e| e.to_string())?;
+        // Only their owner may read the bed's files: the agent and the CLI refuse
+        // secrets others can read.
         let w = |name: &str, text: &str| {
-            std::fs::write(dir.join(name), text).map_err(|e| e.to_string())
+            mcp_core::fsutil::write_atomic(&dir.join(name), text.as_bytes(), 0o600)
+                .map_err(|e| e.to_string())
         };
         w("ca.pem", &ca.cert_pem)?;
         w("agent.pem", &format!("{}{}", cert.cert_pem, ca.cert_pem))?;

@@ -271,7 +271,8 @@ impl FleetPki {
         services: &Path,
     ) -> Result<PathBuf, String> {
         let w = |name: &str, text: &str| {
-            std::fs::write(dir.join(name), text).map_err(|e| e.to_string())
+            mcp_core::fsutil::write_atomic(&dir.join(name), text.as_bytes(), 0o600)
+                .map_err(|e| e.to_string())
         };
         w("fleet-ca.pem", &self.ca.cert_pem)?;
         w("fleet-token", &format!("{}\n", self.token))?;
