@@ -6,6 +6,7 @@ mod auth;
 mod failure;
 mod server;
 mod service;
+mod slots;
 
 use std::net::SocketAddr;
 use std::path::Path;

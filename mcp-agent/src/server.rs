@@ -24,6 +24,7 @@ use tonic::transport::server::Router;
 
 use crate::auth::Authenticated;
 use crate::service::AgentService;
+use crate::slots::{Held, Slots};
 
 /// Why the agent could not start or stopped unexpectedly.
 #[derive(Debug, thiserror::Error)]
@@ -48,8 +49,15 @@ pub enum AgentError {
     Server(String),
 }
 
-/// How long a TLS handshake may take before the connection is dropped.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a connection is pinged; one that does not answer within
+/// [`KEEPALIVE_TIMEOUT`] is closed.
+const KEEPALIVE: Duration = Duration::from_secs(30);
+/// How long a ping may go unanswered.
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most calls one connection carries at once.
+const MAX_STREAMS: u32 = 128;
+/// The most bytes of headers a request may have (the token is the largest).
+const MAX_HEADERS: u32 = 16 * 1024;
 
 /// `mcp-agent serve`: runs until SIGTERM or SIGINT.
 pub fn serve(config_path: &Path, log_format: Option<&str>) -> Result<(), AgentError> {
@@ -112,7 +120,12 @@ pub fn router(engine: Arc<Engine>, auth: Arc<Gate>, started_at: SystemTime) -> R
             .max_encoding_message_size(mcp_core::api::MAX_FILE_BYTES + (1 << 20)),
         auth,
     };
-    tonic::transport::Server::builder().add_service(service)
+    tonic::transport::Server::builder()
+        .http2_keepalive_interval(Some(KEEPALIVE))
+        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+        .max_concurrent_streams(Some(MAX_STREAMS))
+        .http2_max_header_list_size(Some(MAX_HEADERS))
+        .add_service(service)
 }
 
 async fn run(config: AgentConfig) -> Result<(), AgentError> {
@@ -137,9 +150,17 @@ async fn run(config: AgentConfig) -> Result<(), AgentError> {
             .spawn(move || Monitor::new(engine, cfg).run(&stop))
     });
     let (conns_tx, conns_rx) = mpsc::channel(64);
+    let bounds = Bounds {
+        slots: Slots::new(
+            config.server.max_connections,
+            config.server.max_connections_per_peer,
+        ),
+        handshake: Duration::from_secs(config.server.handshake_timeout_secs),
+    };
     let accept = tokio::spawn(accept_loop(
         listener,
         TlsAcceptor::from(Arc::new(tls)),
+        bounds,
         conns_tx,
     ));
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
@@ -208,14 +229,24 @@ async fn serve_until_signal(
     }
 }
 
+/// How the accept loop bounds connections (`[server]`).
+#[derive(Debug, Clone)]
+struct Bounds {
+    slots: Slots,
+    handshake: Duration,
+}
+
 /// Accepts TCP connections and performs TLS handshakes concurrently, passing the
-/// established streams on. Failed handshakes (TLS 1.2 clients, scanners) are logged
-/// and dropped.
+/// established streams on, each holding its slot until it closes. A connection
+/// over the limits is closed at once; failed handshakes (TLS 1.2 clients,
+/// scanners, a peer that never speaks) are logged and dropped.
 async fn accept_loop(
     listener: TcpListener,
     acceptor: TlsAcceptor,
-    conns: mpsc::Sender<Result<TlsStream<TcpStream>, std::io::Error>>,
+    bounds: Bounds,
+    conns: mpsc::Sender<Result<Held<TlsStream<TcpStream>>, std::io::Error>>,
 ) {
+    let mut refused: u64 = 0;
     loop {
         let (tcp, peer) = match listener.accept().await {
             Ok(c) => c,
@@ -225,12 +256,26 @@ async fn accept_loop(
                 continue;
             }
         };
+        let Some(slot) = bounds.slots.take(peer.ip()) else {
+            refused += 1;
+            // A flood is one line per thousand, not one per connection.
+            if refused % 1000 == 1 {
+                tracing::warn!(%peer, refused, "connection limit reached; closing new connections");
+            }
+            drop(tcp);
+            continue;
+        };
         let _ = tcp.set_nodelay(true);
-        let (acceptor, conns) = (acceptor.clone(), conns.clone());
+        let (acceptor, conns, handshake) = (acceptor.clone(), conns.clone(), bounds.handshake);
         tokio::spawn(async move {
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+            match tokio::time::timeout(handshake, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => {
-                    let _ = conns.send(Ok(tls)).await;
+                    let _ = conns
+                        .send(Ok(Held {
+                            inner: tls,
+                            _slot: slot,
+                        }))
+                        .await;
                 }
                 Ok(Err(e)) => tracing::info!(%peer, error = %e, "TLS handshake refused"),
                 Err(_) => tracing::info!(%peer, "TLS handshake timed out"),

@@ -227,3 +227,34 @@ async fn files_in_a_data_directory_never_lead_out_of_it() {
         b"a = 1"
     );
 }
+
+#[tokio::test]
+async fn an_oversized_definition_is_refused_at_its_limit_with_nothing_done() {
+    let node = FakeNode::new("inproc", &[IMAGE]);
+    let mut c = client(&node, &node.token).await;
+    let before = node.runtime.calls();
+    // Four million environment entries would have been 17 s and 1.75 GB of
+    // parsing; the byte limit stops them at the door.
+    let env: String = (0..40_000).map(|i| format!("\"K{i}=v\", ")).collect();
+    let text = node.definition("app", IMAGE).replacen(
+        "\n\n[[components.routes]]",
+        &format!("\nenv = [{env}]\n\n[[components.routes]]"),
+        1,
+    );
+    let err = c.deploy(&text).await.expect_err("too large");
+    assert_eq!(remote(&err).0, ErrorKind::InvalidInput);
+    assert!(
+        err.to_string().contains("larger than 262144 bytes"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("[limit]"), "{err}");
+    let secret = node.definition("app", IMAGE).replacen(
+        "\n\n[[components.routes]]",
+        "\nenv = [\"A=one\\ntwo\"]\n\n[[components.routes]]",
+        1,
+    );
+    let err = c.deploy(&secret).await.expect_err("newline in a value");
+    assert_eq!(remote(&err).0, ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("control character"), "{err}");
+    assert_eq!(node.runtime.calls(), before, "nothing done");
+}

@@ -77,9 +77,30 @@ pub struct ServerSection {
     /// How long in-flight RPCs get to finish on shutdown, seconds.
     #[serde(default = "default_shutdown_grace")]
     pub shutdown_grace_secs: u64,
+    /// The most connections open at once; more are closed as they arrive.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// The most connections open at once from one address.
+    #[serde(default = "default_max_connections_per_peer")]
+    pub max_connections_per_peer: usize,
+    /// How long a connection may take to complete its TLS handshake, seconds.
+    #[serde(default = "default_handshake_timeout")]
+    pub handshake_timeout_secs: u64,
 }
 
 fn default_shutdown_grace() -> u64 {
+    10
+}
+
+fn default_max_connections() -> usize {
+    1024
+}
+
+fn default_max_connections_per_peer() -> usize {
+    64
+}
+
+fn default_handshake_timeout() -> u64 {
     10
 }
 

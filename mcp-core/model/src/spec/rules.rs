@@ -432,7 +432,7 @@ fn env(sink: &mut Sink<'_>, field: &str, e: &str, has_routes: bool) {
     if sink.flagged(field) {
         return;
     }
-    let Some((key, _)) = e.split_once('=') else {
+    let Some((key, value)) = e.split_once('=') else {
         sink.report(
             field,
             Rule::Env,
@@ -447,6 +447,14 @@ fn env(sink: &mut Sink<'_>, field: &str, e: &str, has_routes: bool) {
             field,
             Rule::Env,
             format!("environment variable name {key:?} is not valid (letters, digits, '_')"),
+        );
+    } else if value.chars().any(char::is_control) {
+        sink.report(
+            field,
+            Rule::Env,
+            format!(
+                "the value of {key} contains a control character (a newline, a tab, …); environment values are one line"
+            ),
         );
     } else if has_routes && (key == "PORT" || key.starts_with("PORT_")) {
         sink.report(

@@ -114,8 +114,10 @@ impl ContainerSpec {
     }
 
     /// The arguments of `podman run`/`podman create` for this spec, spec-hash label
-    /// included; printable as a recovery command when MCP itself is down.
-    pub fn podman_args(&self) -> Vec<String> {
+    /// included; printable as a recovery command when MCP itself is down. With
+    /// `env_file` the environment is read from it (`--env-file`), else it is
+    /// spelled out (`-e`, for a command an operator runs by hand).
+    pub fn podman_args(&self, env_file: Option<&Path>) -> Vec<String> {
         let mut args = vec![
             "--name".to_owned(),
             self.name.clone(),
@@ -129,8 +131,13 @@ impl ContainerSpec {
         for v in &self.volumes {
             args.extend(["-v".to_owned(), v.clone()]);
         }
-        for e in &self.env {
-            args.extend(["-e".to_owned(), e.clone()]);
+        match env_file {
+            Some(f) => args.extend(["--env-file".to_owned(), f.display().to_string()]),
+            None => {
+                for e in &self.env {
+                    args.extend(["-e".to_owned(), e.clone()]);
+                }
+            }
         }
         for p in &self.publish {
             args.extend(["-p".to_owned(), p.clone()]);

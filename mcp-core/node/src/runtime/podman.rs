@@ -71,6 +71,55 @@ impl Podman {
         Ok(self.cmd.exec(op, target, args)?)
     }
 
+    /// `podman <leading> …spec…`, the environment passed in a file only the
+    /// agent (and the Podman user) can read, removed again once Podman has read
+    /// it: never on the command line, where every local user could see it in
+    /// `/proc/*/cmdline`.
+    fn create_with(
+        &self,
+        op: &'static str,
+        leading: &[&str],
+        spec: &ContainerSpec,
+    ) -> Result<String> {
+        let env_file = self.env_file(spec)?;
+        let mut args: Vec<String> = leading.iter().map(|a| (*a).to_owned()).collect();
+        args.extend(spec.podman_args(env_file.as_ref().map(|f| f.path())));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = self.exec(op, &spec.name, &args)?;
+        drop(env_file);
+        Ok(out.trim().to_owned())
+    }
+
+    /// A 0600 file with `spec`'s environment, one `KEY=VALUE` a line (the
+    /// definition's rules keep control characters out of values), owned by the
+    /// Podman user when that is another user; `None` without environment.
+    fn env_file(&self, spec: &ContainerSpec) -> Result<Option<tempfile::NamedTempFile>> {
+        if spec.env.is_empty() {
+            return Ok(None);
+        }
+        let dir_err = |source| RuntimeError::Dir {
+            path: std::env::temp_dir(),
+            source,
+        };
+        let mut file = tempfile::Builder::new()
+            .prefix(".mcp-env-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .tempfile()
+            .map_err(dir_err)?;
+        if let Some((uid, gid)) = self.dir_owner {
+            std::os::unix::fs::fchown(file.as_file(), Some(uid), Some(gid)).map_err(dir_err)?;
+        }
+        let mut text = String::new();
+        for e in &spec.env {
+            text.push_str(e);
+            text.push('\n');
+        }
+        use std::io::Write;
+        file.write_all(text.as_bytes()).map_err(dir_err)?;
+        file.flush().map_err(dir_err)?;
+        Ok(Some(file))
+    }
+
     fn inspect_many(&self, names: &[&str]) -> Result<Vec<ContainerInfo>> {
         if names.is_empty() {
             return Ok(Vec::new());
@@ -148,19 +197,11 @@ impl ContainerRuntime for Podman {
     }
 
     fn create(&self, spec: &ContainerSpec) -> Result<String> {
-        let mut args: Vec<String> = vec!["create".to_owned()];
-        args.extend(spec.podman_args());
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = self.exec("create", &spec.name, &args)?;
-        Ok(out.trim().to_owned())
+        self.create_with("create", &["create"], spec)
     }
 
     fn run(&self, spec: &ContainerSpec) -> Result<String> {
-        let mut args: Vec<String> = vec!["run".to_owned(), "--detach".to_owned()];
-        args.extend(spec.podman_args());
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = self.exec("run", &spec.name, &args)?;
-        Ok(out.trim().to_owned())
+        self.create_with("run", &["run", "--detach"], spec)
     }
 
     fn start(&self, name: &str) -> Result<()> {

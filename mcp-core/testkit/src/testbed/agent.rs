@@ -98,25 +98,7 @@ impl Testbed {
             self.podman_section()
         };
         let role = if self.edge { "edge" } else { "compute" };
-        let auth_toml = match auth {
-            AgentAuth::Mcias {
-                url,
-                ca_pem,
-                operator_roles,
-                admins,
-            } => {
-                w("mcias-ca.pem", ca_pem)?;
-                format!(
-                    "[auth]\nmode = \"mcias\"\noperator_roles = {operator_roles:?}\nadmins = {admins:?}\n\n\
-                     [mcias]\nserver_url = {url:?}\nca_cert = {}\n",
-                    q(&dir.join("mcias-ca.pem"))
-                )
-            }
-            AgentAuth::TokenFile => format!(
-                "[auth]\nmode = \"token-file\"\ntoken_file = {}\n",
-                q(&dir.join("admin-token"))
-            ),
-        };
+        let auth_toml = auth_section(auth, &dir)?;
         let config = format!(
             "[server]\nlisten = \"{address}\"\ntls_cert = {}\ntls_key = {}\nshutdown_grace_secs = 5\n\n\
              [node]\nname = \"{}\"\nrole = \"{role}\"\n{publish}\n[database]\npath = {}\n\n{auth_toml}\n\
@@ -144,6 +126,32 @@ impl Testbed {
         agent.wait_listening()?;
         Ok(agent)
     }
+}
+
+/// The `[auth]` (and `[mcias]`) sections for `auth`, its files written in `dir`.
+fn auth_section(auth: &AgentAuth, dir: &Path) -> Result<String, String> {
+    let q = |p: &Path| format!("{:?}", p.display().to_string());
+    Ok(match auth {
+        AgentAuth::Mcias {
+            url,
+            ca_pem,
+            operator_roles,
+            admins,
+        } => {
+            let ca = dir.join("mcias-ca.pem");
+            mcp_core::fsutil::write_atomic(&ca, ca_pem.as_bytes(), 0o600)
+                .map_err(|e| e.to_string())?;
+            format!(
+                "[auth]\nmode = \"mcias\"\noperator_roles = {operator_roles:?}\nadmins = {admins:?}\n\n\
+                 [mcias]\nserver_url = {url:?}\nca_cert = {}\n",
+                q(&ca)
+            )
+        }
+        AgentAuth::TokenFile => format!(
+            "[auth]\nmode = \"token-file\"\ntoken_file = {}\n",
+            q(&dir.join("admin-token"))
+        ),
+    })
 }
 
 fn spawn_agent(
