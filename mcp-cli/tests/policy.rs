@@ -120,3 +120,72 @@ fn the_host_policy_refuses_what_it_does_not_allow() {
     ok(&config, &["deploy", name.as_str()]);
     ok(&config, &["undeploy", name.as_str()]);
 }
+
+/// A legacy `ports` entry inside the range is leased like a route's port: the
+/// deploy reports it, a second service asking for the same host port is refused
+/// at step `ports` with nothing of the first touched, and an undeploy releases it.
+#[test]
+fn legacy_ports_are_leased() {
+    let bed = Testbed::new(Mode::Rootful).unwrap_or_else(|e| panic!("{e}"));
+    bed.hello_image("v0.1.0").expect("image");
+    let agent = bed
+        .start_agent_with(&agent_bin(), &AgentAuth::TokenFile, "")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let services = bed.dir().join("services");
+    std::fs::create_dir_all(&services).expect("services");
+    let config = agent
+        .cli_config(bed.node(), &agent.token_file, &services, None)
+        .expect("config");
+    let fixed = bed.port_range.end();
+    let first = bed.name("fixed");
+    let second = bed.name("fixed2");
+    for (name, port) in [
+        (&first, format!("{fixed}:8080")),
+        (&second, format!("127.0.0.1:{fixed}:8080")),
+    ] {
+        let def = bed.hello_definition(name, "v0.1.0", "").to_toml().replacen(
+            "[[components.routes]]",
+            &format!("ports = [\"{port}\"]\n\n[[components.routes]]"),
+            1,
+        );
+        std::fs::write(services.join(format!("{name}.toml")), def).expect("definition");
+    }
+    let deployed = ok(&config, &["deploy", first.as_str(), "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&deployed).expect("json");
+    let leased: Vec<(String, u64)> = report["ports"]
+        .as_array()
+        .expect("ports")
+        .iter()
+        .map(|p| {
+            (
+                p["route"].as_str().unwrap_or("").to_owned(),
+                p["port"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert!(
+        leased.contains(&("ports[0]".to_owned(), u64::from(fixed))),
+        "the legacy port is leased: {deployed}"
+    );
+    let out = mcp(&config, &["deploy", second.as_str()]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{said}");
+    assert!(
+        said.contains("step ports") && said.contains(&fixed.to_string()),
+        "{said}"
+    );
+    assert!(said.contains(first.as_str()), "names the holder: {said}");
+    assert!(
+        !text(&mcp(&config, &["ps"])).contains(second.as_str()),
+        "nothing of the second deployed"
+    );
+    let published = bed.podman(&["port", first.as_str()]);
+    assert!(
+        String::from_utf8_lossy(&published.stdout).contains(&format!("127.0.0.1:{fixed}")),
+        "published on the publish address: {}",
+        String::from_utf8_lossy(&published.stdout)
+    );
+    ok(&config, &["undeploy", first.as_str()]);
+    ok(&config, &["deploy", second.as_str()]);
+    ok(&config, &["undeploy", second.as_str()]);
+}

@@ -90,7 +90,11 @@ impl Fleet {
     }
 
     /// The node a service runs on: `flag`, else its definition's, else the only node.
+    /// The service name is parsed first (every command and SDK call that names a
+    /// service comes through here), so a hostile one is refused before any
+    /// connection.
     pub fn node_for(&self, service: &str, flag: Option<&str>) -> Result<String, crate::Error> {
+        mcp_model::names::ServiceName::parse(service)?;
         if let Some(n) = flag {
             return Ok(n.to_owned());
         }

@@ -5,6 +5,7 @@
 //! container specification of a component; and the runtime's last word on each
 //! container, cached for status reads.
 
+use mcp_model::spec::legacy_host_port;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -213,7 +214,12 @@ impl Engine {
                 publish.push(format!("{}:{port}:{port}", self.config.publish_address));
             }
         }
-        publish.extend(c.ports.iter().cloned());
+        // A legacy port names no address, or the publish address (the host
+        // policy refuses others): always published on the publish address.
+        publish.extend(c.ports.iter().map(|p| match legacy_host_port(p) {
+            Some((None, _)) => format!("{}:{p}", self.config.publish_address),
+            _ => p.clone(),
+        }));
         let mut labels = self.config.extra_labels.clone();
         labels.insert(labels::MANAGED.into(), "true".into());
         labels.insert(labels::INSTANCE.into(), self.config.instance.clone());

@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use mcp_model::ports::{LeaseRequest, PortLease};
 use mcp_model::spec::{
     HostPolicy, Problem, ResolvedComponent, ResolvedService, ServiceDefinition, SpecError,
-    ValidatedDefinition,
+    ValidatedDefinition, legacy_host_port,
 };
 use mcp_model::text::escaped;
 use mcp_model::view::{ComponentChange, DesiredState, DnsRecord, NodeRole, Report, Step};
@@ -266,6 +266,26 @@ impl<'e> DeployPlan<'e> {
             .iter()
             .map(|l| l.port)
             .collect();
+        // Legacy `ports` first: their host ports are fixed, the routes' are not.
+        let legacy: Vec<(LeaseRequest, u16)> = self
+            .resolved
+            .components
+            .iter()
+            .flat_map(|c| {
+                c.ports.iter().enumerate().filter_map(|(i, p)| {
+                    legacy_host_port(p).map(|(_, host)| {
+                        (
+                            lease_request(name, &c.name, Some(format!("ports[{i}]"))),
+                            host,
+                        )
+                    })
+                })
+            })
+            .collect();
+        let mut leases = e
+            .ports
+            .adopt(&legacy)
+            .map_err(|err| self.fail(Step::Ports)(err.into()))?;
         let requests: Vec<LeaseRequest> = self
             .resolved
             .components
@@ -276,10 +296,21 @@ impl<'e> DeployPlan<'e> {
                     .map(|r| lease_request(name, &c.name, r.name.clone()))
             })
             .collect();
-        self.leases = e
-            .ports
-            .lease(&requests)
-            .map_err(|err| self.fail(Step::Ports)(err.into()))?;
+        let routes = e.ports.lease(&requests);
+        let routes = match routes {
+            Ok(r) => r,
+            Err(err) => {
+                let fresh: Vec<u16> = leases
+                    .iter()
+                    .map(|l| l.port)
+                    .filter(|p| !before.contains(p))
+                    .collect();
+                let _ = e.ports.release(&fresh);
+                return Err(self.fail(Step::Ports)(err.into()));
+            }
+        };
+        leases.extend(routes);
+        self.leases = leases;
         let fresh = self
             .leases
             .iter()
