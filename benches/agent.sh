@@ -33,8 +33,8 @@ podman_raw() { if [ -f "$conf" ]; then CONTAINERS_CONF=$conf podman "$@"; else p
 echo $! >"$state/agent.pid"
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/${listen%:*}/${listen##*:}") 2>/dev/null && break; sleep 0.2; done
 image=$("$bin/examples/hello_image" v0.1.0)
-write_def() { # name
-    printf 'name = "%s"\nnode = "local"\n\n[[components]]\nname = "%s"\nimage = "%s"\n\n[[components.routes]]\nport = 8443\nmode = "l7"\n' \
+write_def() { # name (ready_after = 0: MCP's own cost, the route's health check included; decision 95)
+    printf 'name = "%s"\nnode = "local"\n\n[[components]]\nname = "%s"\nimage = "%s"\nready_after = 0\n\n[[components.routes]]\nport = 8443\nmode = "l7"\n' \
         "$1" "$1" "$image" >"$state/services/$1.toml"
 }
 

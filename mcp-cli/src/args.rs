@@ -252,12 +252,15 @@ pub(crate) struct NodeAddArgs {
     /// SSH target.
     #[arg(long)]
     pub(crate) ssh: Option<String>,
-    /// Architecture (amd64, arm64).
+    /// Architecture (amd64, arm64, armhf; x86_64 and aarch64 are translated).
     #[arg(long)]
     pub(crate) arch: Option<String>,
     /// compute or edge.
     #[arg(long)]
     pub(crate) role: Option<NodeRole>,
+    /// Overwrite a node of that name already in the configuration.
+    #[arg(long)]
+    pub(crate) replace: bool,
 }
 
 #[derive(Debug, Args)]

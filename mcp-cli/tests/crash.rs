@@ -110,7 +110,7 @@ impl Node {
     }
 
     fn state(&self, names: &[&str]) -> NodeState {
-        let label = format!("label=mcp.instance={}", self.bed.node());
+        let label = format!("label=mcp.node={}", self.bed.node());
         let out = self.bed.podman(&[
             "ps",
             "--all",

@@ -8,11 +8,11 @@ use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::time::Duration;
 
-use mcp_testkit::testbed::{AgentAuth, Mode, Testbed};
+use mcp_testkit::testbed::{Mode, Testbed};
 
 mod common;
 
-use common::{agent_bin, ok};
+use common::ok;
 
 /// Connects to `to` from `from` (any port).
 fn connect_from(from: Ipv4Addr, to: SocketAddr) -> std::io::Result<TcpStream> {
@@ -25,14 +25,7 @@ fn connect_from(from: Ipv4Addr, to: SocketAddr) -> std::io::Result<TcpStream> {
 #[test]
 fn idle_connections_from_one_address_do_not_shut_out_the_others() {
     let bed = Testbed::new(Mode::Rootful).unwrap_or_else(|e| panic!("{e}"));
-    let agent = bed
-        .start_agent(&agent_bin(), &AgentAuth::TokenFile)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let services = bed.dir().join("services");
-    std::fs::create_dir_all(&services).expect("services");
-    let config = agent
-        .cli_config(bed.node(), &agent.token_file, &services, None)
-        .expect("config");
+    let (agent, config, _services) = common::token_node(&bed, "");
     // 5000 connections from 127.0.0.2 that never say a word.
     let flooder = Ipv4Addr::new(127, 0, 0, 2);
     let mut flood = Vec::with_capacity(5000);

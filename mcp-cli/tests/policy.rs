@@ -5,11 +5,11 @@
 //! key, both by `mcp deploy` and by `mcp validate --node`; nothing runs. What the
 //! policy lists is allowed.
 
-use mcp_testkit::testbed::{AgentAuth, Mode, Testbed};
+use mcp_testkit::testbed::{Mode, Testbed};
 
 mod common;
 
-use common::{agent_bin, mcp, ok, text};
+use common::{mcp, ok, text};
 
 #[test]
 fn the_host_policy_refuses_what_it_does_not_allow() {
@@ -21,14 +21,7 @@ fn the_host_policy_refuses_what_it_does_not_allow() {
         "[policy]\nallowed_mounts = [{:?}]\n",
         shared.display().to_string()
     );
-    let agent = bed
-        .start_agent_with(&agent_bin(), &AgentAuth::TokenFile, &extra)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let services = bed.dir().join("services");
-    std::fs::create_dir_all(&services).expect("services");
-    let config = agent
-        .cli_config(bed.node(), &agent.token_file, &services, None)
-        .expect("config");
+    let (_agent, config, services) = common::token_node(&bed, &extra);
     let name = bed.name("pol");
     let data = bed.dir().join("srv").join(name.as_str());
     std::fs::create_dir_all(&data).expect("data dir");
@@ -128,14 +121,7 @@ fn the_host_policy_refuses_what_it_does_not_allow() {
 fn legacy_ports_are_leased() {
     let bed = Testbed::new(Mode::Rootful).unwrap_or_else(|e| panic!("{e}"));
     bed.hello_image("v0.1.0").expect("image");
-    let agent = bed
-        .start_agent_with(&agent_bin(), &AgentAuth::TokenFile, "")
-        .unwrap_or_else(|e| panic!("{e}"));
-    let services = bed.dir().join("services");
-    std::fs::create_dir_all(&services).expect("services");
-    let config = agent
-        .cli_config(bed.node(), &agent.token_file, &services, None)
-        .expect("config");
+    let (_agent, config, services) = common::token_node(&bed, "");
     let fixed = bed.port_range.end();
     let first = bed.name("fixed");
     let second = bed.name("fixed2");

@@ -170,14 +170,7 @@ fn routes_and_certificates_through_the_binaries() {
 fn without_a_proxy_status_says_the_step_is_skipped() {
     let bed = Testbed::new(Mode::Rootful).unwrap_or_else(|e| panic!("{e}"));
     bed.hello_image("v0.1.0").expect("image");
-    let agent = bed
-        .start_agent_with(&agent_bin(), &AgentAuth::TokenFile, "")
-        .unwrap_or_else(|e| panic!("{e}"));
-    let services = bed.dir().join("services");
-    std::fs::create_dir_all(&services).expect("services");
-    let config = agent
-        .cli_config(bed.node(), &agent.token_file, &services, None)
-        .expect("config");
+    let (_agent, config, services) = common::token_node(&bed, "");
     let name = bed.name("plain");
     std::fs::write(
         services.join(format!("{name}.toml")),

@@ -2,28 +2,17 @@
 //! live SQLite database (WAL) is snapshotted by its agent; `mcp snapshot list`
 //! shows it; the archive restores to the same data, without the live WAL files.
 
-use mcp_testkit::testbed::{AgentAuth, Mode, Testbed};
+use mcp_testkit::testbed::{Mode, Testbed};
 
 mod common;
 
-use common::{agent_bin, mcp};
+use common::mcp;
 
 #[test]
 fn snapshot_list_and_restore() {
     let bed = Testbed::new(Mode::Rootful).unwrap_or_else(|e| panic!("{e}"));
     bed.hello_image("v0.1.0").expect("image");
-    let agent = bed
-        .start_agent_with(
-            &agent_bin(),
-            &AgentAuth::TokenFile,
-            "[snapshots]\nretain = 2\n",
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-    let services = bed.dir().join("services");
-    std::fs::create_dir_all(&services).expect("services");
-    let config = agent
-        .cli_config(bed.node(), &agent.token_file, &services, None)
-        .expect("config");
+    let (agent, config, services) = common::token_node(&bed, "[snapshots]\nretain = 2\n");
     let name = bed.name("data");
     std::fs::write(
         services.join(format!("{name}.toml")),

@@ -25,6 +25,7 @@ pub(crate) async fn node(ctx: &Context, c: NodeCommand) -> Outcome {
                 role: a.role,
                 ..Default::default()
             },
+            a.replace,
         ),
         NodeCommand::Provision(a) => {
             let req = ProvisionRequest {
@@ -41,8 +42,8 @@ pub(crate) async fn node(ctx: &Context, c: NodeCommand) -> Outcome {
 }
 
 /// `mcp node add`: a `[[nodes]]` entry in the CLI configuration.
-fn node_add(ctx: &Context, entry: NodeEntry) -> Outcome {
-    config::add_node(ctx.fleet.path(), &entry)?;
+fn node_add(ctx: &Context, entry: NodeEntry, replace: bool) -> Outcome {
+    ctx.fleet.add_node(entry.clone(), replace)?;
     let path = ctx.fleet.path().display();
     output::line(&format!("added node {} to {path}", entry.name));
     Ok(ExitStatus::Success)

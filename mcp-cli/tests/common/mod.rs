@@ -69,3 +69,25 @@ pub fn port_in_status(json: &[u8]) -> u16 {
         .and_then(|p| u16::try_from(p).ok())
         .unwrap_or_else(|| panic!("a port in {status}"))
 }
+
+/// A token-file agent for `bed` with `extra` appended to its configuration, and
+/// a CLI configuration for it with `<bed>/services` as its services directory:
+/// `(agent, config, services)`.
+pub fn token_node(
+    bed: &mcp_testkit::testbed::Testbed,
+    extra: &str,
+) -> (mcp_testkit::testbed::RunningAgent, PathBuf, PathBuf) {
+    let agent = bed
+        .start_agent_with(
+            &agent_bin(),
+            &mcp_testkit::testbed::AgentAuth::TokenFile,
+            extra,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let services = bed.dir().join("services");
+    std::fs::create_dir_all(&services).expect("services");
+    let config = agent
+        .cli_config(bed.node(), &agent.token_file, &services, None)
+        .expect("config");
+    (agent, config, services)
+}

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mcp_model::config::{CliConfig, ConfigError};
+use mcp_model::config::{ARCHITECTURES, CliConfig, ConfigError, NodeEntry};
 use mcp_model::spec::ServiceDefinition;
 use mcp_platform::images::RegistrySettings;
 
@@ -22,17 +22,27 @@ pub const PER_NODE_TIMEOUT: Duration = Duration::from_secs(15);
 pub struct Fleet {
     config: CliConfig,
     path: PathBuf,
+    /// Whether the configuration file exists, and whether it was named (not the
+    /// default): what an empty fleet is told.
+    exists: bool,
+    explicit: bool,
     /// A one-node fleet given explicitly (no configuration file).
     direct: Option<AgentEndpoint>,
 }
 
 impl Fleet {
     /// Loads the configuration at `path` (default: [`CliConfig::default_path`]).
+    /// A file that does not exist loads as a fleet without nodes (`mcp node add`
+    /// writes it); everything that needs a node then says what is missing
+    /// ([`ConfigError::NoNodes`]).
     pub fn load(path: Option<&Path>) -> Result<Self, crate::Error> {
+        let explicit = path.is_some() || std::env::var_os("MCP_CONFIG").is_some();
         let path = path.map_or_else(CliConfig::default_path, Path::to_owned);
         let config = CliConfig::load(&path)?;
         Ok(Fleet {
             config,
+            exists: path.exists(),
+            explicit,
             path,
             direct: None,
         })
@@ -52,6 +62,8 @@ impl Fleet {
         Fleet {
             config,
             path: PathBuf::from("(direct)"),
+            exists: true,
+            explicit: true,
             direct: Some(endpoint),
         }
     }
@@ -102,6 +114,7 @@ impl Fleet {
         if path.is_file() {
             return Ok(ServiceDefinition::load(&path)?.node);
         }
+        self.configured()?;
         match self.config.nodes.as_slice() {
             [only] => Ok(only.name.clone()),
             _ => Err(ConfigError::Invalid {
@@ -115,8 +128,50 @@ impl Fleet {
         }
     }
 
-    /// The nodes to query: `only` (which must be configured), or every node.
+    /// Adds `entry` to the configuration file (which it creates when missing):
+    /// its name, address (`host:port`, not resolved) and architecture (Debian's
+    /// names; `uname -m`'s are translated) are checked first, and a node already
+    /// there is refused unless `replace`.
+    pub fn add_node(&self, mut entry: NodeEntry, replace: bool) -> Result<(), crate::Error> {
+        let node = entry.name.clone();
+        let bad = |message: String| ConfigError::BadNode {
+            node: node.clone(),
+            message,
+        };
+        mcp_model::names::NodeName::parse(&node)?;
+        if let Some(a) = &entry.address {
+            mcp_model::config::check_address(a).map_err(bad)?;
+        }
+        if let Some(arch) = &entry.arch {
+            let arch = crate::provision::debian_arch(arch);
+            if !ARCHITECTURES.contains(&arch.as_str()) {
+                return Err(bad(format!(
+                    "unknown architecture {}: one of {}",
+                    mcp_model::text::quoted(&arch),
+                    ARCHITECTURES.join(", ")
+                ))
+                .into());
+            }
+            entry.arch = Some(arch);
+        }
+        if let Some(old) = self.config.nodes.iter().find(|n| n.name == node)
+            && !replace
+        {
+            return Err(ConfigError::NodeExists {
+                node,
+                path: self.path.clone(),
+                address: old.address.clone().unwrap_or_else(|| "none".into()),
+            }
+            .into());
+        }
+        mcp_model::config::add_node(&self.path, &entry)?;
+        Ok(())
+    }
+
+    /// The nodes to query: `only` (which must be configured), or every node (at
+    /// least one).
     pub fn nodes(&self, only: Option<&str>) -> Result<Vec<String>, crate::Error> {
+        self.configured()?;
         match only {
             Some(n) => {
                 self.config.node(n, &self.path)?;
@@ -124,6 +179,18 @@ impl Fleet {
             }
             None => Ok(self.config.nodes.iter().map(|n| n.name.clone()).collect()),
         }
+    }
+
+    /// `Ok` when the configuration names a node; else what is missing.
+    fn configured(&self) -> Result<(), ConfigError> {
+        if self.config.nodes.is_empty() {
+            return Err(ConfigError::NoNodes {
+                path: self.path.clone(),
+                exists: self.exists,
+                explicit: self.explicit,
+            });
+        }
+        Ok(())
     }
 
     /// The one node `only` names, or the only node of the fleet: for `what`, which
@@ -143,7 +210,10 @@ impl Fleet {
     pub async fn client(&self, node: &str) -> Result<AgentClient, crate::Error> {
         let endpoint = match &self.direct {
             Some(e) if e.node == node => e.clone(),
-            _ => AgentEndpoint::from_config(&self.config, node, &self.path)?,
+            _ => {
+                self.configured()?;
+                AgentEndpoint::from_config(&self.config, node, &self.path)?
+            }
         };
         Ok(AgentClient::connect(&endpoint).await?)
     }

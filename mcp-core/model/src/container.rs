@@ -8,8 +8,12 @@ use serde::Serialize;
 pub mod labels {
     /// `true` on every container MCP created.
     pub const MANAGED: &str = "mcp.managed";
-    /// The agent instance (node) that manages the container.
+    /// The agent instance that manages the container: an id made with its
+    /// registry, so agents that share a node name and a host tell their
+    /// containers apart (only this label decides what is an orphan).
     pub const INSTANCE: &str = "mcp.instance";
+    /// The node's name, for operators (`podman ps --filter label=mcp.node=…`).
+    pub const NODE: &str = "mcp.node";
     /// Service name.
     pub const SERVICE: &str = "mcp.service";
     /// Component name.

@@ -79,6 +79,7 @@ fn component(name: String, index: usize) -> impl Strategy<Value = Component> {
                 user: Some("0:0".into()),
                 restart: restart.map(str::to_owned),
                 ports: Vec::new(),
+                ready_after: (v.len() % 2 == 0).then_some(5),
                 routes,
             },
         )

@@ -75,6 +75,9 @@ pub fn init_local(dir: &Path, node: &str, listen: SocketAddr) -> Result<LocalNod
     let containers_conf = state.containers_conf()?;
     state.agent_config(node, listen, containers_conf.as_deref())?;
     state.cli_config(node, listen)?;
+    // The registry, and with it the agent's instance id, exists from here on.
+    let registry = crate::registry::Registry::open(&state.p("mcp.db"))?;
+    crate::wiring::instance_id(&registry, node)?;
     Ok(LocalNode {
         agent_config: state.p("mcp-agent.toml"),
         cli_config: state.p("mcp.toml"),

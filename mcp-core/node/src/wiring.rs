@@ -68,7 +68,7 @@ pub fn engine(config: &AgentConfig) -> crate::Result<Engine> {
     let registry = Arc::new(Registry::open(&config.database.path)?);
     let engine_config = EngineConfig {
         node: config.node.name.clone(),
-        instance: config.node.name.clone(),
+        instance: instance_id(&registry, &config.node.name)?,
         conventions: config.conventions.clone(),
         publish_address: config.node.publish_address,
         stop_grace: Duration::from_secs(10),
@@ -84,6 +84,12 @@ pub fn engine(config: &AgentConfig) -> crate::Result<Engine> {
     };
     let probe = BindProbe::new(vec![config.node.publish_address]);
     Engine::new(engine_config, registry, runtime(config)?, Box::new(probe))
+}
+
+/// The agent's instance id, from its registry (made there the first time).
+pub fn instance_id(registry: &Registry, node: &str) -> crate::Result<String> {
+    let token = mcp_platform::pki::random_token()?;
+    Ok(registry.instance_id(&token[..16], node)?)
 }
 
 /// The container runtime: Podman as `[podman]` says, or none on an edge node.

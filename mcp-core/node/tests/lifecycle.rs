@@ -281,12 +281,29 @@ fn crash_loop_is_marked_flapping(mode: Mode) {
     let name = bed.name("flap");
     let def = bed.hello_definition(&name, "v0.1.0", "");
     engine.deploy(&def, "tester").expect("deploy healthy");
-    // Redeploy the same service so that it crashes at once: Podman's restart policy
-    // restarts it in a loop.
-    let crashing = bed.hello_definition(&name, "v0.1.0", "").to_toml().replace(
-        &format!("env = [\"HELLO_NAME={name}\"]"),
-        &format!("env = [\"HELLO_NAME={name}\", \"HELLO_CRASH=1\"]"),
+    // A deploy sees a container that exits at once, and puts the running one back.
+    let crash = |extra: &str| {
+        bed.hello_definition(&name, "v0.1.0", extra)
+            .to_toml()
+            .replace(
+                &format!("env = [\"HELLO_NAME={name}\"]"),
+                &format!("env = [\"HELLO_NAME={name}\", \"HELLO_CRASH=1\"]"),
+            )
+    };
+    let refused = mcp_model::spec::ValidatedDefinition::parse(&crash(""), None).expect("valid");
+    let err = engine
+        .deploy(&refused, "tester")
+        .expect_err("exits at once");
+    assert_eq!(err.step(), Some(Step::Health), "{err}");
+    assert!(
+        err.to_string().contains("HELLO_CRASH=1, exiting"),
+        "its log: {err}"
     );
+    http_get(port_of(&engine, &name), "/", 100).expect("the running one is back");
+    // Without a route and with `ready_after = 0` a deploy has nothing to wait for:
+    // it succeeds, and Podman's restart policy restarts the container in a loop.
+    let crashing = crash("ready_after = 0");
+    let crashing = crashing[..crashing.find("[[components.routes]]").expect("a route")].to_owned();
     let crashing = mcp_model::spec::ValidatedDefinition::parse(&crashing, None).expect("valid");
     engine.deploy(&crashing, "tester").expect("deploy crashing");
 
@@ -473,6 +490,10 @@ fn failed_deploys_leave_nothing_behind(mode: Mode) {
         assert!(
             engine.registry().service(name).expect("read").is_none(),
             "registry row left behind"
+        );
+        assert!(
+            !bed.dir().join("srv").join(name).exists(),
+            "the data directory the deploy made is left behind"
         );
         assert_eq!(
             events(&engine, name)

@@ -47,6 +47,8 @@ impl FakeNode {
         config.port_range = port_slice(n);
         config.conventions = Conventions {
             data_root: dir.path().join("srv"),
+            // A fake container does not exit by itself: no settling to wait for.
+            ready_after_secs: 0,
             ..Conventions::default()
         };
         config.snapshots.dir = dir.path().join("snapshots");

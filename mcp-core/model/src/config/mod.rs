@@ -59,6 +59,37 @@ pub enum ConfigError {
         /// The nodes it has.
         known: String,
     },
+    /// The CLI configuration names no node: the file named by `--config` or
+    /// `$MCP_CONFIG` does not exist, there is none at the default path, or it
+    /// lists no `[[nodes]]`.
+    #[error("{}", no_nodes(path, *exists, *explicit))]
+    NoNodes {
+        /// The config file.
+        path: PathBuf,
+        /// Whether it exists.
+        exists: bool,
+        /// Whether it was named (`--config`, `$MCP_CONFIG`, a path given to the
+        /// SDK) rather than the default.
+        explicit: bool,
+    },
+    /// A node entry to add is malformed (its name, address or architecture).
+    #[error("node {node:?}: {message}")]
+    BadNode {
+        /// The node's name as given.
+        node: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A node to add is already configured.
+    #[error("node {node:?} is already in {} (address {address}); pass --replace to overwrite it", path.display())]
+    NodeExists {
+        /// The node.
+        node: String,
+        /// The config file.
+        path: PathBuf,
+        /// Its configured address.
+        address: String,
+    },
     /// A file the configuration points to is unusable.
     #[error("{what} {}: {message}", path.display())]
     File {
@@ -79,9 +110,30 @@ impl ConfigError {
                 ErrorKind::NotFound
             }
             ConfigError::Read { .. } => ErrorKind::Io,
-            ConfigError::UnknownNode { .. } => ErrorKind::NotFound,
-            ConfigError::File { .. } | ConfigError::Invalid { .. } => ErrorKind::InvalidInput,
+            ConfigError::UnknownNode { .. } | ConfigError::NoNodes { .. } => ErrorKind::NotFound,
+            ConfigError::File { .. }
+            | ConfigError::Invalid { .. }
+            | ConfigError::BadNode { .. } => ErrorKind::InvalidInput,
+            ConfigError::NodeExists { .. } => ErrorKind::Conflict,
         }
+    }
+}
+
+/// What [`ConfigError::NoNodes`] says: what is missing, and how to make it.
+fn no_nodes(path: &Path, exists: bool, explicit: bool) -> String {
+    let path = path.display();
+    match (exists, explicit) {
+        (true, _) => {
+            format!("{path} configures no nodes: add one with `mcp node add NAME HOST:PORT`")
+        }
+        (false, true) => {
+            format!("configuration {path} does not exist (named by --config or $MCP_CONFIG)")
+        }
+        (false, false) => format!(
+            "no configuration at {path}: for a node on this machine run `mcp-agent init --local DIR` \
+             and pass --config DIR/mcp.toml (or set MCP_CONFIG); for a fleet, `mcp node add NAME HOST:PORT` \
+             writes it (docs/configuration.md)"
+        ),
     }
 }
 
@@ -158,6 +210,48 @@ pub fn host_of(address: &str) -> &str {
         _ => address,
     }
 }
+
+/// Checks that `address` is `host:port` (a name, an IPv4 address, or an IPv6
+/// address in brackets, and a port 1..=65535), without resolving it.
+pub fn check_address(address: &str) -> Result<(), String> {
+    let bad = |why: &str| {
+        Err(format!(
+            "address {} is not HOST:PORT ({why})",
+            crate::text::quoted(address)
+        ))
+    };
+    let Some((host, port)) = address.rsplit_once(':') else {
+        return bad("no port");
+    };
+    if port.parse::<u16>().ok().filter(|p| *p != 0).is_none() {
+        return bad("the port must be 1..=65535");
+    }
+    if let Some(v6) = host.strip_prefix('[') {
+        return match v6.strip_suffix(']').map(str::parse::<std::net::Ipv6Addr>) {
+            Some(Ok(_)) => Ok(()),
+            _ => bad("an IPv6 address goes in brackets: [::1]:9444"),
+        };
+    }
+    if host.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Ok(());
+    }
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if host.len() <= 253 && host.split('.').all(label_ok) {
+        Ok(())
+    } else {
+        bad("the host must be a DNS name or an IP address")
+    }
+}
+
+/// The architectures agent builds are named for (`mcp-agent-<arch>`), Debian's
+/// names.
+pub const ARCHITECTURES: &[&str] = &["amd64", "arm64", "armhf"];
 
 /// `[registry]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -27,6 +27,9 @@ pub struct Conventions {
     pub restart: String,
     /// Parent of every service's data directory (`<data_root>/<service>`).
     pub data_root: PathBuf,
+    /// Seconds a new container must keep running before a deploy counts it
+    /// ready, when its component does not say (`ready_after`).
+    pub ready_after_secs: u32,
 }
 
 impl Default for Conventions {
@@ -38,6 +41,7 @@ impl Default for Conventions {
             user: "0:0".into(),
             restart: "unless-stopped".into(),
             data_root: PathBuf::from("/srv"),
+            ready_after_secs: DEFAULT_READY_AFTER,
         }
     }
 }
@@ -90,12 +94,20 @@ pub struct ResolvedComponent {
     pub env: Vec<String>,
     /// Legacy explicit port publications.
     pub ports: Vec<String>,
+    /// How long a new container must keep running, without a restart, before a
+    /// deploy counts it ready.
+    pub ready_after: std::time::Duration,
     /// Routes, in definition order.
     pub routes: Vec<ResolvedRoute>,
 }
 
 /// Seconds a new container has to pass its health check, unless its route says.
 pub const DEFAULT_HEALTH_TIMEOUT: u32 = 30;
+
+/// Seconds a new container must keep running before a deploy counts it ready,
+/// unless its component or the node's conventions say (Nomad's
+/// `min_healthy_time`): long enough to see a process that exits at once.
+pub const DEFAULT_READY_AFTER: u32 = 3;
 
 /// How a new container is judged ready for traffic on one route.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -180,6 +192,9 @@ fn resolve_component(
         cmd: c.cmd.clone().unwrap_or_default(),
         env: c.env.clone(),
         ports: c.ports.clone(),
+        ready_after: std::time::Duration::from_secs(u64::from(
+            c.ready_after.unwrap_or(conv.ready_after_secs),
+        )),
         routes: c
             .routes
             .iter()

@@ -28,6 +28,7 @@ mod policy;
 mod problem;
 mod rules;
 mod serialize;
+mod unique;
 mod validated;
 
 use std::collections::BTreeMap;
@@ -36,14 +37,15 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use derive::{
-    Conventions, DEFAULT_HEALTH_TIMEOUT, HealthCheck, ResolvedComponent, ResolvedRoute,
-    ResolvedService,
+    Conventions, DEFAULT_HEALTH_TIMEOUT, DEFAULT_READY_AFTER, HealthCheck, ResolvedComponent,
+    ResolvedRoute, ResolvedService,
 };
 pub use edit::DefinitionEditor;
 pub use image::{ImageRef, is_pinned_version};
 pub use policy::{HostPolicy, SAFE_VOLUME_OPTIONS, legacy_host_port};
 pub use problem::{Location, Problem, Rule};
 pub use rules::check_hostname;
+pub use unique::HeldName;
 pub use validated::ValidatedDefinition;
 
 use crate::ErrorKind;
@@ -117,6 +119,10 @@ pub struct Component {
     pub restart: Option<String>,
     /// Legacy explicit port publications, `[hostip:]hostport:containerport`.
     pub ports: Vec<String>,
+    /// Seconds a new container must keep running, without a restart, before a
+    /// deploy counts it ready (after its routes' health checks); the agent's
+    /// default (`[conventions] ready_after_secs`, 3) when absent. 0..=600.
+    pub ready_after: Option<u32>,
     /// `[[components.routes]]`, in file order.
     pub routes: Vec<Route>,
 }

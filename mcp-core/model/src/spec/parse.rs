@@ -23,7 +23,17 @@ const ROOT_KEYS: &[&str] = &[
 const BUILD_KEYS: &[&str] = &["images"];
 const SNAPSHOT_KEYS: &[&str] = &["method", "exclude"];
 const COMPONENT_KEYS: &[&str] = &[
-    "name", "image", "version", "volumes", "cmd", "env", "network", "user", "restart", "ports",
+    "name",
+    "image",
+    "version",
+    "volumes",
+    "cmd",
+    "env",
+    "network",
+    "user",
+    "restart",
+    "ports",
+    "ready_after",
     "routes",
 ];
 const ROUTE_KEYS: &[&str] = &[
@@ -192,6 +202,7 @@ impl Walker<'_, '_> {
             user: self.string(t, "user", &f("user")),
             restart: self.string(t, "restart", &f("restart")),
             ports: self.strings(t, "ports", &f("ports")).unwrap_or_default(),
+            ready_after: self.seconds(t, "ready_after", &f("ready_after"), 0),
             routes,
         }
     }
@@ -263,23 +274,27 @@ impl Walker<'_, '_> {
             name: self.string(t, "name", &f("name")),
             port,
             mode,
-            hostname: self.string(t, "hostname", &f("hostname")),
+            // DNS names are case-insensitive: one spelling, lowercase, everywhere.
+            hostname: self
+                .string(t, "hostname", &f("hostname"))
+                .map(|h| h.to_ascii_lowercase()),
             public: self.boolean(t, "public", &f("public")).unwrap_or(false),
             health_path: self.string(t, "health_path", &f("health_path")),
-            health_timeout: self.health_timeout(t, &f("health_timeout")),
+            health_timeout: self.seconds(t, "health_timeout", &f("health_timeout"), 1),
         }
     }
 
-    fn health_timeout(&mut self, t: &dyn TableLike, field: &str) -> Option<u32> {
-        let item = self.item(t, "health_timeout", field)?;
+    /// A number of seconds in `min..=600` (a health check's timeout, a ready time).
+    fn seconds(&mut self, t: &dyn TableLike, key: &str, field: &str, min: u32) -> Option<u32> {
+        let item = self.item(t, key, field)?;
         match item.as_integer() {
-            Some(n) => match u32::try_from(n).ok().filter(|s| (1..=600).contains(s)) {
+            Some(n) => match u32::try_from(n).ok().filter(|s| (min..=600).contains(s)) {
                 Some(s) => Some(s),
                 None => {
                     self.sink.report(
                         field,
                         Rule::HealthCheck,
-                        format!("health_timeout {n} is out of range 1..=600 (seconds)"),
+                        format!("{key} {n} is out of range {min}..=600 (seconds)"),
                     );
                     None
                 }

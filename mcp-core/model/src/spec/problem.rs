@@ -72,6 +72,8 @@ crate::words! {
         Snapshot => "snapshot",
         /// Service names are unique across a set of definitions.
         UniqueService => "unique-service",
+        /// No two services hold the same container name (on a node) or hostname.
+        UniqueName => "unique-name",
         /// A definition file in a services directory is named `<service>.toml`.
         FileName => "file-name",
         /// A route's health check is malformed.

@@ -338,8 +338,40 @@ fn snapshot(def: &ServiceDefinition, sink: &mut Sink<'_>) {
     }
 }
 
-/// Set-level rules: service names are unique across files.
+/// Set-level rules: service names are unique across files, and so are the names
+/// each service holds ([`super::HeldName`]; default hostnames with the
+/// platform's default zone).
 pub(super) fn check_set(defs: &[(PathBuf, ServiceDefinition)]) -> Vec<Problem> {
+    let mut problems = unique_services(defs);
+    let conv = super::Conventions::default();
+    let resolved: Vec<(&PathBuf, super::ResolvedService)> =
+        defs.iter().map(|(p, d)| (p, d.resolve(&conv))).collect();
+    for (i, (path, def)) in resolved.iter().enumerate() {
+        for (other_path, other) in &resolved[..i] {
+            if other.name == def.name {
+                continue;
+            }
+            for (field, name, other_field) in def.clashes_with(other) {
+                problems.push(Problem {
+                    file: Some((*path).clone()),
+                    location: None,
+                    field,
+                    rule: Rule::UniqueName,
+                    message: format!(
+                        "{} {} is also held by service {} ({}: {other_field})",
+                        name.what(),
+                        crate::text::quoted(name.as_str()),
+                        other.name,
+                        other_path.display()
+                    ),
+                });
+            }
+        }
+    }
+    problems
+}
+
+fn unique_services(defs: &[(PathBuf, ServiceDefinition)]) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut seen: HashMap<&str, &PathBuf> = HashMap::new();
     for (path, def) in defs {

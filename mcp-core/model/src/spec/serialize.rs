@@ -77,6 +77,9 @@ fn component(c: &Component) -> Table {
             t.insert(k, value(strings(list)));
         }
     }
+    if let Some(s) = c.ready_after {
+        t.insert("ready_after", value(i64::from(s)));
+    }
     if !c.routes.is_empty() {
         let mut aot = ArrayOfTables::new();
         for r in &c.routes {

@@ -223,6 +223,7 @@ impl Engine {
         let mut labels = self.config.extra_labels.clone();
         labels.insert(labels::MANAGED.into(), "true".into());
         labels.insert(labels::INSTANCE.into(), self.config.instance.clone());
+        labels.insert(labels::NODE.into(), self.config.node.clone());
         labels.insert(labels::SERVICE.into(), service.name.clone());
         labels.insert(labels::COMPONENT.into(), c.name.clone());
         labels.insert(labels::VERSION.into(), c.version.clone());

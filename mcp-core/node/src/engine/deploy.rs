@@ -71,8 +71,9 @@ impl Engine {
     }
 
     /// Step validate (the definition's own rules hold: it is a
-    /// [`ValidatedDefinition`]): this node, this node's role, and no container name
-    /// another service holds. Nothing is touched yet. The service's record as it
+    /// [`ValidatedDefinition`]): this node, this node's role, the host policy,
+    /// and no container name or hostname another service holds. Nothing is
+    /// touched yet. The service's record as it
     /// is, if deployed.
     fn validate_deploy(
         &self,
@@ -105,19 +106,14 @@ impl Engine {
             .registry
             .services()
             .map_err(|e| step_err("deploy", &def.name, Step::Validate)(e.into()))?;
-        for c in &resolved.components {
-            let taken = services.iter().find(|s| {
-                s.name() != def.name
-                    && s.components
-                        .iter()
-                        .any(|o| o.container_name == c.container_name)
-            });
-            if let Some(other) = taken {
+        for other in services.iter().filter(|s| s.name() != def.name) {
+            let theirs = other.definition.resolve(&self.config.conventions);
+            if let Some((field, name, their_field)) = resolved.clashes_with(&theirs).first() {
                 return Err(step_err("deploy", &def.name, Step::Validate)(
                     EngineError::Conflict(format!(
-                        "container name {} of component {} is used by service {}: rename the component or the service",
-                        c.container_name,
-                        c.name,
+                        "{} {} ({field}) is held by service {} ({their_field}): rename it in one of them",
+                        name.what(),
+                        mcp_model::text::quoted(name.as_str()),
                         other.name()
                     ))
                     .into(),
@@ -338,9 +334,14 @@ impl<'e> DeployPlan<'e> {
     /// stopped, replaced or created; new ones health-checked before the routes
     /// step when a proxy routes to them.
     fn containers(&mut self) -> Result<()> {
+        let data_dir = self.resolved.data_dir.clone();
+        let made_data_dir = !data_dir.exists();
         self.engine
             .prepare_host(&self.resolved)
             .map_err(self.fail(Step::Containers))?;
+        if made_data_dir {
+            self.undo.push(Undo::RemoveDataDir(data_dir));
+        }
         let components = self.resolved.components.clone();
         for c in &components {
             self.component(c)?;
@@ -445,9 +446,10 @@ impl<'e> DeployPlan<'e> {
         Ok(())
     }
 
-    /// Creates (and, when active, starts) a component's container; with a proxy,
-    /// waits for its health. Its removal is journaled before it is made, so an
-    /// agent killed while Podman creates it still undoes it.
+    /// Creates (and, when active, starts) a component's container and waits until
+    /// it is ready: its routes' health checks passed and it kept running for its
+    /// `ready_after` (with or without a proxy). Its removal is journaled before it
+    /// is made, so an agent killed while Podman creates it still undoes it.
     fn create(&mut self, c: &ResolvedComponent, spec: &ContainerSpec) -> Result<String> {
         self.undo.push(Undo::RemoveCreated {
             name: spec.name.clone(),
@@ -457,8 +459,12 @@ impl<'e> DeployPlan<'e> {
             .engine
             .create_container(&self.def.name, spec, self.def.active)
             .map_err(self.fail(Step::Containers))?;
-        if self.gated() {
+        if self.def.active {
+            let started = std::time::Instant::now();
             self.check_health(c, &spec.name)?;
+            self.engine
+                .wait_settled(&spec.name, started, c.ready_after)
+                .map_err(|why| self.fail(Step::Health)(EngineError::from(why).into()))?;
         }
         Ok(id)
     }

@@ -48,9 +48,11 @@ pub enum EngineError {
     /// The operation conflicts with the service's state.
     #[error("{0}")]
     Conflict(String),
-    /// A new container did not pass its health check; the previous version serves.
+    /// A new container was not ready (its health check, or it did not keep
+    /// running for its `ready_after`); the previous version serves. Boxed: it
+    /// carries the container's last log lines.
     #[error(transparent)]
-    Unhealthy(#[from] super::health::HealthError),
+    Unhealthy(Box<super::health::HealthError>),
     /// The feature is not available yet, or not configured here.
     #[error("{0}")]
     Unsupported(String),
@@ -113,6 +115,12 @@ fn article(role: NodeRole) -> &'static str {
         "n"
     } else {
         ""
+    }
+}
+
+impl From<super::health::HealthError> for EngineError {
+    fn from(e: super::health::HealthError) -> Self {
+        EngineError::Unhealthy(Box::new(e))
     }
 }
 

@@ -1,7 +1,9 @@
 //! Health checks: is a new container ready for traffic on a route? A TCP connect
 //! to its host port, or, with the route's `health_path`, an HTTP `GET` answered
 //! with 2xx or 3xx; retried until the route's timeout, and given up early when the
-//! container stops running. Run before a route is pointed at the container.
+//! container stops running. Run before a route is pointed at the container. Then
+//! the settling check: a new container counts as ready only once it has kept
+//! running, without a restart, for its component's `ready_after`.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -12,6 +14,9 @@ use crate::runtime::ContainerState;
 use mcp_model::spec::HealthCheck;
 
 const ATTEMPT: Duration = Duration::from_secs(1);
+/// The pause between probes: from `FIRST_PAUSE`, doubling up to `PAUSE`, so a
+/// server that listens a few milliseconds after its start is seen at once.
+const FIRST_PAUSE: Duration = Duration::from_millis(5);
 const PAUSE: Duration = Duration::from_millis(100);
 
 /// What one probe saw instead of a healthy answer.
@@ -56,25 +61,23 @@ impl ProbeFailure {
 /// Why a new container was not found ready for traffic.
 #[derive(Debug, thiserror::Error)]
 pub enum HealthError {
-    /// The container stopped running while it was checked.
-    #[error("{container} is {} instead of answering on port {port} ({last})", state.as_str())]
+    /// The container stopped running, was restarted or disappeared while it
+    /// was checked.
+    #[error(
+        "{container} {how} instead of answering on port {port} ({last}){}",
+        last_lines(logs)
+    )]
     NotRunning {
         /// The container.
         container: String,
-        /// Its state.
-        state: ContainerState,
+        /// What happened: `exited (exit code 1)`, `was restarted 2 times …`, `is gone`.
+        how: String,
         /// The port checked.
         port: u16,
         /// The last probe's failure.
         last: ProbeFailure,
-    },
-    /// The container disappeared while it was checked.
-    #[error("{container} is gone ({last})")]
-    Gone {
-        /// The container.
-        container: String,
-        /// The last probe's failure.
-        last: ProbeFailure,
+        /// Its last log lines, control characters escaped.
+        logs: Vec<String>,
     },
     /// The runtime could not say how the container is.
     #[error("cannot inspect {container}: {source}")]
@@ -84,6 +87,21 @@ pub enum HealthError {
         /// The runtime's error.
         #[source]
         source: crate::runtime::RuntimeError,
+    },
+    /// The container exited or was restarted before it had run for its
+    /// `ready_after`.
+    #[error("{container} {} within {}s of starting (ready_after {}s){}", how, after.as_secs(), ready_after.as_secs(), last_lines(logs))]
+    Unsettled {
+        /// The container.
+        container: String,
+        /// What happened, as in [`HealthError::NotRunning`].
+        how: String,
+        /// When it was seen.
+        after: Duration,
+        /// The component's `ready_after`.
+        ready_after: Duration,
+        /// Its last log lines, control characters escaped.
+        logs: Vec<String>,
     },
     /// The check's timeout passed without a healthy answer.
     #[error("{container} did not pass its health check on port {port} within {}s: {last}", timeout.as_secs())]
@@ -97,6 +115,21 @@ pub enum HealthError {
         /// The last probe's failure.
         last: ProbeFailure,
     },
+}
+
+/// How many log lines a failed settling check shows.
+const LOG_LINES: usize = 10;
+
+fn last_lines(logs: &[String]) -> String {
+    if logs.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("; its last log lines:");
+    for l in logs {
+        out.push_str("\n  | ");
+        out.push_str(l);
+    }
+    out
 }
 
 /// One attempt: `Ok` when healthy, else what was seen.
@@ -153,6 +186,7 @@ impl Engine {
         let mut last_state_check = Instant::now();
         // An answer ("HTTP 404") says more than a failed connect; keep the latest.
         let mut answer: Option<ProbeFailure> = None;
+        let mut pause = FIRST_PAUSE;
         loop {
             let last = match probe(addr, check) {
                 Ok(()) => return Ok(()),
@@ -174,8 +208,49 @@ impl Engine {
                     last,
                 });
             }
-            std::thread::sleep(PAUSE);
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(PAUSE);
         }
+    }
+
+    /// Waits until `container`, started at `started`, has kept running without a
+    /// restart for `ready_after`; fails as soon as it exits, restarts or is gone,
+    /// with its last log lines. A `ready_after` of 0 asks nothing.
+    pub(super) fn wait_settled(
+        &self,
+        container: &str,
+        started: Instant,
+        ready_after: Duration,
+    ) -> Result<(), HealthError> {
+        if ready_after.is_zero() {
+            return Ok(());
+        }
+        loop {
+            if let Some(how) = self.trouble(container)? {
+                return Err(HealthError::Unsettled {
+                    container: container.to_owned(),
+                    how,
+                    after: started.elapsed(),
+                    ready_after,
+                    logs: self.last_log_lines(container),
+                });
+            }
+            let left = ready_after.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return Ok(());
+            }
+            std::thread::sleep(left.min(ATTEMPT));
+        }
+    }
+
+    /// The last lines `container` logged, control characters escaped (none when
+    /// the runtime cannot say).
+    fn last_log_lines(&self, container: &str) -> Vec<String> {
+        let text = self
+            .runtime
+            .logs(container, Some(LOG_LINES))
+            .unwrap_or_default();
+        text.lines().map(mcp_model::text::escaped).collect()
     }
 
     /// `Ok` while `container` runs; else how it is, with the `last` probe failure.
@@ -185,21 +260,43 @@ impl Engine {
         port: u16,
         last: &ProbeFailure,
     ) -> Result<(), HealthError> {
-        let container = container.to_owned();
-        match self.runtime.inspect(&container) {
-            Ok(Some(i)) if i.state == ContainerState::Running => Ok(()),
-            Ok(Some(i)) => Err(HealthError::NotRunning {
-                container,
-                state: i.state,
+        match self.trouble(container)? {
+            None => Ok(()),
+            Some(how) => Err(HealthError::NotRunning {
+                container: container.to_owned(),
+                how,
                 port,
                 last: last.clone(),
+                logs: self.last_log_lines(container),
             }),
-            Ok(None) => Err(HealthError::Gone {
-                container,
-                last: last.clone(),
-            }),
-            Err(source) => Err(HealthError::Inspect { container, source }),
         }
+    }
+
+    /// What is wrong with a new container, if anything: it is not running, the
+    /// runtime restarted it (its restart policy hides a crash), or it is gone.
+    fn trouble(&self, container: &str) -> Result<Option<String>, HealthError> {
+        let info = self
+            .runtime
+            .inspect(container)
+            .map_err(|source| HealthError::Inspect {
+                container: container.to_owned(),
+                source,
+            })?;
+        Ok(match info {
+            Some(i) if i.state == ContainerState::Running && i.restart_count == 0 => None,
+            Some(i) if i.restart_count > 0 => Some(format!(
+                "was restarted {} time{} (last exit code {})",
+                i.restart_count,
+                if i.restart_count == 1 { "" } else { "s" },
+                i.exit_code
+            )),
+            Some(i) => Some(format!(
+                "is {} (exit code {})",
+                i.state.as_str(),
+                i.exit_code
+            )),
+            None => Some("is gone".to_owned()),
+        })
     }
 }
 

@@ -67,8 +67,9 @@ use crate::runtime::ContainerRuntime;
 pub struct EngineConfig {
     /// This node's name: definitions for other nodes are refused.
     pub node: String,
-    /// Value of the `mcp.instance` label on this agent's containers (usually the node
-    /// name). The engine only ever sees and touches containers with its own instance.
+    /// Value of the `mcp.instance` label on this agent's containers: the instance id
+    /// kept in the registry ([`crate::wiring::instance_id`]). The engine only ever
+    /// sees and touches containers with its own instance.
     pub instance: String,
     /// Conventions applied to definitions.
     pub conventions: Conventions,

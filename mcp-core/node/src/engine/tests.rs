@@ -70,6 +70,8 @@ impl Bed {
         config.port_range = slice();
         config.conventions = Conventions {
             data_root: dir.path().join("srv"),
+            // A fake container does not exit by itself: no settling to wait for.
+            ready_after_secs: 0,
             ..Conventions::default()
         };
         if proxy {
@@ -228,14 +230,35 @@ fn each_step_failing_on_a_first_deploy_leaves_nothing() {
 
 #[test]
 fn a_container_that_exits_at_once_fails_at_health_and_is_removed() {
-    let bed = Bed::new(true);
-    bed.runtime.crash_on_start("app");
-    let err = bed
-        .deploy(&service("app", IMAGE_V1, ""))
-        .expect_err("unhealthy");
+    for proxy in [false, true] {
+        let bed = Bed::new(proxy);
+        bed.runtime.crash_on_start("app");
+        let err = bed
+            .deploy(&service("app", IMAGE_V1, ""))
+            .expect_err("unhealthy");
+        assert_eq!(step_of(&err), Some(Step::Health), "proxy {proxy}: {err}");
+        assert_eq!(err.kind(), ErrorKind::FailedPrecondition);
+        assert_eq!(bed.snapshot(), (vec![], vec![], vec![], 0, 0));
+    }
+}
+
+#[test]
+fn a_container_without_routes_must_keep_running_for_its_ready_after() {
+    let bed = Bed::new(false);
+    let text = |name: &str| {
+        format!(
+            "name = \"{name}\"\nnode = \"n1\"\n\n[[components]]\nname = \"{name}\"\nimage = \"{IMAGE_V1}\"\nready_after = 1\n"
+        )
+    };
+    let worker = ValidatedDefinition::parse(&text("worker"), None).expect("worker");
+    bed.deploy(&worker)
+        .expect("a worker that keeps running is ready");
+    bed.runtime.crash_on_start("crashy");
+    let crashy = ValidatedDefinition::parse(&text("crashy"), None).expect("crashy");
+    let err = bed.deploy(&crashy).expect_err("exits at once");
     assert_eq!(step_of(&err), Some(Step::Health), "{err}");
-    assert_eq!(err.kind(), ErrorKind::FailedPrecondition);
-    assert_eq!(bed.snapshot(), (vec![], vec![], vec![], 0, 0));
+    assert!(err.to_string().contains("ready_after 1s"), "{err}");
+    assert!(bed.runtime.container("crashy").is_none(), "undone");
 }
 
 #[test]
@@ -347,6 +370,29 @@ fn a_container_name_of_another_service_is_refused_before_anything_changes() {
         .cloned()
         .collect();
     assert!(touched.is_empty(), "{touched:?}");
+}
+
+#[test]
+fn a_hostname_of_another_service_is_refused_before_anything_changes() {
+    let bed = Bed::new(false);
+    let text = |name: &str, host: &str| {
+        format!(
+            "name = \"{name}\"\nnode = \"n1\"\n\n[[components]]\nname = \"{name}\"\nimage = \"{IMAGE_V1}\"\n\n[[components.routes]]\nport = 443\nmode = \"l7\"\nhostname = \"{host}\"\n"
+        )
+    };
+    let shop = ValidatedDefinition::parse(&text("shop", "shop.example.net"), None).expect("shop");
+    bed.deploy(&shop).expect("shop");
+    let before = bed.snapshot();
+    let copy = ValidatedDefinition::parse(&text("copy", "SHOP.Example.net"), None).expect("copy");
+    let err = bed.deploy(&copy).expect_err("the hostname is taken");
+    assert_eq!(step_of(&err), Some(Step::Validate), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert!(
+        err.to_string().contains("\"shop.example.net\"")
+            && err.to_string().contains("service shop"),
+        "{err}"
+    );
+    assert_eq!(bed.snapshot(), before, "nothing changed");
 }
 
 #[test]

@@ -46,6 +46,9 @@ pub(super) enum Undo {
     AddDns(Vec<crate::registry::DnsRecord>),
     /// Remove DNS records from the server.
     RemoveDns(Vec<crate::registry::DnsRecord>),
+    /// Remove the service's data directory this operation created, if it is
+    /// still empty (what a container wrote there is never removed).
+    RemoveDataDir(std::path::PathBuf),
 }
 
 impl Engine {
@@ -99,6 +102,14 @@ impl Engine {
                     self.undo_proxy(&u)
                 }
                 Undo::AddDns(_) | Undo::RemoveDns(_) => self.undo_dns(&u),
+                Undo::RemoveDataDir(dir) => match std::fs::remove_dir(dir) {
+                    Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => {
+                        tracing::info!(dir = %dir.display(), "data directory kept: not empty");
+                        Ok(())
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    other => other.map_err(|e| format!("remove {}: {e}", dir.display())),
+                },
             };
             if let Err(e) = result {
                 tracing::error!(error = %e, "rollback step failed");
@@ -115,8 +126,20 @@ impl Engine {
         };
         let ours = info.label(labels::INSTANCE) == Some(self.config.instance.as_str())
             && info.label(labels::SERVICE) == Some(service);
-        if ours {
+        if !ours {
+            return Ok(());
+        }
+        // A container its restart policy is restarting can come back from one
+        // removal (Podman's cleanup process restarts what exited): look again.
+        for _ in 0..3 {
             self.runtime.remove(name)?;
+            if self.runtime.inspect(name)?.is_none() {
+                return Ok(());
+            }
+            tracing::warn!(
+                container = name,
+                "still there after its removal; removing it again"
+            );
         }
         Ok(())
     }

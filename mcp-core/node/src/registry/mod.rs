@@ -209,6 +209,44 @@ impl Registry {
         })
     }
 
+    /// The id this agent labels its containers with (`mcp.instance`), stored the
+    /// first time it is asked for and kept: `fresh` for a new registry, so two
+    /// agents with the same node name on one host never take each other's
+    /// containers for orphans; `legacy` (the node name, which containers carried
+    /// before the id existed) for a registry that already records services.
+    pub fn instance_id(&self, fresh: &str, legacy: &str) -> Result<String> {
+        self.transaction(|tx| {
+            let found: Option<String> = tx
+                .tx
+                .query_row(
+                    "SELECT value FROM settings WHERE key = 'instance'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql("read instance id"))?;
+            if let Some(id) = found {
+                return Ok(id);
+            }
+            let used: bool = tx
+                .tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM services) OR EXISTS (SELECT 1 FROM journal)",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(sql("read services"))?;
+            let id = if used { legacy } else { fresh };
+            tx.tx
+                .execute(
+                    "INSERT INTO settings (key, value) VALUES ('instance', ?1)",
+                    [id],
+                )
+                .map_err(sql("store instance id"))?;
+            Ok(id.to_owned())
+        })
+    }
+
     /// Runs `f` in one write transaction: every change `f` makes is committed together,
     /// or none is (when `f` returns an error, or the process dies first).
     pub fn transaction<T, E: From<RegistryError>>(

@@ -3,7 +3,7 @@
 //! never edit one that has shipped, add a new one.
 
 /// Every upgrade, in order. The schema version is the number applied.
-pub(super) const UPGRADES: &[&str] = &[V1, V2, V3, V4];
+pub(super) const UPGRADES: &[&str] = &[V1, V2, V3, V4, V5];
 
 const V1: &str = r#"
 CREATE TABLE services (
@@ -137,5 +137,14 @@ CREATE TABLE edge_routes (
     backend          TEXT NOT NULL,
     listener         TEXT NOT NULL,
     updated_at       INTEGER NOT NULL
+) STRICT;
+"#;
+
+/// Settings of this node kept with its state: the agent's instance id
+/// (`instance`), which labels its containers.
+const V5: &str = r#"
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 ) STRICT;
 "#;

@@ -110,6 +110,9 @@ impl ContainerSpec {
         let mut copy = self.clone();
         copy.name.clear();
         copy.labels.remove(labels::SPEC_HASH);
+        // Informational, added after containers were first hashed: a container
+        // made before it existed is not drift.
+        copy.labels.remove(labels::NODE);
         SpecHash::digest(&serde_json::to_vec(&copy).unwrap_or_default())
     }
 

@@ -53,16 +53,31 @@ impl Testbed {
         auth: &AgentAuth,
         extra: &str,
     ) -> Result<RunningAgent, String> {
-        spawn::retry(|| self.try_start_agent(agent_bin, auth, extra))
+        self.start_agent_in(&format!("agent-{}", self.id), agent_bin, auth, extra)
+    }
+
+    /// [`Testbed::start_agent_with`] in the bed's subdirectory `dir`: a second agent
+    /// for the same node name (its own registry, certificate and log), as two
+    /// `init --local` nodes on one host are.
+    pub fn start_agent_in(
+        &self,
+        dir: &str,
+        agent_bin: &Path,
+        auth: &AgentAuth,
+        extra: &str,
+    ) -> Result<RunningAgent, String> {
+        let dir = self.dir().join(dir);
+        spawn::retry(|| self.try_start_agent(&dir, agent_bin, auth, extra))
     }
 
     fn try_start_agent(
         &self,
+        dir: &Path,
         agent_bin: &Path,
         auth: &AgentAuth,
         extra: &str,
     ) -> Result<RunningAgent, StartError> {
-        let dir = self.dir().join(format!("agent-{}", self.id));
+        let dir = dir.to_owned();
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let ca = match &self.pki {
             Some(p) => p.ca.clone(),
@@ -103,7 +118,7 @@ impl Testbed {
             "[server]\nlisten = \"{address}\"\ntls_cert = {}\ntls_key = {}\nshutdown_grace_secs = 5\n\n\
              [node]\nname = \"{}\"\nrole = \"{role}\"\n{publish}\n[database]\npath = {}\n\n{auth_toml}\n\
              {podman}\n[monitor]\ninterval_secs = 1\n\n\
-             [ports]\nrange = \"{}\"\n\n[conventions]\ndata_root = {}\n",
+             [ports]\nrange = \"{}\"\n\n[conventions]\ndata_root = {}\nready_after_secs = 1\n",
             q(&dir.join("agent.pem")),
             q(&dir.join("agent.key")),
             self.id,

@@ -115,6 +115,9 @@ fn podman_command(mode: Mode) -> Result<PodmanCommand, String> {
                     "--init-groups".into(),
                     "env".into(),
                     "-i".into(),
+                    // Podman enters its working directory: the test's own (the
+                    // checkout) may be one only root can enter (a 0700 home).
+                    "--chdir=/".into(),
                     format!("HOME=/home/{ROOTLESS_USER}"),
                     format!("USER={ROOTLESS_USER}"),
                     format!("LOGNAME={ROOTLESS_USER}"),
@@ -463,8 +466,8 @@ impl Testbed {
         Ok(image)
     }
 
-    /// The node name of this test bed: its id, so the agent's instance label (the
-    /// node name) is unique to it too.
+    /// The node name of this test bed: its id, so the `mcp.node` label of its
+    /// agents' containers is unique to it too.
     pub fn node(&self) -> &str {
         &self.id
     }
@@ -489,6 +492,8 @@ impl Testbed {
         let mut config = EngineConfig::for_node(&self.id);
         config.instance = self.id.clone();
         config.conventions.data_root = self.dir().join("srv");
+        // Every new container is still watched settling, for a shorter time.
+        config.conventions.ready_after_secs = 1;
         config.stop_grace = Duration::from_secs(2);
         config.port_range = self.port_range;
         config.extra_labels = BTreeMap::from([(TEST_LABEL.to_owned(), self.id.clone())]);
@@ -518,15 +523,15 @@ impl Testbed {
 
 impl Drop for Testbed {
     /// Removes every container this bed made: those its in-process engines labelled
-    /// with the test label, and those its agents made (their instance label is
-    /// this bed's node name).
+    /// with the test label, and those its agents made (their node label is this
+    /// bed's node name).
     fn drop(&mut self) {
         let mut ids: Vec<String> = Vec::new();
         for filter in [
             format!("label={TEST_LABEL}={}", self.id),
             format!(
                 "label={}={}",
-                mcp_core::node::runtime::labels::INSTANCE,
+                mcp_core::node::runtime::labels::NODE,
                 self.id
             ),
         ] {

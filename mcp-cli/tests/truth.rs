@@ -1,0 +1,245 @@
+//! Commands tell the truth, through the real binaries: a deploy succeeds only
+//! when its containers are ready (with or without a route, a crash at once is a
+//! failure at step `health` with the container's last words, undone or put
+//! back), and a configuration that is not there is an error, not an empty fleet.
+
+use mcp_testkit::testbed::{Mode, Testbed, http_get};
+
+mod common;
+
+use common::{mcp, ok, service_port, text};
+
+#[test]
+fn a_deploy_succeeds_only_when_its_containers_are_ready() {
+    let bed = Testbed::new(Mode::Rootful).unwrap_or_else(|e| panic!("{e}"));
+    bed.hello_image("v0.1.0").expect("image");
+    let (agent, config, services) = common::token_node(&bed, "");
+    let write = |name: &str, crash: bool, extra: &str, routed: bool| {
+        let mut def = bed.hello_definition(name, "v0.1.0", extra).to_toml();
+        if crash {
+            def = def.replace(
+                &format!("env = [\"HELLO_NAME={name}\"]"),
+                &format!("env = [\"HELLO_NAME={name}\", \"HELLO_CRASH=1\"]"),
+            );
+        }
+        if !routed {
+            def.truncate(def.find("[[components.routes]]").expect("a route"));
+        }
+        std::fs::write(services.join(format!("{name}.toml")), def).expect("definition");
+    };
+    let gone = |name: &str| {
+        let out = bed.podman(&[
+            "ps",
+            "--all",
+            "--quiet",
+            "--filter",
+            &format!("name=^{name}$"),
+        ]);
+        String::from_utf8_lossy(&out.stdout).trim().is_empty()
+    };
+
+    // A fresh service whose container exits at once: refused and undone.
+    for (name, routed) in [(bed.name("crash"), true), (bed.name("crashworker"), false)] {
+        write(&name, true, "ready_after = 2", routed);
+        let out = mcp(&config, &["deploy", name.as_str()]);
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(4), "{said}");
+        assert!(said.contains("step health"), "{said}");
+        assert!(
+            said.contains("HELLO_CRASH=1, exiting"),
+            "its last log lines: {said}"
+        );
+        if !routed {
+            assert!(said.contains("ready_after 2s"), "{said}");
+        }
+        assert!(
+            gone(&name),
+            "{name}'s container is removed: {}",
+            agent.log()
+        );
+        assert!(
+            !bed.dir().join("srv").join(name.as_str()).exists(),
+            "the data directory it made is removed"
+        );
+        assert!(
+            !text(&mcp(&config, &["ps"])).contains(name.as_str()),
+            "not recorded"
+        );
+    }
+
+    // A running service redeployed with a crashing version: the old one is back.
+    let name = bed.name("steady");
+    write(&name, false, "", true);
+    ok(&config, &["deploy", name.as_str()]);
+    let port = service_port(&config, &name);
+    write(&name, true, "", true);
+    let out = mcp(&config, &["deploy", name.as_str()]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert_eq!(
+        http_get(port, "/", 100).expect("the previous version serves"),
+        format!("{name} v0.1.0 port={port}\n")
+    );
+    ok(&config, &["undeploy", name.as_str()]);
+}
+
+/// `mcp` at a configuration of its own choosing, with `env` set and
+/// `$MCP_CONFIG` unset unless `env` sets it.
+fn mcp_with(
+    home: &std::path::Path,
+    env: &[(&str, &std::path::Path)],
+    args: &[&str],
+) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mcp"));
+    command
+        .env_remove("MCP_CONFIG")
+        .env("HOME", home)
+        .env("NO_COLOR", "1");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.args(args).output().expect("run mcp")
+}
+
+#[test]
+fn a_configuration_that_is_not_there_is_an_error_naming_it() {
+    let home = tempfile::tempdir().expect("home");
+    let missing = home.path().join("mistyped.toml");
+    let said = |out: &std::process::Output| (out.status.code(), text(out));
+
+    let (code, message) = said(&mcp(&missing, &["ps"]));
+    assert_eq!(code, Some(3), "{message}");
+    assert!(
+        message.contains(&missing.display().to_string()) && message.contains("does not exist"),
+        "--config: {message}"
+    );
+    let (code, message) = said(&mcp_with(
+        home.path(),
+        &[("MCP_CONFIG", &missing)],
+        &["status", "x"],
+    ));
+    assert_eq!(code, Some(3), "$MCP_CONFIG: {message}");
+    assert!(message.contains("does not exist"), "{message}");
+
+    // None at the default path: how to make one.
+    let (code, message) = said(&mcp_with(home.path(), &[], &["ps"]));
+    assert_eq!(code, Some(3), "{message}");
+    assert!(
+        message.contains(".config/mcp/mcp.toml") && message.contains("mcp-agent init --local"),
+        "{message}"
+    );
+
+    // A file without nodes.
+    let empty = home.path().join("empty.toml");
+    std::fs::write(&empty, "").expect("empty");
+    let (code, message) = said(&mcp(&empty, &["ps"]));
+    assert_eq!(code, Some(3), "{message}");
+    assert!(message.contains("configures no nodes"), "{message}");
+
+    // `node add` writes a configuration that is not there yet.
+    ok(&missing, &["node", "add", "n1", "127.0.0.1:9444"]);
+    assert!(missing.exists());
+    // Validating a file needs no configuration.
+    let def = home.path().join("svc.toml");
+    std::fs::write(
+        &def,
+        "name = \"svc\"\nnode = \"n1\"\n\n[[components]]\nname = \"svc\"\nimage = \"localhost/hello:v0.1.0\"\n",
+    )
+    .expect("definition");
+    let out = mcp_with(
+        home.path(),
+        &[],
+        &["validate", def.to_str().expect("utf-8")],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn validate_reports_names_two_services_would_both_hold() {
+    let dir = tempfile::tempdir().expect("dir");
+    let def = |name: &str, component: &str, host: &str| {
+        format!(
+            "name = \"{name}\"\nnode = \"n1\"\n\n[[components]]\nname = \"{component}\"\nimage = \"localhost/hello:v0.1.0\"\n\n[[components.routes]]\nport = 443\nmode = \"l7\"\nhostname = \"{host}\"\n"
+        )
+    };
+    let write =
+        |file: &str, text: String| std::fs::write(dir.path().join(file), text).expect("write");
+    write("uxapp.toml", def("uxapp", "api", "ux.example.net"));
+    // Its one component is named like the service: container `uxapp-api` too.
+    write(
+        "uxapp-api.toml",
+        def("uxapp-api", "uxapp-api", "api.example.net"),
+    );
+    write("shop.toml", def("shop", "shop", "UX.example.net"));
+    let config = dir.path().join("none.toml");
+    let out = mcp(&config, &["validate", dir.path().to_str().expect("utf-8")]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    let uxapp = dir.path().join("uxapp.toml").display().to_string();
+    let container = said
+        .lines()
+        .find(|l| l.contains("container name \"uxapp-api\""))
+        .unwrap_or_else(|| panic!("the container name clash: {said}"));
+    assert!(
+        container.contains("uxapp-api.toml")
+            && container.contains(&uxapp)
+            && container.contains("[unique-name]"),
+        "both locations: {container}"
+    );
+    let host = said
+        .lines()
+        .find(|l| l.contains("hostname \"ux.example.net\""))
+        .unwrap_or_else(|| panic!("the hostname clash, case aside: {said}"));
+    assert!(
+        host.contains("shop.toml")
+            && host.contains(&uxapp)
+            && host.contains("components[0].routes[0].hostname"),
+        "both locations: {host}"
+    );
+}
+
+#[test]
+fn node_add_checks_what_it_writes() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("mcp.toml");
+    for (args, why) in [
+        (&["n1", "node.example.net"][..], "no port"),
+        (&["n1", "node.example.net:99999"][..], "port"),
+        (&["n1", "[::1:9444"][..], "brackets"),
+        (&["n1", "bad host:9444"][..], "DNS name"),
+        (
+            &["n1", "10.0.0.1:9444", "--arch", "sparc"][..],
+            "unknown architecture",
+        ),
+        (&["bad/name", "10.0.0.1:9444"][..], "node"),
+    ] {
+        let mut argv = vec!["node", "add"];
+        argv.extend(args);
+        let out = mcp(&config, &argv);
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {said}");
+        assert!(said.contains(why), "{args:?}: {said}");
+        assert!(!config.exists(), "{args:?}: nothing written");
+    }
+    ok(
+        &config,
+        &["node", "add", "n1", "[::1]:9444", "--arch", "x86_64"],
+    );
+    let written = std::fs::read_to_string(&config).expect("config");
+    assert!(written.contains("arch = \"amd64\""), "{written}");
+    let out = mcp(&config, &["node", "add", "n1", "10.0.0.2:9444"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{said}");
+    assert!(
+        said.contains("--replace") && said.contains("[::1]:9444"),
+        "{said}"
+    );
+    ok(
+        &config,
+        &["node", "add", "n1", "10.0.0.2:9444", "--replace"],
+    );
+    let written = std::fs::read_to_string(&config).expect("config");
+    assert!(
+        written.contains("10.0.0.2:9444") && !written.contains("::1"),
+        "{written}"
+    );
+}
