@@ -26,6 +26,8 @@ pub(crate) enum ExitStatus {
     /// The command ran and found problems (invalid definitions, failed sync items,
     /// unreachable nodes).
     Problems,
+    /// The command ran, but a node refused the caller's credentials (exit 7).
+    Refused,
 }
 
 impl ExitStatus {
@@ -57,6 +59,7 @@ impl From<ExitStatus> for ExitCode {
         match s {
             ExitStatus::Success => ExitCode::SUCCESS,
             ExitStatus::Problems => ExitCode::from(1),
+            ExitStatus::Refused => ExitCode::from(code(ErrorKind::Unauthenticated)),
         }
     }
 }

@@ -66,7 +66,12 @@ pub fn from_status(s: &Status) -> RemoteError {
             Code::AlreadyExists | Code::Aborted => ErrorKind::Conflict,
             Code::FailedPrecondition => ErrorKind::FailedPrecondition,
             Code::ResourceExhausted => ErrorKind::Exhausted,
-            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => ErrorKind::Unavailable,
+            // The agent always names the kind: `Unknown` without it is tonic's word
+            // for a connection that broke off mid-call, as unavailable as a
+            // refused one.
+            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => {
+                ErrorKind::Unavailable
+            }
             Code::Unauthenticated => ErrorKind::Unauthenticated,
             Code::PermissionDenied => ErrorKind::PermissionDenied,
             _ => ErrorKind::Internal,
@@ -91,6 +96,8 @@ mod tests {
         }
         let bare = from_status(&Status::not_found("gone"));
         assert_eq!(bare.kind, ErrorKind::NotFound, "code alone suffices");
+        let broken = from_status(&Status::unknown("transport error"));
+        assert_eq!(broken.kind, ErrorKind::Unavailable, "a call that broke off");
         let failed = from_status(&status(ErrorKind::Unavailable, Some(Step::Health), "m"));
         assert_eq!(failed.step, Some(Step::Health));
     }

@@ -3,6 +3,7 @@
 
 use mcp_core::config::{self, NodeEntry};
 use mcp_core::fleet::provision::{ProvisionRequest, ProvisionStep};
+use mcp_core::fleet::survey::Reachability;
 use mcp_core::view::ProxyRouteRecord;
 
 use super::Outcome;
@@ -66,6 +67,17 @@ async fn node_list(ctx: &Context) -> Outcome {
     } else {
         let headers = ["NAME", "ROLE", "ADDRESS", "VERSION", "STATUS", "CONTAINERS"];
         output::table(&headers, &render::node_rows(&nodes));
+    }
+    for n in nodes.iter().filter(|n| n.status == Reachability::Refused) {
+        output::error(&format!(
+            "node {}: {}",
+            n.name,
+            n.error.as_deref().unwrap_or("refused")
+        ));
+    }
+    // A node that refused the caller is the caller's to fix: its credentials.
+    if nodes.iter().any(|n| n.status == Reachability::Refused) {
+        return Ok(ExitStatus::Refused);
     }
     Ok(ExitStatus::Success)
 }

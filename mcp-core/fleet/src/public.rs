@@ -306,9 +306,20 @@ impl Fleet {
     /// Undeploys `service` from `node`, then removes its edge routes (the compute
     /// node first, so an edge answers 502 rather than serve a stale backend). The
     /// edge nodes' results are returned for reporting; an unreachable edge keeps
-    /// its route until the undeploy is run again.
+    /// its route until the undeploy is run again. A service the node does not
+    /// know is `NotFound`, unless edge routes of it were left to remove (an
+    /// undeploy run again after an edge node was down).
     pub async fn undeploy(&self, service: &str, node: &str) -> Result<Undeployed, crate::Error> {
-        let report = self.client(node).await?.undeploy(service).await?;
+        let (report, unknown) = match self.client(node).await?.undeploy(service).await {
+            Ok(r) => (r, None),
+            Err(e) if e.kind() == mcp_model::ErrorKind::NotFound => {
+                let mut r = Report::new(service, node);
+                r.warnings
+                    .push(format!("service {service} is not deployed on {node}"));
+                (r, Some(e))
+            }
+            Err(e) => return Err(e.into()),
+        };
         let mut done = Undeployed {
             report,
             edges_removed: Vec::new(),
@@ -326,7 +337,12 @@ impl Fleet {
                 Err(error) => done.edge_failures.push(NodeFailure { node: edge, error }),
             }
         }
-        Ok(done)
+        match unknown {
+            Some(e) if done.edges_removed.is_empty() && done.edge_failures.is_empty() => {
+                Err(e.into())
+            }
+            _ => Ok(done),
+        }
     }
 }
 

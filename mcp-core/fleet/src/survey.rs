@@ -17,8 +17,11 @@ mcp_model::words! {
     pub enum Reachability: "reachability" {
         /// It answered.
         Reachable => "reachable",
-        /// It did not (or refused the caller).
+        /// No address of it answered.
         Unreachable => "unreachable",
+        /// It answered but refused the caller (a token it does not accept, or an
+        /// account it does not allow).
+        Refused => "refused",
         /// It has no address yet (being provisioned).
         Unknown => "unknown",
     }
@@ -155,9 +158,17 @@ impl Fleet {
                     ..listing
                 }
             } else if let Some(f) = answers.failures.iter().find(|f| f.node == listing.name) {
+                let refused = matches!(
+                    f.error.kind(),
+                    mcp_model::ErrorKind::Unauthenticated | mcp_model::ErrorKind::PermissionDenied
+                );
                 NodeListing {
                     address: Some(entry.all_addresses().join(",")),
-                    status: Reachability::Unreachable,
+                    status: if refused {
+                        Reachability::Refused
+                    } else {
+                        Reachability::Unreachable
+                    },
                     error: Some(f.error.to_string()),
                     ..listing
                 }

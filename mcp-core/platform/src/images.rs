@@ -59,6 +59,14 @@ pub enum ImageError {
         /// The image.
         image: String,
     },
+    /// A `localhost/` image (built on the node, never pulled) is not there.
+    #[error(
+        "{image} is not on this node: localhost/ images are built here (podman build), never pulled"
+    )]
+    NotLocal {
+        /// The image.
+        image: String,
+    },
 }
 
 impl ImageError {
@@ -68,7 +76,7 @@ impl ImageError {
             ImageError::Reference { .. } => ErrorKind::InvalidInput,
             ImageError::Unauthorized { .. } => ErrorKind::Unauthenticated,
             ImageError::Unavailable { .. } => ErrorKind::Unavailable,
-            ImageError::NotFound { .. } => ErrorKind::NotFound,
+            ImageError::NotFound { .. } | ImageError::NotLocal { .. } => ErrorKind::NotFound,
         }
     }
 }

@@ -92,10 +92,14 @@ impl AgentEndpoint {
                 });
             }
             Err(mcp_model::fsutil::SecretError::Io(e)) => {
-                return Err(ConfigError::File {
-                    what: "token",
+                // Which kind of node it is only the agent knows: both ways.
+                return Err(ConfigError::NoToken {
                     path: token_path.clone(),
-                    message: format!("{e}; log in with `mcp login`"),
+                    message: e.to_string(),
+                    hint: "a node with a token file: copy its admin token there (mode 0600; \
+                           `mcp-agent init --local DIR` writes DIR/admin-token) or point \
+                           [auth] token_path at it; a node using MCIAS: `mcp login` writes it"
+                        .to_owned(),
                 });
             }
         };

@@ -54,7 +54,7 @@ pub(super) fn target_of(
 ) -> Result<(Remote, Layout), ProvisionError> {
     let destination = entry.ssh.clone().ok_or_else(|| {
         ProvisionError::Settings(format!(
-            "node {} has no ssh target: set `ssh` in its [[nodes]] entry (or --ssh)",
+            "node {} has no ssh target: set `ssh` in its [[nodes]] entry (`mcp node provision --ssh DEST` records it)",
             entry.name
         ))
     })?;

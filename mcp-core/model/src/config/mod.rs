@@ -72,6 +72,16 @@ pub enum ConfigError {
         /// SDK) rather than the default.
         explicit: bool,
     },
+    /// There is no token to present: the token file is missing or unreadable.
+    #[error("no token at {}: {message}; {hint}", path.display())]
+    NoToken {
+        /// The token file.
+        path: PathBuf,
+        /// Why it could not be read.
+        message: String,
+        /// How to get one (the node's admin token, or `mcp login` with MCIAS).
+        hint: String,
+    },
     /// A node entry to add is malformed (its name, address or architecture).
     #[error("node {node:?}: {message}")]
     BadNode {
@@ -115,6 +125,7 @@ impl ConfigError {
             | ConfigError::Invalid { .. }
             | ConfigError::BadNode { .. } => ErrorKind::InvalidInput,
             ConfigError::NodeExists { .. } => ErrorKind::Conflict,
+            ConfigError::NoToken { .. } => ErrorKind::Unauthenticated,
         }
     }
 }

@@ -92,17 +92,23 @@ impl Engine {
 
     /// Makes `image` present unless already confirmed: when it is not local, its
     /// registry is asked first (so a tag that does not exist fails with the
-    /// reference, before anything is touched), then it is pulled.
+    /// reference, before anything is touched), then it is pulled. A missing
+    /// `localhost/` image is not pulled (no registry has it): it is not found.
     pub(super) fn ensure_image(&self, image: &str) -> Result<(), crate::Error> {
         if self.known().images.contains(image) {
             return Ok(());
         }
         if !self.runtime.image_exists(image)? {
-            if let Some(registry) = mcp_platform::images::ImageRef::parse(image)
+            let registry = mcp_platform::images::ImageRef::parse(image)
                 .ok()
-                .and_then(|r| r.registry)
-                && registry != "localhost"
-            {
+                .and_then(|r| r.registry);
+            if registry.as_deref() == Some("localhost") {
+                return Err(mcp_platform::images::ImageError::NotLocal {
+                    image: image.to_owned(),
+                }
+                .into());
+            }
+            if let Some(registry) = registry {
                 let client = mcp_platform::images::ImageRegistry::new(self.config.registry.clone());
                 let check = crate::bridge::block_on(client.exists(image)).map_err(|e| {
                     mcp_platform::images::ImageError::Unavailable {

@@ -14,7 +14,7 @@ use mcp_model::view::{ComponentChange, DesiredState, Report, Step};
 
 use super::journal::Journal;
 use super::undo::Undo;
-use super::{Engine, Result, naming, routing, step_err, summary};
+use super::{Engine, EngineError, Result, naming, routing, step_err, summary};
 use crate::certs::{CertPaths, Ensured};
 use crate::registry::{RegistryError, ServiceRecord};
 use crate::runtime::{ContainerSpec, ContainerState, labels};
@@ -291,6 +291,9 @@ impl Engine {
     fn undeploy_locked(&self, service: &str) -> Result<Report> {
         let fail = |e: crate::Error| step_err("undeploy", service, Step::Remove)(e);
         let rec = self.registry.service(service).map_err(|e| fail(e.into()))?;
+        if rec.is_none() && self.nothing_of(service).map_err(fail)? {
+            return Err(EngineError::NotDeployed(service.to_owned()));
+        }
         // Once routes and names are withdrawn, an undeploy the agent does not
         // live to finish is completed when it starts again (see journal.rs).
         let journal = self.journal(service, "undeploy").map_err(fail)?;
@@ -321,6 +324,19 @@ impl Engine {
                 .push(format!("service {service} was not deployed"));
         }
         Ok(report)
+    }
+
+    /// Whether nothing of `service` is on this node: no container labelled with
+    /// it, no proxy route or DNS record recorded for it (an undeploy of it would
+    /// change nothing).
+    fn nothing_of(&self, service: &str) -> Result<bool, crate::Error> {
+        let containers = self.runtime.list(&[
+            (labels::INSTANCE, &self.config.instance),
+            (labels::SERVICE, service),
+        ])?;
+        Ok(containers.is_empty()
+            && self.owned_routes(service)?.is_empty()
+            && self.owned_records(service)?.is_empty())
     }
 
     /// Removes the containers of `service` (recorded, or labelled with it) and, in

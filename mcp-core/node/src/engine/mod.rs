@@ -261,6 +261,8 @@ impl Engine {
         self.forget_observed();
         match &out {
             Ok(v) => self.event(actor, action, service, describe(v), None),
+            // Nothing was there to change: not an event of a service that is not.
+            Err(EngineError::NotDeployed(_)) => {}
             Err(e) => self.event(actor, action, service, String::new(), Some(e.to_string())),
         }
         out

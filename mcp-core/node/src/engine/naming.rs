@@ -76,7 +76,7 @@ impl Engine {
             .collect()
     }
 
-    fn owned_records(&self, service: &str) -> Result<Vec<DnsRecord>, crate::Error> {
+    pub(super) fn owned_records(&self, service: &str) -> Result<Vec<DnsRecord>, crate::Error> {
         Ok(self
             .registry
             .read(|t| t.dns_records())?
