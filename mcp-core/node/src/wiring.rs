@@ -66,6 +66,7 @@ pub fn engine(config: &AgentConfig) -> crate::Result<Engine> {
         })?;
     }
     let registry = Arc::new(Registry::open(&config.database.path)?);
+    registry.set_event_retention(config.events);
     let engine_config = EngineConfig {
         node: config.node.name.clone(),
         instance: instance_id(&registry, &config.node.name)?,

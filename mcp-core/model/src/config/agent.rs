@@ -59,6 +59,9 @@ pub struct AgentConfig {
     /// `[policy]`: what a definition may ask of this host.
     #[serde(default)]
     pub policy: PolicySection,
+    /// `[events]`: how long the event log keeps what happened.
+    #[serde(default)]
+    pub events: EventsSection,
     /// `[log]`: logging.
     #[serde(default)]
     pub log: LogSection,
@@ -330,6 +333,27 @@ impl Default for MonitorSection {
     }
 }
 
+/// `[events]`: retention of the event log. An event older than `keep_days`, or
+/// beyond the newest `keep_rows`, is dropped (oldest first) when one is added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsSection {
+    /// Days an event is kept.
+    pub keep_days: u32,
+    /// Events kept at most.
+    pub keep_rows: u32,
+}
+
+impl Default for EventsSection {
+    /// 90 days, at most 100 000 events (a few tens of megabytes).
+    fn default() -> Self {
+        EventsSection {
+            keep_days: 90,
+            keep_rows: 100_000,
+        }
+    }
+}
+
 /// `[ports]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -380,6 +404,7 @@ const AGENT_SECTIONS: &[&str] = &[
     "certs",
     "dns",
     "snapshots",
+    "events",
     "log",
 ];
 

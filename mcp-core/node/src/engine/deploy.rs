@@ -5,7 +5,7 @@
 //! first), so a failed first deploy leaves nothing behind and a failed redeploy
 //! leaves the previous version serving.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::time::SystemTime;
 
 use mcp_model::ports::{LeaseRequest, PortLease};
@@ -19,7 +19,7 @@ use mcp_model::view::{ComponentChange, DesiredState, DnsRecord, NodeRole, Report
 use super::containers::{NEXT_SUFFIX, PARKED_SUFFIX};
 use super::journal::Journal;
 use super::undo::Undo;
-use super::{Engine, EngineError, Result, assignment, naming, routing, step_err, summary};
+use super::{Engine, EngineError, Result, assignment, naming, routing, step_err};
 use crate::certs::Ensured;
 use crate::proxy::ProxyRoute;
 use crate::registry::{ComponentRecord, ContainerRecord, RegistryError, ServiceRecord};
@@ -42,12 +42,31 @@ impl Engine {
     /// are removed. Every route keeps the host port it had. On failure everything is
     /// undone and the error names the step.
     pub fn deploy(&self, def: &ValidatedDefinition, actor: &str) -> Result<Report> {
+        // What ran before, for the event: `api: replaced v1.2.0 → v1.3.0`.
+        let before: HashMap<String, String> = self
+            .registry
+            .service(&def.name)
+            .ok()
+            .flatten()
+            .map(|r| {
+                r.components
+                    .into_iter()
+                    .map(|c| (c.container_name, c.version))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let after: HashMap<String, String> = def
+            .resolve(&self.config.conventions)
+            .components
+            .into_iter()
+            .map(|c| (c.container_name, c.version))
+            .collect();
         self.recorded(
             actor,
             "deploy",
             &def.name,
             || self.deploy_locked(def),
-            summary,
+            |r| versioned_summary(r, &before, &after),
         )
     }
 
@@ -722,4 +741,25 @@ fn settle_leases(
         }
     }
     Ok(())
+}
+
+/// A deploy's report as its event says it: each container's change, a replaced
+/// one with the versions it went from and to when they differ.
+fn versioned_summary(
+    r: &Report,
+    before: &HashMap<String, String>,
+    after: &HashMap<String, String>,
+) -> String {
+    r.components
+        .iter()
+        .map(
+            |c| match (c.change, before.get(&c.container), after.get(&c.container)) {
+                (ComponentChange::Replaced, Some(old), Some(new)) if old != new => {
+                    format!("{}: replaced {old} → {new}", c.container)
+                }
+                _ => format!("{}: {}", c.container, c.change),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -509,3 +509,18 @@ fn adopt_and_recover() {
         [("app".to_owned(), ComponentChange::Adopted)]
     );
 }
+
+#[test]
+fn a_replace_event_names_the_versions() {
+    let bed = Bed::new(false);
+    bed.deploy(&service("app", IMAGE_V1, "")).expect("v1");
+    bed.deploy(&service("app", IMAGE_V2, "")).expect("v2");
+    let events = bed
+        .engine
+        .registry
+        .events(&crate::registry::EventQuery::default())
+        .expect("events");
+    let last = events.last().expect("an event");
+    assert_eq!(last.action, "deploy");
+    assert_eq!(last.detail, "app: replaced v1.0.0 → v2.0.0");
+}

@@ -117,6 +117,7 @@ fn sql(op: &'static str) -> impl FnOnce(rusqlite::Error) -> RegistryError {
 pub struct Registry {
     conn: Mutex<Connection>,
     path: PathBuf,
+    retention: Mutex<mcp_model::config::EventsSection>,
 }
 
 impl Registry {
@@ -192,6 +193,7 @@ impl Registry {
         Ok(Registry {
             conn: Mutex::new(conn),
             path,
+            retention: Mutex::new(Default::default()),
         })
     }
 
@@ -295,9 +297,20 @@ impl Registry {
         self.read(|t| t.events(query))
     }
 
-    /// Appends one event.
+    /// Appends one event and, in the same transaction, drops what the retention
+    /// ([`Registry::set_event_retention`]) no longer keeps.
     pub fn append_event(&self, event: &NewEvent) -> Result<i64> {
-        self.transaction(|t| t.append_event(event))
+        let keep = *self.retention.lock().unwrap_or_else(|p| p.into_inner());
+        self.transaction(|t| {
+            let id = t.append_event(event)?;
+            t.prune_events(&keep)?;
+            Ok(id)
+        })
+    }
+
+    /// How long events are kept (`[events]`; its defaults until set).
+    pub fn set_event_retention(&self, keep: mcp_model::config::EventsSection) {
+        *self.retention.lock().unwrap_or_else(|p| p.into_inner()) = keep;
     }
 }
 

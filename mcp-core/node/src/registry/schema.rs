@@ -141,10 +141,17 @@ CREATE TABLE edge_routes (
 "#;
 
 /// Settings of this node kept with its state: the agent's instance id
-/// (`instance`), which labels its containers.
+/// (`instance`), which labels its containers. Event retention: the log stays
+/// append-only, and may lose rows only from its oldest end.
 const V5: &str = r#"
 CREATE TABLE settings (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 ) STRICT;
+
+DROP TRIGGER events_no_delete;
+CREATE TRIGGER events_oldest_first BEFORE DELETE ON events
+WHEN old.id > (SELECT min(id) FROM events)
+BEGIN SELECT RAISE(ABORT, 'events are append-only: only the oldest may be dropped'); END;
+CREATE INDEX events_at ON events(at);
 "#;

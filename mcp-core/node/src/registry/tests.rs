@@ -345,8 +345,56 @@ fn events_are_append_only_and_filterable() {
     let conn = reg.conn.lock().expect("lock");
     let upd = conn.execute("UPDATE events SET detail = 'x'", []);
     assert!(upd.is_err(), "update must be refused");
-    let del = conn.execute("DELETE FROM events", []);
-    assert!(del.is_err(), "delete must be refused");
+    let newest = all[2].id;
+    let del = conn.execute("DELETE FROM events WHERE id = ?1", [newest]);
+    assert!(del.is_err(), "a hole in the log must be refused");
+    let oldest = conn.execute("DELETE FROM events WHERE id = ?1", [all[0].id]);
+    assert_eq!(oldest.ok(), Some(1), "the oldest may go (retention)");
+}
+
+#[test]
+fn the_event_log_keeps_what_its_retention_says_and_bounds_each_event() {
+    let (reg, _dir) = open();
+    let event = |detail: String| NewEvent {
+        actor: "kyle".into(),
+        action: "deploy".into(),
+        service: Some("a".into()),
+        detail,
+        error: Some("e".repeat(10_000)),
+    };
+    // An event from long ago, as a node that ran for a year has.
+    reg.transaction(|t| {
+        t.tx.execute(
+            "INSERT INTO events (at, actor, action, service, detail) VALUES (1000, 'old', 'deploy', 'a', 'ancient')",
+            [],
+        )
+        .map_err(sql("insert"))
+    })
+    .expect("old event");
+    reg.set_event_retention(mcp_model::config::EventsSection {
+        keep_days: 1,
+        keep_rows: 3,
+    });
+    for i in 0..5 {
+        reg.append_event(&event(format!("#{i}"))).expect("append");
+    }
+    let kept = reg.events(&EventQuery::default()).expect("events");
+    assert_eq!(
+        kept.iter().map(|e| e.detail.as_str()).collect::<Vec<_>>(),
+        ["#2", "#3", "#4"],
+        "the newest three, the ancient one gone"
+    );
+    let error = kept[0].error.as_deref().expect("error");
+    assert!(
+        error.len() < super::events::MAX_EVENT_TEXT + 64,
+        "{}",
+        error.len()
+    );
+    assert!(
+        error.ends_with("(5904 bytes cut)"),
+        "{}",
+        &error[error.len() - 40..]
+    );
 }
 
 #[test]
