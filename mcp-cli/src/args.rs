@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use clap_complete::engine::ArgValueCompleter;
 use mcp_core::spec::Mode;
 use mcp_core::view::NodeRole;
 
@@ -88,13 +89,14 @@ pub(crate) struct ValidateArgs {
     /// Definition files or directories of them (default: the services directory).
     pub(crate) paths: Vec<PathBuf>,
     /// Also check them against this node's host policy (asks its agent).
-    #[arg(short = 'n', long)]
+    #[arg(short = 'n', long, add = nodes())]
     pub(crate) node: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct ServiceArg {
     /// A service name (its definition is in the services directory) or a file.
+    #[arg(add = services())]
     pub(crate) service: String,
 }
 
@@ -104,27 +106,27 @@ pub(crate) struct SnapshotArgs {
     #[command(subcommand)]
     pub(crate) command: Option<SnapshotCommand>,
     /// The service to snapshot.
-    #[arg(required = true)]
+    #[arg(required = true, add = services())]
     pub(crate) service: Option<String>,
     /// The node (default: from the service's definition).
-    #[arg(short = 'n', long)]
+    #[arg(short = 'n', long, add = nodes())]
     pub(crate) node: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct MigrateArgs {
     /// The service to move.
-    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    #[arg(required_unless_present = "all", conflicts_with = "all", add = services())]
     pub(crate) service: Option<String>,
     /// The node to move it to.
-    #[arg(long)]
+    #[arg(long, add = nodes())]
     pub(crate) to: String,
     /// Move every service whose definition names --from, stopping at the first
     /// failure.
     #[arg(long, requires = "from")]
     pub(crate) all: bool,
     /// The node to empty (with --all).
-    #[arg(long, requires = "all")]
+    #[arg(long, requires = "all", add = nodes())]
     pub(crate) from: Option<String>,
     /// Replace data the target already has for the service.
     #[arg(long)]
@@ -140,35 +142,38 @@ pub(crate) enum SnapshotCommand {
 #[derive(Debug, Args)]
 pub(crate) struct NodeServiceArg {
     /// The service.
+    #[arg(add = services())]
     pub(crate) service: String,
     /// The node (default: from the service's definition).
-    #[arg(short = 'n', long)]
+    #[arg(short = 'n', long, add = nodes())]
     pub(crate) node: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct NodeArg {
     /// Only this node (default: every node).
-    #[arg(short = 'n', long)]
+    #[arg(short = 'n', long, add = nodes())]
     pub(crate) node: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct StatusArgs {
     /// The service (default: every service).
+    #[arg(add = services())]
     pub(crate) service: Option<String>,
     /// The node (default: from the definition, or every node).
-    #[arg(short = 'n', long)]
+    #[arg(short = 'n', long, add = nodes())]
     pub(crate) node: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct LogsArgs {
     /// The service.
+    #[arg(add = services())]
     pub(crate) service: String,
-    /// The last N lines (default: all).
-    #[arg(short = 'n', long = "lines")]
-    pub(crate) lines: Option<u32>,
+    /// The last N lines of each container (default: all).
+    #[arg(long, visible_alias = "lines", value_name = "N")]
+    pub(crate) tail: Option<u32>,
     /// Keep printing new output.
     #[arg(short, long)]
     pub(crate) follow: bool,
@@ -176,16 +181,17 @@ pub(crate) struct LogsArgs {
     #[arg(short, long)]
     pub(crate) component: Option<String>,
     /// The node (default: from the definition).
-    #[arg(long)]
+    #[arg(short = 'n', long, add = nodes())]
     pub(crate) node: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct EventsArgs {
     /// Only this service's events.
+    #[arg(add = services())]
     pub(crate) service: Option<String>,
     /// Only this node (default: every node).
-    #[arg(short = 'n', long)]
+    #[arg(short = 'n', long, add = nodes())]
     pub(crate) node: Option<String>,
     /// The last N events.
     #[arg(long, default_value_t = 50)]
@@ -226,7 +232,7 @@ pub(crate) enum RouteCommand {
     /// List a node's mc-proxy routes.
     List {
         /// The node.
-        #[arg(short = 'n', long)]
+        #[arg(short = 'n', long, add = nodes())]
         node: String,
     },
     /// Add a route by hand.
@@ -234,7 +240,7 @@ pub(crate) enum RouteCommand {
     /// Remove a route.
     Remove {
         /// The node.
-        #[arg(short = 'n', long)]
+        #[arg(short = 'n', long, add = nodes())]
         node: String,
         /// Listener, e.g. :443.
         listener: String,
@@ -284,7 +290,7 @@ pub(crate) struct ProvisionArgs {
 #[derive(Debug, Args)]
 pub(crate) struct RouteAddArgs {
     /// The node.
-    #[arg(short = 'n', long)]
+    #[arg(short = 'n', long, add = nodes())]
     pub(crate) node: String,
     /// Listener, e.g. :443.
     pub(crate) listener: String,
@@ -318,7 +324,7 @@ pub(crate) enum EdgeCommand {
 #[derive(Debug, Args)]
 pub(crate) struct EdgeArg {
     /// Only this edge node (default: every node with role edge).
-    #[arg(short = 'n', long)]
+    #[arg(short = 'n', long, add = nodes())]
     pub(crate) node: Option<String>,
 }
 
@@ -352,4 +358,14 @@ pub(crate) struct LoginArgs {
 pub(crate) struct CompletionsArgs {
     /// bash, zsh, fish, elvish or powershell.
     pub(crate) shell: clap_complete::Shell,
+}
+
+/// Completes service names (`crate::complete`).
+fn services() -> ArgValueCompleter {
+    ArgValueCompleter::new(crate::complete::services)
+}
+
+/// Completes node names (`crate::complete`).
+fn nodes() -> ArgValueCompleter {
+    ArgValueCompleter::new(crate::complete::nodes)
 }

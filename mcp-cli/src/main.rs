@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+mod complete;
 mod context;
 mod exit;
 mod output;
@@ -14,6 +15,9 @@ use clap::Parser;
 use mcp_core::ErrorKind;
 
 fn main() -> ExitCode {
+    // A shell asking for completions (`COMPLETE=bash mcp …`): answer and exit.
+    clap_complete::CompleteEnv::with_factory(<args::Cli as clap::CommandFactory>::command)
+        .complete();
     let cli = args::Cli::parse();
     if let args::Command::Completions(a) = &cli.command {
         commands::completions(a);

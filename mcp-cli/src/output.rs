@@ -28,6 +28,15 @@ pub(crate) fn json<T: serde::Serialize + ?Sized>(value: &T) {
     }
 }
 
+/// Prints `value` as one line of JSON: one record of a stream (`--follow
+/// --json`), so a reader can take it line by line.
+pub(crate) fn json_line<T: serde::Serialize + ?Sized>(value: &T) {
+    match serde_json::to_string(value) {
+        Ok(s) => line(&s),
+        Err(e) => error(&format!("error: cannot encode JSON: {e}")),
+    }
+}
+
 /// Prints `value` as JSON when `json`, else as `human` renders it.
 pub(crate) fn json_or<T: serde::Serialize + ?Sized>(json: bool, value: &T, human: impl FnOnce(&T)) {
     if json {

@@ -159,7 +159,10 @@ pub(crate) fn status(r: &StatusReport) {
     if !r.events.is_empty() {
         output::line("  recent events");
         for e in &r.events {
-            output::line(&format!("    {}", event_line(e)));
+            output::line(&format!(
+                "    {}",
+                padded(&event_cells(e)[2..], &FOLLOW_WIDTHS[2..])
+            ));
         }
     }
 }
@@ -192,18 +195,55 @@ fn status_integrations(s: &ServiceStatus) {
 }
 
 /// One event: when, what, who, detail, and the error.
-pub(crate) fn event_line(e: &Event) -> String {
-    let mut s = format!(
-        "{}  {:<9} {:<10} {}",
-        rfc3339(e.at),
-        e.action,
-        e.actor,
-        e.detail
-    );
+pub(crate) const EVENT_HEADERS: [&str; 6] =
+    ["NODE", "SERVICE", "TIME", "ACTION", "ACTOR", "DETAIL"];
+
+/// `mcp events`: one row per event (a failed one's error after its detail).
+pub(crate) fn event_rows(events: &[Event]) -> Rows {
+    events.iter().map(event_cells).collect()
+}
+
+fn event_cells(e: &Event) -> Vec<String> {
+    let mut detail = e.detail.clone();
     if let Some(err) = &e.error {
-        s.push_str(&format!("  ERROR: {err}"));
+        if !detail.is_empty() {
+            detail.push_str("  ");
+        }
+        detail.push_str(&format!("ERROR: {err}"));
     }
-    s
+    vec![
+        e.node.clone(),
+        e.service.clone().unwrap_or_else(|| "-".into()),
+        rfc3339(e.at),
+        e.action.clone(),
+        e.actor.clone(),
+        detail,
+    ]
+}
+
+/// The widths `mcp events --follow` pads to, since rows come one at a time: a
+/// node and a service name up to 16, an RFC 3339 time, an action and an actor.
+const FOLLOW_WIDTHS: [usize; 5] = [16, 16, 20, 18, 12];
+
+fn padded(cells: &[String], widths: &[usize]) -> String {
+    let mut out = String::new();
+    for (i, c) in cells.iter().enumerate() {
+        match widths.get(i) {
+            Some(w) => out.push_str(&format!("{c:<w$}  ")),
+            None => out.push_str(c),
+        }
+    }
+    out.trim_end().to_owned()
+}
+
+/// `mcp events --follow`: the header line, aligned as its rows are.
+pub(crate) fn event_header() -> String {
+    padded(&EVENT_HEADERS.map(str::to_owned), &FOLLOW_WIDTHS)
+}
+
+/// `mcp events --follow`: one event, aligned under [`event_header`].
+pub(crate) fn event_line(e: &Event) -> String {
+    padded(&event_cells(e), &FOLLOW_WIDTHS)
 }
 
 /// `mcp node list`: one row per node.

@@ -151,13 +151,96 @@ fn usage_errors_exit_2() {
 #[test]
 fn shell_completions_are_printed() {
     let home = tempfile::tempdir().expect("home");
-    for shell in ["bash", "zsh", "fish"] {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
         let o = mcp(&["completions", shell], home.path());
         assert_eq!(o.status.code(), Some(0), "{shell}");
         let script = stdout(&o);
+        // bash, zsh and fish ask `mcp` as they complete; the others are static.
+        let dynamic = ["bash", "zsh", "fish"].contains(&shell);
         assert!(
-            script.contains("deploy") && script.contains("undeploy"),
+            if dynamic {
+                script.contains("COMPLETE=") && script.contains("mcp")
+            } else {
+                script.contains("deploy") && script.contains("undeploy")
+            },
             "{shell}: {script}"
         );
     }
+}
+
+/// Shell completion offers the services directory's service names and the
+/// configuration's node names: bash through its real registration script (run
+/// by bash itself), fish and zsh through the protocol their scripts speak.
+#[test]
+fn completion_offers_service_and_node_names() {
+    let home = tempfile::tempdir().expect("home");
+    let services = home.path().join("services");
+    std::fs::create_dir_all(&services).expect("services");
+    for s in ["hello", "notes", "mcq"] {
+        std::fs::write(services.join(format!("{s}.toml")), "").expect("definition");
+    }
+    let config = home.path().join("mcp.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[nodes]]\nname = \"rift\"\naddress = \"127.0.0.1:9444\"\n\n[[nodes]]\nname = \"orion\"\naddress = \"127.0.0.1:9445\"\n\n[services]\ndir = {:?}\n",
+            services.display().to_string()
+        ),
+    )
+    .expect("config");
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_mcp"))
+        .parent()
+        .expect("bin dir");
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let bash = |words: &str, current: &str, previous: &str| {
+        let script = format!(
+            "source <(mcp completions bash)\nCOMP_WORDS=({words})\nCOMP_CWORD=$((${{#COMP_WORDS[@]}} - 1))\nCOMP_TYPE=9\n_clap_complete_mcp mcp '{current}' '{previous}'\necho \"${{COMPREPLY[*]}}\""
+        );
+        let out = Command::new("bash")
+            .args(["-c", &script])
+            .env("PATH", &path)
+            .env("HOME", home.path())
+            .env("MCP_CONFIG", &config)
+            .output()
+            .expect("bash");
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out).trim().to_owned()
+    };
+    assert_eq!(bash("mcp deploy h", "h", "deploy"), "hello");
+    assert_eq!(bash("mcp logs m", "m", "logs"), "mcq");
+    assert_eq!(bash("mcp status -n o", "o", "-n"), "orion");
+    let protocol = |shell: &str, words: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_mcp"))
+            .arg("--")
+            .args(words)
+            .env("COMPLETE", shell)
+            .env("_CLAP_COMPLETE_INDEX", (words.len() - 1).to_string())
+            .env("HOME", home.path())
+            .env("MCP_CONFIG", &config)
+            .output()
+            .expect("mcp");
+        assert!(out.status.success(), "{}", stderr(&out));
+        // One candidate per line, its help after a tab (fish) or a colon (zsh).
+        let mut names: Vec<String> = stdout(&out)
+            .lines()
+            .filter_map(|l| l.split(['\t', ':']).next())
+            .filter(|w| !w.is_empty() && !w.starts_with('-'))
+            .map(str::to_owned)
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        protocol("fish", &["mcp", "undeploy", ""]),
+        ["hello", "mcq", "notes"]
+    );
+    assert_eq!(
+        protocol("fish", &["mcp", "ps", "--node", ""]),
+        ["orion", "rift"]
+    );
+    assert_eq!(protocol("zsh", &["mcp", "stop", "n"]), ["notes"]);
 }

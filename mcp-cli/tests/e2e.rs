@@ -167,8 +167,13 @@ fn every_operator_command_against_a_real_agent() {
         http_get(port, "/", 100).expect("answers"),
         format!("{name} v0.1.0 port={port}\n")
     );
-    let logs = cli.expect(&["logs", &name, "-n", "20"], 0);
+    let logs = cli.expect(&["logs", &name, "--tail", "20"], 0);
     assert!(logs.contains("listening on 0.0.0.0"), "{logs}");
+    let streamed = cli.expect(&["--json", "logs", &name, "--tail", "5"], 0);
+    for l in streamed.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        assert!(v["line"].is_string(), "one object per line: {l}");
+    }
     let human = cli.expect(&["status", &name], 0);
     assert!(
         human.contains(&format!("port      (default route) -> {port}")),
@@ -298,6 +303,10 @@ fn every_operator_command_against_a_real_agent() {
 
     // events: who did what.
     let events = cli.expect(&["events", &name], 0);
+    assert!(
+        events.starts_with("NODE ") && events.lines().next().is_some_and(|h| h.contains("ACTION")),
+        "a header: {events}"
+    );
     for action in ["deploy", "stop", "start", "restart"] {
         assert!(
             events

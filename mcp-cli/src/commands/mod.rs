@@ -57,6 +57,26 @@ pub(crate) async fn run(ctx: &Context, command: Command) -> Outcome {
 
 /// `mcp completions SHELL`.
 pub(crate) fn completions(a: &CompletionsArgs) {
-    let mut cmd = crate::args::Cli::command();
-    clap_complete::generate(a.shell, &mut cmd, "mcp", &mut std::io::stdout());
+    use clap_complete::Shell;
+    use clap_complete::env::{Bash, EnvCompleter, Fish, Zsh};
+    // bash, zsh and fish ask `mcp` itself as they complete (service and node
+    // names included); elvish and powershell get a static script.
+    let dynamic: Option<&dyn EnvCompleter> = match a.shell {
+        Shell::Bash => Some(&Bash),
+        Shell::Zsh => Some(&Zsh),
+        Shell::Fish => Some(&Fish),
+        _ => None,
+    };
+    let out = &mut std::io::stdout();
+    match dynamic {
+        Some(shell) => {
+            if let Err(e) = shell.write_registration("COMPLETE", "mcp", "mcp", "mcp", out) {
+                crate::output::error(&format!("error: {e}"));
+            }
+        }
+        None => {
+            let mut cmd = crate::args::Cli::command();
+            clap_complete::generate(a.shell, &mut cmd, "mcp", out);
+        }
+    }
 }

@@ -43,7 +43,7 @@ pub(crate) async fn status(ctx: &Context, a: &StatusArgs) -> Outcome {
 pub(crate) async fn logs(ctx: &Context, a: &LogsArgs) -> Outcome {
     let node = ctx.fleet.node_for(&a.service, a.node.as_deref())?;
     let mut client = ctx.fleet.client(&node).await?;
-    let tail = a.lines.unwrap_or(0);
+    let tail = a.tail.unwrap_or(0);
     let mut stream = client
         .logs(&a.service, a.component.as_deref(), tail, a.follow)
         .await?;
@@ -51,7 +51,7 @@ pub(crate) async fn logs(ctx: &Context, a: &LogsArgs) -> Outcome {
     while let Some(line) = stream.next().await {
         let line = line?;
         if ctx.json {
-            output::json(&line);
+            output::json_line(&line);
         } else if a.follow {
             output::line(&format!("{} | {}", line.container, line.line));
         } else {
@@ -73,10 +73,7 @@ pub(crate) async fn events(ctx: &Context, a: &EventsArgs) -> Outcome {
     if ctx.json {
         output::json(&all.items);
     } else {
-        for e in &all.items {
-            let service = e.service.as_deref().unwrap_or("-");
-            output::line(&format!("{}  {service}  {}", e.node, render::event_line(e)));
-        }
+        output::table(&render::EVENT_HEADERS, &render::event_rows(&all.items));
     }
     Ok(ExitStatus::after(&all.failures))
 }
@@ -90,12 +87,15 @@ async fn follow_events(ctx: &Context, a: &EventsArgs) -> Outcome {
     let mut stream = client
         .events(a.service.as_deref(), 0, a.limit, true)
         .await?;
+    if !ctx.json {
+        output::line(&render::event_header());
+    }
     while let Some(e) = stream.next().await {
         let e = e?;
         if ctx.json {
-            output::json(&e);
+            output::json_line(&e);
         } else {
-            output::line(&format!("{}  {}", e.node, render::event_line(&e)));
+            output::line(&render::event_line(&e));
         }
     }
     Ok(ExitStatus::Success)

@@ -212,7 +212,8 @@ mod engine {
                 .all(|r| r.service.as_deref() == Some(name.as_str()))
         );
 
-        // A second service wanting the same name is a conflict, and leaves nothing.
+        // A second service wanting the same name is a conflict, refused before
+        // any step, and leaves nothing.
         let twin = bed.name("twin");
         let twin_def = mcp_model::spec::ValidatedDefinition::parse(
             &bed.hello_definition(&twin, "v0.1.0", "")
@@ -226,10 +227,10 @@ mod engine {
         )
         .expect("twin");
         let err = engine.deploy(&twin_def, "tester").expect_err("same name");
-        assert_eq!(err.step(), Some(Step::Dns), "{err}");
+        assert_eq!(err.step(), Some(Step::Validate), "{err}");
         assert!(
             err.to_string()
-                .contains(&format!("belongs to service {name}")),
+                .contains(&format!("is held by service {name}")),
             "{err}"
         );
         assert!(engine.runtime().inspect(&twin).expect("inspect").is_none());

@@ -172,9 +172,13 @@ fn deploy_redeploy_stop_start_restart_undeploy(mode: Mode) {
     let recent: Vec<&str> = report.events.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(recent, ["start", "restart"]);
 
-    // Undeploy (twice: idempotent): no container, no lease, no row; data kept.
+    // Undeploy: no container, no lease, no row; data kept. Again: nothing of it
+    // is left, so it is not found (and not an event).
     engine.undeploy(&name, "tester").expect("undeploy");
-    engine.undeploy(&name, "tester").expect("undeploy again");
+    let again = engine
+        .undeploy(&name, "tester")
+        .expect_err("undeploy again");
+    assert_eq!(again.kind(), ErrorKind::NotFound, "{again}");
     assert_eq!(state(&engine, &name), None);
     assert!(engine.registry().leases().expect("leases").is_empty());
     assert!(engine.registry().service(&name).expect("read").is_none());
@@ -183,8 +187,7 @@ fn deploy_redeploy_stop_start_restart_undeploy(mode: Mode) {
     assert_eq!(
         actions,
         [
-            "deploy", "deploy", "deploy", "stop", "stop", "start", "restart", "undeploy",
-            "undeploy"
+            "deploy", "deploy", "deploy", "stop", "stop", "start", "restart", "undeploy"
         ]
     );
     let err = engine.stop(&name, "tester").expect_err("not deployed");
