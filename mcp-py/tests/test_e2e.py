@@ -55,7 +55,7 @@ def test_deploy_inspect_undeploy(node: Dict[str, Any]) -> None:
     started = status.components[0].started_at
     assert isinstance(started, datetime.datetime) and started.tzinfo is not None
     assert status == client.status(name), "records compare by value"
-    assert [e.action for e in status.recent_events][-1] == "deploy"
+    assert [e.action for e in status.recent_events][-1] == "deploy", [(e.action, e.detail, e.error) for e in status.recent_events]
     as_dict = status.to_dict()
     assert as_dict["components"][0]["state"] == "running"
     assert as_dict["components"][0]["started_at"].endswith("Z"), "JSON-safe times"

@@ -154,6 +154,11 @@ impl Monitor {
                 continue;
             }
             let result = self.engine.repair(&action);
+            if let Ok(false) = result {
+                // Planned again under the service's lock, nothing was left to do
+                // (an operation was making the container): no drift.
+                continue;
+            }
             if matches!(
                 action.kind,
                 ActionKind::Start | ActionKind::Create | ActionKind::Replace

@@ -60,8 +60,9 @@ impl Engine {
 
     /// Applies one planned action, under the service's lock, if it still holds: the
     /// container's state is planned again first, so a deploy or stop that ran since
-    /// the plan was made is never undone.
-    pub fn repair(&self, action: &Action) -> Result<(), crate::Error> {
+    /// the plan was made is never undone. Returns whether it acted (a deploy that
+    /// was making the container when it was planned, say, leaves nothing to do).
+    pub fn repair(&self, action: &Action) -> Result<bool, crate::Error> {
         let lock = action.service.as_deref().map(|s| self.lock(s));
         let _guard = lock
             .as_ref()
@@ -81,10 +82,10 @@ impl Engine {
             .into_iter()
             .find(|a| a.container == action.container)
         else {
-            return Ok(());
+            return Ok(false);
         };
         if current.kind != action.kind {
-            return Ok(());
+            return Ok(false);
         }
         let name = action.container.as_str();
         self.forget_observed();
@@ -97,12 +98,12 @@ impl Engine {
             }
             ActionKind::Create | ActionKind::Replace => {
                 let (Some(service), Some(component)) = (&action.service, &action.component) else {
-                    return Ok(());
+                    return Ok(false);
                 };
                 let rec = self.deployed(service)?;
                 let specs = self.recorded_specs(&rec)?;
                 let Some((_, spec)) = specs.iter().find(|(c, _)| &c.name == component) else {
-                    return Ok(());
+                    return Ok(false);
                 };
                 self.runtime.remove(name)?;
                 self.recreate(service, component, spec)?;
@@ -128,7 +129,7 @@ impl Engine {
             }
             ActionKind::Report => {}
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Marks a component flapping and takes its container away, recording why with
