@@ -143,7 +143,7 @@ impl Fleet {
             mcp_model::config::check_address(a).map_err(bad)?;
         }
         if let Some(arch) = &entry.arch {
-            let arch = crate::provision::debian_arch(arch);
+            let arch = mcp_model::config::debian_arch(arch);
             if !ARCHITECTURES.contains(&arch.as_str()) {
                 return Err(bad(format!(
                     "unknown architecture {}: one of {}",

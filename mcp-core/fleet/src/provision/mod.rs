@@ -177,15 +177,7 @@ pub struct ProvisionRequest {
     pub dry_run: bool,
 }
 
-/// The Debian architecture name of `uname -m`'s answer.
-pub fn debian_arch(uname_m: &str) -> String {
-    match uname_m.trim() {
-        "x86_64" => "amd64".into(),
-        "aarch64" | "arm64" => "arm64".into(),
-        "armv7l" => "armhf".into(),
-        other => other.into(),
-    }
-}
+pub use mcp_model::config::debian_arch;
 
 impl Fleet {
     /// The agent build for `arch`: `<agent_binaries>/mcp-agent-<arch>`, or

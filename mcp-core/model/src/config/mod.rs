@@ -260,6 +260,16 @@ pub fn check_address(address: &str) -> Result<(), String> {
     }
 }
 
+/// The Debian architecture name of `uname -m`'s answer.
+pub fn debian_arch(uname_m: &str) -> String {
+    match uname_m.trim() {
+        "x86_64" => "amd64".into(),
+        "aarch64" | "arm64" => "arm64".into(),
+        "armv7l" => "armhf".into(),
+        other => other.into(),
+    }
+}
+
 /// The architectures agent builds are named for (`mcp-agent-<arch>`), Debian's
 /// names.
 pub const ARCHITECTURES: &[&str] = &["amd64", "arm64", "armhf"];
