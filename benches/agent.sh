@@ -46,7 +46,7 @@ mkdir -p "$state/srv/bench-raw"
 # The same flags MCP passes, labels included (Podman's own cost grows with them).
 raw="run -d --name bench-raw --user 0:0 --restart unless-stopped --network mcpnet \
  -v $state/srv/bench-raw:$state/srv/bench-raw -e PORT=$port -p 127.0.0.1:$port:$port \
- --label mcp.component=bench-raw --label mcp.instance=bench --label mcp.managed=true \
+ --label mcp.component=bench-raw --label mcp.instance=bench --label mcp.managed=true --label mcp.node=local \
  --label mcp.service=bench-raw --label mcp.spec-hash=$(printf '%064d' 0) --label mcp.version=v0.1.0 $image"
 hyperfine --warmup 3 --runs 30 --export-markdown "$state/deploy.md" \
     --prepare "$bin/mcp --config $state/mcp.toml undeploy bench >/dev/null 2>&1 || true" \

@@ -104,6 +104,20 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Held<S> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
+    // Forwarded, not left to the defaults: without them HTTP/2 writes each piece
+    // of a frame on its own, one TLS record and one syscall each.
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_flush(cx)
     }

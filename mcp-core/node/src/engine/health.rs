@@ -70,7 +70,7 @@ pub enum HealthError {
     NotRunning {
         /// The container.
         container: String,
-        /// What happened: `exited (exit code 1)`, `was restarted 2 times …`, `is gone`.
+        /// What happened: `is exited (exit code 1)`, `was restarted 2 times …`, `is gone`.
         how: String,
         /// The port checked.
         port: u16,
