@@ -24,15 +24,12 @@ fn matching(current: &OsStr, names: impl Iterator<Item = String>) -> Vec<Complet
 
 /// Service names: `<service>.toml` files in the services directory.
 pub(crate) fn services(current: &OsStr) -> Vec<CompletionCandidate> {
-    let Some(dir) = config().map(|c| c.services_dir()) else {
+    let Some(dir) = config().map(|c| c.services_dir()).filter(|d| d.is_dir()) else {
         return Vec::new();
     };
-    let names = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+    let files = mcp_core::spec::definition_files(&[dir]).unwrap_or_default();
+    let names = files
+        .iter()
         .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()));
     matching(current, names)
 }

@@ -13,6 +13,18 @@ use serde::{Deserialize, Serialize};
 use crate::ErrorKind;
 use crate::text::quoted;
 
+/// Whether `l` is one label of a DNS name (either case): letters, digits and
+/// `-`, 1 to 63 characters, no `-` at either end. Hostnames in definitions and
+/// the hosts of node addresses are made of these ([`is_dns_label`] is the
+/// stricter rule of service and component names).
+pub fn is_host_label(l: &str) -> bool {
+    !l.is_empty()
+        && l.len() <= 63
+        && !l.starts_with('-')
+        && !l.ends_with('-')
+        && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
 /// Why a name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{what} {}: {rule}", quoted(value))]

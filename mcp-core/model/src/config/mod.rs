@@ -246,14 +246,7 @@ pub fn check_address(address: &str) -> Result<(), String> {
     if host.parse::<std::net::Ipv4Addr>().is_ok() {
         return Ok(());
     }
-    let label_ok = |l: &str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-    };
-    if host.len() <= 253 && host.split('.').all(label_ok) {
+    if host.len() <= 253 && host.split('.').all(crate::names::is_host_label) {
         Ok(())
     } else {
         bad("the host must be a DNS name or an IP address")

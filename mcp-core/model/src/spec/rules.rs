@@ -543,12 +543,7 @@ pub fn check_hostname(h: &str) -> Result<(), String> {
         ));
     }
     for l in &labels {
-        let ok = !l.is_empty()
-            && l.len() <= 63
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        if !ok {
+        if !crate::names::is_host_label(l) {
             return Err(format!(
                 "hostname {h:?} has an invalid label {l:?} (letters, digits and '-', 1 to 63 characters, no '-' at either end)"
             ));

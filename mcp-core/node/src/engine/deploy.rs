@@ -42,35 +42,18 @@ impl Engine {
     /// are removed. Every route keeps the host port it had. On failure everything is
     /// undone and the error names the step.
     pub fn deploy(&self, def: &ValidatedDefinition, actor: &str) -> Result<Report> {
-        // What ran before, for the event: `api: replaced v1.2.0 → v1.3.0`.
-        let before: HashMap<String, String> = self
-            .registry
-            .service(&def.name)
-            .ok()
-            .flatten()
-            .map(|r| {
-                r.components
-                    .into_iter()
-                    .map(|c| (c.container_name, c.version))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let after: HashMap<String, String> = def
-            .resolve(&self.config.conventions)
-            .components
-            .into_iter()
-            .map(|c| (c.container_name, c.version))
-            .collect();
         self.recorded(
             actor,
             "deploy",
             &def.name,
             || self.deploy_locked(def),
-            |r| versioned_summary(r, &before, &after),
+            |(_, event)| event.clone(),
         )
+        .map(|(report, _)| report)
     }
 
-    fn deploy_locked(&self, def: &ServiceDefinition) -> Result<Report> {
+    /// The deploy under the service's lock: its report, and its event's detail.
+    fn deploy_locked(&self, def: &ServiceDefinition) -> Result<(Report, String)> {
         let resolved = def.resolve(&self.config.conventions);
         let previous = self.validate_deploy(def, &resolved)?;
         self.ensure_images(&resolved)?;
@@ -690,8 +673,10 @@ impl<'e> DeployPlan<'e> {
     }
 
     /// Step finish (cannot fail the deploy any more): parked containers and
-    /// those of dropped components are removed, the allocator reloaded.
-    fn finish(mut self) -> Report {
+    /// those of dropped components are removed, the allocator reloaded. The
+    /// report, and the event's detail: each container's change, a replaced one
+    /// with the versions it went from and to (`api: replaced v1.2.0 → v1.3.0`).
+    fn finish(mut self) -> (Report, String) {
         let e = self.engine;
         for old in &self.parked {
             if let Err(err) = e.runtime.remove(old) {
@@ -705,7 +690,20 @@ impl<'e> DeployPlan<'e> {
                 .warnings
                 .push(format!("cannot reload port leases: {err}"));
         }
-        self.report
+        let before: HashMap<&str, &str> = self
+            .previous
+            .iter()
+            .flat_map(|r| &r.components)
+            .map(|c| (c.container_name.as_str(), c.version.as_str()))
+            .collect();
+        let after: HashMap<&str, &str> = self
+            .resolved
+            .components
+            .iter()
+            .map(|c| (c.container_name.as_str(), c.version.as_str()))
+            .collect();
+        let event = versioned_summary(&self.report, &before, &after);
+        (self.report, event)
     }
 }
 
@@ -747,19 +745,23 @@ fn settle_leases(
 /// one with the versions it went from and to when they differ.
 fn versioned_summary(
     r: &Report,
-    before: &HashMap<String, String>,
-    after: &HashMap<String, String>,
+    before: &HashMap<&str, &str>,
+    after: &HashMap<&str, &str>,
 ) -> String {
     r.components
         .iter()
-        .map(
-            |c| match (c.change, before.get(&c.container), after.get(&c.container)) {
+        .map(|c| {
+            match (
+                c.change,
+                before.get(c.container.as_str()),
+                after.get(c.container.as_str()),
+            ) {
                 (ComponentChange::Replaced, Some(old), Some(new)) if old != new => {
                     format!("{}: replaced {old} → {new}", c.container)
                 }
                 _ => format!("{}: {}", c.container, c.change),
-            },
-        )
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
