@@ -2,7 +2,6 @@
 //! blocking thread (the engine's calls block), and converts the result. Conversions
 //! live in `mcp_core::api::convert`, error mapping in `mcp_core::api::status`.
 
-use std::io::{BufRead, BufReader};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -10,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use mcp_core::api::convert;
 use mcp_core::api::v1::{self, mcp_agent_service_server::McpAgentService};
 use mcp_core::names::{ComponentName, NameError, NodeName, ServiceName};
-use mcp_core::node::engine::Engine;
+use mcp_core::node::engine::{Engine, LogHalt};
 use mcp_core::node::registry::EventQuery;
 use mcp_core::platform::mcias::Identity;
 use mcp_core::spec::ValidatedDefinition;
@@ -165,78 +164,37 @@ impl McpAgentService for AgentService {
 
     async fn logs(&self, req: Request<v1::LogsRequest>) -> RpcResult<Self::LogsStream> {
         let r = req.into_inner();
-        let tail = (r.tail > 0).then_some(r.tail as usize);
         let service = service_name(&r.service)?;
         let component: Option<ComponentName> = filter(&r.component)?;
-        let containers = self
-            .blocking(move |e| {
-                let status = e.status(&service)?;
-                let containers: Vec<String> = status
-                    .components
-                    .iter()
-                    .filter(|c| component.as_ref().is_none_or(|n| c.name == n.as_str()))
-                    .map(|c| c.container.clone())
-                    .collect();
-                if containers.is_empty() {
-                    let what = match &component {
-                        Some(c) => format!("{service}/{c}"),
-                        None => service.to_string(),
-                    };
-                    return Err(mcp_core::node::engine::EngineError::NotDeployed(what).into());
-                }
-                Ok(containers)
-            })
-            .await?;
+        let query = convert::decode_log_query(&r);
+        let sources = {
+            let service = service.clone();
+            self.blocking(move |e| Ok(e.log_sources(&service, component.as_ref())?))
+                .await?
+        };
         let (tx, rx) = mpsc::channel(256);
-        for container in containers {
+        for source in sources {
             let (engine, tx) = (self.engine.clone(), tx.clone());
-            if r.follow {
-                let stream = self
-                    .blocking({
-                        let c = container.clone();
-                        move |e| Ok(e.runtime().follow_logs(&c, tail)?)
-                    })
-                    .await?;
-                // Stop podman when the client goes away, even while no line comes.
-                let stopper = stream.stopper();
-                let closed = tx.clone();
-                tokio::spawn(async move {
-                    closed.closed().await;
-                    stopper.stop();
-                });
-                tokio::task::spawn_blocking(move || {
-                    for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                        let chunk = v1::LogChunk {
-                            container: container.clone(),
-                            line,
-                        };
-                        if tx.blocking_send(Ok(chunk)).is_err() {
-                            break;
-                        }
-                    }
-                });
-            } else {
-                tokio::task::spawn_blocking(move || {
-                    let item = engine.runtime().logs(&container, tail);
-                    match item {
-                        Ok(text) => {
-                            for line in text.lines() {
-                                let chunk = v1::LogChunk {
-                                    container: container.clone(),
-                                    line: line.to_owned(),
-                                };
-                                if tx.blocking_send(Ok(chunk)).is_err() {
-                                    break;
-                                }
-                            }
-                        }
-                        Err(e) => {
-                            let failure = Failure::Node(e.into());
-                            let _ = tx.blocking_send(Err(failure.into()));
-                        }
-                    }
-                });
-            }
+            let (service, query) = (service.clone(), query.clone());
+            // Stop reading when the client goes away, even while no line comes; the
+            // watcher ends with the read, so its sender does not keep the stream open.
+            let halt = LogHalt::default();
+            let done = Arc::new(tokio::sync::Notify::new());
+            let watch = (tx.clone(), halt.clone(), done.clone());
+            tokio::spawn(async move {
+                let (tx, halt, done) = watch;
+                tokio::select! {
+                    () = tx.closed() => halt.halt(),
+                    () = done.notified() => {}
+                }
+            });
+            tokio::task::spawn_blocking(move || {
+                let mut send = |line| tx.blocking_send(Ok(convert::encode_log_line(line))).is_ok();
+                if let Err(e) = engine.read_logs(&service, &source, &query, &halt, &mut send) {
+                    let _ = tx.blocking_send(Err(Failure::Node(e).into()));
+                }
+                done.notify_one();
+            });
         }
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }

@@ -174,7 +174,14 @@ pub(crate) struct LogsArgs {
     /// The last N lines of each container (default: all).
     #[arg(long, visible_alias = "lines", value_name = "N")]
     pub(crate) tail: Option<u32>,
-    /// Keep printing new output.
+    /// Only output written since then: a duration (10m, 1h30m, 2d) or an RFC 3339
+    /// time (2026-12-02T07:00:00Z).
+    #[arg(long, value_name = "WHEN", value_parser = mcp_core::view::Since::parse)]
+    pub(crate) since: Option<mcp_core::view::Since>,
+    /// Show when each line was written (RFC 3339, UTC, to the nanosecond).
+    #[arg(long)]
+    pub(crate) timestamps: bool,
+    /// Keep printing new output, across restarts and redeploys, until interrupted.
     #[arg(short, long)]
     pub(crate) follow: bool,
     /// Only this component.

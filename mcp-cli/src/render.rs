@@ -574,13 +574,24 @@ pub(crate) fn built(built: &[BuiltImage]) {
 }
 
 /// Buffered log lines: prefixed with their container when there are several.
-pub(crate) fn log_lines(lines: Vec<LogLine>) {
+pub(crate) fn log_lines(lines: Vec<LogLine>, timestamps: bool) {
     let several = lines.iter().any(|l| l.container != lines[0].container);
-    for l in lines {
-        output::line(&if several {
-            format!("{} | {}", l.container, l.line)
-        } else {
-            l.line
-        });
+    for l in &lines {
+        output::line(&log_line(l, several, timestamps));
     }
+}
+
+/// One line of output: `[container | ][time ]line`.
+pub(crate) fn log_line(l: &LogLine, container: bool, timestamps: bool) -> String {
+    let mut out = String::new();
+    if container {
+        out.push_str(&l.container);
+        out.push_str(" | ");
+    }
+    if let Some(t) = l.time.filter(|_| timestamps) {
+        out.push_str(&mcp_core::time::rfc3339_nanos(t));
+        out.push(' ');
+    }
+    out.push_str(&l.line);
+    out
 }

@@ -243,3 +243,106 @@ fn node_add_checks_what_it_writes() {
         "{written}"
     );
 }
+
+#[test]
+fn logs_follow_a_component_across_restarts_and_redeploys() {
+    use std::io::BufRead;
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let bed = Testbed::new(Mode::Rootful).unwrap_or_else(|e| panic!("{e}"));
+    bed.hello_image("v0.1.0").expect("image");
+    bed.hello_image("v0.2.0").expect("image");
+    let (_agent, config, services) = common::token_node(&bed, "");
+    let name = bed.name("follow");
+    let write = |version: &str| {
+        let def = bed.hello_definition(&name, version, "").to_toml();
+        std::fs::write(services.join(format!("{name}.toml")), def).expect("definition");
+    };
+    write("v0.1.0");
+    ok(&config, &["deploy", name.as_str()]);
+
+    // --timestamps and --since, read once.
+    let out = ok(&config, &["logs", name.as_str(), "--timestamps"]);
+    let first = out.lines().next().unwrap_or_default();
+    let (stamp, rest) = first.split_once(' ').unwrap_or_default();
+    assert!(
+        mcp_core::time::parse_rfc3339(stamp).is_some() && stamp.len() == 30,
+        "an RFC 3339 time to the nanosecond first: {out}"
+    );
+    assert!(rest.contains(" v0.1.0 listening"), "{out}");
+    assert!(ok(&config, &["logs", name.as_str(), "--since", "1h"]).contains("listening"));
+    let future = ok(
+        &config,
+        &["logs", name.as_str(), "--since", "2099-01-01T00:00:00Z"],
+    );
+    assert!(
+        future.trim().is_empty(),
+        "nothing written since 2099: {future}"
+    );
+    let bad = mcp(&config, &["logs", name.as_str(), "--since", "yesterday"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    assert!(text(&bad).contains("neither a duration"), "{}", text(&bad));
+    let json = ok(&config, &["--json", "logs", name.as_str(), "--tail", "1"]);
+    let line: serde_json::Value = serde_json::from_str(json.trim()).expect("one JSON object");
+    assert!(
+        line["time"].as_str().is_some_and(|t| t.ends_with('Z')),
+        "{json}"
+    );
+
+    // -f: one process that stays with the component.
+    let mut follower = std::process::Command::new(env!("CARGO_BIN_EXE_mcp"))
+        .arg("--config")
+        .arg(&config)
+        .args(["logs", name.as_str(), "-f", "--since", "1h"])
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("mcp logs -f");
+    let stdout = follower.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen: Vec<String> = Vec::new();
+    let mut wait_for = |text: &str, n: usize| {
+        for _ in 0..60 {
+            if seen.iter().filter(|l| l.contains(text)).count() >= n {
+                return;
+            }
+            while let Ok(l) = rx.recv_timeout(Duration::from_millis(500)) {
+                seen.push(l);
+            }
+        }
+        let _ = follower.kill();
+        panic!("{text:?} did not come {n} times: {seen:?}");
+    };
+    wait_for(" v0.1.0 listening", 1);
+    ok(&config, &["restart", name.as_str()]);
+    wait_for(" v0.1.0 listening", 2);
+    write("v0.2.0");
+    ok(&config, &["deploy", name.as_str()]);
+    wait_for(" v0.2.0 listening", 1);
+    // Undeployed: the follower ends by itself, successfully.
+    ok(&config, &["undeploy", name.as_str()]);
+    let mut status = None;
+    for _ in 0..100 {
+        status = follower.try_wait().expect("wait");
+        if status.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let Some(status) = status else {
+        let _ = follower.kill();
+        panic!("mcp logs -f went on after the undeploy");
+    };
+    assert!(status.success(), "{status}");
+    reader.join().expect("reader");
+}

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use mcp_core::fleet::Fleet;
 use mcp_core::fleet::client::ApiStream;
 use mcp_core::fleet::results::NodeResults;
+use mcp_core::view::{LogQuery, Since};
 use pyo3::prelude::*;
 use tokio_stream::StreamExt;
 
@@ -220,9 +221,12 @@ impl Client {
             .map(StatusReport)
     }
 
-    /// A service's output: an iterator of `LogLine`; with `follow`, it waits for new
-    /// lines until closed.
-    #[pyo3(signature = (service, lines=None, follow=false, component=None, node=None))]
+    /// A service's output: an iterator of `LogLine`. `since` is a duration or time as
+    /// the CLI takes it (`"10m"`, `"2026-12-02T07:00:00Z"`), a `datetime.timedelta`
+    /// or a `datetime.datetime`. With `follow`, it waits for new lines, across
+    /// restarts and redeploys, until closed.
+    #[pyo3(signature = (service, lines=None, follow=false, component=None, node=None, since=None))]
+    #[allow(clippy::too_many_arguments)]
     fn logs(
         &self,
         py: Python<'_>,
@@ -231,11 +235,17 @@ impl Client {
         follow: bool,
         component: Option<String>,
         node: Option<&str>,
+        since: Option<Bound<'_, PyAny>>,
     ) -> PyResult<LogIterator> {
+        let query = LogQuery {
+            component,
+            tail: lines,
+            since: since.as_ref().map(since_of).transpose()?,
+            follow,
+        };
         let s = service.to_owned();
         let stream = self.on_service(py, service, node, |mut c| async move {
-            Ok(c.logs(&s, component.as_deref(), lines.unwrap_or(0), follow)
-                .await?)
+            Ok(c.logs(&s, &query).await?)
         })?;
         Ok(LogIterator {
             stream: Mutex::new(stream),
@@ -437,4 +447,26 @@ impl EventIterator {
             Some(r) => r.py_err(py).map(|e| Some(Event(e))),
         }
     }
+}
+
+/// `since=` of `logs`: a string as the CLI takes it, a `timedelta` or a `datetime`.
+fn since_of(v: &Bound<'_, PyAny>) -> PyResult<Since> {
+    if let Ok(text) = v.extract::<String>() {
+        return Since::parse(&text).map_err(pyo3::exceptions::PyValueError::new_err);
+    }
+    if v.hasattr("total_seconds")? {
+        let secs: f64 = v.call_method0("total_seconds")?.extract()?;
+        return std::time::Duration::try_from_secs_f64(secs)
+            .map(Since::Ago)
+            .map_err(|_| pyo3::exceptions::PyValueError::new_err("since: a negative timedelta"));
+    }
+    if v.hasattr("timestamp")? {
+        let secs: f64 = v.call_method0("timestamp")?.extract()?;
+        return std::time::Duration::try_from_secs_f64(secs)
+            .map(|d| Since::At(std::time::UNIX_EPOCH + d))
+            .map_err(|_| pyo3::exceptions::PyValueError::new_err("since: a time before 1970"));
+    }
+    Err(pyo3::exceptions::PyTypeError::new_err(
+        "since: a str, datetime.timedelta or datetime.datetime",
+    ))
 }

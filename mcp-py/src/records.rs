@@ -400,6 +400,7 @@ view!(
     /// One line of a container's output.
     LogLine(mcp_core::view::LogLine) {
         container: String = |l| l.container.clone();
+        time: Option<Time> = |l| l.time.map(Time);
         line: String = |l| l.line.clone();
     }
 );

@@ -64,6 +64,9 @@ def test_deploy_inspect_undeploy(node: Dict[str, Any]) -> None:
     assert any(s.service == name for s in client.ps())
     lines = [l.line for l in client.logs(name, lines=20)]
     assert any("listening on 0.0.0.0" in l for l in lines), lines
+    recent = list(client.logs(name, since=datetime.timedelta(hours=1)))
+    assert recent and all(l.time is not None for l in recent), recent
+    assert list(client.logs(name, since="2099-01-01T00:00:00Z")) == []
     actions = [e.action for e in client.events(name)]
     assert actions[-1] == "deploy"
     info = client.nodes()[0]

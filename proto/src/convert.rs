@@ -9,9 +9,9 @@ use mcp_model::container::ContainerState;
 use mcp_model::spec::{Location, Mode, Problem, Rule};
 use mcp_model::view::{
     CertificateRecord, ChangedComponent, ComponentChange, ComponentStatus, DesiredState, DnsRecord,
-    EdgeRouteRecord, EdgeRouteRequest, EdgeRouteStatus, Event, ListenerStatus, NodeInfo, NodeRole,
-    PortAssignment, ProxyRouteRecord, ProxyStatus, ProxyTable, Report, ServiceStatus, SnapshotInfo,
-    StatusReport, SyncAction, SyncItem,
+    EdgeRouteRecord, EdgeRouteRequest, EdgeRouteStatus, Event, ListenerStatus, LogLine, LogQuery,
+    NodeInfo, NodeRole, PortAssignment, ProxyRouteRecord, ProxyStatus, ProxyTable, Report,
+    ServiceStatus, Since, SnapshotInfo, StatusReport, SyncAction, SyncItem,
 };
 use prost_types::Timestamp;
 
@@ -326,6 +326,51 @@ pub fn decode_event(e: v1::Event) -> Event {
         service: some(e.service),
         detail: e.detail,
         error: some(e.error),
+    }
+}
+
+/// The request for `service`'s output as `query` asks.
+pub fn encode_logs_request(service: &str, query: &LogQuery) -> v1::LogsRequest {
+    v1::LogsRequest {
+        service: service.to_owned(),
+        component: query.component.clone().unwrap_or_default(),
+        tail: query.tail.unwrap_or(0),
+        follow: query.follow,
+        since: query.since.map(|s| match s {
+            Since::Ago(d) => v1::logs_request::Since::SinceSeconds(d.as_secs()),
+            Since::At(t) => v1::logs_request::Since::SinceTime(timestamp(t)),
+        }),
+    }
+}
+
+/// What a logs request asks (its service is parsed by the caller).
+pub fn decode_log_query(r: &v1::LogsRequest) -> LogQuery {
+    LogQuery {
+        component: some(r.component.clone()),
+        tail: (r.tail > 0).then_some(r.tail),
+        since: r.since.as_ref().map(|s| match s {
+            v1::logs_request::Since::SinceSeconds(n) => Since::Ago(Duration::from_secs(*n)),
+            v1::logs_request::Since::SinceTime(t) => Since::At(system_time(t)),
+        }),
+        follow: r.follow,
+    }
+}
+
+/// Encodes a line of output.
+pub fn encode_log_line(l: LogLine) -> v1::LogChunk {
+    v1::LogChunk {
+        container: l.container,
+        line: l.line,
+        time: l.time.map(timestamp),
+    }
+}
+
+/// Decodes a line of output.
+pub fn decode_log_line(c: v1::LogChunk) -> LogLine {
+    LogLine {
+        container: c.container,
+        time: c.time.as_ref().map(system_time),
+        line: c.line,
     }
 }
 

@@ -1,5 +1,6 @@
 //! `ps`, `status`, `logs`, `events`.
 
+use mcp_core::view::LogQuery;
 use tokio_stream::StreamExt;
 
 use super::Outcome;
@@ -43,22 +44,25 @@ pub(crate) async fn status(ctx: &Context, a: &StatusArgs) -> Outcome {
 pub(crate) async fn logs(ctx: &Context, a: &LogsArgs) -> Outcome {
     let node = ctx.fleet.node_for(&a.service, a.node.as_deref())?;
     let mut client = ctx.fleet.client(&node).await?;
-    let tail = a.tail.unwrap_or(0);
-    let mut stream = client
-        .logs(&a.service, a.component.as_deref(), tail, a.follow)
-        .await?;
+    let query = LogQuery {
+        component: a.component.clone(),
+        tail: a.tail,
+        since: a.since,
+        follow: a.follow,
+    };
+    let mut stream = client.logs(&a.service, &query).await?;
     let mut buffered = Vec::new();
     while let Some(line) = stream.next().await {
         let line = line?;
         if ctx.json {
             output::json_line(&line);
         } else if a.follow {
-            output::line(&format!("{} | {}", line.container, line.line));
+            output::line(&render::log_line(&line, true, a.timestamps));
         } else {
             buffered.push(line);
         }
     }
-    render::log_lines(buffered);
+    render::log_lines(buffered, a.timestamps);
     Ok(ExitStatus::Success)
 }
 

@@ -38,7 +38,7 @@ both_modes!(
     adopt_takes_a_hand_started_container,
     failed_deploys_leave_nothing_behind,
     redeploy_replaces_only_changed_components,
-    followed_logs_stream_new_output,
+    followed_logs_go_on_across_restarts_and_redeploys,
     monitor_loop_runs_until_stopped,
     a_stray_container_holding_the_name,
 );
@@ -647,48 +647,82 @@ fn redeploy_replaces_only_changed_components(mode: Mode) {
     );
 }
 
-fn followed_logs_stream_new_output(mode: Mode) {
-    use std::io::{BufRead, BufReader};
+fn followed_logs_go_on_across_restarts_and_redeploys(mode: Mode) {
+    use mcp_model::view::{LogLine, LogQuery};
+    use mcp_node::engine::LogHalt;
+    use std::time::Duration;
     let bed = bed(mode);
     bed.hello_image("v0.1.0").expect("image");
+    bed.hello_image("v0.2.0").expect("image");
     let engine = bed.engine();
     let name = bed.name("logs");
     engine
         .deploy(&bed.hello_definition(&name, "v0.1.0", ""), "tester")
         .expect("deploy");
-    let port = port_of(&engine, &name);
-    http_get(port, "/", 100).expect("up");
-    let stream = engine
-        .runtime()
-        .follow_logs(&name, Some(1))
-        .expect("follow");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
+    let service: mcp_model::names::ServiceName = name.parse().expect("name");
+    let sources = engine.log_sources(&service, None).expect("sources");
+    assert_eq!(sources.len(), 1, "{sources:?}");
+    let query = LogQuery {
+        follow: true,
+        ..LogQuery::default()
+    };
+    let halt = LogHalt::default();
+    let (tx, rx) = std::sync::mpsc::channel::<LogLine>();
+    // Waits until a line containing `text` has come `n` times in all.
+    let mut seen: Vec<LogLine> = Vec::new();
+    let wait_for = |text: &str, n: usize, seen: &mut Vec<LogLine>| {
+        for _ in 0..60 {
+            if seen.iter().filter(|l| l.line.contains(text)).count() >= n {
+                return;
+            }
+            while let Ok(l) = rx.recv_timeout(Duration::from_millis(500)) {
+                seen.push(l);
             }
         }
-    });
-    // Output written after following started arrives on the stream. Podman takes a
-    // moment to attach, so keep asking (at most 30 times) until it shows.
-    let mut seen = Vec::new();
-    for _ in 0..30 {
-        http_get(port, "/healthz", 100).expect("healthz");
-        while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(1)) {
-            seen.push(line);
-        }
-        if seen.iter().filter(|l| l.contains("200 OK")).count() >= 3 {
-            break;
+        panic!("{text:?} did not come {n} times: {seen:?}");
+    };
+    /// Ends the follower when the test fails, so the scope can join it.
+    struct HaltOnDrop<'a>(&'a LogHalt);
+    impl Drop for HaltOnDrop<'_> {
+        fn drop(&mut self) {
+            self.0.halt();
         }
     }
-    assert!(
-        seen.iter().filter(|l| l.contains("200 OK")).count() >= 3,
-        "new output never reached the stream: {seen:?}"
+    std::thread::scope(|scope| {
+        let _guard = HaltOnDrop(&halt);
+        let reader = scope.spawn(|| {
+            let mut send = |l| tx.send(l).is_ok();
+            engine.read_logs(&service, &sources[0], &query, &halt, &mut send)
+        });
+        wait_for(" v0.1.0 listening", 1, &mut seen);
+        // Restarted: the same container again, from the line after the last one sent.
+        engine.restart(&service, "tester").expect("restart");
+        wait_for(" v0.1.0 listening", 2, &mut seen);
+        // Replaced by a redeploy: the new container, from its first line.
+        engine
+            .deploy(&bed.hello_definition(&name, "v0.2.0", ""), "tester")
+            .expect("redeploy");
+        wait_for(" v0.2.0 listening", 1, &mut seen);
+        // Undeployed: the follower ends by itself.
+        engine.undeploy(&service, "tester").expect("undeploy");
+        reader.join().expect("reader").expect("read_logs");
+    });
+    while let Ok(l) = rx.try_recv() {
+        seen.push(l);
+    }
+    let mut keys: Vec<_> = seen.iter().map(|l| (l.time, l.line.clone())).collect();
+    let all = keys.len();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), all, "no line twice: {seen:?}");
+    assert_eq!(
+        seen.iter()
+            .filter(|l| l.line.contains(" v0.1.0 listening"))
+            .count(),
+        2,
+        "{seen:?}"
     );
-    drop(rx);
-    engine.undeploy(&name, "tester").expect("undeploy");
-    reader.join().expect("reader thread");
+    assert!(seen.iter().all(|l| l.time.is_some()), "{seen:?}");
 }
 
 fn monitor_loop_runs_until_stopped(mode: Mode) {

@@ -9,7 +9,8 @@ the agent use.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncIterator, Iterator, List, Optional, TypeVar
+import datetime
+from typing import Any, AsyncIterator, Iterator, List, Optional, TypeVar, Union
 
 from metacircular_mcp._native import (
     Action,
@@ -144,8 +145,11 @@ class AsyncClient:
         follow: bool = False,
         component: Optional[str] = None,
         node: Optional[str] = None,
+        since: Union[str, datetime.timedelta, datetime.datetime, None] = None,
     ) -> AsyncIterator[LogLine]:
-        it = await asyncio.to_thread(self._client.logs, service, lines, follow, component, node)
+        it = await asyncio.to_thread(
+            self._client.logs, service, lines, follow, component, node, since
+        )
         async for line in _aiter(it):
             yield line
 

@@ -382,6 +382,8 @@ class LogLine:
     @property
     def container(self) -> str: ...
     @property
+    def time(self) -> Optional[datetime.datetime]: ...
+    @property
     def line(self) -> str: ...
     def to_dict(self) -> Dict[str, Any]: ...
 
@@ -526,6 +528,7 @@ class Client:
         follow: bool = False,
         component: Optional[str] = None,
         node: Optional[str] = None,
+        since: Union[str, datetime.timedelta, datetime.datetime, None] = None,
     ) -> LogIterator: ...
     def events(
         self,

@@ -19,7 +19,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 
 use mcp_model::view::{DnsRecord, Event, ProxyRouteRecord};
-use mcp_model::view::{LogLine, NodeInfo, Report, ServiceStatus, StatusReport, SyncItem};
+use mcp_model::view::{LogLine, LogQuery, NodeInfo, Report, ServiceStatus, StatusReport, SyncItem};
 use mcp_proto::convert;
 use mcp_proto::status as wire;
 
@@ -311,32 +311,22 @@ impl AgentClient {
         Ok(convert::decode_status_report(r)?)
     }
 
-    /// A service's output: the last `tail` lines (all when 0), then new lines while
-    /// `follow`.
+    /// A service's output as `query` asks: lines as they come while following,
+    /// across restarts and replacements of its containers.
     pub async fn logs(
         &mut self,
         service: &str,
-        component: Option<&str>,
-        tail: u32,
-        follow: bool,
+        query: &LogQuery,
     ) -> Result<ApiStream<LogLine>, ApiError> {
         let stream = self
             .inner
-            .logs(v1::LogsRequest {
-                service: service.to_owned(),
-                component: component.unwrap_or_default().to_owned(),
-                tail,
-                follow,
-            })
+            .logs(convert::encode_logs_request(service, query))
             .await
             .map_err(|s| wire::from_status(&s))?
             .into_inner();
         Ok(Box::pin(stream.map(|r| {
-            r.map(|c| LogLine {
-                container: c.container,
-                line: c.line,
-            })
-            .map_err(|s| ApiError::from(wire::from_status(&s)))
+            r.map(convert::decode_log_line)
+                .map_err(|s| ApiError::from(wire::from_status(&s)))
         })))
     }
 

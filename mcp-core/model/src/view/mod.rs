@@ -17,7 +17,7 @@ mod status;
 mod sync;
 
 pub use dns::DnsRecord;
-pub use event::{Event, LogLine};
+pub use event::{Event, LogLine, LogQuery, Since};
 pub use node::{NodeInfo, NodeRole};
 pub use report::{ChangedComponent, ComponentChange, PortAssignment, Report, Step};
 pub use routes::{

@@ -12,7 +12,8 @@
 //! * The integrations' steps: `routing.rs` (certificates and proxy routes),
 //!   `naming.rs` (DNS records), `health.rs` (readiness); steps of an integration
 //!   that is not configured are skipped, and the report says so.
-//! * What else a node does for a service: `status.rs`, `sync.rs`, `data.rs` (its
+//! * What else a node does for a service: `status.rs`, `logs.rs` (its output, read
+//!   or followed), `sync.rs`, `data.rs` (its
 //!   data: files, snapshots, moving it), `repair.rs` (the monitor's actions),
 //!   `edge.rs` (an edge node's routes), `info.rs` (what the node is).
 //! * `containers.rs`: how the engine drives the runtime.
@@ -30,6 +31,7 @@ mod health;
 mod info;
 mod journal;
 mod lifecycle;
+mod logs;
 mod naming;
 mod repair;
 mod routing;
@@ -55,6 +57,7 @@ use error::step_err;
 pub use error::{EdgeRefusal, EngineError};
 pub use health::{HealthError, ProbeFailure};
 pub use journal::Interrupted;
+pub use logs::{LogHalt, LogSource};
 pub use naming::{DNS_NOT_CONFIGURED, DnsIntegration};
 pub use routing::{PROXY_NOT_CONFIGURED, ProxyIntegration, Renewal, proxy_route, route_record};
 

@@ -18,7 +18,8 @@ use mcp_platform::images::RegistrySettings;
 use mcp_platform::podman::PodmanError;
 
 use super::{
-    ContainerInfo, ContainerRuntime, ContainerSpec, ContainerState, LogStream, RuntimeError, labels,
+    ContainerInfo, ContainerRuntime, ContainerSpec, ContainerState, LogRead, LogStream,
+    RuntimeError, labels,
 };
 use crate::dns::{DnsError, DnsRegistrar};
 use crate::proxy::{ProxyRoute, RouteError, RouteTable};
@@ -419,12 +420,10 @@ impl ContainerRuntime for FakeRuntime {
         })
     }
 
-    fn logs(&self, name: &str, _tail: Option<usize>) -> Result<String, RuntimeError> {
-        self.with_container(Op::Inspect, name, |_| String::new())
-    }
-
-    fn follow_logs(&self, name: &str, _tail: Option<usize>) -> Result<LogStream, RuntimeError> {
-        Err(PodmanError::failed("logs", name, "the fake runtime follows no logs".into()).into())
+    fn read_logs(&self, container: &str, _read: &LogRead) -> Result<LogStream, RuntimeError> {
+        self.with_container(Op::Inspect, container, |_| {
+            LogStream::of_text(container, String::new())
+        })
     }
 
     fn describe(&self) -> Result<String, RuntimeError> {

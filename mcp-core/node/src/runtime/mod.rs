@@ -10,6 +10,7 @@
 
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;
+mod logs;
 mod podman;
 
 use std::collections::BTreeMap;
@@ -18,8 +19,9 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+pub use logs::{LogEntry, LogRead, LogStopper, LogStream};
 pub use mcp_model::container::{ContainerState, SpecHash, labels};
-pub use podman::{LogStopper, LogStream, Podman};
+pub use podman::Podman;
 
 use mcp_model::ErrorKind;
 use mcp_model::plan::ObservedContainer;
@@ -246,10 +248,24 @@ pub trait ContainerRuntime: Send + Sync + std::fmt::Debug {
     fn inspect(&self, name: &str) -> Result<Option<ContainerInfo>>;
     /// Every container, in any state, carrying all of `labels` (`key=value`).
     fn list(&self, labels: &[(&str, &str)]) -> Result<Vec<ContainerInfo>>;
-    /// The last `tail` lines of a container's output (all when `None`).
-    fn logs(&self, name: &str, tail: Option<usize>) -> Result<String>;
-    /// A container's output as a stream that follows new lines until dropped.
-    fn follow_logs(&self, name: &str, tail: Option<usize>) -> Result<LogStream>;
+    /// The last `tail` lines of a container's output (all when `None`), as text.
+    fn logs(&self, name: &str, tail: Option<usize>) -> Result<String> {
+        let read = LogRead {
+            tail,
+            ..LogRead::default()
+        };
+        let mut stream = self.read_logs(name, &read)?;
+        let mut out = String::new();
+        for entry in stream.by_ref() {
+            out.push_str(&entry.text);
+            out.push('\n');
+        }
+        stream.finish()?;
+        Ok(out)
+    }
+    /// A container's output (by name or id) as `read` asks, line by line with
+    /// times; while following, until the container stops or the stream is dropped.
+    fn read_logs(&self, container: &str, read: &LogRead) -> Result<LogStream>;
     /// The runtime and its version, e.g. `podman 4.3.1 (rootless)`.
     fn describe(&self) -> Result<String>;
 }
@@ -317,10 +333,7 @@ impl ContainerRuntime for NoContainers {
     fn list(&self, _labels: &[(&str, &str)]) -> Result<Vec<ContainerInfo>> {
         Ok(Vec::new())
     }
-    fn logs(&self, _name: &str, _tail: Option<usize>) -> Result<String> {
-        self.refuse()
-    }
-    fn follow_logs(&self, _name: &str, _tail: Option<usize>) -> Result<LogStream> {
+    fn read_logs(&self, _container: &str, _read: &LogRead) -> Result<LogStream> {
         self.refuse()
     }
     fn describe(&self) -> Result<String> {

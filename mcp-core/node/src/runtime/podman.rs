@@ -8,18 +8,17 @@
 //! feature. See docs/ARCHITECTURE.md.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
-use std::process::Child;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde::Deserialize;
 
 use mcp_platform::podman::{PodmanCommand, PodmanError};
 
 use super::RuntimeError;
-use super::{ContainerInfo, ContainerRuntime, ContainerSpec, ContainerState, Result};
+use super::{
+    ContainerInfo, ContainerRuntime, ContainerSpec, ContainerState, LogRead, LogStream, Result,
+};
 
 /// The Podman CLI as a [`ContainerRuntime`].
 ///
@@ -262,34 +261,28 @@ impl ContainerRuntime for Podman {
         }
     }
 
-    fn logs(&self, name: &str, tail: Option<usize>) -> Result<String> {
-        let mut stream = self.follow_or_read(name, tail, false)?;
-        let mut out = String::new();
-        stream
-            .read_to_string(&mut out)
-            .map_err(|e| RuntimeError::Parse {
-                op: "logs",
-                detail: e.to_string(),
-            })?;
-        let status = stream
-            .child
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .wait()
-            .map_err(|e| self.cmd.spawn_error("logs", name, e))?;
-        if !status.success() {
-            return Err(PodmanError::failed(
-                "logs",
-                name,
-                out.trim().trim_start_matches("Error: ").to_owned(),
-            )
-            .into());
+    fn read_logs(&self, container: &str, read: &LogRead) -> Result<LogStream> {
+        let spawn_err = |e| RuntimeError::from(self.cmd.spawn_error("logs", container, e));
+        let mut args = vec!["logs".to_owned(), "--timestamps".to_owned()];
+        if read.follow {
+            args.push("--follow".to_owned());
         }
-        Ok(out)
-    }
-
-    fn follow_logs(&self, name: &str, tail: Option<usize>) -> Result<LogStream> {
-        self.follow_or_read(name, tail, true)
+        if let Some(n) = read.tail {
+            args.extend(["--tail".to_owned(), n.to_string()]);
+        }
+        if let Some(t) = read.since {
+            args.extend(["--since".to_owned(), mcp_model::time::rfc3339_nanos(t)]);
+        }
+        args.push(container.to_owned());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (reader, writer) = std::io::pipe().map_err(spawn_err)?;
+        let mut cmd = self.cmd.command(&args);
+        cmd.stdout(writer.try_clone().map_err(spawn_err)?)
+            .stderr(writer);
+        let child = cmd.spawn().map_err(spawn_err)?;
+        // `cmd` holds the write ends; drop it so the reader sees EOF when podman exits.
+        drop(cmd);
+        Ok(LogStream::of_child(container, child, reader))
     }
 
     fn describe(&self) -> Result<String> {
@@ -309,75 +302,6 @@ impl ContainerRuntime for Podman {
             _ => "rootful",
         };
         Ok(format!("podman {version} ({mode})"))
-    }
-}
-
-impl Podman {
-    /// `podman logs` with the container's stdout and stderr merged into one pipe.
-    fn follow_or_read(&self, name: &str, tail: Option<usize>, follow: bool) -> Result<LogStream> {
-        let spawn_err = |e| RuntimeError::from(self.cmd.spawn_error("logs", name, e));
-        let tail = tail.map(|n| n.to_string());
-        let mut args = vec!["logs"];
-        if follow {
-            args.push("--follow");
-        }
-        if let Some(t) = &tail {
-            args.extend(["--tail", t]);
-        }
-        args.push(name);
-        let (reader, writer) = std::io::pipe().map_err(spawn_err)?;
-        let mut cmd = self.cmd.command(&args);
-        cmd.stdout(writer.try_clone().map_err(spawn_err)?)
-            .stderr(writer);
-        let child = cmd.spawn().map_err(spawn_err)?;
-        // `cmd` holds the write ends; drop it so the reader sees EOF when podman exits.
-        drop(cmd);
-        Ok(LogStream {
-            child: Arc::new(Mutex::new(child)),
-            reader,
-        })
-    }
-}
-
-/// A container's output as it is written. Reading blocks for new lines; dropping the
-/// stream, or [`LogStopper::stop`] from another thread, stops following.
-#[derive(Debug)]
-pub struct LogStream {
-    child: Arc<Mutex<Child>>,
-    reader: std::io::PipeReader,
-}
-
-/// Stops a [`LogStream`] from another thread (a reader blocked in `read` then sees
-/// the end of the stream).
-#[derive(Debug, Clone)]
-pub struct LogStopper(Arc<Mutex<Child>>);
-
-impl LogStopper {
-    /// Stops following.
-    pub fn stop(&self) {
-        let mut child = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let _ = child.kill();
-    }
-}
-
-impl LogStream {
-    /// A handle that stops this stream from elsewhere.
-    pub fn stopper(&self) -> LogStopper {
-        LogStopper(self.child.clone())
-    }
-}
-
-impl Read for LogStream {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.reader.read(buf)
-    }
-}
-
-impl Drop for LogStream {
-    fn drop(&mut self) {
-        let mut child = self.child.lock().unwrap_or_else(|p| p.into_inner());
-        let _ = child.kill();
-        let _ = child.wait();
     }
 }
 
@@ -423,75 +347,16 @@ impl RawInspect {
             state: ContainerState::parse(&self.state.status),
             exit_code: self.state.exit_code,
             restart_count: self.restart_count,
-            started_at: parse_rfc3339(&self.state.started_at),
+            started_at: mcp_model::time::parse_rfc3339(&self.state.started_at),
             labels,
             env: self.config.env.unwrap_or_default(),
         }
     }
 }
 
-/// Parses Podman's RFC 3339 timestamps (`2026-11-27T21:24:41.363933912Z`, or with a
-/// `+hh:mm` offset). Podman's "never" (`0001-01-01T00:00:00Z`) is `None`.
-fn parse_rfc3339(s: &str) -> Option<SystemTime> {
-    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if year < 1970 {
-        return None;
-    }
-    let rest = s.get(19..)?;
-    let (frac, zone) = match rest.strip_prefix('.') {
-        Some(r) => {
-            let end = r.find(|c: char| !c.is_ascii_digit()).unwrap_or(r.len());
-            (&r[..end], &r[end..])
-        }
-        None => ("", rest),
-    };
-    let nanos: u32 = format!("{frac:0<9}").get(..9)?.parse().ok()?;
-    let offset = match zone {
-        "Z" | "" => 0,
-        z => {
-            let sign = if z.starts_with('-') { -1 } else { 1 };
-            let h: i64 = z.get(1..3)?.parse().ok()?;
-            let m: i64 = z.get(4..6)?.parse().ok()?;
-            sign * (h * 3600 + m * 60)
-        }
-    };
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + hour * 3600 + min * 60 + sec - offset;
-    let secs = u64::try_from(secs).ok()?;
-    Some(SystemTime::UNIX_EPOCH + Duration::new(secs, nanos))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_podman_timestamps() {
-        let t = parse_rfc3339("2026-11-27T21:24:41.363933912Z").expect("parse");
-        let d = t
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .expect("after epoch");
-        assert_eq!(d.as_secs(), 1_795_814_681);
-        assert_eq!(d.subsec_nanos(), 363_933_912);
-        let t2 = parse_rfc3339("2026-11-27T22:24:41+01:00").expect("offset");
-        assert_eq!(
-            t2.duration_since(SystemTime::UNIX_EPOCH)
-                .expect("after epoch")
-                .as_secs(),
-            1_795_814_681
-        );
-        assert_eq!(parse_rfc3339("0001-01-01T00:00:00Z"), None);
-        assert_eq!(parse_rfc3339("garbage"), None);
-    }
 
     #[test]
     fn spec_hashes_round_trip_through_their_label_form() {
