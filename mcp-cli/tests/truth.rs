@@ -346,3 +346,67 @@ fn logs_follow_a_component_across_restarts_and_redeploys() {
     assert!(status.success(), "{status}");
     reader.join().expect("reader");
 }
+
+#[test]
+fn only_changes_and_failed_changes_are_events() {
+    let bed = Testbed::new(Mode::Rootful).unwrap_or_else(|e| panic!("{e}"));
+    bed.hello_image("v0.1.0").expect("image");
+    let (_agent, config, services) = common::token_node(&bed, "");
+    let name = bed.name("quiet");
+    let file = services.join(format!("{name}.toml"));
+    let def = bed.hello_definition(&name, "v0.1.0", "").to_toml();
+    std::fs::write(&file, &def).expect("definition");
+    let actions = || -> Vec<(String, bool)> {
+        let out = ok(&config, &["--json", "events", name.as_str()]);
+        let events: Vec<serde_json::Value> = serde_json::from_str(&out).expect("events");
+        events
+            .iter()
+            .map(|e| {
+                (
+                    e["action"].as_str().unwrap_or_default().to_owned(),
+                    e["error"].is_string(),
+                )
+            })
+            .collect()
+    };
+    let ok_ = |a: &str| (a.to_owned(), false);
+
+    ok(&config, &["deploy", name.as_str()]);
+    ok(&config, &["deploy", name.as_str()]);
+    assert_eq!(
+        actions(),
+        [ok_("deploy")],
+        "an unchanged deploy is no event"
+    );
+    ok(&config, &["stop", name.as_str()]);
+    ok(&config, &["stop", name.as_str()]);
+    assert_eq!(
+        actions(),
+        [ok_("deploy"), ok_("stop")],
+        "stopping a stopped service"
+    );
+    ok(&config, &["start", name.as_str()]);
+    ok(&config, &["recover"]);
+    assert_eq!(
+        actions(),
+        [ok_("deploy"), ok_("stop"), ok_("start")],
+        "recover with nothing to do"
+    );
+    // A failed change is one.
+    std::fs::write(
+        &file,
+        def.replace("localhost/hello:v0.1.0", "localhost/hello:v9.9.9"),
+    )
+    .expect("definition");
+    assert_eq!(
+        mcp(&config, &["deploy", name.as_str()]).status.code(),
+        Some(3)
+    );
+    assert_eq!(
+        actions().last(),
+        Some(&("deploy".to_owned(), true)),
+        "{:?}",
+        actions()
+    );
+    ok(&config, &["undeploy", name.as_str()]);
+}

@@ -109,6 +109,16 @@ impl Report {
             .collect()
     }
 
+    /// Whether the operation changed anything: it put the service on the node, or
+    /// some container was not left as it was.
+    pub fn changed(&self) -> bool {
+        self.created
+            || self
+                .components
+                .iter()
+                .any(|c| c.change != ComponentChange::Unchanged)
+    }
+
     /// `container: change, …`, as events record it.
     pub fn summary(&self) -> String {
         self.components

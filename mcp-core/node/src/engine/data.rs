@@ -94,7 +94,12 @@ impl Engine {
                     .create(service, &data_dir, &excludes)
                     .map_err(|e| step_err("snapshot", service, Step::Snapshot)(e.into()))
             },
-            |s| format!("{} ({} bytes, sha256 {})", s.name, s.size_bytes, s.sha256),
+            |s| {
+                Some(format!(
+                    "{} ({} bytes, sha256 {})",
+                    s.name, s.size_bytes, s.sha256
+                ))
+            },
         )
     }
 
@@ -185,7 +190,7 @@ impl Engine {
                     .map_err(|e| step_err("import", service, Step::Snapshot)(e.into()))?;
                 Ok(std::fs::metadata(archive).map_or(0, |m| m.len()))
             },
-            |n| format!("{n} bytes restored"),
+            |n| Some(format!("{n} bytes restored")),
         )
     }
 
@@ -211,7 +216,7 @@ impl Engine {
                     _ => Ok(()),
                 }
             },
-            |()| "data directory removed".to_owned(),
+            |()| Some("data directory removed".to_owned()),
         )
     }
 }

@@ -53,7 +53,7 @@ impl Engine {
     }
 
     /// The deploy under the service's lock: its report, and its event's detail.
-    fn deploy_locked(&self, def: &ServiceDefinition) -> Result<(Report, String)> {
+    fn deploy_locked(&self, def: &ServiceDefinition) -> Result<(Report, Option<String>)> {
         let resolved = def.resolve(&self.config.conventions);
         let previous = self.validate_deploy(def, &resolved)?;
         self.ensure_images(&resolved)?;
@@ -675,8 +675,10 @@ impl<'e> DeployPlan<'e> {
     /// Step finish (cannot fail the deploy any more): parked containers and
     /// those of dropped components are removed, the allocator reloaded. The
     /// report, and the event's detail: each container's change, a replaced one
-    /// with the versions it went from and to (`api: replaced v1.2.0 → v1.3.0`).
-    fn finish(mut self) -> (Report, String) {
+    /// with the versions it went from and to (`api: replaced v1.2.0 → v1.3.0`);
+    /// none when the deploy changed nothing (the same definition, every
+    /// container left as it was), which is no event.
+    fn finish(mut self) -> (Report, Option<String>) {
         let e = self.engine;
         for old in &self.parked {
             if let Err(err) = e.runtime.remove(old) {
@@ -702,7 +704,12 @@ impl<'e> DeployPlan<'e> {
             .iter()
             .map(|c| (c.container_name.as_str(), c.version.as_str()))
             .collect();
-        let event = versioned_summary(&self.report, &before, &after);
+        let same_definition = self
+            .previous
+            .as_ref()
+            .is_some_and(|p| p.definition == *self.def);
+        let event = (self.report.changed() || !same_definition)
+            .then(|| versioned_summary(&self.report, &before, &after));
         (self.report, event)
     }
 }

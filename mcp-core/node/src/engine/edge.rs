@@ -174,29 +174,39 @@ impl Engine {
                 {
                     tracing::warn!(hostname = %old.hostname, error = %e, "old edge listener not removed");
                 }
+                // The same route again with the same certificate changes nothing.
+                let unchanged = ensured.issued_by.is_none()
+                    && previous.as_ref().is_some_and(|o| {
+                        (&o.service, &o.node, &o.backend_hostname, &o.backend, &o.listener)
+                            == (&req.service, &req.node, &req.backend_hostname, &req.backend, &req.listener)
+                    });
                 let record = self
                     .record_edge_route(req, &route, previous.as_ref(), &paths, &ensured)
                     .map_err(fail(Step::Record))?;
-                Ok(EdgeRouteStatus {
+                let status = EdgeRouteStatus {
                     edge: self.config.node.clone(),
                     route: record,
                     cert_serial: Some(ensured.info.serial.clone()),
                     cert_not_after: Some(ensured.info.not_after),
                     backend_reachable: None,
                     backend_error: None,
+                };
+                Ok((status, !unchanged))
+            },
+            |(s, changed)| {
+                changed.then(|| {
+                    format!(
+                        "{} {} → {} ({} on {})",
+                        s.route.listener,
+                        s.route.hostname,
+                        s.route.backend,
+                        s.route.service,
+                        s.route.node
+                    )
                 })
             },
-            |s| {
-                format!(
-                    "{} {} → {} ({} on {})",
-                    s.route.listener,
-                    s.route.hostname,
-                    s.route.backend,
-                    s.route.service,
-                    s.route.node
-                )
-            },
         )
+        .map(|(status, _)| status)
     }
 
     /// Records the edge route set up for `req`: its proxy route (replacing the
@@ -289,13 +299,8 @@ impl Engine {
                 }
                 Ok(removed)
             },
-            |r| {
-                if r.is_empty() {
-                    "no edge routes".to_owned()
-                } else {
-                    format!("removed {}", r.join(", "))
-                }
-            },
+            // Nothing to remove is not an event.
+            |r| (!r.is_empty()).then(|| format!("removed {}", r.join(", "))),
         )
     }
 

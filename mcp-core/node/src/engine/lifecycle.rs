@@ -101,11 +101,21 @@ impl Engine {
             .map_err(|e| step_err("stop", service, Step::Stop)(e.into()))
     }
 
-    /// Stops every container of `rec` (one that is missing is a warning).
+    /// Stops every container of `rec` (one that is missing is a warning; one
+    /// that is not running is left unchanged).
     fn stop_containers(&self, rec: &ServiceRecord) -> Result<Report> {
         let service = rec.name();
         let mut report = self.empty_report(service);
         for c in &rec.components {
+            let state = self
+                .runtime
+                .inspect(&c.container_name)
+                .map_err(|e| step_err("stop", service, Step::Stop)(e.into()))?
+                .map(|i| i.state);
+            if state.is_some_and(|s| s != ContainerState::Running) && !rec.active {
+                report.push(&c.container_name, ComponentChange::Unchanged);
+                continue;
+            }
             match self.runtime.stop(&c.container_name, self.config.stop_grace) {
                 Ok(()) => report.push(&c.container_name, ComponentChange::Stopped),
                 Err(e) if e.is_not_found() => report

@@ -249,21 +249,27 @@ impl Engine {
         self.known.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs `op` under the service's lock and records its outcome as an event.
+    /// Runs `op` under the service's lock and records its outcome as an event:
+    /// a failure always, a success when `describe` says what changed (`None`:
+    /// nothing did, which is no event).
     fn recorded<T>(
         &self,
         actor: &str,
         action: &'static str,
         service: &str,
         op: impl FnOnce() -> Result<T>,
-        describe: impl FnOnce(&T) -> String,
+        describe: impl FnOnce(&T) -> Option<String>,
     ) -> Result<T> {
         let lock = self.lock(service);
         let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
         let out = op();
         self.forget_observed();
         match &out {
-            Ok(v) => self.event(actor, action, service, describe(v), None),
+            Ok(v) => {
+                if let Some(detail) = describe(v) {
+                    self.event(actor, action, service, detail, None);
+                }
+            }
             // Nothing was there to change: not an event of a service that is not.
             Err(EngineError::NotDeployed(_)) => {}
             Err(e) => self.event(actor, action, service, String::new(), Some(e.to_string())),
@@ -303,9 +309,10 @@ impl Engine {
     }
 }
 
-/// How a report describes the operation in its event.
-fn summary(r: &Report) -> String {
-    r.summary()
+/// How a report describes the operation in its event; `None` when it changed
+/// nothing.
+fn summary(r: &Report) -> Option<String> {
+    r.changed().then(|| r.summary())
 }
 
 /// The host port `lease` gives its route, as reports show it.

@@ -411,12 +411,12 @@ impl Engine {
                         .map_err(super::step_err("renew", &service, super::Step::Certs))
                 },
                 |e| {
-                    format!(
+                    Some(format!(
                         "{}: serial {} until {}",
                         e.hostname,
                         e.info.serial,
                         humantime_secs(e.info.not_after)
-                    )
+                    ))
                 },
             );
             out.push(match result {
