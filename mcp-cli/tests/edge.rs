@@ -9,7 +9,8 @@
 //! the certificate; sync sets them up again and sync --prune removes them; a
 //! route an undeploy could not remove (edge agent down) is removed by the next
 //! sync --prune once the definition is gone; with the edge agent down, the
-//! compute node still answers.
+//! compute node still answers. An internal and a public route on one listener
+//! (the platform's v2 shape) are one route and one port on the compute node.
 
 use std::net::TcpListener;
 use std::time::SystemTime;
@@ -61,33 +62,60 @@ hostname = "{hostname}"
     )
 }
 
-#[test]
-fn public_service_through_an_edge_node() {
-    let pki = FleetPki::new().expect("pki");
+/// A compute node and an edge node, each with its own recording proxy, and one
+/// CLI configuration for both.
+struct Fleet {
+    compute: Node,
+    edge: Node,
+    config: std::path::PathBuf,
+    services: std::path::PathBuf,
+}
+
+fn fleet(pki: &FleetPki) -> Fleet {
     let compute_bed = Testbed::new(Mode::Rootful)
         .unwrap_or_else(|e| panic!("{e}"))
-        .in_fleet(&pki);
+        .in_fleet(pki);
     compute_bed.hello_image("v0.1.0").expect("image");
     let compute = start(compute_bed, "");
     let edge_bed = Testbed::new(Mode::Rootful)
         .unwrap_or_else(|e| panic!("{e}"))
-        .in_fleet(&pki)
+        .in_fleet(pki)
         .as_edge();
-    let mut edge = start(edge_bed, "[edge]\nallowed_domains = [\"example.org\"]\n");
-    let (c, e) = (compute.bed.node(), edge.bed.node());
-
+    let edge = start(edge_bed, "[edge]\nallowed_domains = [\"example.org\"]\n");
     let services = compute.bed.dir().join("services");
     std::fs::create_dir_all(&services).expect("services");
     let config = pki
         .cli_config(
             compute.bed.dir(),
             &[
-                (c, compute.agent.address.to_string(), "compute"),
-                (e, edge.agent.address.to_string(), "edge"),
+                (
+                    compute.bed.node(),
+                    compute.agent.address.to_string(),
+                    "compute",
+                ),
+                (edge.bed.node(), edge.agent.address.to_string(), "edge"),
             ],
             &services,
         )
         .expect("config");
+    Fleet {
+        compute,
+        edge,
+        config,
+        services,
+    }
+}
+
+#[test]
+fn public_service_through_an_edge_node() {
+    let pki = FleetPki::new().expect("pki");
+    let Fleet {
+        compute,
+        mut edge,
+        config,
+        services,
+    } = fleet(&pki);
+    let (c, e) = (compute.bed.node(), edge.bed.node());
 
     // The compute node's proxy listener for the route: the fake proxy serves no
     // traffic, so the test listens there itself.
@@ -317,4 +345,53 @@ fn public_service_through_an_edge_node() {
         "the failure is named: {}",
         text(&out)
     );
+}
+
+/// The platform's v2 shape (`mcq`): an internal route and a public route on one
+/// listener. The node serves one route and one port; the edge reaches it.
+#[test]
+fn an_internal_and_a_public_route_on_one_listener() {
+    let pki = FleetPki::new().expect("pki");
+    let Fleet {
+        compute,
+        edge,
+        config,
+        services,
+    } = fleet(&pki);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listener");
+    let port = listener.local_addr().expect("addr").port();
+    let name = compute.bed.name("pair");
+    let public = format!("MCQ-{}.example.org", compute.bed.id);
+    let def = public_definition(&name, compute.bed.node(), port, &public).replace(
+        "[[components.routes]]\n",
+        &format!("[[components.routes]]\nname = \"internal\"\nport = {port}\nmode = \"l7\"\n\n[[components.routes]]\nname = \"public\"\n"),
+    );
+    let file = services.join(format!("{name}.toml"));
+    std::fs::write(&file, def).expect("definition");
+    ok(&config, &["validate", file.to_str().expect("utf-8")]);
+    ok(&config, &["deploy", &name]);
+
+    let internal = format!("{name}.{ZONE}");
+    let mine: Vec<_> = compute
+        .proxy
+        .routes()
+        .into_keys()
+        .filter(|(_, h)| h.contains(name.as_str()) || h.contains("example.org"))
+        .collect();
+    assert_eq!(
+        mine,
+        [(format!(":{port}"), internal)],
+        "one route on the node"
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&config, &["--json", "status", &name])).expect("status");
+    let ports = &status["components"][0]["ports"];
+    assert_eq!(ports.as_array().map(Vec::len), Some(1), "one port: {ports}");
+    let outside = edge.proxy.routes();
+    let route = outside
+        .get(&(":443".to_owned(), public.to_ascii_lowercase()))
+        .unwrap_or_else(|| panic!("edge route, its hostname lowercased: {outside:?}"));
+    assert_eq!(route.backend, format!("127.0.0.1:{port}"));
+    ok(&config, &["undeploy", &name]);
+    assert!(edge.proxy.routes().is_empty(), "{:?}", edge.proxy.routes());
 }

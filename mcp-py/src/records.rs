@@ -207,6 +207,7 @@ record!(
         mode: String = |r| r.mode.as_str().to_owned();
         hostname: String = |r| r.hostname.clone();
         public: bool = |r| r.public;
+        local: bool = |r| r.local;
     }
 );
 

@@ -258,6 +258,76 @@ mode = "l7"
     );
 }
 
+/// The platform's v2 `mcq`: an internal and a public route on one listener.
+const MCQ_V2: &str = r#"name = "mcq"
+node = "rift"
+
+[[components]]
+name = "mcq"
+image = "mcr.svc.mcp.metacircular.net:8443/mcq:v0.4.0"
+
+[[components.routes]]
+name = "internal"
+port = 8443
+mode = "l7"
+
+[[components.routes]]
+name = "public"
+port = 8443
+mode = "l7"
+public = true
+hostname = "MCQ.metacircular.net"
+"#;
+
+#[test]
+fn a_public_route_rides_the_internal_route_on_its_listener() {
+    let def =
+        ServiceDefinition::parse(MCQ_V2, None).expect("the platform's real definition validates");
+    let resolved = def.resolve(&Conventions::default());
+    let routes = &resolved.components[0].routes;
+    assert_eq!(
+        routes
+            .iter()
+            .map(|r| (r.hostname.as_str(), r.public_hostname.as_deref(), r.local))
+            .collect::<Vec<_>>(),
+        [
+            ("mcq.svc.mcp.metacircular.net", None, true),
+            (
+                "mcq.svc.mcp.metacircular.net",
+                Some("mcq.metacircular.net"),
+                false
+            ),
+        ],
+        "one proxy route and one port on the node; the edge serves the public name"
+    );
+    assert_eq!(resolved.components[0].leased_routes().count(), 1);
+    assert_eq!(
+        routes[0].port_env,
+        ["PORT", "PORT_INTERNAL", "PORT_PUBLIC"],
+        "the route ridden carries every name of its port"
+    );
+    assert!(routes[1].port_env.is_empty());
+
+    // Across components it is still a conflict, and the message says which
+    // hostname is meant.
+    let split = MCQ_V2.replace(
+        "[[components.routes]]\nname = \"public\"",
+        "[[components]]\nname = \"web\"\nimage = \"mcr.svc.mcp.metacircular.net:8443/mcq:v0.4.0\"\n\n[[components.routes]]\nname = \"public\"",
+    );
+    let p = problems(&split);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].rule, Rule::RouteConflict);
+    assert!(
+        p[0].message
+            .contains("default hostname (where a public route is served on its node)"),
+        "{}",
+        p[0].message
+    );
+    // Two internal routes on one listener and hostname still conflict.
+    let twice = MCQ_V2.replace("public = true\nhostname = \"MCQ.metacircular.net\"\n", "");
+    assert_eq!(problems(&twice).len(), 1, "{:?}", problems(&twice));
+}
+
 #[test]
 fn build_images_must_match_a_component_repository() {
     let text = MINIMAL.replace("myservice = \"Dockerfile\"", "myservise = \"Dockerfile\"");

@@ -101,6 +101,14 @@ pub struct ResolvedComponent {
     pub routes: Vec<ResolvedRoute>,
 }
 
+impl ResolvedComponent {
+    /// The routes that lease a host port and have a proxy route of their own
+    /// ([`ResolvedRoute::local`]).
+    pub fn leased_routes(&self) -> impl Iterator<Item = &ResolvedRoute> {
+        self.routes.iter().filter(|r| r.local)
+    }
+}
+
 /// Seconds a new container has to pass its health check, unless its route says.
 pub const DEFAULT_HEALTH_TIMEOUT: u32 = 30;
 
@@ -137,6 +145,12 @@ pub struct ResolvedRoute {
     pub public: bool,
     /// The hostname edge nodes serve for a public route (its `hostname`).
     pub public_hostname: Option<String>,
+    /// Whether this route has a host port and a proxy route of its own. A public
+    /// route on the same listener as another route of its component served here
+    /// under the same hostname (the platform's internal + public pair) rides
+    /// that route: edge nodes reach it through the other route's proxy route, so
+    /// it leases no port and gets no `$PORT` variable.
+    pub local: bool,
     /// How a new container is judged ready for traffic here.
     pub health: HealthCheck,
 }
@@ -177,7 +191,7 @@ fn resolve_component(
     }
     volumes.extend(c.volumes.iter().cloned());
     let env_names = port_env_names(c);
-    ResolvedComponent {
+    let mut component = ResolvedComponent {
         name: c.name.clone(),
         container_name: container_name(&def.name, &c.name),
         version: image
@@ -210,6 +224,7 @@ fn resolve_component(
                 },
                 public: r.public,
                 public_hostname: r.hostname.clone().filter(|_| r.public),
+                local: true,
                 health: HealthCheck {
                     path: r.health_path.clone(),
                     timeout: std::time::Duration::from_secs(u64::from(
@@ -218,6 +233,39 @@ fn resolve_component(
                 },
             })
             .collect(),
+    };
+    mark_riding_routes(&mut component.routes);
+    component
+}
+
+/// Marks the public routes that ride another route of their component (same
+/// listener, same local hostname: a non-public one, else the first public one;
+/// see [`ResolvedRoute::local`]). The route ridden takes over their `$PORT`
+/// variables, and when a single route is left with a port of its own it gets
+/// `$PORT` too, as a component's only route does.
+fn mark_riding_routes(routes: &mut [ResolvedRoute]) {
+    for i in 0..routes.len() {
+        if !routes[i].public {
+            continue;
+        }
+        let same = |o: &ResolvedRoute| {
+            o.listener_port == routes[i].listener_port && o.hostname == routes[i].hostname
+        };
+        let ridden = routes
+            .iter()
+            .position(|o| !o.public && same(o))
+            .or_else(|| routes[..i].iter().position(|o| o.public && same(o)));
+        if let Some(j) = ridden {
+            routes[i].local = false;
+            let names = std::mem::take(&mut routes[i].port_env);
+            routes[j].port_env.extend(names);
+        }
+    }
+    let mut local = routes.iter_mut().filter(|r| r.local);
+    if let (Some(only), None) = (local.next(), local.next())
+        && !only.port_env.iter().any(|n| n == "PORT")
+    {
+        only.port_env.insert(0, "PORT".to_owned());
     }
 }
 

@@ -246,29 +246,44 @@ fn routes(c: &Component, field: &str, sink: &mut Sink<'_>) {
 }
 
 /// Two routes of one service on the same listener and hostname would overwrite each
-/// other in mc-proxy.
+/// other in mc-proxy. A public route is served on its node under the default
+/// hostname; on the listener of another route of its own component served
+/// there too (the platform's internal + public pair), it rides that route
+/// ([`super::ResolvedRoute::local`]) and is no conflict.
 fn route_conflicts(def: &ServiceDefinition, sink: &mut Sink<'_>) {
-    let mut seen: HashMap<(u16, Option<&str>), String> = HashMap::new();
+    // (listener, hostname served on the node; None: the default) → the first
+    // route there: its field, component and whether it is public.
+    let mut seen: HashMap<(u16, Option<&str>), (String, usize, bool)> = HashMap::new();
     for (i, c) in def.components.iter().enumerate() {
         for (j, r) in c.routes.iter().enumerate() {
             if r.port == 0 {
                 continue;
             }
             let field = format!("components[{i}].routes[{j}]");
-            // A public route is served on its node under the default hostname.
             let local = r.hostname.as_deref().filter(|_| !r.public);
             match seen.get(&(r.port, local)) {
-                Some(first) => sink.report(
-                    &format!("{field}.port"),
-                    Rule::RouteConflict,
-                    format!(
-                        "{first} already routes listener :{} for {}; each listener and hostname pair can have one backend",
-                        r.port,
-                        local.unwrap_or("the default hostname")
-                    ),
-                ),
+                Some((_, component, public)) if *component == i && (*public || r.public) => {}
+                Some((first, _, first_public)) => {
+                    let how = if r.public || *first_public {
+                        " (where a public route is served on its node)"
+                    } else {
+                        ""
+                    };
+                    let whom = match local {
+                        Some(h) => format!("hostname {h}"),
+                        None => format!("the default hostname{how}"),
+                    };
+                    sink.report(
+                        &format!("{field}.port"),
+                        Rule::RouteConflict,
+                        format!(
+                            "{first} already routes listener :{} for {whom}; each listener and hostname pair can have one backend",
+                            r.port,
+                        ),
+                    );
+                }
                 None => {
-                    seen.insert((r.port, local), field);
+                    seen.insert((r.port, local), (field, i, r.public));
                 }
             }
         }

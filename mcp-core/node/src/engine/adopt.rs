@@ -187,8 +187,7 @@ fn ports_in(
     c: &ResolvedComponent,
     info: &ContainerInfo,
 ) -> Result<Vec<(LeaseRequest, u16)>> {
-    c.routes
-        .iter()
+    c.leased_routes()
         .map(|r| {
             let port = r
                 .port_env

@@ -289,8 +289,7 @@ impl<'e> DeployPlan<'e> {
             .components
             .iter()
             .flat_map(|c| {
-                c.routes
-                    .iter()
+                c.leased_routes()
                     .map(|r| lease_request(name, &c.name, r.name.clone()))
             })
             .collect();
@@ -481,8 +480,7 @@ impl<'e> DeployPlan<'e> {
         let name = self.def.name.clone();
         let temp = format!("{}{NEXT_SUFFIX}", c.name);
         let requests: Vec<LeaseRequest> = c
-            .routes
-            .iter()
+            .leased_routes()
             .map(|r| lease_request(&name, &temp, r.name.clone()))
             .collect();
         let next = e
