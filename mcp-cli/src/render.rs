@@ -526,6 +526,7 @@ pub(crate) fn resolved(s: &ResolvedService) {
 /// `mcp validate`: a count of what is valid, or every problem.
 pub(crate) fn validation(v: &Validation) {
     let plural = |n: usize| if n == 1 { "" } else { "s" };
+    definition_warnings(&v.warnings);
     if v.ok {
         output::line(&format!(
             "ok: {} service definition{} valid ({} components, {} routes)",
@@ -541,6 +542,13 @@ pub(crate) fn validation(v: &Validation) {
     }
     let n = v.problems.len();
     output::error(&format!("{n} problem{} found", plural(n)));
+}
+
+/// Warnings about definition files (deprecated keys), on stderr.
+pub(crate) fn definition_warnings(warnings: &[mcp_core::spec::Problem]) {
+    for w in warnings {
+        output::error(&format!("warning: {w}"));
+    }
 }
 
 /// `mcp build`'s progress: a line when an image's build or push starts, then

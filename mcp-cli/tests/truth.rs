@@ -410,3 +410,47 @@ fn only_changes_and_failed_changes_are_events() {
     );
     ok(&config, &["undeploy", name.as_str()]);
 }
+
+#[test]
+fn documented_v1_keys_are_accepted_with_a_warning() {
+    let bed = Testbed::new(Mode::Rootful).unwrap_or_else(|e| panic!("{e}"));
+    bed.hello_image("v0.1.0").expect("image");
+    let (_agent, config, services) = common::token_node(&bed, "");
+    let name = bed.name("legacy");
+    let file = services.join(format!("{name}.toml"));
+    let def = bed.hello_definition(&name, "v0.1.0", "").to_toml();
+    assert!(!def.contains("[build]"), "{def}");
+    let legacy = format!("{}\n\n[build]\nuses_mcdsl = true\n", def.trim_end());
+    let line = legacy.lines().count();
+    std::fs::write(&file, legacy).expect("definition");
+    let path = file.to_str().expect("utf-8");
+
+    let out = mcp(&config, &["validate", path]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "still valid: {said}");
+    let warning = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .find(|l| l.starts_with("warning: "))
+        .unwrap_or_else(|| panic!("a warning on stderr: {said}"))
+        .to_owned();
+    assert!(
+        warning.contains(&format!("{path}:{line}:1: build.uses_mcdsl"))
+            && warning.contains("deprecated")
+            && warning.contains("[build.images]")
+            && warning.ends_with("[deprecated]"),
+        "located, saying what replaces it: {warning}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&mcp(&config, &["--json", "validate", path]).stdout).expect("json");
+    assert_eq!(json["ok"], true, "{json}");
+    assert_eq!(json["warnings"][0]["rule"], "deprecated", "{json}");
+
+    let out = mcp(&config, &["deploy", name.as_str()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("build.uses_mcdsl"),
+        "deploy warns too: {}",
+        text(&out)
+    );
+    ok(&config, &["undeploy", name.as_str()]);
+}

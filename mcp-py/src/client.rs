@@ -130,7 +130,8 @@ impl Client {
     /// Deploys the service (a name in the services directory, or a file).
     fn deploy(&self, py: Python<'_>, service: &str) -> PyResult<Deployed> {
         let (fleet, rt) = (&self.fleet, &self.rt);
-        let (_, def) = fleet.definition(service).py_err(py)?;
+        let (_, def, warnings) = fleet.definition_with_warnings(service).py_err(py)?;
+        crate::spec::deprecations(py, &warnings)?;
         py.detach(|| rt.block_on(fleet.deploy(&def)))
             .py_err(py)
             .map(Deployed)

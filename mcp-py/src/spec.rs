@@ -36,14 +36,18 @@ impl ServiceDefinition {
                 source,
             })
             .py_err(py)?;
-        let def = spec::ServiceDefinition::parse(&text, Some(&path)).py_err(py)?;
+        let (def, warnings) =
+            spec::ServiceDefinition::parse_with_warnings(&text, Some(&path)).py_err(py)?;
+        deprecations(py, &warnings)?;
         Ok(ServiceDefinition::new(def, text, Some(path)))
     }
 
     /// Parses and validates TOML text. Raises `SpecError`.
     #[staticmethod]
     fn loads(py: Python<'_>, text: &str) -> PyResult<Self> {
-        let def = spec::ServiceDefinition::parse(text, None).py_err(py)?;
+        let (def, warnings) =
+            spec::ServiceDefinition::parse_with_warnings(text, None).py_err(py)?;
+        deprecations(py, &warnings)?;
         Ok(ServiceDefinition::new(def, text.to_owned(), None))
     }
 
@@ -219,4 +223,15 @@ pub(crate) fn load_dir(py: Python<'_>, path: PathBuf) -> PyResult<Vec<ServiceDef
             ServiceDefinition::new(d, text, Some(file))
         })
         .collect())
+}
+
+/// Each warning of a definition file as a Python `DeprecationWarning`.
+pub(crate) fn deprecations(py: Python<'_>, warnings: &[spec::Problem]) -> PyResult<()> {
+    let category = py.get_type::<pyo3::exceptions::PyDeprecationWarning>();
+    for w in warnings {
+        let text = std::ffi::CString::new(w.to_string().replace('\0', " "))
+            .unwrap_or_else(|_| c"deprecated key".to_owned());
+        PyErr::warn(py, &category, &text, 1)?;
+    }
+    Ok(())
 }

@@ -63,6 +63,14 @@ def test_loads_reports_syntax_errors() -> None:
     assert e.value.problems[0].line == 2
 
 
+def test_deprecated_keys_warn(examples_dir: Path) -> None:
+    d = mcp.ServiceDefinition.load(examples_dir / "services" / "hello.toml")
+    legacy = d.to_toml().rstrip() + "\n\n[build]\nuses_mcdsl = true\n"
+    with pytest.warns(DeprecationWarning, match=r"build\.uses_mcdsl.*\[build\.images\]"):
+        again = mcp.ServiceDefinition.loads(legacy)
+    assert again == d
+
+
 def test_with_version_keeps_comments_and_saves(tmp_path: Path) -> None:
     text = '# mine\nname = "app"  # keep\nnode = "n"\n\n[[components]]\nname = "app"\nimage = "r.example/app:v1.0.0"\n'
     path = tmp_path / "app.toml"

@@ -21,7 +21,8 @@ pub(crate) enum Op {
 }
 
 pub(crate) async fn deploy(ctx: &Context, a: &ServiceArg) -> Outcome {
-    let (_, def) = ctx.fleet.definition(&a.service)?;
+    let (_, def, warnings) = ctx.fleet.definition_with_warnings(&a.service)?;
+    render::definition_warnings(&warnings);
     let spinner = Spinner::start(&format!("deploying {} on {}", def.name, def.node));
     let deployed = ctx.fleet.deploy(&def).await;
     drop(spinner);

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mcp_model::config::{ARCHITECTURES, CliConfig, ConfigError, NodeEntry};
-use mcp_model::spec::ServiceDefinition;
+use mcp_model::spec::{Problem, ServiceDefinition};
 use mcp_platform::images::RegistrySettings;
 
 use crate::client::{AgentClient, AgentEndpoint, ApiError};
@@ -96,9 +96,19 @@ impl Fleet {
 
     /// Loads and validates the definition named by `arg`.
     pub fn definition(&self, arg: &str) -> Result<(PathBuf, ServiceDefinition), crate::Error> {
+        self.definition_with_warnings(arg)
+            .map(|(path, def, _)| (path, def))
+    }
+
+    /// [`Fleet::definition`], with the file's warnings (deprecated keys, accepted
+    /// and ignored, each saying what replaces it).
+    pub fn definition_with_warnings(
+        &self,
+        arg: &str,
+    ) -> Result<(PathBuf, ServiceDefinition, Vec<Problem>), crate::Error> {
         let path = self.definition_path(arg);
-        let def = ServiceDefinition::load(&path)?;
-        Ok((path, def))
+        let (def, warnings) = ServiceDefinition::load_with_warnings(&path)?;
+        Ok((path, def, warnings))
     }
 
     /// The node a service runs on: `flag`, else its definition's, else the only node.

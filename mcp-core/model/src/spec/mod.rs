@@ -220,6 +220,16 @@ impl ServiceDefinition {
     /// Every problem is reported, not just the first: structural ones (syntax, types,
     /// unknown keys, missing fields) and rule violations alike.
     pub fn parse(text: &str, origin: Option<&Path>) -> Result<Self, SpecError> {
+        Self::parse_located(text, origin, None).map(|(def, _)| def)
+    }
+
+    /// [`ServiceDefinition::parse`], with the warnings too: keys of older formats
+    /// that are accepted and ignored ([`Rule::Deprecated`]), each located and
+    /// saying what replaces it.
+    pub fn parse_with_warnings(
+        text: &str,
+        origin: Option<&Path>,
+    ) -> Result<(Self, Vec<Problem>), SpecError> {
         Self::parse_located(text, origin, None)
     }
 
@@ -233,23 +243,31 @@ impl ServiceDefinition {
         conventions: &Conventions,
         policy: &HostPolicy,
     ) -> Result<Self, SpecError> {
-        Self::parse_located(text, origin, Some((conventions, policy)))
+        Self::parse_located(text, origin, Some((conventions, policy))).map(|(def, _)| def)
     }
 
     fn parse_located(
         text: &str,
         origin: Option<&Path>,
         host: Option<(&Conventions, &HostPolicy)>,
-    ) -> Result<Self, SpecError> {
-        let (def, problems) = parse::parse_located(text, origin, host);
-        match def {
-            Some(def) if problems.is_empty() => Ok(def),
-            _ => Err(SpecError::Invalid { problems }),
+    ) -> Result<(Self, Vec<Problem>), SpecError> {
+        let parsed = parse::parse_located(text, origin, host);
+        match parsed.definition {
+            Some(def) if parsed.problems.is_empty() => Ok((def, parsed.warnings)),
+            _ => Err(SpecError::Invalid {
+                problems: parsed.problems,
+            }),
         }
     }
 
     /// Reads, parses and validates the definition in `path`.
     pub fn load(path: &Path) -> Result<Self, SpecError> {
+        Self::load_with_warnings(path).map(|(def, _)| def)
+    }
+
+    /// [`ServiceDefinition::load`], with the warnings too (as
+    /// [`ServiceDefinition::parse_with_warnings`]).
+    pub fn load_with_warnings(path: &Path) -> Result<(Self, Vec<Problem>), SpecError> {
         use std::io::Read;
         let read_err = |source| SpecError::Read {
             path: path.to_owned(),
@@ -267,7 +285,7 @@ impl ServiceDefinition {
             });
         }
         match std::str::from_utf8(&bytes) {
-            Ok(text) => Self::parse(text, Some(path)),
+            Ok(text) => Self::parse_with_warnings(text, Some(path)),
             Err(e) => Err(SpecError::Invalid {
                 problems: vec![limits::not_utf8(&bytes, &e, Some(path))],
             }),
@@ -329,13 +347,13 @@ impl ServiceDefinition {
 /// be named after its service (`<name>.toml`), since commands find definitions by
 /// service name.
 pub fn load_dir(dir: &Path) -> Result<Vec<ServiceDefinition>, SpecError> {
-    load_checked(&definition_files(&[dir.to_owned()])?, true)
+    load_checked(&definition_files(&[dir.to_owned()])?, true, &mut Vec::new())
 }
 
 /// Loads the definitions in `paths`, reporting every problem in every file together,
 /// and checks that service names are unique across them.
 pub fn load_files(paths: &[PathBuf]) -> Result<Vec<ServiceDefinition>, SpecError> {
-    load_checked(paths, false)
+    load_checked(paths, false, &mut Vec::new())
 }
 
 /// The definition files `paths` name: each file, and every `*.toml` in each
@@ -377,6 +395,9 @@ pub struct Validation {
     pub routes: usize,
     /// Every problem in every file, located.
     pub problems: Vec<Problem>,
+    /// Every warning (deprecated keys, accepted and ignored), located; they do
+    /// not make a definition invalid.
+    pub warnings: Vec<Problem>,
 }
 
 /// Checks every definition in `paths` (a directory means each `*.toml` in it,
@@ -386,8 +407,13 @@ pub fn check_paths(paths: &[PathBuf]) -> Result<Validation, SpecError> {
     let (dirs, files): (Vec<_>, Vec<_>) = paths.iter().cloned().partition(|p| p.is_dir());
     let mut defs: Vec<ServiceDefinition> = Vec::new();
     let mut problems = Vec::new();
-    for result in dirs.iter().map(|d| load_dir(d)).chain([load_files(&files)]) {
-        match result {
+    let mut warnings = Vec::new();
+    let dirs = dirs
+        .iter()
+        .map(|d| Ok((definition_files(std::slice::from_ref(d))?, true)));
+    for set in dirs.chain([Ok((files, false))]) {
+        let (paths, check_file_names) = set?;
+        match load_checked(&paths, check_file_names, &mut warnings) {
             Ok(d) => defs.extend(d),
             Err(SpecError::Invalid { problems: p }) => problems.extend(p),
             Err(e) => return Err(e),
@@ -405,18 +431,24 @@ pub fn check_paths(paths: &[PathBuf]) -> Result<Validation, SpecError> {
         components,
         routes,
         problems,
+        warnings,
     })
 }
 
+/// Loads `paths` as one set; the files' warnings are added to `warnings`.
 fn load_checked(
     paths: &[PathBuf],
     check_file_names: bool,
+    warnings: &mut Vec<Problem>,
 ) -> Result<Vec<ServiceDefinition>, SpecError> {
     let mut defs: Vec<(PathBuf, ServiceDefinition)> = Vec::new();
     let mut problems = Vec::new();
     for path in paths {
-        match ServiceDefinition::load(path) {
-            Ok(def) => defs.push((path.clone(), def)),
+        match ServiceDefinition::load_with_warnings(path) {
+            Ok((def, w)) => {
+                warnings.extend(w);
+                defs.push((path.clone(), def));
+            }
             Err(SpecError::Invalid { problems: p }) => problems.extend(p),
             Err(e) => return Err(e),
         }

@@ -21,6 +21,13 @@ const ROOT_KEYS: &[&str] = &[
     "components",
 ];
 const BUILD_KEYS: &[&str] = &["images"];
+
+/// Keys of older formats that are accepted with a warning and ignored: the field,
+/// and what replaces it.
+const DEPRECATED: &[(&str, &str)] = &[(
+    "build.uses_mcdsl",
+    "mcdsl is no longer built alongside services: images are built from `[build.images]` alone, so remove it",
+)];
 const SNAPSHOT_KEYS: &[&str] = &["method", "exclude"];
 const COMPONENT_KEYS: &[&str] = &[
     "name",
@@ -46,15 +53,27 @@ const ROUTE_KEYS: &[&str] = &[
     "health_timeout",
 ];
 
-/// Parses `text`, then checks the rules. Returns the definition (possibly partial,
-/// when there are problems) and every problem found.
+/// What [`parse_located`] found: the definition (possibly partial, when there are
+/// problems), every problem, and every warning (deprecated keys).
+pub(super) struct Parsed {
+    pub(super) definition: Option<ServiceDefinition>,
+    pub(super) problems: Vec<Problem>,
+    pub(super) warnings: Vec<Problem>,
+}
+
+/// Parses `text`, then checks the rules.
 pub(super) fn parse_located(
     text: &str,
     origin: Option<&Path>,
     host: Option<(&super::Conventions, &super::HostPolicy)>,
-) -> (Option<ServiceDefinition>, Vec<Problem>) {
+) -> Parsed {
+    let failed = |problems| Parsed {
+        definition: None,
+        problems,
+        warnings: Vec::new(),
+    };
     if let Some(p) = super::limits::too_long(text, origin) {
-        return (None, vec![p]);
+        return failed(vec![p]);
     }
     let mut sink = Sink::located(text, origin);
     let doc = match Document::parse(text) {
@@ -66,7 +85,7 @@ pub(super) fn parse_located(
                 .map(|s| s.start)
                 .or_else(|| first_failing_line(text));
             sink.report_at("", at, Rule::Syntax, message);
-            return (None, sink.into_problems());
+            return failed(sink.into_problems());
         }
     };
     sink.span("", Some(0..0));
@@ -76,7 +95,12 @@ pub(super) fn parse_located(
     if let Some((conventions, policy)) = host {
         super::policy::check(&def, conventions, policy, &mut sink);
     }
-    (Some(def), sink.into_problems())
+    let (problems, warnings) = sink.into_parts();
+    Parsed {
+        definition: Some(def),
+        problems,
+        warnings,
+    }
 }
 
 /// Where a parse error that comes without a position (toml_edit's recursion
@@ -321,6 +345,11 @@ impl Walker<'_, '_> {
             } else {
                 format!("{field}.{key}")
             };
+            if let Some((_, instead)) = DEPRECATED.iter().find(|(f, _)| *f == path) {
+                let message = format!("`{key}` is deprecated and ignored: {instead}");
+                self.sink.warn_at(&path, offset, Rule::Deprecated, message);
+                continue;
+            }
             let mut message = format!("unknown key `{key}`");
             match did_you_mean(key, known) {
                 Some(s) => message.push_str(&format!("; did you mean `{s}`?")),

@@ -26,6 +26,9 @@ crate::words! {
         Syntax => "syntax",
         /// A key the format does not have.
         UnknownKey => "unknown-key",
+        /// A key of an older format, accepted and ignored: a warning, never a
+        /// problem; its message says what replaces it.
+        Deprecated => "deprecated",
         /// A value of the wrong type.
         Type => "type",
         /// A required field is missing.
@@ -164,6 +167,7 @@ pub(crate) struct Sink<'a> {
     spans: HashMap<String, Range<usize>>,
     flagged: HashSet<String>,
     problems: Vec<Problem>,
+    warnings: Vec<Problem>,
 }
 
 impl<'a> Sink<'a> {
@@ -175,6 +179,7 @@ impl<'a> Sink<'a> {
             spans: HashMap::new(),
             flagged: HashSet::new(),
             problems: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -210,17 +215,35 @@ impl<'a> Sink<'a> {
         message: impl Into<String>,
     ) {
         self.flagged.insert(field.to_owned());
+        let problem = self.problem(field, offset, rule, message.into());
+        self.problems.push(problem);
+    }
+
+    /// Notes a warning at an explicit byte offset: located like a problem, but
+    /// the definition is still valid.
+    pub(crate) fn warn_at(
+        &mut self,
+        field: &str,
+        offset: Option<usize>,
+        rule: Rule,
+        message: impl Into<String>,
+    ) {
+        let warning = self.problem(field, offset, rule, message.into());
+        self.warnings.push(warning);
+    }
+
+    fn problem(&self, field: &str, offset: Option<usize>, rule: Rule, message: String) -> Problem {
         let location = match (self.text, offset) {
             (Some(text), Some(offset)) => Some(locate(text, offset)),
             _ => None,
         };
-        self.problems.push(Problem {
+        Problem {
             file: self.origin.map(Path::to_owned),
             location,
             field: field.to_owned(),
             rule,
-            message: message.into(),
-        });
+            message,
+        }
     }
 
     /// Whether a problem was already reported for `field` (so rules can skip values
@@ -229,10 +252,16 @@ impl<'a> Sink<'a> {
         self.flagged.contains(field)
     }
 
-    pub(crate) fn into_problems(mut self) -> Vec<Problem> {
-        // File order: by location, keeping report order among unlocated ones.
+    pub(crate) fn into_problems(self) -> Vec<Problem> {
+        self.into_parts().0
+    }
+
+    /// The problems and the warnings, each in file order (by location, keeping
+    /// report order among unlocated ones).
+    pub(crate) fn into_parts(mut self) -> (Vec<Problem>, Vec<Problem>) {
         self.problems.sort_by_key(|p| p.location);
-        self.problems
+        self.warnings.sort_by_key(|p| p.location);
+        (self.problems, self.warnings)
     }
 
     fn find_offset(&self, field: &str) -> Option<usize> {
