@@ -4,6 +4,14 @@
 
 use super::*;
 
+/// Events after `?2` (of service `?1`, or all), the newest `?4`, at most `?3`
+/// (see `Tx::rows` on the `CAST`s).
+pub(super) const EVENTS: &str = "SELECT id, at, actor, action, service, detail, error FROM (
+         SELECT * FROM events
+         WHERE (?1 IS NULL OR service = CAST(?1 AS TEXT)) AND id > ?2
+         ORDER BY id DESC LIMIT CAST(?4 AS INTEGER)
+     ) ORDER BY id LIMIT CAST(?3 AS INTEGER)";
+
 /// The most bytes an event's detail or error keeps.
 pub const MAX_EVENT_TEXT: usize = 4096;
 
@@ -70,11 +78,7 @@ impl Tx<'_> {
         let last = q.last.map_or(-1, i64::from);
         self.rows(
             "read events",
-            "SELECT id, at, actor, action, service, detail, error FROM (
-                 SELECT * FROM events
-                 WHERE (?1 IS NULL OR service = ?1) AND id > ?2
-                 ORDER BY id DESC LIMIT ?4
-             ) ORDER BY id LIMIT ?3",
+            EVENTS,
             params![q.service, q.after_id.unwrap_or(0), limit, last],
             |r| {
                 Ok(Event {

@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// The leases of one service (see `Tx::rows` on the `CAST`).
+pub(super) const SERVICE_LEASES: &str = "SELECT port, service, component, route, leased_at FROM port_leases WHERE service = CAST(?1 AS TEXT) ORDER BY port";
+
 impl Tx<'_> {
     /// Records a lease. Fails with [`RegistryError::Conflict`] when the port is leased
     /// or the route already holds another port.
@@ -44,10 +47,7 @@ impl Tx<'_> {
 
     /// The leases of one service, by port.
     pub fn service_leases(&self, service: &str) -> Result<Vec<PortLease>> {
-        self.query_leases(
-            "SELECT port, service, component, route, leased_at FROM port_leases WHERE service = ?1 ORDER BY port",
-            [service],
-        )
+        self.query_leases(SERVICE_LEASES, [service])
     }
 
     fn query_leases<P: rusqlite::Params>(&self, q: &str, p: P) -> Result<Vec<PortLease>> {

@@ -349,7 +349,13 @@ fn is_constraint(e: &rusqlite::Error) -> bool {
 }
 
 impl Tx<'_> {
-    /// Runs a query and maps every row with `f`.
+    /// Runs a query and maps every row with `f`. The statement is cached, so it
+    /// must not depend on a bound value for its plan: SQLite (3.54) marks a
+    /// statement expired on every bind of a parameter compared with `=` in a
+    /// query with `ORDER BY`, or used as a `LIMIT`, and prepares it again on
+    /// the next step. Such parameters are written `CAST(?1 AS TEXT)` or
+    /// `CAST(?3 AS INTEGER)`, which plans the same (the index is still used)
+    /// and is never re-prepared; `reads_are_not_prepared_again` checks it.
     fn rows<T, P: rusqlite::Params>(
         &self,
         op: &'static str,

@@ -2,6 +2,12 @@
 
 use super::*;
 
+/// A service's components, in definition order (see `Tx::rows` on
+/// the `CAST`).
+pub(super) const COMPONENTS: &str =
+    "SELECT name, container_name, image, version, desired_state, spec_hash, flapping_since
+     FROM components WHERE service = CAST(?1 AS TEXT) ORDER BY rowid";
+
 impl Tx<'_> {
     /// Inserts or replaces a service and its components. Components of the service that
     /// are not in `record` are removed (with their container rows).
@@ -70,7 +76,7 @@ impl Tx<'_> {
     fn component_names(&self, service: &str) -> Result<Vec<String>> {
         self.rows(
             "read components",
-            "SELECT name FROM components WHERE service = ?1 ORDER BY rowid",
+            "SELECT name FROM components WHERE service = CAST(?1 AS TEXT) ORDER BY rowid",
             [service],
             |r| r.get(0),
         )
@@ -104,37 +110,33 @@ impl Tx<'_> {
                 detail: format!("{name}: {e}"),
             })?;
         let components = self
-            .rows(
-                "read components",
-                "SELECT name, container_name, image, version, desired_state, spec_hash, flapping_since
-                 FROM components WHERE service = ?1 ORDER BY rowid",
-                [name],
-                |r| {
-                    Ok((
-                        (
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, String>(3)?,
-                        ),
-                        r.get::<_, String>(4)?,
-                        r.get::<_, String>(5)?,
-                        r.get::<_, Option<i64>>(6)?,
-                    ))
-                },
-            )?
+            .rows("read components", COMPONENTS, [name], |r| {
+                Ok((
+                    (
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ),
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, Option<i64>>(6)?,
+                ))
+            })?
             .into_iter()
-            .map(|((name, container_name, image, version), state, spec_hash, flapping)| {
-                Ok(ComponentRecord {
-                    desired: word(&state, "desired state")?,
-                    name,
-                    container_name,
-                    image,
-                    version,
-                    spec_hash,
-                    flapping_since: flapping.map(from_millis),
-                })
-            })
+            .map(
+                |((name, container_name, image, version), state, spec_hash, flapping)| {
+                    Ok(ComponentRecord {
+                        desired: word(&state, "desired state")?,
+                        name,
+                        container_name,
+                        image,
+                        version,
+                        spec_hash,
+                        flapping_since: flapping.map(from_millis),
+                    })
+                },
+            )
             .collect::<Result<Vec<_>>>()?;
         Ok(Some(ServiceRecord {
             definition,

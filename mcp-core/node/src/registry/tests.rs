@@ -424,3 +424,33 @@ fn a_version_1_database_with_data_is_upgraded_in_place() {
     assert_eq!(got.components[0].spec_hash, "");
     assert_eq!(got.components[0].flapping_since, None);
 }
+
+/// What `mcp status` reads of a service, read again and again, is prepared once
+/// (see `Tx::rows`): a statement SQLite prepares again on every step made
+/// `ServiceStatus` 2.5 times slower (docs/benchmarks.md).
+#[test]
+fn reads_are_not_prepared_again() {
+    let (reg, _dir) = open();
+    let def = ServiceDefinition::parse(DEF, None).expect("parse");
+    reg.transaction(|t| t.put_service(&record(&def)))
+        .expect("put");
+    for _ in 0..10 {
+        reg.service("web").expect("service");
+        reg.read(|t| t.service_leases("web")).expect("leases");
+        reg.events(&EventQuery {
+            service: Some("web".into()),
+            last: Some(10),
+            ..EventQuery::default()
+        })
+        .expect("events");
+    }
+    let conn = reg.conn.lock().expect("lock");
+    for sql in [services::COMPONENTS, leases::SERVICE_LEASES, events::EVENTS] {
+        let stmt = conn.prepare_cached(sql).expect("cached");
+        assert_eq!(
+            stmt.get_status(rusqlite::StatementStatus::RePrepare),
+            0,
+            "prepared again: {sql}"
+        );
+    }
+}
