@@ -143,23 +143,20 @@ impl Engine {
             else {
                 return Ok(());
             };
-            match &attached {
-                // The same container again: on from the last line sent.
-                Some(a) if a.id == info.id => {
-                    read.since = a.last.or(read.since);
-                    read.tail = None;
-                }
-                // A new container (replaced, recreated): all of it.
-                Some(_) => {
-                    read.since = None;
-                    read.tail = None;
-                }
-                None => {}
-            }
+            // The same container again: on from the last line sent (`skip_until`);
+            // a new one (replaced, recreated): all of it.
             let skip_until = attached
                 .as_ref()
                 .filter(|a| a.id == info.id)
                 .and_then(|a| a.last);
+            if let Some(a) = &attached {
+                read.since = if a.id == info.id {
+                    skip_until.or(read.since)
+                } else {
+                    None
+                };
+                read.tail = None;
+            }
             let last = match self.read_once(source, &read, skip_until, halt, sink) {
                 Ok(last) => last,
                 // The container went away between inspect and read, or Podman
@@ -173,7 +170,7 @@ impl Engine {
             attached = Some(Attached {
                 id: info.id,
                 started_at: info.started_at,
-                last: last.or(skip_until),
+                last,
             });
         }
     }
