@@ -544,4 +544,39 @@ impl McpAgentService for AgentService {
             problems: problems.iter().map(convert::encode_problem).collect(),
         }))
     }
+
+    async fn history(&self, req: Request<v1::ServiceRequest>) -> RpcResult<v1::HistoryResponse> {
+        let service = service_name(&req.into_inner().service)?;
+        let list = self.blocking(move |e| Ok(e.history(&service)?)).await?;
+        Ok(Response::new(v1::HistoryResponse {
+            revisions: list.iter().map(convert::encode_revision).collect(),
+        }))
+    }
+
+    async fn rollback(&self, req: Request<v1::RollbackRequest>) -> RpcResult<v1::RollbackReply> {
+        let actor = actor(&req);
+        let r = req.into_inner();
+        let service = service_name(&r.service)?;
+        let to = (r.to != 0).then_some(r.to);
+        let (report, revision) = self
+            .blocking(move |e| Ok(e.rollback(&service, to, &actor)?))
+            .await?;
+        Ok(Response::new(convert::encode_rollback(&report, &revision)))
+    }
+
+    async fn restore_snapshot(
+        &self,
+        req: Request<v1::RestoreSnapshotRequest>,
+    ) -> RpcResult<v1::OperationReply> {
+        let actor = actor(&req);
+        let r = req.into_inner();
+        let service = service_name(&r.service)?;
+        let name = (!r.name.is_empty()).then_some(r.name);
+        let report = self
+            .blocking(move |e| {
+                Ok(e.restore_snapshot(&service, name.as_deref(), r.force, &actor)?)
+            })
+            .await?;
+        Ok(Response::new(convert::encode_report(&report)))
+    }
 }

@@ -58,9 +58,16 @@ pub(crate) enum Command {
     Sync(SyncArgs),
     /// Build and push a service's images.
     Build(ServiceArg),
-    /// Snapshot a service's data on its node (`mcp snapshot SERVICE`), or list its
-    /// snapshots (`mcp snapshot list SERVICE`).
+    /// Snapshot a service's data on its node (`mcp snapshot SERVICE`), list its
+    /// snapshots (`mcp snapshot list SERVICE`), or restore one
+    /// (`mcp snapshot restore SERVICE [SNAPSHOT]`).
     Snapshot(SnapshotArgs),
+    /// A service's revisions on its node: REV WHEN WHO VERSION RESULT CHANGE
+    /// (`*` marks the one that runs).
+    History(NodeServiceArg),
+    /// Deploy an earlier revision again, every image by the digest it ran, and
+    /// edit the definition file to say it.
+    Rollback(RollbackArgs),
     /// Move a service to another node with its data (or, with --all, every
     /// service of a node).
     Migrate(MigrateArgs),
@@ -137,6 +144,42 @@ pub(crate) struct MigrateArgs {
 pub(crate) enum SnapshotCommand {
     /// The snapshots of a service kept on its node, oldest first.
     List(NodeServiceArg),
+    /// Restore a snapshot kept on the node into the service's data directory,
+    /// the service stopped around it.
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RestoreArgs {
+    /// The service.
+    #[arg(add = services())]
+    pub(crate) service: String,
+    /// The snapshot (default: the newest; `mcp snapshot list` names them).
+    pub(crate) snapshot: Option<String>,
+    /// Replace the data the service's directory holds.
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// The node (default: from the service's definition).
+    #[arg(short = 'n', long, add = nodes())]
+    pub(crate) node: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RollbackArgs {
+    /// The service.
+    #[arg(add = services())]
+    pub(crate) service: String,
+    /// The revision to bring back (default: the newest that deployed before the
+    /// one that runs).
+    #[arg(long, value_name = "REV")]
+    pub(crate) to: Option<u32>,
+    /// Leave the definition file as it is (`mcp sync` would then deploy it
+    /// again).
+    #[arg(long)]
+    pub(crate) keep_definition: bool,
+    /// The node (default: from the service's definition).
+    #[arg(short = 'n', long, add = nodes())]
+    pub(crate) node: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -7,13 +7,14 @@ use std::time::SystemTime;
 use mcp_core::container::ContainerState;
 use mcp_core::fleet::builder::{BuildItem, BuildProgress, BuiltImage, Stage};
 use mcp_core::fleet::public::{Deployed, Undeployed};
+use mcp_core::fleet::releases::RolledBack;
 use mcp_core::fleet::results::OnNode;
 use mcp_core::fleet::survey::{AgentSurvey, NodeListing, Reachability, Skew};
 use mcp_core::spec::{ResolvedService, Validation};
 use mcp_core::time::{rfc3339, uptime};
 use mcp_core::view::{
-    DnsRecord, EdgeRouteStatus, Event, LogLine, ProxyTable, Report, ServiceStatus, SnapshotInfo,
-    StatusReport, SyncItem,
+    DnsRecord, EdgeRouteStatus, Event, LogLine, ProxyTable, Report, Revision, RevisionResult,
+    ServiceStatus, SnapshotInfo, StatusReport, SyncItem,
 };
 
 use crate::output;
@@ -37,7 +38,10 @@ fn coloured(state: &str) -> String {
 
 /// An operation's report: what it did to each container and the host ports.
 pub(crate) fn report(verb: &str, r: &Report) {
-    output::line(&format!("{verb} {} on {}", r.service, r.node));
+    let revision = r
+        .revision
+        .map_or_else(String::new, |n| format!(" (revision {n})"));
+    output::line(&format!("{verb} {} on {}{revision}", r.service, r.node));
     for c in &r.components {
         output::line(&format!("  {}: {}", c.container, c.change));
     }
@@ -75,6 +79,63 @@ pub(crate) fn deployed(d: &Deployed) {
         output::error(&format!(
             "warning: public hostname {h} is not routed: the fleet has no edge node"
         ));
+    }
+}
+
+/// A rollback: the deploy of the revision brought back, and the definition file.
+pub(crate) fn rolled_back(r: &RolledBack) {
+    let to = &r.to;
+    output::line(&format!(
+        "rolled back {} to revision {} ({})",
+        to.service, to.number, to.version
+    ));
+    deployed(&r.deployed);
+    if let Some(path) = &r.definition_file {
+        let how = if r.layout_kept {
+            "its comments and layout kept"
+        } else {
+            "rewritten in canonical form"
+        };
+        output::line(&format!(
+            "  {} now says revision {} ({how})",
+            path.display(),
+            to.number
+        ));
+    }
+}
+
+/// `mcp history`: one row per revision, `*` on the one that runs.
+pub(crate) fn history_table(revisions: &[Revision]) {
+    let rows: Rows = revisions
+        .iter()
+        .map(|r| {
+            let mark = if r.current { "*" } else { " " };
+            vec![
+                format!("{mark}{}", r.number),
+                rfc3339(r.at),
+                r.actor.clone(),
+                r.version.clone(),
+                revision_result(r),
+                if r.change.is_empty() {
+                    "-".into()
+                } else {
+                    r.change.clone()
+                },
+            ]
+        })
+        .collect();
+    output::table(
+        &["REV", "WHEN", "WHO", "VERSION", "RESULT", "CHANGE"],
+        &rows,
+    );
+}
+
+/// How a revision ended, in words.
+fn revision_result(r: &Revision) -> String {
+    match (r.result, r.step, r.rollback_of) {
+        (RevisionResult::Failed, Some(step), _) => format!("failed at {step}"),
+        (RevisionResult::RolledBack, _, Some(to)) => format!("rolled back to {to}"),
+        (result, _, _) => result.to_string(),
     }
 }
 

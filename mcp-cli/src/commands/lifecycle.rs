@@ -106,6 +106,7 @@ pub(crate) async fn recover(ctx: &Context, a: &NodeArg) -> Outcome {
 
 pub(crate) async fn snapshot(ctx: &Context, a: &SnapshotArgs) -> Outcome {
     let (service, node) = match (&a.command, &a.service) {
+        (Some(SnapshotCommand::Restore(r)), _) => return super::releases::restore(ctx, r).await,
         (Some(SnapshotCommand::List(l)), _) => (l.service.as_str(), l.node.as_deref()),
         (None, Some(s)) => (s.as_str(), a.node.as_deref()),
         // clap requires one of the two.

@@ -8,6 +8,7 @@ mod fleet;
 mod lifecycle;
 mod login;
 mod observe;
+mod releases;
 mod show;
 mod sync;
 mod validate;
@@ -41,6 +42,8 @@ pub(crate) async fn run(ctx: &Context, command: Command) -> Outcome {
         Command::Sync(a) => sync::sync(ctx, &a).await,
         Command::Build(a) => sync::build(ctx, &a).await,
         Command::Snapshot(a) => lifecycle::snapshot(ctx, &a).await,
+        Command::History(a) => releases::history(ctx, &a).await,
+        Command::Rollback(a) => releases::rollback(ctx, &a).await,
         Command::Migrate(a) => lifecycle::migrate(ctx, &a).await,
         Command::Node(c) => fleet::node(ctx, c).await,
         Command::Route(c) => fleet::route(ctx, c).await,

@@ -10,6 +10,8 @@
 //!   frontend).
 //! * [`public`]: services with public hostnames, deployed and undeployed together
 //!   with their edge routes.
+//! * [`releases`]: a service's revisions, rolling back to one, restoring a
+//!   snapshot of its data.
 //! * [`migrate`]: moving a service to another node with its data.
 //! * [`provision`] over [`ssh`]: making a Debian host a node, upgrading agents.
 //! * [`builder`]: building and pushing a service's images.
@@ -24,6 +26,7 @@ pub mod migrate;
 pub mod observe;
 pub mod provision;
 pub mod public;
+pub mod releases;
 pub mod results;
 pub mod ssh;
 pub mod survey;

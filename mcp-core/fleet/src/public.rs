@@ -241,16 +241,28 @@ impl Fleet {
     /// proxy, which did not move) and the edge failure is reported.
     pub async fn deploy(&self, def: &ServiceDefinition) -> Result<Deployed, crate::Error> {
         let requests = self.edge_requests(def, &def.node)?;
-        let edges = self.edge_nodes();
-        let unrouted = if edges.is_empty() {
-            requests.iter().map(|r| r.hostname.clone()).collect()
-        } else {
+        if !self.edge_nodes().is_empty() {
             self.check_edge_routes(&requests).await?;
-            Vec::new()
-        };
+        }
         let mut compute = self.client(&def.node).await?;
-        if edges.is_empty() || requests.is_empty() {
-            let mut report = compute.deploy(&def.to_toml()).await?;
+        let report = compute.deploy(&def.to_toml()).await?;
+        self.follow_on_edges(def, &mut compute, report, &requests)
+            .await
+    }
+
+    /// After the compute node deployed `def` (`report`): every edge node routes
+    /// exactly its public hostnames (`requests`). If an edge node fails after a
+    /// first deploy, the service is undeployed again and the other edge routes
+    /// removed; after a redeploy the new version stays and the failure is
+    /// reported.
+    pub(crate) async fn follow_on_edges(
+        &self,
+        def: &ServiceDefinition,
+        compute: &mut crate::client::AgentClient,
+        mut report: Report,
+        requests: &[EdgeRouteRequest],
+    ) -> Result<Deployed, crate::Error> {
+        if self.edge_nodes().is_empty() || requests.is_empty() {
             // A service that is not (or no longer) public: edge routes it had go,
             // but an edge node that cannot be asked does not fail the deploy.
             for o in self.setup_edge_routes(&def.name, &[]).await {
@@ -264,13 +276,12 @@ impl Fleet {
             return Ok(Deployed {
                 report,
                 edges: Vec::new(),
-                unrouted,
+                unrouted: requests.iter().map(|r| r.hostname.clone()).collect(),
             });
         }
-        let report = compute.deploy(&def.to_toml()).await?;
         let mut routes = Vec::new();
         let mut failure = None;
-        for o in self.setup_edge_routes(&def.name, &requests).await {
+        for o in self.setup_edge_routes(&def.name, requests).await {
             match o.result {
                 Ok(r) => routes.extend(r),
                 Err(e) if failure.is_none() => failure = Some((o.node, e)),
@@ -299,7 +310,7 @@ impl Fleet {
         Ok(Deployed {
             report,
             edges: routes,
-            unrouted,
+            unrouted: Vec::new(),
         })
     }
 

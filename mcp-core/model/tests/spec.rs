@@ -737,3 +737,60 @@ fn health_checks_are_checked() {
         assert_eq!(p[0].location.expect("located").line, 14, "{extra}");
     }
 }
+
+#[test]
+fn a_file_is_edited_back_to_a_revision_keeping_its_comments() {
+    let file = r#"# The web service.
+name = "web"
+node = "a"   # where it runs
+
+[[components]]
+name = "api"
+# pinned by hand
+image = "localhost/web:v0.2.0"   # the release
+env = ["MODE=fast", "TOKEN=x"]
+
+[[components]]
+name = "worker"
+image = "localhost/web-worker:v0.2.0"
+
+[[components.routes]]
+port = 8443
+mode = "l7"
+"#;
+    let revision_text = r#"
+name = "web"
+node = "a"
+[[components]]
+name = "api"
+image = "localhost/web:v0.1.0"
+env = ["MODE=slow", "TOKEN=x"]
+ready_after = 5
+"#;
+    let revision = ServiceDefinition::parse(revision_text, None).expect("revision");
+    let mut ed = DefinitionEditor::from_text(file, None).expect("open");
+    assert!(ed.match_definition(&revision).expect("edit"), "layout kept");
+    assert_eq!(ed.definition(), &revision);
+    let out = ed.to_text();
+    for kept in [
+        "# The web service.",
+        "node = \"a\"   # where it runs",
+        "# pinned by hand",
+        "image = \"localhost/web:v0.1.0\"   # the release",
+    ] {
+        assert!(out.contains(kept), "{kept:?} kept:\n{out}");
+    }
+    assert!(
+        !out.contains("worker"),
+        "the dropped component is gone:\n{out}"
+    );
+    let diff = mcp_model::spec::diff(
+        &ServiceDefinition::parse(file, None).expect("file"),
+        &revision,
+    );
+    assert_eq!(
+        diff.summary(),
+        "components[api].image localhost/web:v0.2.0 → localhost/web:v0.1.0; \
+         components[api].ready_after = 5; components[api].env.MODE changed; 1 more"
+    );
+}

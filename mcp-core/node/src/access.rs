@@ -30,6 +30,7 @@ const READ: &[&str] = &[
     "ListProxyRoutes",
     "ListDnsRecords",
     "CheckDefinition",
+    "History",
 ];
 
 /// The lifecycle RPCs.
@@ -42,6 +43,7 @@ const OPERATE: &[&str] = &[
     "SyncDefinitions",
     "Adopt",
     "Recover",
+    "Rollback",
 ];
 
 /// The RPCs on data, files, routes, DNS and edges.
@@ -52,6 +54,7 @@ const ADMIN: &[&str] = &[
     "ExportSnapshot",
     "ImportServiceData",
     "RemoveServiceData",
+    "RestoreSnapshot",
     "SetupEdgeRoute",
     "RemoveEdgeRoutes",
     "AddProxyRoute",

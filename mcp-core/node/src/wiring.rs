@@ -82,6 +82,7 @@ pub fn engine(config: &AgentConfig) -> crate::Result<Engine> {
         role: config.node.role,
         allowed_domains: config.edge.allowed_domains.clone(),
         policy: config.policy.clone(),
+        revisions_keep: config.revisions.keep,
     };
     let probe = BindProbe::new(vec![config.node.publish_address]);
     Engine::new(engine_config, registry, runtime(config)?, Box::new(probe))

@@ -521,6 +521,63 @@ impl AgentClient {
             .collect())
     }
 
+    /// Restores snapshot `name` of `service` (the newest when `None`) into its
+    /// data directory on the node, the service stopped around it; `force`
+    /// replaces data the directory holds.
+    pub async fn restore_snapshot(
+        &mut self,
+        service: &str,
+        name: Option<&str>,
+        force: bool,
+    ) -> Result<Report, ApiError> {
+        let r = self
+            .inner
+            .restore_snapshot(v1::RestoreSnapshotRequest {
+                service: service.to_owned(),
+                name: name.unwrap_or_default().to_owned(),
+                force,
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(convert::decode_report(r.into_inner())?)
+    }
+
+    /// `service`'s revisions kept on the node, oldest first.
+    pub async fn history(
+        &mut self,
+        service: &str,
+    ) -> Result<Vec<mcp_model::view::Revision>, ApiError> {
+        let r = self
+            .inner
+            .history(service_req(service))
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(r.into_inner()
+            .revisions
+            .into_iter()
+            .map(convert::decode_revision)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Deploys revision `to` of `service` again (by default the newest that
+    /// deployed before the one that runs), by digest. Returns the report (with
+    /// the rollback's own revision) and the revision brought back.
+    pub async fn rollback(
+        &mut self,
+        service: &str,
+        to: Option<u32>,
+    ) -> Result<(Report, mcp_model::view::Revision), ApiError> {
+        let r = self
+            .inner
+            .rollback(v1::RollbackRequest {
+                service: service.to_owned(),
+                to: to.unwrap_or(0),
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(convert::decode_rollback(r.into_inner())?)
+    }
+
     /// Streams snapshot `snapshot` of `service` from this node into `target`, which
     /// checks its SHA-256 and restores it into the service's data directory there
     /// (`force`: replacing data already there). The bytes pass through this

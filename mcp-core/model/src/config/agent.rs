@@ -62,6 +62,9 @@ pub struct AgentConfig {
     /// `[events]`: how long the event log keeps what happened.
     #[serde(default)]
     pub events: EventsSection,
+    /// `[revisions]`: how many releases of each service are kept.
+    #[serde(default)]
+    pub revisions: RevisionsSection,
     /// `[log]`: logging.
     #[serde(default)]
     pub log: LogSection,
@@ -354,6 +357,22 @@ impl Default for EventsSection {
     }
 }
 
+/// `[revisions]`: how many revisions of each service the registry keeps (the
+/// newest, and always the one that runs), for `mcp history` and `mcp rollback`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RevisionsSection {
+    /// Revisions kept per service, at least 1.
+    pub keep: u32,
+}
+
+impl Default for RevisionsSection {
+    /// The last 10.
+    fn default() -> Self {
+        RevisionsSection { keep: 10 }
+    }
+}
+
 /// `[ports]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -405,6 +424,7 @@ const AGENT_SECTIONS: &[&str] = &[
     "dns",
     "snapshots",
     "events",
+    "revisions",
     "log",
 ];
 
@@ -472,6 +492,11 @@ impl AgentConfig {
         }
         if let Some(problem) = self.dns_problem() {
             return Err(invalid(problem));
+        }
+        if self.revisions.keep == 0 {
+            return Err(invalid(
+                "revisions.keep must be at least 1: the revision that runs is always kept".into(),
+            ));
         }
         if self.registry.use_token {
             return Err(invalid(

@@ -125,6 +125,26 @@ impl DefinitionEditor {
         })
     }
 
+    /// Makes the file say `target` (a revision being rolled back to), touching
+    /// only the fields that differ: each changed value keeps its key, comments and
+    /// spacing; a changed route list, `[build]` or `[snapshot]` is written anew.
+    /// Returns whether the layout was kept; when the edited file would not parse
+    /// to `target` exactly, it becomes `target`'s canonical text instead (`false`).
+    pub fn match_definition(&mut self, target: &ServiceDefinition) -> Result<bool, SpecError> {
+        if self.def == *target {
+            return Ok(true);
+        }
+        let current = self.def.clone();
+        let kept = self
+            .edit(|doc| match_document(doc, &current, target))
+            .is_ok()
+            && self.def == *target;
+        if !kept {
+            *self = Self::from_text(&target.to_toml(), self.path.clone().as_deref())?;
+        }
+        Ok(kept)
+    }
+
     /// The edited text.
     pub fn to_text(&self) -> String {
         self.doc.to_string()
@@ -204,6 +224,151 @@ fn set_preserving_decor(t: &mut toml_edit::Table, key: &str, new: &str) {
         }
         None => {
             t.insert(key, value(new));
+        }
+    }
+}
+
+/// Edits `doc` (which parses to `old`) towards `new`, field by field.
+fn match_document(doc: &mut DocumentMut, old: &ServiceDefinition, new: &ServiceDefinition) {
+    let top = doc.as_table_mut();
+    set_scalar(top, "node", Some(new.node.as_str()));
+    set_scalar(top, "tier", new.tier.map(|t| t.as_str()));
+    set_scalar(top, "path", new.path.as_deref());
+    set_scalar(top, "version", new.version.as_deref());
+    if old.active != new.active {
+        top.insert("active", value(new.active));
+    }
+    let canonical: DocumentMut = new.to_toml().parse().unwrap_or_default();
+    for section in ["build", "snapshot"] {
+        if section_differs(old, new, section) {
+            match canonical.get(section) {
+                Some(item) => top.insert(section, item.clone()),
+                None => top.remove(section),
+            };
+        }
+    }
+    let Some(components) = top
+        .entry("components")
+        .or_insert_with(|| Item::ArrayOfTables(ArrayOfTables::new()))
+        .as_array_of_tables_mut()
+    else {
+        return;
+    };
+    let name_of = |t: &toml_edit::Table| t.get("name").and_then(Item::as_str).map(str::to_owned);
+    let gone: Vec<usize> = components
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| {
+            !new.components
+                .iter()
+                .any(|c| Some(&c.name) == name_of(t).as_ref())
+        })
+        .map(|(i, _)| i)
+        .collect();
+    for i in gone.into_iter().rev() {
+        components.remove(i);
+    }
+    for c in &new.components {
+        let table = components
+            .iter_mut()
+            .find(|t| name_of(t).as_ref() == Some(&c.name));
+        match (table, old.components.iter().find(|o| o.name == c.name)) {
+            (Some(t), Some(o)) => match_component(t, o, c),
+            _ => components.push(serialize::component(c)),
+        }
+    }
+}
+
+/// Whether `[build]` or `[snapshot]` differ between the two.
+fn section_differs(old: &ServiceDefinition, new: &ServiceDefinition, section: &str) -> bool {
+    match section {
+        "build" => old.build_images != new.build_images,
+        _ => old.snapshot != new.snapshot,
+    }
+}
+
+/// Edits one component's table from `old` to `new`.
+fn match_component(t: &mut toml_edit::Table, old: &super::Component, new: &super::Component) {
+    for (key, o, n) in [
+        ("image", &old.image, &new.image),
+        ("version", &old.version, &new.version),
+        ("network", &old.network, &new.network),
+        ("user", &old.user, &new.user),
+        ("restart", &old.restart, &new.restart),
+    ] {
+        if o != n {
+            set_scalar(t, key, n.as_deref());
+        }
+    }
+    if old.ready_after != new.ready_after {
+        match new.ready_after {
+            Some(s) => set_value(t, "ready_after", toml_edit::Value::from(i64::from(s))),
+            None => {
+                t.remove("ready_after");
+            }
+        }
+    }
+    let cmd = |c: &super::Component| c.cmd.clone();
+    for (key, o, n) in [
+        ("cmd", cmd(old), cmd(new)),
+        (
+            "volumes",
+            Some(old.volumes.clone()),
+            Some(new.volumes.clone()),
+        ),
+        ("env", Some(old.env.clone()), Some(new.env.clone())),
+        ("ports", Some(old.ports.clone()), Some(new.ports.clone())),
+    ] {
+        if o == n {
+            continue;
+        }
+        match n {
+            Some(list) if key == "cmd" || !list.is_empty() => {
+                let array: toml_edit::Array = list.iter().map(String::as_str).collect();
+                set_value(t, key, toml_edit::Value::Array(array));
+            }
+            _ => {
+                t.remove(key);
+            }
+        }
+    }
+    if old.routes != new.routes {
+        t.remove("routes");
+        if !new.routes.is_empty() {
+            let mut aot = ArrayOfTables::new();
+            for r in &new.routes {
+                aot.push(serialize::route(r));
+            }
+            t.insert("routes", Item::ArrayOfTables(aot));
+        }
+    }
+}
+
+/// Sets (or, with `None`, removes) a string field, keeping its decor.
+fn set_scalar(t: &mut toml_edit::Table, key: &str, new: Option<&str>) {
+    let current = t.get(key).and_then(Item::as_str);
+    if current == new {
+        return;
+    }
+    match new {
+        Some(v) => set_preserving_decor(t, key, v),
+        None => {
+            t.remove(key);
+        }
+    }
+}
+
+/// Sets any value, keeping the decor of the one it replaces.
+fn set_value(t: &mut toml_edit::Table, key: &str, mut v: toml_edit::Value) {
+    match t.get_mut(key) {
+        Some(item) => {
+            if let Some(old) = item.as_value() {
+                *v.decor_mut() = old.decor().clone();
+            }
+            *item = Item::Value(v);
+        }
+        None => {
+            t.insert(key, Item::Value(v));
         }
     }
 }

@@ -89,6 +89,16 @@ impl ImageRef {
             .unwrap_or(&self.repository)
     }
 
+    /// The same repository pinned to `digest` (`sha256:…`), with no tag: what
+    /// names one image's content whatever its tags come to mean.
+    pub fn with_digest(&self, digest: &str) -> ImageRef {
+        ImageRef {
+            tag: None,
+            digest: Some(digest.to_owned()),
+            ..self.clone()
+        }
+    }
+
     /// The same reference with another tag (and no digest).
     pub fn with_tag(&self, tag: &str) -> ImageRef {
         ImageRef {

@@ -17,9 +17,11 @@
 //!   names, image references and versions;
 //! * canonical serialisation ([`ServiceDefinition::to_toml`]) and the definition hash
 //!   that labels containers;
-//! * format-preserving edits ([`DefinitionEditor`]) that keep comments and layout.
+//! * format-preserving edits ([`DefinitionEditor`]) that keep comments and layout;
+//! * what changed between two definitions, field by field ([`diff`]).
 
 mod derive;
+mod diff;
 mod edit;
 mod image;
 pub mod limits;
@@ -40,6 +42,7 @@ pub use derive::{
     Conventions, DEFAULT_HEALTH_TIMEOUT, DEFAULT_READY_AFTER, HealthCheck, ResolvedComponent,
     ResolvedRoute, ResolvedService,
 };
+pub use diff::{DefinitionDiff, FieldChange, MASK, diff};
 pub use edit::DefinitionEditor;
 pub use image::{ImageRef, is_pinned_version};
 pub use policy::{HostPolicy, SAFE_VOLUME_OPTIONS, legacy_host_port};

@@ -50,7 +50,7 @@ pub(super) fn to_toml(def: &ServiceDefinition) -> String {
     doc.to_string()
 }
 
-fn component(c: &Component) -> Table {
+pub(super) fn component(c: &Component) -> Table {
     let mut t = Table::new();
     t.insert("name", value(&c.name));
     let optional = [

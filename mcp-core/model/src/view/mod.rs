@@ -11,6 +11,7 @@ mod dns;
 mod event;
 mod node;
 mod report;
+mod revision;
 mod routes;
 mod snapshot;
 mod status;
@@ -20,6 +21,7 @@ pub use dns::DnsRecord;
 pub use event::{Event, LogLine, LogQuery, Since};
 pub use node::{NodeInfo, NodeRole};
 pub use report::{ChangedComponent, ComponentChange, PortAssignment, Report, Step};
+pub use revision::{Revision, RevisionImage, RevisionResult};
 pub use routes::{
     EdgeRouteRecord, EdgeRouteRequest, EdgeRouteStatus, ListenerStatus, ProxyRouteRecord,
     ProxyStatus, ProxyTable,

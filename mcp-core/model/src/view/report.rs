@@ -78,6 +78,9 @@ pub struct Report {
     pub ports: Vec<PortAssignment>,
     /// Things that went wrong without failing the operation.
     pub warnings: Vec<String>,
+    /// The revision a deploy or rollback recorded ([`super::Revision`]); `None`
+    /// when it changed nothing, and for the other operations.
+    pub revision: Option<u32>,
 }
 
 impl Report {
@@ -90,6 +93,7 @@ impl Report {
             components: Vec::new(),
             ports: Vec::new(),
             warnings: Vec::new(),
+            revision: None,
         }
     }
 

@@ -247,13 +247,19 @@ impl Engine {
         }
     }
 
-    /// Specs of every component of a recorded service, from its stored definition and
+    /// Specs of every component of a recorded service, from its stored definition,
+    /// the image each component runs (a rollback's is pinned by digest) and its
     /// leases.
     pub(super) fn recorded_specs(
         &self,
         rec: &ServiceRecord,
     ) -> Result<Vec<(ResolvedComponent, ContainerSpec)>, crate::Error> {
-        let resolved = rec.definition.resolve(&self.config.conventions);
+        let mut resolved = rec.definition.resolve(&self.config.conventions);
+        for c in &mut resolved.components {
+            if let Some(r) = rec.components.iter().find(|r| r.name == c.name) {
+                c.image.clone_from(&r.image);
+            }
+        }
         let leases = self.registry.read(|t| t.service_leases(rec.name()))?;
         Ok(resolved
             .components

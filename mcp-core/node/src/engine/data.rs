@@ -4,11 +4,12 @@
 //! moving it between nodes: the snapshot file to send, receiving one into the
 //! directory (checked, atomic), and removing the data of a service that left.
 //! Receiving and removing are refused while the service is deployed on this
-//! node: its containers use that directory.
+//! node: its containers use that directory. Restoring one of the node's own
+//! snapshots stops the service around it instead.
 
 use std::path::PathBuf;
 
-use mcp_model::view::{SnapshotInfo, Step};
+use mcp_model::view::{Report, SnapshotInfo, Step};
 use mcp_proto::MAX_FILE_BYTES;
 
 use mcp_model::names::ServiceName;
@@ -192,6 +193,80 @@ impl Engine {
             },
             |n| Some(format!("{n} bytes restored")),
         )
+    }
+
+    /// Restores snapshot `name` of `service` (the newest when `None`) into its
+    /// data directory: checked against its SHA-256, unpacked beside the
+    /// directory and renamed into place, with the service stopped around it when
+    /// it runs. A directory holding data is replaced only with `force`; that is
+    /// refused before anything stops.
+    pub fn restore_snapshot(
+        &self,
+        service: &ServiceName,
+        name: Option<&str>,
+        force: bool,
+        actor: &str,
+    ) -> super::Result<Report> {
+        self.recorded(
+            actor,
+            "restore-snapshot",
+            service,
+            || self.restore_locked(service, name, force),
+            |(snapshot, _)| Some(format!("{} restored", snapshot.name)),
+        )
+        .map(|(_, report)| report)
+    }
+
+    fn restore_locked(
+        &self,
+        service: &ServiceName,
+        name: Option<&str>,
+        force: bool,
+    ) -> super::Result<(SnapshotInfo, Report)> {
+        let fail = |e: crate::Error| step_err("restore", service, Step::Snapshot)(e);
+        let snapshot = match name {
+            Some(n) => {
+                self.snapshot_file(service, n).map_err(fail)?;
+                self.config.snapshots.get(service, n).map_err(|e| fail(e.into()))?
+            }
+            None => self
+                .snapshots(service)
+                .map_err(fail)?
+                .pop()
+                .ok_or_else(|| {
+                    EngineError::Precondition(format!(
+                        "no snapshot of {service} is kept on this node (mcp snapshot {service} takes one)"
+                    ))
+                })?,
+        };
+        let target = self.config.conventions.data_root.join(service);
+        let holds_data = std::fs::read_dir(&target).is_ok_and(|mut d| d.next().is_some());
+        if holds_data && !force {
+            return Err(EngineError::Conflict(format!(
+                "the data directory of {service} holds data; --force replaces it with snapshot {}",
+                snapshot.name
+            )));
+        }
+        let running = self
+            .registry
+            .service(service)
+            .map_err(|e| fail(e.into()))?
+            .is_some_and(|r| r.active);
+        let mut report = if running {
+            self.stop_locked(service)?
+        } else {
+            Report::new(service, &self.config.node)
+        };
+        let owner = self.runtime.data_owner();
+        let restored =
+            crate::snapshot::restore(&snapshot.path, &snapshot.sha256, &target, true, owner)
+                .map_err(|e| fail(e.into()));
+        if running {
+            // Started again whether or not the restore went through.
+            report = self.start_locked(service)?;
+        }
+        restored?;
+        Ok((snapshot, report))
     }
 
     /// Removes `service`'s data directory on this node.

@@ -18,11 +18,14 @@ use mcp_model::view::{ComponentChange, DesiredState, DnsRecord, NodeRole, Report
 
 use super::containers::{NEXT_SUFFIX, PARKED_SUFFIX};
 use super::journal::Journal;
+use super::revisions::Release;
 use super::undo::Undo;
 use super::{Engine, EngineError, Result, assignment, naming, routing, step_err};
 use crate::certs::Ensured;
 use crate::proxy::ProxyRoute;
-use crate::registry::{ComponentRecord, ContainerRecord, RegistryError, ServiceRecord};
+use crate::registry::{
+    ComponentRecord, ContainerRecord, NewRevision, RegistryError, ServiceRecord,
+};
 use crate::runtime::{ContainerInfo, ContainerSpec, ContainerState};
 
 /// A component being replaced without downtime: the new container runs beside the
@@ -46,27 +49,37 @@ impl Engine {
             actor,
             "deploy",
             &def.name,
-            || self.deploy_locked(def),
+            || self.deploy_locked(def, &Release::deploy(actor)),
             |(_, event)| event.clone(),
         )
         .map(|(report, _)| report)
     }
 
-    /// The deploy under the service's lock: its report, and its event's detail.
-    fn deploy_locked(&self, def: &ServiceDefinition) -> Result<(Report, Option<String>)> {
-        let resolved = def.resolve(&self.config.conventions);
+    /// The deploy under the service's lock: its report (with the revision it
+    /// recorded), and its event's detail. A deploy that fails after it began
+    /// changing things is recorded as a failed revision.
+    pub(super) fn deploy_locked(
+        &self,
+        def: &ServiceDefinition,
+        release: &Release,
+    ) -> Result<(Report, Option<String>)> {
+        let mut resolved = def.resolve(&self.config.conventions);
+        let tags = release.pin(&mut resolved);
         let previous = self.validate_deploy(def, &resolved)?;
         self.ensure_images(&resolved)?;
+        let images = self.revision_images(&resolved, &tags);
         let journal = self.journal(&def.name, "deploy").map_err(step_err(
             "deploy",
             &def.name,
             Step::Validate,
         ))?;
-        let mut plan = DeployPlan::new(self, def, resolved, previous, journal);
+        let revision = release.revision(def, &resolved, images);
+        let mut plan = DeployPlan::new(self, def, resolved, previous, journal, revision.clone());
         match plan.run() {
             Ok(()) => Ok(plan.finish()),
             Err(e) => {
                 self.undo_all(plan.undo);
+                self.record_failed(revision, &e);
                 Err(e)
             }
         }
@@ -198,6 +211,8 @@ struct DeployPlan<'e> {
     switches: Vec<Switch>,
     routes: Vec<ProxyRoute>,
     names: Vec<DnsRecord>,
+    /// The revision to record if the deploy changes the service.
+    revision: NewRevision,
 }
 
 impl<'e> DeployPlan<'e> {
@@ -207,6 +222,7 @@ impl<'e> DeployPlan<'e> {
         resolved: ResolvedService,
         previous: Option<ServiceRecord>,
         undo: Journal,
+        revision: NewRevision,
     ) -> Self {
         let mut report = Report::new(&def.name, &engine.config.node);
         report.created = previous.is_none();
@@ -225,6 +241,7 @@ impl<'e> DeployPlan<'e> {
             switches: Vec::new(),
             routes: Vec::new(),
             names: Vec::new(),
+            revision,
         }
     }
 
@@ -643,7 +660,10 @@ impl<'e> DeployPlan<'e> {
         let stale_certs = e
             .stale_certs(name, &self.certs)
             .map_err(self.fail(Step::Record))?;
-        e.registry
+        let changed = self.changed();
+        let keep = e.config.revisions_keep;
+        let revision = e
+            .registry
             .transaction(|tx| {
                 tx.put_service(&record)?;
                 settle_leases(tx, name, &kept)?;
@@ -662,12 +682,26 @@ impl<'e> DeployPlan<'e> {
                 if e.dns().is_some() {
                     naming::record_dns(tx, name, &self.names)?;
                 }
+                let revision = changed
+                    .then(|| tx.add_revision(&self.revision, true, keep))
+                    .transpose()?;
                 self.undo.commit_in(tx)?;
-                Ok::<_, RegistryError>(())
+                Ok::<_, RegistryError>(revision)
             })
             .map_err(|err| self.fail(Step::Record)(err.into()))?;
+        self.report.revision = revision;
         self.report.warnings.extend(e.remove_certs(&stale_certs));
         Ok(())
+    }
+
+    /// Whether the deploy changed the service: a container changed, or the
+    /// definition did.
+    fn changed(&self) -> bool {
+        let same_definition = self
+            .previous
+            .as_ref()
+            .is_some_and(|p| p.definition == *self.def);
+        self.report.changed() || !same_definition
     }
 
     /// Step finish (cannot fail the deploy any more): parked containers and
@@ -702,11 +736,8 @@ impl<'e> DeployPlan<'e> {
             .iter()
             .map(|c| (c.container_name.as_str(), c.version.as_str()))
             .collect();
-        let same_definition = self
-            .previous
-            .as_ref()
-            .is_some_and(|p| p.definition == *self.def);
-        let event = (self.report.changed() || !same_definition)
+        let event = self
+            .changed()
             .then(|| versioned_summary(&self.report, &before, &after));
         (self.report, event)
     }

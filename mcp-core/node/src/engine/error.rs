@@ -72,6 +72,20 @@ pub enum EngineError {
     /// An edge route this node must not serve.
     #[error("{0}")]
     EdgeRefused(#[from] EdgeRefusal),
+    /// The service's state does not allow what was asked (a rollback with
+    /// nothing to roll back to).
+    #[error("{0}")]
+    Precondition(String),
+    /// The service has no such revision kept on this node.
+    #[error(
+        "service {service} has no revision {number} on this node (mcp history {service} lists those kept)"
+    )]
+    NoRevision {
+        /// The service.
+        service: String,
+        /// The revision asked for.
+        number: u32,
+    },
 }
 
 /// Why an edge node refuses an edge route.
@@ -137,6 +151,8 @@ impl EngineError {
             EngineError::Unsupported(_) => ErrorKind::NotConfigured,
             EngineError::WrongRole { .. } => ErrorKind::FailedPrecondition,
             EngineError::EdgeRefused(_) => ErrorKind::InvalidInput,
+            EngineError::Precondition(_) => ErrorKind::FailedPrecondition,
+            EngineError::NoRevision { .. } => ErrorKind::NotFound,
         }
     }
 

@@ -85,7 +85,7 @@ impl Engine {
 
     /// Undoes `journal`'s steps, newest first, then closes it.
     pub(super) fn undo_all(&self, mut journal: Journal) {
-        self.rollback(journal.take());
+        self.undo_steps(journal.take());
         journal.close();
     }
 
@@ -113,7 +113,7 @@ impl Engine {
                         Vec::new()
                     }
                 };
-                self.rollback(steps);
+                self.undo_steps(steps);
                 self.registry.transaction(|tx| tx.close_journal(entry.id))?;
                 "undone".to_owned()
             };

@@ -52,7 +52,7 @@ impl Engine {
         )
     }
 
-    fn stop_locked(&self, service: &str) -> Result<Report> {
+    pub(super) fn stop_locked(&self, service: &str) -> Result<Report> {
         let rec = self.deployed(service)?;
         let mut undo =
             self.journal(service, "stop")
@@ -145,6 +145,11 @@ impl Engine {
             || self.run(service, run),
             summary,
         )
+    }
+
+    /// `start` under the service's lock.
+    pub(super) fn start_locked(&self, service: &str) -> Result<Report> {
+        self.run(service, Run { restart: false })
     }
 
     fn run(&self, service: &str, run: Run) -> Result<Report> {
@@ -315,7 +320,7 @@ impl Engine {
             }
         };
         if let Err(e) = self.withdraw_dns(service) {
-            self.rollback(withdrawn.into_iter().map(Undo::AddRoute).collect());
+            self.undo_steps(withdrawn.into_iter().map(Undo::AddRoute).collect());
             journal.close();
             return Err(step_err("undeploy", service, Step::Dns)(e));
         }

@@ -34,6 +34,7 @@ mod lifecycle;
 mod logs;
 mod naming;
 mod repair;
+mod revisions;
 mod routing;
 mod status;
 mod sync;
@@ -98,6 +99,8 @@ pub struct EngineConfig {
     pub allowed_domains: Vec<String>,
     /// What definitions may ask of this host (`[policy]`).
     pub policy: PolicySection,
+    /// Revisions kept per service (`[revisions] keep`), besides the one that runs.
+    pub revisions_keep: u32,
 }
 
 impl EngineConfig {
@@ -123,6 +126,7 @@ impl EngineConfig {
             role: NodeRole::Compute,
             allowed_domains: Vec::new(),
             policy: PolicySection::default(),
+            revisions_keep: mcp_model::config::RevisionsSection::default().keep,
         }
     }
 }

@@ -52,7 +52,7 @@ pub(super) enum Undo {
 }
 
 impl Engine {
-    pub(super) fn rollback(&self, undo: Vec<Undo>) {
+    pub(super) fn undo_steps(&self, undo: Vec<Undo>) {
         for u in undo.into_iter().rev() {
             let result = match &u {
                 Undo::ReleasePorts(ports) => self.ports.release(ports).map_err(|e| e.to_string()),

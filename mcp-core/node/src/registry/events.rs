@@ -17,7 +17,7 @@ pub const MAX_EVENT_TEXT: usize = 4096;
 
 /// `text` cut to [`MAX_EVENT_TEXT`] bytes (at a character boundary), with a
 /// marker saying how much was cut.
-fn bounded(text: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn bounded(text: &str) -> std::borrow::Cow<'_, str> {
     if text.len() <= MAX_EVENT_TEXT {
         return text.into();
     }

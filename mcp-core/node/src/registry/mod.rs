@@ -3,7 +3,8 @@
 //!
 //! What it holds: services and their components as deployed (the canonical
 //! definition included), port leases, certificates, proxy routes and DNS records the
-//! agent owns, the containers it manages, known nodes, and an append-only event log.
+//! agent owns, the containers it manages, known nodes, an append-only event log,
+//! and every service's revisions.
 //!
 //! Guarantees:
 //! * WAL journal, `synchronous=FULL`, foreign keys on: a committed change survives a
@@ -20,6 +21,7 @@ mod inventory;
 mod journal;
 mod leases;
 mod records;
+mod revisions;
 mod schema;
 mod services;
 
@@ -30,6 +32,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 pub use records::*;
+pub use revisions::NewRevision;
 
 use mcp_model::ErrorKind;
 use mcp_model::spec::{Mode, ServiceDefinition};

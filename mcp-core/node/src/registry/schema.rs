@@ -3,7 +3,7 @@
 //! never edit one that has shipped, add a new one.
 
 /// Every upgrade, in order. The schema version is the number applied.
-pub(super) const UPGRADES: &[&str] = &[V1, V2, V3, V4, V5];
+pub(super) const UPGRADES: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 const V1: &str = r#"
 CREATE TABLE services (
@@ -154,4 +154,27 @@ CREATE TRIGGER events_oldest_first BEFORE DELETE ON events
 WHEN old.id > (SELECT min(id) FROM events)
 BEGIN SELECT RAISE(ABORT, 'events are append-only: only the oldest may be dropped'); END;
 CREATE INDEX events_at ON events(at);
+"#;
+
+/// Revisions: every deploy that changed a service, with what it ran (each image
+/// by digest) and how it ended, and which one runs (`services.revision`). Kept
+/// after an undeploy; cut to `[revisions] keep` per service when one is added.
+const V6: &str = r#"
+CREATE TABLE revisions (
+    service         TEXT NOT NULL,
+    number          INTEGER NOT NULL CHECK (number > 0),
+    at              INTEGER NOT NULL,
+    actor           TEXT NOT NULL,
+    version         TEXT NOT NULL,
+    definition      TEXT NOT NULL,          -- canonical TOML
+    definition_hash TEXT NOT NULL,
+    images          TEXT NOT NULL,          -- JSON [{component, image, digest}]
+    result          TEXT NOT NULL CHECK (result IN ('deployed', 'failed', 'rolled-back')),
+    step            TEXT,                   -- where a failed one failed
+    error           TEXT,
+    rollback_of     INTEGER,                -- the revision a rollback brought back
+    PRIMARY KEY (service, number)
+) STRICT;
+
+ALTER TABLE services ADD COLUMN revision INTEGER;
 "#;

@@ -282,7 +282,7 @@ impl FakeRuntime {
 
     fn make(&self, op: Op, spec: &ContainerSpec, start: bool) -> Result<String, RuntimeError> {
         self.act(op, &spec.name, |s| {
-            if !s.images.contains(&spec.image) {
+            if !has_image(&s.images, &spec.image) {
                 return Err(PodmanError::failed(
                     "create",
                     &spec.name,
@@ -326,7 +326,13 @@ impl FakeRuntime {
 
 impl ContainerRuntime for FakeRuntime {
     fn image_exists(&self, image: &str) -> Result<bool, RuntimeError> {
-        self.act(Op::ImageExists, image, |s| Ok(s.images.contains(image)))
+        self.act(Op::ImageExists, image, |s| Ok(has_image(&s.images, image)))
+    }
+
+    fn image_digest(&self, image: &str) -> Result<Option<String>, RuntimeError> {
+        self.act(Op::ImageExists, image, |s| {
+            Ok(s.images.contains(image).then(|| fake_digest(image)))
+        })
     }
 
     fn pull(&self, image: &str, _registry: &RegistrySettings) -> Result<(), RuntimeError> {
@@ -552,4 +558,32 @@ impl DnsRegistrar for FakeRegistrar {
             .retain(|r| !records.contains(r));
         Ok(())
     }
+}
+
+/// The digest the fake gives an image: the same for the same reference, as
+/// long as it is present.
+pub fn fake_digest(image: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in image.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("sha256:{h:016x}{:048x}", 0)
+}
+
+/// Whether `images` holds `image`, by name or as `<repository>@<its digest>`.
+fn has_image(images: &BTreeSet<String>, image: &str) -> bool {
+    if images.contains(image) {
+        return true;
+    }
+    let Some((repo, digest)) = image.split_once('@') else {
+        return false;
+    };
+    images.iter().any(|i| {
+        let name =
+            i.rsplit_once(':').map_or(
+                i.as_str(),
+                |(r, tag)| if tag.contains('/') { i.as_str() } else { r },
+            );
+        name == repo && fake_digest(i) == digest
+    })
 }

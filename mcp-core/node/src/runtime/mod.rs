@@ -220,6 +220,10 @@ pub trait ContainerRuntime: Send + Sync + std::fmt::Debug {
     fn image_exists(&self, image: &str) -> Result<bool>;
     /// Pulls `image`, reaching its registry as `registry` says.
     fn pull(&self, image: &str, registry: &mcp_platform::images::RegistrySettings) -> Result<()>;
+    /// The digest (`sha256:…`) of the local image `image` names, which
+    /// `<repository>@<digest>` names from then on, whatever its tag comes to
+    /// mean; `None` when it is not present.
+    fn image_digest(&self, image: &str) -> Result<Option<String>>;
     /// Creates network `name` when it does not exist.
     fn ensure_network(&self, name: &str) -> Result<()>;
     /// Creates host directory `path` (for a bind mount) owned by the runtime's user.
@@ -298,6 +302,9 @@ impl ContainerRuntime for NoContainers {
         self.refuse()
     }
     fn pull(&self, _image: &str, _registry: &mcp_platform::images::RegistrySettings) -> Result<()> {
+        self.refuse()
+    }
+    fn image_digest(&self, _image: &str) -> Result<Option<String>> {
         self.refuse()
     }
     fn ensure_network(&self, _name: &str) -> Result<()> {

@@ -161,6 +161,19 @@ impl ContainerRuntime for Podman {
         self.exec("pull", image, &args).map(drop)
     }
 
+    fn image_digest(&self, image: &str) -> Result<Option<String>> {
+        if !self.image_exists(image)? {
+            return Ok(None);
+        }
+        let out = self.exec(
+            "image inspect",
+            image,
+            &["image", "inspect", "--format", "{{.Digest}}", image],
+        )?;
+        let digest = out.trim();
+        Ok(digest.starts_with("sha256:").then(|| digest.to_owned()))
+    }
+
     fn ensure_network(&self, name: &str) -> Result<()> {
         if self
             .exec("network exists", name, &["network", "exists", name])

@@ -342,7 +342,16 @@ impl Testbed {
             netns: None,
             dir,
         };
-        let check = tb.podman(&["info", "--format", "{{.Host.OCIRuntime.Name}}"]);
+        let info = ["info", "--format", "{{.Host.OCIRuntime.Name}}"];
+        let mut check = tb.podman(&info);
+        if !check.status.success()
+            && String::from_utf8_lossy(&check.stderr).contains("system migrate")
+        {
+            // Rootless state that outlived its processes (the pause process and
+            // conmons gone, the runtime directory kept): Podman's own remedy.
+            tb.podman(&["system", "migrate"]);
+            check = tb.podman(&info);
+        }
         if !check.status.success() {
             return Err(format!(
                 "podman ({mode:?}) does not work here: {}; run .ci/run as root to install and configure it",

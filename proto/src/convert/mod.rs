@@ -25,6 +25,32 @@ pub struct Malformed(pub String);
 
 type Result<T, E = Malformed> = std::result::Result<T, E>;
 
+/// Conversions of a closed vocabulary: `encode` to the wire's `i32`, `decode` from
+/// it, both exhaustive.
+macro_rules! vocabulary {
+    ($encode:ident, $decode:ident, $model:ty, $wire:ty, $what:literal { $($m:ident <=> $w:ident),+ $(,)? }) => {
+        /// Encodes this vocabulary's word.
+        pub fn $encode(v: $model) -> i32 {
+            let w = match v {
+                $( <$model>::$m => <$wire>::$w, )+
+            };
+            w as i32
+        }
+
+        /// Decodes this vocabulary's word.
+        pub fn $decode(v: i32) -> Result<$model> {
+            match <$wire>::try_from(v) {
+                $( Ok(<$wire>::$w) => Ok(<$model>::$m), )+
+                _ => Err(Malformed(format!(concat!("unknown ", $what, " {}"), v))),
+            }
+        }
+    };
+}
+
+mod revision;
+
+pub use revision::{decode_revision, decode_rollback, encode_revision, encode_rollback};
+
 /// A wire timestamp.
 pub fn timestamp(t: SystemTime) -> Timestamp {
     match t.duration_since(UNIX_EPOCH) {
@@ -54,28 +80,6 @@ fn some(s: String) -> Option<String> {
 
 fn port(p: u32) -> Result<u16> {
     u16::try_from(p).map_err(|_| Malformed(format!("port {p} out of range")))
-}
-
-/// Conversions of a closed vocabulary: `encode` to the wire's `i32`, `decode` from
-/// it, both exhaustive.
-macro_rules! vocabulary {
-    ($encode:ident, $decode:ident, $model:ty, $wire:ty, $what:literal { $($m:ident <=> $w:ident),+ $(,)? }) => {
-        /// Encodes this vocabulary's word.
-        pub fn $encode(v: $model) -> i32 {
-            let w = match v {
-                $( <$model>::$m => <$wire>::$w, )+
-            };
-            w as i32
-        }
-
-        /// Decodes this vocabulary's word.
-        pub fn $decode(v: i32) -> Result<$model> {
-            match <$wire>::try_from(v) {
-                $( Ok(<$wire>::$w) => Ok(<$model>::$m), )+
-                _ => Err(Malformed(format!(concat!("unknown ", $what, " {}"), v))),
-            }
-        }
-    };
 }
 
 vocabulary!(encode_change, decode_change, ComponentChange, v1::Change, "component change" {
@@ -156,6 +160,7 @@ pub fn encode_report(r: &Report) -> v1::OperationReply {
             .collect(),
         ports: r.ports.iter().map(encode_port).collect(),
         warnings: r.warnings.clone(),
+        revision: r.revision.unwrap_or(0),
     }
 }
 
@@ -181,6 +186,7 @@ pub fn decode_report(r: v1::OperationReply) -> Result<Report> {
             .map(decode_port)
             .collect::<Result<_>>()?,
         warnings: r.warnings,
+        revision: (r.revision != 0).then_some(r.revision),
     })
 }
 
