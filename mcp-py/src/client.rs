@@ -14,7 +14,7 @@ use tokio_stream::StreamExt;
 use crate::errors::{IntoPy, to_py};
 use crate::records::{
     Deployed, DnsRecord, EdgeRoute, Event, LogLine, MigrateStep, NodeInfo, ProxyRoute, Report,
-    ServiceStatus, StatusReport, SyncItem,
+    Revision, RolledBack, ServiceStatus, StatusReport, SyncItem,
 };
 
 type Runtime = Arc<tokio::runtime::Runtime>;
@@ -195,6 +195,57 @@ impl Client {
             return Err(undeployed.edge_failures.remove(0).error).py_err(py);
         }
         Ok(Report(undeployed.report))
+    }
+
+    /// The service's revisions on its node, oldest first.
+    #[pyo3(signature = (service, node=None))]
+    fn history(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        node: Option<&str>,
+    ) -> PyResult<Vec<Revision>> {
+        let (fleet, rt) = (&self.fleet, &self.rt);
+        let list = py
+            .detach(|| rt.block_on(fleet.history(service, node)))
+            .py_err(py)?;
+        Ok(list.into_iter().map(Revision).collect())
+    }
+
+    /// Deploys revision `to` again (by default the newest that deployed before
+    /// the one that runs), by digest, and edits the definition file to say it
+    /// unless `keep_definition`.
+    #[pyo3(signature = (service, to=None, node=None, keep_definition=false))]
+    fn rollback(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        to: Option<u32>,
+        node: Option<&str>,
+        keep_definition: bool,
+    ) -> PyResult<RolledBack> {
+        let (fleet, rt) = (&self.fleet, &self.rt);
+        py.detach(|| rt.block_on(fleet.rollback(service, node, to, keep_definition)))
+            .py_err(py)
+            .map(RolledBack)
+    }
+
+    /// Restores snapshot `snapshot` of the service (the newest when `None`) into
+    /// its data directory, the service stopped around it; `force` replaces the
+    /// data it holds.
+    #[pyo3(signature = (service, snapshot=None, force=false, node=None))]
+    fn restore_snapshot(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        snapshot: Option<&str>,
+        force: bool,
+        node: Option<&str>,
+    ) -> PyResult<Report> {
+        let (fleet, rt) = (&self.fleet, &self.rt);
+        py.detach(|| rt.block_on(fleet.restore_snapshot(service, node, snapshot, force)))
+            .py_err(py)
+            .map(Report)
     }
 
     /// Recreates lost containers on `node` (or every node).

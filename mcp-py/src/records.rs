@@ -253,6 +253,8 @@ view!(
         components: Vec<ChangedComponent> = |r| r.components.iter().cloned().map(ChangedComponent).collect();
         ports: Vec<PortAssignment> = |r| r.ports.iter().cloned().map(PortAssignment).collect();
         warnings: Vec<String> = |r| r.warnings.clone();
+        /// The revision a deploy or rollback recorded (`None`: it changed nothing).
+        revision: Option<u32> = |r| r.revision;
     }
 );
 
@@ -267,10 +269,72 @@ view!(
         components: Vec<ChangedComponent> = |d| d.report.components.iter().cloned().map(ChangedComponent).collect();
         ports: Vec<PortAssignment> = |d| d.report.ports.iter().cloned().map(PortAssignment).collect();
         warnings: Vec<String> = |d| d.report.warnings.clone();
+        /// The revision it recorded (`None`: it changed nothing).
+        revision: Option<u32> = |d| d.report.revision;
         /// The edge routes serving its public hostnames (empty when it has none).
         edges: Vec<EdgeRoute> = |d| d.edges.iter().cloned().map(EdgeRoute).collect();
         /// Public hostnames nothing routes (the fleet has no edge node).
         unrouted: Vec<String> = |d| d.unrouted.clone();
+    }
+);
+
+view!(
+    /// A rollback: the deploy of the revision brought back, and the definition
+    /// file edited to say it.
+    RolledBack(mcp_core::fleet::releases::RolledBack) {
+        service: String = |r| r.deployed.report.service.clone();
+        node: String = |r| r.deployed.report.node.clone();
+        created: bool = |r| r.deployed.report.created;
+        components: Vec<ChangedComponent> = |r| r.deployed.report.components.iter().cloned().map(ChangedComponent).collect();
+        ports: Vec<PortAssignment> = |r| r.deployed.report.ports.iter().cloned().map(PortAssignment).collect();
+        warnings: Vec<String> = |r| r.deployed.report.warnings.clone();
+        /// The rollback's own revision.
+        revision: Option<u32> = |r| r.deployed.report.revision;
+        /// The revision brought back.
+        to: Revision = |r| Revision(r.to.clone());
+        edges: Vec<EdgeRoute> = |r| r.deployed.edges.iter().cloned().map(EdgeRoute).collect();
+        unrouted: Vec<String> = |r| r.deployed.unrouted.clone();
+        /// The definition file edited to say it (`None`: left as it was).
+        definition_file: Option<String> = |r| r.definition_file.as_ref().map(|p| p.display().to_string());
+        /// Whether the file kept its comments and layout.
+        layout_kept: bool = |r| r.layout_kept;
+    }
+);
+
+view!(
+    /// One revision of a service on its node.
+    Revision(mcp_core::view::Revision) {
+        service: String = |r| r.service.clone();
+        node: String = |r| r.node.clone();
+        number: u32 = |r| r.number;
+        at: Time = |r| Time(r.at);
+        actor: String = |r| r.actor.clone();
+        version: String = |r| r.version.clone();
+        /// The canonical definition.
+        definition: String = |r| r.definition.clone();
+        definition_hash: String = |r| r.definition_hash.clone();
+        images: Vec<RevisionImage> = |r| r.images.iter().cloned().map(RevisionImage).collect();
+        /// `deployed`, `failed` or `rolled-back`.
+        result: String = |r| r.result.to_string();
+        /// The step a failed revision failed at.
+        step: Option<String> = |r| r.step.map(|s| s.to_string());
+        error: Option<String> = |r| r.error.clone();
+        /// The revision a rollback brought back.
+        rollback_of: Option<u32> = |r| r.rollback_of;
+        /// Whether it is what runs.
+        current: bool = |r| r.current;
+        /// What it changed from the revision before it, in one line.
+        change: String = |r| r.change.clone();
+    }
+);
+
+view!(
+    /// One image a revision ran.
+    RevisionImage(mcp_core::view::RevisionImage) {
+        component: String = |i| i.component.clone();
+        image: String = |i| i.image.clone();
+        /// The digest Podman ran.
+        digest: Option<String> = |i| i.digest.clone();
     }
 );
 

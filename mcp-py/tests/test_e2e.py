@@ -188,3 +188,36 @@ def test_records_attributes_are_their_dict_keys(node: Dict[str, Any]) -> None:
             assert attributes == set(record.to_dict()), type(record).__name__
     finally:
         client.undeploy(name)
+
+
+def test_history_and_rollback(node: Dict[str, Any]) -> None:
+    client = mcp.Client.from_config(node["config"])
+    name = node["prefix"] + "-r"
+    write_definition(node, name)
+    first = client.deploy(name)
+    assert first.revision == 1
+    write_definition(node, name, 'ready_after = 2')
+    assert client.deploy(name).revision == 2
+    assert client.deploy(name).revision is None, "nothing changed: no revision"
+    try:
+        revisions = client.history(name)
+        assert [(r.number, r.result, r.current) for r in revisions] == [
+            (1, "deployed", False),
+            (2, "deployed", True),
+        ]
+        assert revisions[1].change == f"components[{name}].ready_after = 2"
+        assert revisions[0].images[0].digest and revisions[0].images[0].digest.startswith("sha256:")
+        back = client.rollback(name)
+        assert (back.to.number, back.revision) == (1, 3)
+        assert back.definition_file and "ready_after" not in Path(back.definition_file).read_text()
+        assert client.history(name)[-1].result == "rolled-back"
+        with pytest.raises(mcp.NotFound):
+            client.rollback(name, to=99)
+        records: list[Any] = [back, back.to, back.to.images[0]]
+        for record in records:
+            attributes = {a for a in dir(record) if not a.startswith("_") and a != "to_dict"}
+            assert attributes == set(record.to_dict()), type(record).__name__
+        json.dumps(back.to_dict())
+        assert asyncio.run(mcp.AsyncClient(client).history(name))[-1].rollback_of == 1
+    finally:
+        client.undeploy(name)

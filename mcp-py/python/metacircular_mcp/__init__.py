@@ -44,6 +44,9 @@ from metacircular_mcp._native import (
     ResolvedComponent,
     ResolvedRoute,
     ResolvedService,
+    Revision,
+    RevisionImage,
+    RolledBack,
     Route,
     ServiceDefinition,
     ServiceStatus,
@@ -60,7 +63,8 @@ __all__ = [
     "Client", "Component", "ComponentStatus",
     "ConnectionError", "Deployed", "Desired", "DnsRecord", "EdgeRoute", "Event", "EventIterator", "LogIterator",
     "LogLine", "McpError", "MigrateStep", "NodeInfo", "NotFound", "Observed", "PortAssignment", "PortLease", "PortPlanner", "Problem",
-    "ProxyRoute", "Report", "ResolvedComponent", "ResolvedRoute", "ResolvedService", "Route",
+    "ProxyRoute", "Report", "ResolvedComponent", "ResolvedRoute", "ResolvedService", "Revision",
+    "RevisionImage", "RolledBack", "Route",
     "ServiceDefinition", "ServiceStatus", "SpecError", "StatusReport", "SyncItem", "__version__", "load_dir",
     "plan_reconcile",
 ]
@@ -137,6 +141,27 @@ class AsyncClient:
 
     async def sync(self, dry_run: bool = True, prune: bool = False) -> List[SyncItem]:
         return await asyncio.to_thread(self._client.sync, dry_run, prune)
+
+    async def history(self, service: str, node: Optional[str] = None) -> List[Revision]:
+        return await asyncio.to_thread(self._client.history, service, node)
+
+    async def rollback(
+        self,
+        service: str,
+        to: Optional[int] = None,
+        node: Optional[str] = None,
+        keep_definition: bool = False,
+    ) -> RolledBack:
+        return await asyncio.to_thread(self._client.rollback, service, to, node, keep_definition)
+
+    async def restore_snapshot(
+        self,
+        service: str,
+        snapshot: Optional[str] = None,
+        force: bool = False,
+        node: Optional[str] = None,
+    ) -> Report:
+        return await asyncio.to_thread(self._client.restore_snapshot, service, snapshot, force, node)
 
     async def logs(
         self,

@@ -454,3 +454,63 @@ fn reads_are_not_prepared_again() {
         );
     }
 }
+
+#[test]
+fn revisions_are_numbered_kept_to_their_limit_and_the_running_one_stays() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let reg = Registry::open(&dir.path().join("mcp.db")).expect("open");
+    let def = ServiceDefinition::parse(DEF, None).expect("def");
+    reg.transaction(|t| t.put_service(&record(&def)))
+        .expect("service");
+    let revision = |result| NewRevision {
+        service: "web".into(),
+        actor: "ops".into(),
+        version: "v1.0.0".into(),
+        definition: def.clone(),
+        images: vec![mcp_model::view::RevisionImage {
+            component: "api".into(),
+            image: "mcr.example.net:8443/web:v1.0.0".into(),
+            digest: Some(format!("sha256:{}", "a".repeat(64))),
+        }],
+        result,
+        step: None,
+        error: None,
+        rollback_of: None,
+    };
+    use mcp_model::view::RevisionResult::{Deployed, Failed};
+    // 1 runs; 2..=5 fail; with keep = 3 the newest three stay, and 1 too.
+    reg.transaction(|t| t.add_revision(&revision(Deployed), true, 3))
+        .expect("first");
+    for _ in 0..4 {
+        reg.transaction(|t| t.add_revision(&revision(Failed), false, 3))
+            .expect("failed");
+    }
+    let kept = reg.read(|t| t.revisions("web")).expect("read");
+    let numbers: Vec<(u32, bool)> = kept.iter().map(|r| (r.number, r.current)).collect();
+    assert_eq!(numbers, [(1, true), (3, false), (4, false), (5, false)]);
+    assert_eq!(kept[0].images[0].digest.as_deref().map(str::len), Some(71));
+    assert_eq!(
+        reg.read(|t| t.current_revision("web")).expect("current"),
+        Some(1)
+    );
+    // A new one that runs: numbers go on, 1 goes with the limit.
+    let n = reg
+        .transaction(|t| t.add_revision(&revision(Deployed), true, 3))
+        .expect("next");
+    assert_eq!(n, 6);
+    let numbers: Vec<u32> = reg
+        .read(|t| t.revisions("web"))
+        .expect("read")
+        .iter()
+        .map(|r| r.number)
+        .collect();
+    assert_eq!(numbers, [4, 5, 6]);
+    // Kept after the service is gone; nothing runs.
+    reg.transaction(|t| t.remove_service("web"))
+        .expect("remove");
+    assert_eq!(
+        reg.read(|t| t.current_revision("web")).expect("current"),
+        None
+    );
+    assert_eq!(reg.read(|t| t.revisions("web")).expect("read").len(), 3);
+}
