@@ -48,6 +48,19 @@ fn history_and_rollback_by_digest_with_the_definition_file_edited_back() {
     // gate and v0.2.0 keeps running.
     for (version, rev) in [("v0.1.0", 1), ("v0.2.0", 2)] {
         std::fs::write(&file, definition(&bed, &name, version, "")).expect("definition");
+        if rev == 2 {
+            // The plan says what changed, field by field.
+            let plan = ok(&config, &["sync", "--dry-run"]);
+            let row = plan
+                .lines()
+                .find(|l| l.contains(name.as_str()))
+                .unwrap_or_default();
+            assert!(
+                row.contains("redeploy")
+                    && row.contains("image localhost/hello:v0.1.0 → localhost/hello:v0.2.0"),
+                "{plan}"
+            );
+        }
         let out = ok(&config, &["deploy", &name]);
         assert!(out.contains(&format!("(revision {rev})")), "{out}");
         assert!(answer(&config, &name).contains(version));

@@ -738,7 +738,7 @@ impl<'e> DeployPlan<'e> {
             .collect();
         let event = self
             .changed()
-            .then(|| versioned_summary(&self.report, &before, &after));
+            .then(|| super::revisions::versioned_summary(&self.report, &before, &after));
         (self.report, event)
     }
 }
@@ -775,29 +775,4 @@ fn settle_leases(
         }
     }
     Ok(())
-}
-
-/// A deploy's report as its event says it: each container's change, a replaced
-/// one with the versions it went from and to when they differ.
-fn versioned_summary(
-    r: &Report,
-    before: &HashMap<&str, &str>,
-    after: &HashMap<&str, &str>,
-) -> String {
-    r.components
-        .iter()
-        .map(|c| {
-            match (
-                c.change,
-                before.get(c.container.as_str()),
-                after.get(c.container.as_str()),
-            ) {
-                (ComponentChange::Replaced, Some(old), Some(new)) if old != new => {
-                    format!("{}: replaced {old} → {new}", c.container)
-                }
-                _ => format!("{}: {}", c.container, c.change),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }

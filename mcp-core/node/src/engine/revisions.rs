@@ -8,10 +8,10 @@
 //! one that failed later is a `failed` revision, and the one before it still
 //! runs. A deploy that changed nothing is none.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use mcp_model::spec::{ImageRef, ResolvedService, ServiceDefinition, ValidatedDefinition, diff};
-use mcp_model::view::{Report, Revision, RevisionImage, RevisionResult, Step};
+use mcp_model::view::{ComponentChange, Report, Revision, RevisionImage, RevisionResult, Step};
 
 use super::{Engine, EngineError, Result, step_err};
 use crate::registry::NewRevision;
@@ -168,6 +168,29 @@ impl Engine {
         to: Option<u32>,
         actor: &str,
     ) -> Result<(Report, Revision)> {
+        self.recorded(
+            actor,
+            "rollback",
+            service,
+            || self.rollback_locked(service, to, actor),
+            |(_, target, event)| {
+                let what = event.as_deref().unwrap_or("nothing changed");
+                Some(format!(
+                    "to revision {} ({}): {what}",
+                    target.number, target.version
+                ))
+            },
+        )
+        .map(|(report, target, _)| (report, target))
+    }
+
+    /// The rollback under the service's lock: the target chosen, then deployed.
+    fn rollback_locked(
+        &self,
+        service: &str,
+        to: Option<u32>,
+        actor: &str,
+    ) -> Result<(Report, Revision, Option<String>)> {
         let target = self.rollback_target(service, to)?;
         let def = ValidatedDefinition::parse(&target.definition, None)
             .map_err(|e| step_err("rollback", service, Step::Validate)(e.into()))?;
@@ -177,18 +200,8 @@ impl Engine {
             result: RevisionResult::RolledBack,
             rollback_of: Some(target.number),
         };
-        let number = target.number;
-        self.recorded(
-            actor,
-            "rollback",
-            service,
-            || self.deploy_locked(&def, &release),
-            |(_, event)| {
-                let what = event.as_deref().unwrap_or("nothing changed");
-                Some(format!("to revision {number} ({}): {what}", target.version))
-            },
-        )
-        .map(|(report, _)| (report, target.clone()))
+        let (report, event) = self.deploy_locked(&def, &release)?;
+        Ok((report, target, event))
     }
 
     /// The revision a rollback brings back.
@@ -251,4 +264,29 @@ fn pins(r: &Revision) -> Result<BTreeMap<String, String>> {
             Ok((i.component.clone(), image.with_digest(digest).to_string()))
         })
         .collect()
+}
+
+/// A deploy's report as its event says it: each container's change, a replaced
+/// one with the versions it went from and to when they differ.
+pub(super) fn versioned_summary(
+    r: &Report,
+    before: &HashMap<&str, &str>,
+    after: &HashMap<&str, &str>,
+) -> String {
+    r.components
+        .iter()
+        .map(|c| {
+            match (
+                c.change,
+                before.get(c.container.as_str()),
+                after.get(c.container.as_str()),
+            ) {
+                (ComponentChange::Replaced, Some(old), Some(new)) if old != new => {
+                    format!("{}: replaced {old} → {new}", c.container)
+                }
+                _ => format!("{}: {}", c.container, c.change),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

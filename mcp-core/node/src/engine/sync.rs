@@ -42,7 +42,9 @@ impl Engine {
             let mut as_deployed = rec.definition.clone();
             as_deployed.active = def.active;
             if as_deployed.definition_hash() != def.definition_hash() {
-                items.push(item(SyncAction::Redeploy, "definition changed"));
+                // What changed, in one line (environment values never shown).
+                let change = mcp_model::spec::diff(&as_deployed, def).summary();
+                items.push(item(SyncAction::Redeploy, &change));
             } else if !def.active && rec.active {
                 items.push(item(SyncAction::Stop, "active = false"));
             } else if def.active && !rec.active && !rec.definition.active {
