@@ -117,6 +117,16 @@ impl Engine {
         service: &ServiceName,
         name: &str,
     ) -> Result<PathBuf, crate::Error> {
+        Ok(self.snapshot_info(service, name)?.path)
+    }
+
+    /// Snapshot `name` of `service`; a name that is not a plain file name is
+    /// refused before the store is asked.
+    fn snapshot_info(
+        &self,
+        service: &ServiceName,
+        name: &str,
+    ) -> Result<SnapshotInfo, crate::Error> {
         let plain = !name.is_empty()
             && !name.starts_with('.')
             && name
@@ -125,7 +135,7 @@ impl Engine {
         if !plain {
             return Err(crate::confined::ConfinedError::BadPath(name.to_owned()).into());
         }
-        Ok(self.config.snapshots.get(service, name)?.path)
+        Ok(self.config.snapshots.get(service, name)?)
     }
 
     /// A fresh file to receive a snapshot of `service` into (in the snapshot
@@ -225,10 +235,7 @@ impl Engine {
     ) -> super::Result<(SnapshotInfo, Report)> {
         let fail = |e: crate::Error| step_err("restore", service, Step::Snapshot)(e);
         let snapshot = match name {
-            Some(n) => {
-                self.snapshot_file(service, n).map_err(fail)?;
-                self.config.snapshots.get(service, n).map_err(|e| fail(e.into()))?
-            }
+            Some(n) => self.snapshot_info(service, n).map_err(fail)?,
             None => self
                 .snapshots(service)
                 .map_err(fail)?
