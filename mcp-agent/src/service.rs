@@ -579,4 +579,15 @@ impl McpAgentService for AgentService {
             .await?;
         Ok(Response::new(convert::encode_report(&report)))
     }
+
+    async fn plan_deploy(
+        &self,
+        req: Request<v1::PlanDeployRequest>,
+    ) -> RpcResult<v1::DeployPreview> {
+        let r = req.into_inner();
+        let preview = self
+            .blocking(move |e| Ok(e.plan_deploy(&parse(e, &r.definition)?, r.show_env)?))
+            .await?;
+        Ok(Response::new(convert::encode_preview(&preview)))
+    }
 }

@@ -31,7 +31,11 @@ pub(crate) enum Command {
     /// Show a definition with every platform convention applied.
     Show(ServiceArg),
     /// Deploy (or redeploy) a service on its node.
-    Deploy(ServiceArg),
+    Deploy(DeployArgs),
+    /// What a deploy would change: the definition against the deployed one,
+    /// then its containers, ports, routes, certificates and DNS records. Exit 0
+    /// when nothing differs, 1 when something does.
+    Diff(DiffArgs),
     /// Remove a service: containers, ports, registry entry (its data stays).
     Undeploy(NodeServiceArg),
     /// Stop a service's containers; it stays stopped until started.
@@ -105,6 +109,29 @@ pub(crate) struct ServiceArg {
     /// A service name (its definition is in the services directory) or a file.
     #[arg(add = services())]
     pub(crate) service: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DeployArgs {
+    /// A service name (its definition is in the services directory) or a file.
+    #[arg(add = services())]
+    pub(crate) service: String,
+    /// Only say what the deploy would do (as `mcp diff`); change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// With --dry-run: show environment values (masked otherwise).
+    #[arg(long, requires = "dry_run")]
+    pub(crate) show_env: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DiffArgs {
+    /// A service name (its definition is in the services directory) or a file.
+    #[arg(add = services())]
+    pub(crate) service: String,
+    /// Show environment values (masked otherwise).
+    #[arg(long)]
+    pub(crate) show_env: bool,
 }
 
 #[derive(Debug, Args)]

@@ -28,6 +28,11 @@ pub(crate) enum ExitStatus {
     Problems,
     /// The command ran, but a node refused the caller's credentials (exit 7).
     Refused,
+    /// `mcp diff` found a difference (exit 1, as `diff` does).
+    Differs,
+    /// `mcp diff` could not compare: invalid input, which is exit 1 elsewhere,
+    /// is exit 2 here so that 1 always means a difference (as `diff`'s trouble).
+    Trouble,
 }
 
 impl ExitStatus {
@@ -60,6 +65,8 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Success => ExitCode::SUCCESS,
             ExitStatus::Problems => ExitCode::from(1),
             ExitStatus::Refused => ExitCode::from(code(ErrorKind::Unauthenticated)),
+            ExitStatus::Differs => ExitCode::from(1),
+            ExitStatus::Trouble => ExitCode::from(2),
         }
     }
 }

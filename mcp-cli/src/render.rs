@@ -13,8 +13,9 @@ use mcp_core::fleet::survey::{AgentSurvey, NodeListing, Reachability, Skew};
 use mcp_core::spec::{ResolvedService, Validation};
 use mcp_core::time::{rfc3339, uptime};
 use mcp_core::view::{
-    DnsRecord, EdgeRouteStatus, Event, LogLine, ProxyTable, Report, Revision, RevisionResult,
-    ServiceStatus, SnapshotInfo, StatusReport, SyncItem,
+    ComponentChange, DeployPreview, DnsRecord, EdgeRouteStatus, Event, LogLine, PlanChange,
+    PlannedItem, ProxyTable, Report, Revision, RevisionResult, ServiceStatus, SnapshotInfo,
+    StatusReport, SyncItem,
 };
 
 use crate::output;
@@ -128,6 +129,73 @@ pub(crate) fn history_table(revisions: &[Revision]) {
         &["REV", "WHEN", "WHO", "VERSION", "RESULT", "CHANGE"],
         &rows,
     );
+}
+
+/// What a deploy would do (`mcp diff`, `deploy --dry-run`): the definition's
+/// changed fields, then each container, lease, route, certificate and record
+/// marked `+` (added), `-` (removed), `~` (changed) or `=` (kept).
+pub(crate) fn preview(p: &DeployPreview) {
+    let state = if p.created {
+        "not deployed there yet".to_owned()
+    } else if p.changed() {
+        format!("{} definition field(s) differ", p.definition.changes.len())
+    } else {
+        "no changes".to_owned()
+    };
+    output::line(&format!("{} on {}: {state}", p.service, p.node));
+    for c in &p.definition.changes {
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+        output::line(&format!(
+            "  {}  {} → {}",
+            c.field,
+            show(&c.old),
+            show(&c.new)
+        ));
+    }
+    output::line("containers");
+    for c in &p.components {
+        let (mark, how) = match c.change {
+            ComponentChange::Created => ("+", "created".to_owned()),
+            ComponentChange::Removed => ("-", "removed".to_owned()),
+            ComponentChange::Unchanged => ("=", "kept".to_owned()),
+            ComponentChange::Replaced if c.beside => {
+                ("~", "replaced beside the running one".to_owned())
+            }
+            ComponentChange::Replaced => ("~", "replaced in place".to_owned()),
+            other => ("~", other.to_string()),
+        };
+        let pull = if c.pull { ", image pulled" } else { "" };
+        output::line(&format!(
+            "  {mark} {}  {how} ({}{pull})",
+            c.container, c.reason
+        ));
+    }
+    for (title, items) in [
+        ("ports", &p.ports),
+        ("routes", &p.routes),
+        ("certificates", &p.certificates),
+        ("dns", &p.dns),
+    ] {
+        if !items.is_empty() {
+            output::line(title);
+            items.iter().for_each(planned_item);
+        }
+    }
+    for w in &p.warnings {
+        output::error(&format!("warning: {w}"));
+    }
+}
+
+/// One lease, route, certificate or record of a preview.
+fn planned_item(i: &PlannedItem) {
+    let value = |v: &Option<String>| v.clone().unwrap_or_default();
+    let (mark, text) = match i.change {
+        PlanChange::Add => ("+", value(&i.new)),
+        PlanChange::Remove => ("-", value(&i.old)),
+        PlanChange::Change => ("~", format!("{} → {}", value(&i.old), value(&i.new))),
+        PlanChange::Keep => ("=", value(&i.new)),
+    };
+    output::line(&format!("  {mark} {}  {text}", i.name));
 }
 
 /// How a revision ended, in words.

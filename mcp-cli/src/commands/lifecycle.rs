@@ -20,8 +20,8 @@ pub(crate) enum Op {
     Restart,
 }
 
-pub(crate) async fn deploy(ctx: &Context, a: &ServiceArg) -> Outcome {
-    let (_, def, warnings) = ctx.fleet.definition_with_warnings(&a.service)?;
+pub(crate) async fn deploy(ctx: &Context, service: &str) -> Outcome {
+    let (_, def, warnings) = ctx.fleet.definition_with_warnings(service)?;
     render::definition_warnings(&warnings);
     let spinner = Spinner::start(&format!("deploying {} on {}", def.name, def.node));
     let deployed = ctx.fleet.deploy(&def).await;

@@ -27,7 +27,9 @@ pub(crate) async fn run(ctx: &Context, command: Command) -> Outcome {
     match command {
         Command::Validate(a) => validate::run(ctx, &a).await,
         Command::Show(a) => show::run(ctx, &a),
-        Command::Deploy(a) => lifecycle::deploy(ctx, &a).await,
+        Command::Deploy(a) if a.dry_run => releases::dry_run(ctx, &a).await,
+        Command::Deploy(a) => lifecycle::deploy(ctx, &a.service).await,
+        Command::Diff(a) => releases::diff(ctx, &a).await,
         Command::Adopt(a) => lifecycle::adopt(ctx, &a).await,
         Command::Undeploy(a) => lifecycle::undeploy(ctx, &a).await,
         Command::Stop(a) => lifecycle::service_op(ctx, &a, lifecycle::Op::Stop).await,

@@ -2,12 +2,13 @@
 //! (`mcp history`), bringing an earlier one back (`mcp rollback`: the node
 //! deploys it by digest, the edge nodes follow its public hostnames, and the
 //! definition file is edited to say it, so a later `mcp sync` keeps it), and
-//! restoring a snapshot of its data (`mcp snapshot restore`).
+//! restoring a snapshot of its data (`mcp snapshot restore`); and, before a
+//! deploy, what it would do (`mcp diff`, `mcp deploy --dry-run`).
 
 use std::path::PathBuf;
 
 use mcp_model::spec::{DefinitionEditor, ServiceDefinition};
-use mcp_model::view::{Report, Revision};
+use mcp_model::view::{DeployPreview, Report, Revision};
 
 use crate::fleet::Fleet;
 use crate::public::Deployed;
@@ -31,6 +32,34 @@ pub struct RolledBack {
 }
 
 impl Fleet {
+    /// What deploying `def` would do on its node, changing nothing: the
+    /// definition's fields that differ from the deployed one (environment
+    /// values masked unless `show_env`), then each container, port lease, proxy
+    /// route, certificate and DNS record the deploy would add, change, remove or
+    /// keep, from the planner the deploy itself acts on.
+    ///
+    /// ```no_run
+    /// # async fn f(fleet: &mcp_fleet::Fleet) -> Result<(), mcp_fleet::Error> {
+    /// let (_, def) = fleet.definition("hello")?;
+    /// let preview = fleet.plan_deploy(&def, false).await?;
+    /// if preview.changed() {
+    ///     println!("{}", preview.effects());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn plan_deploy(
+        &self,
+        def: &ServiceDefinition,
+        show_env: bool,
+    ) -> Result<DeployPreview, crate::Error> {
+        mcp_model::names::ServiceName::parse(&def.name)?;
+        Ok(self
+            .client(&def.node)
+            .await?
+            .plan_deploy(&def.to_toml(), show_env)
+            .await?)
+    }
+
     /// `service`'s revisions on `node` (by default its definition's), oldest
     /// first.
     pub async fn history(

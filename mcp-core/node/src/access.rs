@@ -31,6 +31,7 @@ const READ: &[&str] = &[
     "ListDnsRecords",
     "CheckDefinition",
     "History",
+    "PlanDeploy",
 ];
 
 /// The lifecycle RPCs.

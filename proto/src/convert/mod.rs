@@ -47,8 +47,10 @@ macro_rules! vocabulary {
     };
 }
 
+mod preview;
 mod revision;
 
+pub use preview::{decode_preview, encode_preview};
 pub use revision::{decode_revision, decode_rollback, encode_revision, encode_rollback};
 
 /// A wire timestamp.

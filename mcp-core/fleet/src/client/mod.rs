@@ -233,6 +233,24 @@ impl AgentClient {
         Ok(convert::decode_report(r.into_inner())?)
     }
 
+    /// What deploying `definition` (TOML) would do on the node, changing
+    /// nothing; environment values masked unless `show_env`.
+    pub async fn plan_deploy(
+        &mut self,
+        definition: &str,
+        show_env: bool,
+    ) -> Result<mcp_model::view::DeployPreview, ApiError> {
+        let r = self
+            .inner
+            .plan_deploy(v1::PlanDeployRequest {
+                definition: definition.to_owned(),
+                show_env,
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        Ok(convert::decode_preview(r.into_inner())?)
+    }
+
     /// Adopts the running containers of the service defined by `definition`.
     pub async fn adopt(&mut self, definition: &str) -> Result<Report, ApiError> {
         let r = self

@@ -10,6 +10,7 @@
 mod dns;
 mod event;
 mod node;
+mod preview;
 mod report;
 mod revision;
 mod routes;
@@ -20,6 +21,7 @@ mod sync;
 pub use dns::DnsRecord;
 pub use event::{Event, LogLine, LogQuery, Since};
 pub use node::{NodeInfo, NodeRole};
+pub use preview::{DeployPreview, NEW_PORT, PlanChange, PlannedComponent, PlannedItem};
 pub use report::{ChangedComponent, ComponentChange, PortAssignment, Report, Step};
 pub use revision::{Revision, RevisionImage, RevisionResult};
 pub use routes::{

@@ -340,6 +340,20 @@ pub struct CertPaths {
     pub key: PathBuf,
 }
 
+/// What a hostname's certificate files hold ([`CertStore::freshness`]).
+#[derive(Debug, Clone)]
+pub enum Freshness {
+    /// A certificate good beyond the renewal window.
+    Fresh(CertInfo),
+    /// A new one is needed.
+    Stale {
+        /// Whether there are files (replaced), or none (issued afresh).
+        exists: bool,
+        /// Why: `none yet`, `it expires within the renewal window`, ….
+        reason: String,
+    },
+}
+
 /// What [`CertStore::ensure`] did.
 #[derive(Debug, Clone)]
 pub struct Ensured {
@@ -400,6 +414,35 @@ impl CertStore {
         }
     }
 
+    /// Whether the files at `paths` hold a certificate that serves `hostname`
+    /// beyond `window` after `now`: the rule [`CertStore::ensure`] follows, and
+    /// the deploy preview shows.
+    pub fn freshness(
+        &self,
+        hostname: &str,
+        paths: &CertPaths,
+        window: Duration,
+        now: SystemTime,
+    ) -> Freshness {
+        if !paths.cert.exists() && !paths.key.exists() {
+            return Freshness::Stale {
+                exists: false,
+                reason: "none yet".into(),
+            };
+        }
+        let reason = match inspect(&paths.cert, &paths.key, now) {
+            Ok(info) => match info.fresh_for(hostname, now, window) {
+                Ok(()) => return Freshness::Fresh(info),
+                Err(why) => why,
+            },
+            Err(e) => format!("the file on disk is unusable ({e})"),
+        };
+        Freshness::Stale {
+            exists: true,
+            reason,
+        }
+    }
+
     /// Makes `paths` hold a good certificate for `hostname`: the one there when it
     /// is fresh (see [`CertInfo::fresh_for`]), else a new one from `issuer`, written
     /// atomically (key first, mode 0600).
@@ -411,31 +454,23 @@ impl CertStore {
         window: Duration,
     ) -> Result<Ensured, CertError> {
         let now = SystemTime::now();
-        let existing = if paths.cert.exists() || paths.key.exists() {
-            Some(inspect(&paths.cert, &paths.key, now))
+        let (existing, reason) = match self.freshness(hostname, paths, window, now) {
+            Freshness::Fresh(info) => {
+                return Ok(Ensured {
+                    hostname: hostname.to_owned(),
+                    paths: paths.clone(),
+                    info,
+                    issued_by: None,
+                    reason: None,
+                    previous: None,
+                });
+            }
+            Freshness::Stale { exists, reason } => (exists, reason),
+        };
+        let previous = if existing {
+            Some(self.save(paths)?)
         } else {
             None
-        };
-        let reason = match &existing {
-            Some(Ok(info)) => match info.fresh_for(hostname, now, window) {
-                Ok(()) => {
-                    return Ok(Ensured {
-                        hostname: hostname.to_owned(),
-                        paths: paths.clone(),
-                        info: info.clone(),
-                        issued_by: None,
-                        reason: None,
-                        previous: None,
-                    });
-                }
-                Err(why) => why,
-            },
-            Some(Err(e)) => format!("the file on disk is unusable ({e})"),
-            None => "none yet".into(),
-        };
-        let previous = match existing {
-            Some(_) => Some(self.save(paths)?),
-            None => None,
         };
         let issued = issuer.issue(hostname)?;
         self.write(paths, &issued)?;

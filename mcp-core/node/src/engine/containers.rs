@@ -90,24 +90,32 @@ impl Engine {
         cache.generation += 1;
     }
 
+    /// Whether `image` is not on the node (a deploy would pull it). A missing
+    /// `localhost/` image is not pulled (no registry has it): it is not found.
+    pub(super) fn image_missing(&self, image: &str) -> Result<bool, crate::Error> {
+        if self.known().images.contains(image) || self.runtime.image_exists(image)? {
+            return Ok(false);
+        }
+        let registry = mcp_platform::images::ImageRef::parse(image)
+            .ok()
+            .and_then(|r| r.registry);
+        if registry.as_deref() == Some("localhost") {
+            return Err(mcp_platform::images::ImageError::NotLocal {
+                image: image.to_owned(),
+            }
+            .into());
+        }
+        Ok(true)
+    }
+
     /// Makes `image` present unless already confirmed: when it is not local, its
     /// registry is asked first (so a tag that does not exist fails with the
-    /// reference, before anything is touched), then it is pulled. A missing
-    /// `localhost/` image is not pulled (no registry has it): it is not found.
+    /// reference, before anything is touched), then it is pulled.
     pub(super) fn ensure_image(&self, image: &str) -> Result<(), crate::Error> {
-        if self.known().images.contains(image) {
-            return Ok(());
-        }
-        if !self.runtime.image_exists(image)? {
+        if self.image_missing(image)? {
             let registry = mcp_platform::images::ImageRef::parse(image)
                 .ok()
                 .and_then(|r| r.registry);
-            if registry.as_deref() == Some("localhost") {
-                return Err(mcp_platform::images::ImageError::NotLocal {
-                    image: image.to_owned(),
-                }
-                .into());
-            }
             if let Some(registry) = registry {
                 let client = mcp_platform::images::ImageRegistry::new(self.config.registry.clone());
                 let check = crate::bridge::block_on(client.exists(image)).map_err(|e| {

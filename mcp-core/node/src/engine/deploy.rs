@@ -18,6 +18,7 @@ use mcp_model::view::{ComponentChange, DesiredState, DnsRecord, NodeRole, Report
 
 use super::containers::{NEXT_SUFFIX, PARKED_SUFFIX};
 use super::journal::Journal;
+use super::preview::ContainerAction;
 use super::revisions::Release;
 use super::undo::Undo;
 use super::{Engine, EngineError, Result, assignment, naming, routing, step_err};
@@ -90,7 +91,7 @@ impl Engine {
     /// and no container name or hostname another service holds. Nothing is
     /// touched yet. The service's record as it
     /// is, if deployed.
-    fn validate_deploy(
+    pub(super) fn validate_deploy(
         &self,
         def: &ServiceDefinition,
         resolved: &ResolvedService,
@@ -374,71 +375,55 @@ impl<'e> DeployPlan<'e> {
         self.engine.proxy().is_some() && self.def.active
     }
 
-    /// One component of the containers step.
+    /// One component of the containers step: what to do with its container is
+    /// [`ContainerAction::decide`]'s answer, the one the preview shows.
     fn component(&mut self, c: &ResolvedComponent) -> Result<()> {
         let e = self.engine;
         let mut spec = e.container_spec(&self.resolved, c, &self.leases);
-        // A container the registry never recorded is not asked about: a fresh
-        // deploy costs one runtime call. A stray one holding the name is dealt
-        // with when creating (see `Engine::create_container`).
-        let recorded = self
-            .previous
-            .as_ref()
-            .is_some_and(|p| p.components.iter().any(|pc| pc.container_name == spec.name));
-        let existing = if recorded {
-            e.runtime
-                .inspect(&spec.name)
-                .map_err(|err| self.fail(Step::Containers)(err.into()))?
-        } else {
-            None
-        };
-        let keep = existing
-            .as_ref()
-            .is_some_and(|i| i.spec_hash() == Some(spec.hash()) && i.image == spec.image);
-        let (id, change) = match existing {
-            Some(info) if keep => self.keep(&spec, info)?,
-            Some(info)
-                if self.gated()
-                    && !c.routes.is_empty()
-                    && c.ports.is_empty()
-                    && info.state == ContainerState::Running =>
-            {
-                let (id, next) = self.start_beside(c)?;
-                self.switches.push(Switch {
-                    name: spec.name.clone(),
-                    next: format!("{}{NEXT_SUFFIX}", spec.name),
-                });
-                spec = next;
-                (id, ComponentChange::Replaced)
-            }
-            Some(info) => {
-                self.park(&spec, &info)?;
-                (self.create(c, &spec)?, ComponentChange::Replaced)
-            }
-            None => (self.create(c, &spec)?, ComponentChange::Created),
-        };
+        let existing = e
+            .recorded_container(self.previous.as_ref(), &spec.name)
+            .map_err(|err| self.fail(Step::Containers)(err.into()))?;
+        let (id, change) =
+            match ContainerAction::decide(existing, &spec, c, self.gated(), self.def.active) {
+                ContainerAction::Keep(info, change) => (self.keep(&spec, info, change)?, change),
+                ContainerAction::Beside(_) => {
+                    let (id, next) = self.start_beside(c)?;
+                    self.switches.push(Switch {
+                        name: spec.name.clone(),
+                        next: format!("{}{NEXT_SUFFIX}", spec.name),
+                    });
+                    spec = next;
+                    (id, ComponentChange::Replaced)
+                }
+                ContainerAction::InPlace(info) => {
+                    self.park(&spec, &info)?;
+                    (self.create(c, &spec)?, ComponentChange::Replaced)
+                }
+                ContainerAction::Create => (self.create(c, &spec)?, ComponentChange::Created),
+            };
         self.note_component(c, &spec, id, change);
         Ok(())
     }
 
-    /// A container with the wanted spec and image: kept, started or stopped as
-    /// the definition says.
-    fn keep(&self, spec: &ContainerSpec, info: ContainerInfo) -> Result<(String, ComponentChange)> {
+    /// A container with the wanted spec and image: kept, started or stopped
+    /// (`change`) as the definition says. Its id.
+    fn keep(
+        &self,
+        spec: &ContainerSpec,
+        info: ContainerInfo,
+        change: ComponentChange,
+    ) -> Result<String> {
         let e = self.engine;
         let fail = |err: crate::runtime::RuntimeError| self.fail(Step::Containers)(err.into());
-        let running = info.state == ContainerState::Running;
-        let change = if self.def.active && !running {
-            e.runtime.start(&spec.name).map_err(fail)?;
-            ComponentChange::Started
-        } else if !self.def.active && running {
-            e.runtime
+        match change {
+            ComponentChange::Started => e.runtime.start(&spec.name).map_err(fail)?,
+            ComponentChange::Stopped => e
+                .runtime
                 .stop(&spec.name, e.config.stop_grace)
-                .map_err(fail)?;
-            ComponentChange::Stopped
-        } else {
-            ComponentChange::Unchanged
-        };
-        Ok((info.id, change))
+                .map_err(fail)?,
+            _ => {}
+        }
+        Ok(info.id)
     }
 
     /// Parks the old container of a component being replaced in place: stopped

@@ -12,6 +12,8 @@
 //! * The integrations' steps: `routing.rs` (certificates and proxy routes),
 //!   `naming.rs` (DNS records), `health.rs` (readiness); steps of an integration
 //!   that is not configured are skipped, and the report says so.
+//! * `preview.rs`: what a deploy would do, from the decisions the deploy acts
+//!   on (`mcp diff`, `deploy --dry-run`).
 //! * What else a node does for a service: `status.rs`, `logs.rs` (its output, read
 //!   or followed), `sync.rs`, `data.rs` (its
 //!   data: files, snapshots, moving it), `repair.rs` (the monitor's actions),
@@ -33,6 +35,7 @@ mod journal;
 mod lifecycle;
 mod logs;
 mod naming;
+mod preview;
 mod repair;
 mod revisions;
 mod routing;

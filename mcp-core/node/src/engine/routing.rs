@@ -67,6 +67,17 @@ fn route_text(r: &ProxyRoute) -> String {
     )
 }
 
+/// The hostnames of `resolved`'s l7 routes: each has a certificate.
+pub(super) fn l7_hostnames(resolved: &ResolvedService) -> BTreeSet<&str> {
+    resolved
+        .components
+        .iter()
+        .flat_map(|c| &c.routes)
+        .filter(|r| r.mode == Mode::L7)
+        .map(|r| r.hostname.as_str())
+        .collect()
+}
+
 /// `record` as the proxy knows it.
 pub fn proxy_route(record: &ProxyRouteRecord) -> ProxyRoute {
     ProxyRoute {
@@ -228,7 +239,12 @@ impl Engine {
     }
 
     /// The certificate files of `hostname` of `service`.
-    fn cert_paths(&self, p: &ProxyIntegration, service: &str, hostname: &str) -> CertPaths {
+    pub(super) fn cert_paths(
+        &self,
+        p: &ProxyIntegration,
+        service: &str,
+        hostname: &str,
+    ) -> CertPaths {
         let default = self.config.conventions.default_hostname(service);
         p.certs.paths(service, hostname, &default)
     }
@@ -242,15 +258,8 @@ impl Engine {
         let Some(p) = self.proxy() else {
             return Ok(Vec::new());
         };
-        let hostnames: BTreeSet<&str> = resolved
-            .components
-            .iter()
-            .flat_map(|c| &c.routes)
-            .filter(|r| r.mode == Mode::L7)
-            .map(|r| r.hostname.as_str())
-            .collect();
         let mut out = Vec::new();
-        for hostname in hostnames {
+        for hostname in l7_hostnames(resolved) {
             let paths = self.cert_paths(p, &resolved.name, hostname);
             let ensured = p
                 .certs

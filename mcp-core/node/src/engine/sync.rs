@@ -1,11 +1,12 @@
 //! Declarative sync: the desired definitions of a node in, a plan out (and applied).
-//! The dry run and the real run use the same plan.
+//! The dry run and the real run use the same plan; a redeploy's reason says
+//! what the deploy planner found it would do.
 
 use mcp_model::names::ServiceName;
 use mcp_model::view::{SyncAction, SyncItem};
 
 use super::{Engine, EngineError};
-use mcp_model::spec::ValidatedDefinition;
+use mcp_model::spec::{ServiceDefinition, ValidatedDefinition};
 
 impl Engine {
     /// The plan that brings this node to `definitions`: deploy new services, redeploy
@@ -42,9 +43,10 @@ impl Engine {
             let mut as_deployed = rec.definition.clone();
             as_deployed.active = def.active;
             if as_deployed.definition_hash() != def.definition_hash() {
-                // What changed, in one line (environment values never shown).
-                let change = mcp_model::spec::diff(&as_deployed, def).summary();
-                items.push(item(SyncAction::Redeploy, &change));
+                items.push(item(
+                    SyncAction::Redeploy,
+                    &self.redeploy_reason(&as_deployed, def),
+                ));
             } else if !def.active && rec.active {
                 items.push(item(SyncAction::Stop, "active = false"));
             } else if def.active && !rec.active && !rec.definition.active {
@@ -71,6 +73,18 @@ impl Engine {
             }
         }
         Ok(items)
+    }
+
+    /// Why a service is redeployed, in one line: what its definition changes
+    /// (environment values never shown), then what the deploy would do
+    /// ([`Engine::plan_deploy`]; left out when the planner refuses, as the
+    /// deploy will, with its error).
+    fn redeploy_reason(&self, deployed: &ServiceDefinition, def: &ValidatedDefinition) -> String {
+        let change = mcp_model::spec::diff(deployed, def).summary();
+        match self.plan_deploy(def, false).map(|p| p.effects()) {
+            Ok(effects) if !effects.is_empty() => format!("{change}; {effects}"),
+            _ => change,
+        }
     }
 
     /// Plans (see [`Engine::plan_sync`]) and applies the plan. A failing service does

@@ -524,3 +524,68 @@ fn a_replace_event_names_the_versions() {
     assert_eq!(last.action, "deploy");
     assert_eq!(last.detail, "app: replaced v1.0.0 → v2.0.0");
 }
+
+#[test]
+fn the_preview_says_what_the_deploy_then_does_and_changes_nothing() {
+    use mcp_model::view::{NEW_PORT, PlanChange};
+    for proxy in [false, true] {
+        let bed = Bed::new(proxy);
+        let fresh = bed
+            .engine
+            .plan_deploy(&service("app", IMAGE_V1, ""), false)
+            .expect("plan");
+        assert!(fresh.created && fresh.changed());
+        assert_eq!(fresh.ports[0].new.as_deref(), Some(NEW_PORT));
+        assert_eq!(bed.snapshot().0.len(), 0, "planning created nothing");
+        let report = bed.deploy(&service("app", IMAGE_V1, "")).expect("v1");
+        assert_eq!(fresh.changes(), report.changes());
+        let (routes, certs, dns) = if proxy { (1, 1, 1) } else { (0, 0, 0) };
+        let adds = |items: &[mcp_model::view::PlannedItem]| {
+            items.iter().filter(|i| i.change == PlanChange::Add).count()
+        };
+        assert_eq!(
+            (
+                adds(&fresh.routes),
+                adds(&fresh.certificates),
+                adds(&fresh.dns)
+            ),
+            (routes, certs, dns)
+        );
+
+        let same = bed
+            .engine
+            .plan_deploy(&service("app", IMAGE_V1, ""), false)
+            .expect("plan");
+        assert!(!same.changed(), "{same:?}");
+
+        let v2 = service("app", IMAGE_V2, "env = [\"MODE=fast\"]");
+        let runs = bed.runtime.calls_of(Op::Run).len();
+        let plan = bed.engine.plan_deploy(&v2, false).expect("plan");
+        assert_eq!(bed.runtime.calls_of(Op::Run).len(), runs, "nothing run");
+        assert_eq!(plan.components[0].beside, proxy);
+        assert_eq!(
+            plan.components[0].reason,
+            format!("image {IMAGE_V1} → {IMAGE_V2}")
+        );
+        let env = plan
+            .definition
+            .changes
+            .iter()
+            .find(|c| c.field.ends_with("env.MODE"))
+            .expect("env change");
+        assert_eq!(env.new.as_deref(), Some(mcp_model::spec::MASK));
+        let report = bed.deploy(&v2).expect("v2");
+        assert_eq!(plan.changes(), report.changes());
+        if proxy {
+            assert_eq!(plan.routes[0].change, PlanChange::Change, "a new backend");
+            assert_eq!(plan.ports[0].change, PlanChange::Change);
+        } else {
+            assert_eq!(plan.ports[0].change, PlanChange::Keep);
+            assert_eq!(
+                plan.ports[0].new,
+                Some(report.ports[0].port.to_string()),
+                "the port kept"
+            );
+        }
+    }
+}
