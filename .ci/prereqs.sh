@@ -50,6 +50,8 @@ need_cmd cc build-essential      # bundled SQLite is compiled from C
 need_cmd python3 python3         # pyo3's build script runs the interpreter
 need_cmd ip iproute2             # the network-namespace test
 need_cmd nsenter util-linux
+need_cmd setsid util-linux        # mcp exec with a terminal (the agent)
+need_cmd busybox busybox-static   # tools inside the exec tests' images
 # The stateful example service (examples/notes) links SQLite statically.
 sqlite_a=$(cc -print-file-name=libsqlite3.a 2>/dev/null || true)
 [ -e "$sqlite_a" ] && [ "${sqlite_a#/}" != "$sqlite_a" ] || missing_pkgs+=(libsqlite3-dev)

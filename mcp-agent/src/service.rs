@@ -11,8 +11,10 @@ use mcp_core::api::v1::{self, mcp_agent_service_server::McpAgentService};
 use mcp_core::names::{ComponentName, NameError, NodeName, ServiceName};
 use mcp_core::node::engine::{Engine, LogHalt};
 use mcp_core::node::registry::EventQuery;
+use mcp_core::node::runtime::{ExecRequest, ExecSession};
 use mcp_core::platform::mcias::Identity;
 use mcp_core::spec::ValidatedDefinition;
+use mcp_core::view::{ExecInput, ExecOutput};
 use tokio::sync::mpsc;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
@@ -589,5 +591,76 @@ impl McpAgentService for AgentService {
             .blocking(move |e| Ok(e.plan_deploy(&parse(e, &r.definition)?, r.show_env)?))
             .await?;
         Ok(Response::new(convert::encode_preview(&preview)))
+    }
+
+    type ExecStream = BoxStream<v1::ExecReply>;
+
+    async fn exec(
+        &self,
+        req: Request<tonic::Streaming<v1::ExecRequest>>,
+    ) -> RpcResult<Self::ExecStream> {
+        let actor = actor(&req);
+        let mut inbound = req.into_inner();
+        let Some(v1::exec_request::Input::Start(start)) =
+            inbound.message().await?.and_then(|m| m.input)
+        else {
+            return Err(Failure::Request("the first message starts the command".into()).into());
+        };
+        let service = service_name(&start.service)?;
+        let component: Option<ComponentName> = filter(&start.component)?;
+        let tty = start
+            .tty
+            .as_ref()
+            .map(convert::decode_window)
+            .transpose()
+            .map_err(|e| Failure::Request(e.to_string()))?;
+        let request = ExecRequest {
+            command: start.command,
+            tty,
+            term: (!start.term.is_empty()).then_some(start.term),
+        };
+        let session = self
+            .blocking(move |e| e.exec(&service, component.as_ref(), &request, &actor))
+            .await?;
+        let (tx, rx) = mpsc::channel(64);
+        tokio::spawn(relay_exec(session, inbound, tx));
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
+
+/// Carries a command's input from the caller and its output back, until it
+/// ends or the caller goes away (then the session is dropped: the process is
+/// killed). The end of the caller's stream is the end of standard input.
+async fn relay_exec(
+    mut session: ExecSession,
+    mut inbound: tonic::Streaming<v1::ExecRequest>,
+    tx: mpsc::Sender<Result<v1::ExecReply, Status>>,
+) {
+    let mut open = true;
+    loop {
+        tokio::select! {
+            message = inbound.message(), if open => {
+                let input = match message {
+                    Ok(Some(m)) => convert::decode_exec_input(m),
+                    Ok(None) => {
+                        open = false;
+                        Ok(ExecInput::CloseStdin)
+                    }
+                    Err(_) => return,
+                };
+                let Ok(input) = input else { return };
+                if session.input.send(input).await.is_err() {
+                    open = false;
+                }
+            }
+            output = session.output.recv() => {
+                let Some(output) = output else { return };
+                let last = matches!(output, ExecOutput::Exit(_));
+                if tx.send(Ok(convert::encode_exec_output(output))).await.is_err() || last {
+                    return;
+                }
+            }
+            () = tx.closed() => return,
+        }
     }
 }

@@ -69,6 +69,9 @@ pub(crate) enum Command {
     /// A service's revisions on its node: REV WHEN WHO VERSION RESULT CHANGE
     /// (`*` marks the one that runs).
     History(NodeServiceArg),
+    /// Run a command in a service's running container (a terminal when stdin
+    /// is one); its exit status is mcp's.
+    Exec(ExecArgs),
     /// Deploy an earlier revision again, every image by the digest it ran, and
     /// edit the definition file to say it.
     Rollback(RollbackArgs),
@@ -234,6 +237,28 @@ pub(crate) struct StatusArgs {
     /// The node (default: from the definition, or every node).
     #[arg(short = 'n', long, add = nodes())]
     pub(crate) node: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExecArgs {
+    /// The service.
+    #[arg(add = services())]
+    pub(crate) service: String,
+    /// The component (default: the service's only one).
+    #[arg(short, long)]
+    pub(crate) component: Option<String>,
+    /// The node (default: from the definition).
+    #[arg(short = 'n', long, add = nodes())]
+    pub(crate) node: Option<String>,
+    /// A terminal even when stdin is not one.
+    #[arg(short = 't', long, conflicts_with = "no_tty")]
+    pub(crate) tty: bool,
+    /// No terminal even when stdin is one (output and errors apart).
+    #[arg(short = 'T', long)]
+    pub(crate) no_tty: bool,
+    /// The program and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub(crate) command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -28,6 +28,8 @@ pub(crate) enum ExitStatus {
     Problems,
     /// The command ran, but a node refused the caller's credentials (exit 7).
     Refused,
+    /// `mcp exec`: the command's own exit status.
+    Code(u8),
     /// `mcp diff` found a difference (exit 1, as `diff` does).
     Differs,
     /// `mcp diff` could not compare: invalid input, which is exit 1 elsewhere,
@@ -65,6 +67,7 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Success => ExitCode::SUCCESS,
             ExitStatus::Problems => ExitCode::from(1),
             ExitStatus::Refused => ExitCode::from(code(ErrorKind::Unauthenticated)),
+            ExitStatus::Code(code) => ExitCode::from(code),
             ExitStatus::Differs => ExitCode::from(1),
             ExitStatus::Trouble => ExitCode::from(2),
         }

@@ -8,6 +8,7 @@ mod context;
 mod exit;
 mod output;
 mod render;
+mod terminal;
 
 use std::process::ExitCode;
 

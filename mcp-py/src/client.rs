@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use mcp_core::fleet::Fleet;
 use mcp_core::fleet::client::ApiStream;
+use mcp_core::fleet::exec::ExecCommand;
 use mcp_core::fleet::results::NodeResults;
 use mcp_core::view::{LogQuery, Since};
 use pyo3::prelude::*;
@@ -13,8 +14,8 @@ use tokio_stream::StreamExt;
 
 use crate::errors::{IntoPy, to_py};
 use crate::records::{
-    Deployed, DnsRecord, EdgeRoute, Event, LogLine, MigrateStep, NodeInfo, ProxyRoute, Report,
-    Revision, RolledBack, ServiceStatus, StatusReport, SyncItem,
+    DeployPreview, Deployed, DnsRecord, EdgeRoute, Event, ExecResult, LogLine, MigrateStep,
+    NodeInfo, ProxyRoute, Report, Revision, RolledBack, ServiceStatus, StatusReport, SyncItem,
 };
 
 type Runtime = Arc<tokio::runtime::Runtime>;
@@ -135,6 +136,57 @@ impl Client {
         py.detach(|| rt.block_on(fleet.deploy(&def)))
             .py_err(py)
             .map(Deployed)
+    }
+
+    /// What deploying the service (a name in the services directory, or a
+    /// file) would do, changing nothing; environment values masked unless
+    /// `show_env`.
+    #[pyo3(signature = (service, show_env=false))]
+    fn diff(&self, py: Python<'_>, service: &str, show_env: bool) -> PyResult<DeployPreview> {
+        let (fleet, rt) = (&self.fleet, &self.rt);
+        let (_, def, warnings) = fleet.definition_with_warnings(service).py_err(py)?;
+        crate::spec::deprecations(py, &warnings)?;
+        py.detach(|| rt.block_on(fleet.plan_deploy(&def, show_env)))
+            .py_err(py)
+            .map(DeployPreview)
+    }
+
+    /// Runs `command` in the service's running container (its only component,
+    /// or `component`) without a terminal, `stdin` as its input, to its end or
+    /// for at most `timeout` seconds.
+    #[pyo3(signature = (service, command, component=None, node=None, stdin=None, timeout=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn exec(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        command: Vec<String>,
+        component: Option<String>,
+        node: Option<String>,
+        stdin: Option<Vec<u8>>,
+        timeout: Option<f64>,
+    ) -> PyResult<ExecResult> {
+        let timeout = timeout
+            .map(|t| {
+                std::time::Duration::try_from_secs_f64(t).map_err(|_| {
+                    pyo3::exceptions::PyValueError::new_err(
+                        "timeout must be a positive number of seconds",
+                    )
+                })
+            })
+            .transpose()?;
+        let cmd = ExecCommand {
+            service: service.to_owned(),
+            node,
+            component,
+            command,
+            tty: None,
+            term: None,
+        };
+        let (fleet, rt) = (&self.fleet, &self.rt);
+        py.detach(|| rt.block_on(fleet.exec_output(&cmd, stdin.unwrap_or_default(), timeout)))
+            .py_err(py)
+            .map(ExecResult)
     }
 
     /// Adopts running containers as the definition describes.

@@ -1,6 +1,7 @@
 //! The exception hierarchy, and the one place `mcp_core` errors become exceptions:
 //! `McpError` → `SpecError` (with `.problems`), `AuthError`, `NotFound`, `AgentError`,
-//! `ConnectionError`. Every exception carries `.reason`, the stable kind name.
+//! `ConnectionError`; a call that ran out of time (`exec(timeout=…)`) is Python's
+//! own `TimeoutError`. Every exception carries `.reason`, the stable kind name.
 
 use mcp_core::ErrorKind;
 use pyo3::prelude::*;
@@ -49,6 +50,9 @@ pub(crate) fn to_py(py: Python<'_>, e: &mcp_core::fleet::Error) -> PyErr {
     let err = match (e, kind) {
         (mcp_core::fleet::Error::Spec(s), _) if !s.problems().is_empty() => {
             SpecError::new_err(message)
+        }
+        (mcp_core::fleet::Error::TimedOut(_), _) => {
+            pyo3::exceptions::PyTimeoutError::new_err(message)
         }
         (_, ErrorKind::InvalidInput) => SpecError::new_err(message),
         (_, ErrorKind::Unauthenticated | ErrorKind::PermissionDenied) => {

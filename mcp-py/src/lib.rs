@@ -55,6 +55,11 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<records::DnsRecord>()?;
     m.add_class::<records::PortLease>()?;
     m.add_class::<records::Action>()?;
+    m.add_class::<records::DeployPreview>()?;
+    m.add_class::<records::FieldChange>()?;
+    m.add_class::<records::PlannedComponent>()?;
+    m.add_class::<records::PlannedItem>()?;
+    m.add_class::<records::ExecResult>()?;
     m.add_class::<client::Client>()?;
     m.add_class::<client::LogIterator>()?;
     m.add_class::<client::EventIterator>()?;

@@ -329,6 +329,74 @@ view!(
 );
 
 view!(
+    /// What a deploy would do on the definition's node (`Client.diff`).
+    DeployPreview(mcp_core::view::DeployPreview) {
+        service: String = |p| p.service.clone();
+        node: String = |p| p.node.clone();
+        /// Not deployed there yet.
+        created: bool = |p| p.created;
+        /// Whether a deploy would change anything.
+        changed: bool = |p| p.changed();
+        /// The definition's fields that differ from the deployed one.
+        definition: Vec<FieldChange> = |p| p.definition.changes.iter().cloned().map(FieldChange).collect();
+        components: Vec<PlannedComponent> = |p| p.components.iter().cloned().map(PlannedComponent).collect();
+        ports: Vec<PlannedItem> = |p| p.ports.iter().cloned().map(PlannedItem).collect();
+        routes: Vec<PlannedItem> = |p| p.routes.iter().cloned().map(PlannedItem).collect();
+        certificates: Vec<PlannedItem> = |p| p.certificates.iter().cloned().map(PlannedItem).collect();
+        dns: Vec<PlannedItem> = |p| p.dns.iter().cloned().map(PlannedItem).collect();
+        warnings: Vec<String> = |p| p.warnings.clone();
+        /// What the deploy would do, in one line.
+        effects: String = |p| p.effects();
+    }
+);
+
+view!(
+    /// One field of a definition that differs.
+    FieldChange(mcp_core::spec::FieldChange) {
+        field: String = |c| c.field.clone();
+        old: Option<String> = |c| c.old.clone();
+        new: Option<String> = |c| c.new.clone();
+        /// An environment value (masked unless asked for).
+        secret: bool = |c| c.secret;
+    }
+);
+
+view!(
+    /// One container in a deploy preview.
+    PlannedComponent(mcp_core::view::PlannedComponent) {
+        container: String = |c| c.container.clone();
+        component: String = |c| c.component.clone();
+        /// As the deploy's report will say it.
+        change: String = |c| c.change.to_string();
+        reason: String = |c| c.reason.clone();
+        /// Replaced beside the running container, without downtime.
+        beside: bool = |c| c.beside;
+        /// Its image would be pulled.
+        pull: bool = |c| c.pull;
+    }
+);
+
+view!(
+    /// One port lease, route, certificate or DNS record in a deploy preview.
+    PlannedItem(mcp_core::view::PlannedItem) {
+        name: String = |i| i.name.clone();
+        /// `add`, `remove`, `change` or `keep`.
+        change: String = |i| i.change.to_string();
+        old: Option<String> = |i| i.old.clone();
+        new: Option<String> = |i| i.new.clone();
+    }
+);
+
+view!(
+    /// A command run in a container to its end (`Client.exec`).
+    ExecResult(mcp_core::view::ExecResult) {
+        exit_code: i32 = |r| r.exit_code;
+        stdout: std::borrow::Cow<'static, [u8]> = |r| std::borrow::Cow::Owned(r.stdout.clone());
+        stderr: std::borrow::Cow<'static, [u8]> = |r| std::borrow::Cow::Owned(r.stderr.clone());
+    }
+);
+
+view!(
     /// One image a revision ran.
     RevisionImage(mcp_core::view::RevisionImage) {
         component: String = |i| i.component.clone();

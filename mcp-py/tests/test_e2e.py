@@ -17,10 +17,12 @@ import pytest
 import metacircular_mcp as mcp
 
 
-def write_definition(node: Dict[str, Any], name: str, extra: str = "") -> None:
+def write_definition(
+    node: Dict[str, Any], name: str, extra: str = "", image: str = "image"
+) -> None:
     Path(node["services"], f"{name}.toml").write_text(
         f'name = "{name}"\nnode = "{node["node"]}"\n\n[[components]]\nname = "{name}"\n'
-        f'image = "{node["image"]}"\nenv = ["HELLO_NAME={name}"]\n{extra}\n\n'
+        f'image = "{node[image]}"\nenv = ["HELLO_NAME={name}"]\n{extra}\n\n'
         '[[components.routes]]\nport = 8443\nmode = "l7"\n'
     )
 
@@ -219,5 +221,39 @@ def test_history_and_rollback(node: Dict[str, Any]) -> None:
             assert attributes == set(record.to_dict()), type(record).__name__
         json.dumps(back.to_dict())
         assert asyncio.run(mcp.AsyncClient(client).history(name))[-1].rollback_of == 1
+    finally:
+        client.undeploy(name)
+
+
+def test_diff_and_exec(node: Dict[str, Any]) -> None:
+    client = mcp.Client.from_config(node["config"])
+    name = node["prefix"] + "-x"
+    write_definition(node, name, image="tools_image")
+    fresh = client.diff(name)
+    assert fresh.created and fresh.changed
+    assert [(c.container, c.change) for c in fresh.components] == [(name, "created")]
+    client.deploy(name)
+    try:
+        assert not client.diff(name).changed
+        write_definition(node, name, "ready_after = 2", image="tools_image")
+        plan = client.diff(name)
+        # Only the definition changes: the container is kept, as the deploy says.
+        assert plan.changed and plan.components[0].change == "unchanged"
+        assert plan.definition[0].field == f"components[{name}].ready_after"
+        assert [(c.container, c.change) for c in client.deploy(name).components] == [
+            (c.container, c.change) for c in plan.components
+        ]
+        assert set(plan.to_dict()) == {
+            a for a in dir(plan) if not a.startswith("_") and a != "to_dict"
+        }
+        json.dumps(plan.to_dict())
+
+        done = client.exec(name, ["/bin/busybox", "sh", "-c", "cat; echo oops >&2; exit 3"], stdin=b"in\n")
+        assert (done.exit_code, done.stdout, done.stderr) == (3, b"in\n", b"oops\n")
+        assert json.loads(json.dumps(done.to_dict()))["stdout"] == "in\n"
+        with pytest.raises(TimeoutError):
+            client.exec(name, ["/bin/busybox", "sleep", "30"], timeout=1)
+        again = asyncio.run(mcp.AsyncClient(client).exec(name, ["/bin/busybox", "echo", "hi"]))
+        assert again.stdout == b"hi\n"
     finally:
         client.undeploy(name)

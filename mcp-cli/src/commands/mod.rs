@@ -4,6 +4,7 @@
 //! make the exit status 1.
 
 mod edit;
+mod exec;
 mod fleet;
 mod lifecycle;
 mod login;
@@ -45,6 +46,7 @@ pub(crate) async fn run(ctx: &Context, command: Command) -> Outcome {
         Command::Build(a) => sync::build(ctx, &a).await,
         Command::Snapshot(a) => lifecycle::snapshot(ctx, &a).await,
         Command::History(a) => releases::history(ctx, &a).await,
+        Command::Exec(a) => exec::run(ctx, &a).await,
         Command::Rollback(a) => releases::rollback(ctx, &a).await,
         Command::Migrate(a) => lifecycle::migrate(ctx, &a).await,
         Command::Node(c) => fleet::node(ctx, c).await,

@@ -72,6 +72,9 @@ pub enum Error {
     /// The fleet is not configured for what was asked.
     #[error("{0}")]
     NotConfigured(String),
+    /// A call did not finish within the time it was given.
+    #[error("{0}")]
+    TimedOut(String),
 }
 
 impl Error {
@@ -94,6 +97,7 @@ impl Error {
             Error::Migrate(e) => e.kind(),
             Error::NotRunning(_) => ErrorKind::FailedPrecondition,
             Error::NotConfigured(_) => ErrorKind::NotConfigured,
+            Error::TimedOut(_) => ErrorKind::Unavailable,
         }
     }
 

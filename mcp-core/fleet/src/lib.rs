@@ -20,6 +20,7 @@
 pub mod builder;
 pub mod client;
 mod error;
+pub mod exec;
 pub mod fleet;
 pub mod login;
 pub mod migrate;

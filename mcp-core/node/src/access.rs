@@ -45,6 +45,7 @@ const OPERATE: &[&str] = &[
     "Adopt",
     "Recover",
     "Rollback",
+    "Exec",
 ];
 
 /// The RPCs on data, files, routes, DNS and edges.

@@ -172,8 +172,27 @@ impl PodmanCommand {
     /// The command for `args`, with stdin closed, run from `/` (Podman may run as
     /// another user, who cannot always enter the caller's working directory).
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(&self.argv[0]);
-        cmd.args(&self.argv[1..]).args(args);
+        self.wrapped(&[], args)
+    }
+
+    /// [`PodmanCommand::command`], run through `wrapper`: a program and its
+    /// leading arguments that then run Podman (`setsid --ctty --wait`).
+    pub fn wrapped(&self, wrapper: &[&str], args: &[&str]) -> Command {
+        let (program, leading): (&str, Vec<&str>) = match wrapper.split_first() {
+            Some((program, rest)) => (
+                program,
+                rest.iter()
+                    .copied()
+                    .chain(self.argv.iter().map(String::as_str))
+                    .collect(),
+            ),
+            None => (
+                &self.argv[0],
+                self.argv[1..].iter().map(String::as_str).collect(),
+            ),
+        };
+        let mut cmd = Command::new(program);
+        cmd.args(leading).args(args);
         for (k, v) in &self.env {
             cmd.env(k, v);
         }

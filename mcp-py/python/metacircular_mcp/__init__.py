@@ -22,12 +22,15 @@ from metacircular_mcp._native import (
     Component,
     ComponentStatus,
     ConnectionError,
+    DeployPreview,
     Deployed,
     Desired,
     DnsRecord,
     EdgeRoute,
     Event,
     EventIterator,
+    ExecResult,
+    FieldChange,
     LogIterator,
     LogLine,
     McpError,
@@ -37,6 +40,8 @@ from metacircular_mcp._native import (
     Observed,
     PortAssignment,
     PortLease,
+    PlannedComponent,
+    PlannedItem,
     PortPlanner,
     Problem,
     ProxyRoute,
@@ -61,8 +66,10 @@ from metacircular_mcp._native import (
 __all__ = [
     "Action", "AgentError", "AsyncClient", "AuthError", "Certificate", "ChangedComponent",
     "Client", "Component", "ComponentStatus",
-    "ConnectionError", "Deployed", "Desired", "DnsRecord", "EdgeRoute", "Event", "EventIterator", "LogIterator",
-    "LogLine", "McpError", "MigrateStep", "NodeInfo", "NotFound", "Observed", "PortAssignment", "PortLease", "PortPlanner", "Problem",
+    "ConnectionError", "DeployPreview", "Deployed", "Desired", "DnsRecord", "EdgeRoute", "Event", "EventIterator",
+    "ExecResult", "FieldChange", "LogIterator",
+    "LogLine", "McpError", "MigrateStep", "NodeInfo", "NotFound", "Observed", "PlannedComponent", "PlannedItem",
+    "PortAssignment", "PortLease", "PortPlanner", "Problem",
     "ProxyRoute", "Report", "ResolvedComponent", "ResolvedRoute", "ResolvedService", "Revision",
     "RevisionImage", "RolledBack", "Route",
     "ServiceDefinition", "ServiceStatus", "SpecError", "StatusReport", "SyncItem", "__version__", "load_dir",
@@ -102,6 +109,22 @@ class AsyncClient:
 
     async def deploy(self, service: str) -> Deployed:
         return await asyncio.to_thread(self._client.deploy, service)
+
+    async def diff(self, service: str, show_env: bool = False) -> DeployPreview:
+        return await asyncio.to_thread(self._client.diff, service, show_env)
+
+    async def exec(
+        self,
+        service: str,
+        command: List[str],
+        component: Optional[str] = None,
+        node: Optional[str] = None,
+        stdin: Optional[bytes] = None,
+        timeout: Optional[float] = None,
+    ) -> ExecResult:
+        return await asyncio.to_thread(
+            self._client.exec, service, command, component, node, stdin, timeout
+        )
 
     async def adopt(self, service: str) -> Report:
         return await asyncio.to_thread(self._client.adopt, service)

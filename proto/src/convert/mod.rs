@@ -47,9 +47,14 @@ macro_rules! vocabulary {
     };
 }
 
+mod exec;
 mod preview;
 mod revision;
 
+pub use exec::{
+    decode_exec_input, decode_exec_output, decode_window, encode_exec_input, encode_exec_output,
+    encode_window,
+};
 pub use preview::{decode_preview, encode_preview};
 pub use revision::{decode_revision, decode_rollback, encode_revision, encode_rollback};
 

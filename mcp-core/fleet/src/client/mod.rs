@@ -251,6 +251,27 @@ impl AgentClient {
         Ok(convert::decode_preview(r.into_inner())?)
     }
 
+    /// Starts a command in a service's container: `start` goes first, then
+    /// whatever the returned [`crate::exec::RemoteExec`] is sent.
+    pub async fn exec(
+        &mut self,
+        start: v1::ExecStart,
+    ) -> Result<crate::exec::RemoteExec, ApiError> {
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let first = v1::ExecRequest {
+            input: Some(v1::exec_request::Input::Start(start)),
+        };
+        // The channel is new and has room: the start cannot fail to queue.
+        let _ = tx.try_send(first);
+        let output = self
+            .inner
+            .exec(tokio_stream::wrappers::ReceiverStream::new(rx))
+            .await
+            .map_err(|s| wire::from_status(&s))?
+            .into_inner();
+        Ok(crate::exec::RemoteExec::new(tx, output))
+    }
+
     /// Adopts the running containers of the service defined by `definition`.
     pub async fn adopt(&mut self, definition: &str) -> Result<Report, ApiError> {
         let r = self

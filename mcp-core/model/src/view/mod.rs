@@ -9,6 +9,7 @@
 
 mod dns;
 mod event;
+mod exec;
 mod node;
 mod preview;
 mod report;
@@ -20,6 +21,7 @@ mod sync;
 
 pub use dns::DnsRecord;
 pub use event::{Event, LogLine, LogQuery, Since};
+pub use exec::{ExecInput, ExecOutput, ExecResult, WindowSize};
 pub use node::{NodeInfo, NodeRole};
 pub use preview::{DeployPreview, NEW_PORT, PlanChange, PlannedComponent, PlannedItem};
 pub use report::{ChangedComponent, ComponentChange, PortAssignment, Report, Step};

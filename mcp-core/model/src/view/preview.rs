@@ -25,8 +25,10 @@ crate::words! {
     }
 }
 
-/// What a deploy of a definition would do on its node.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What a deploy of a definition would do on its node. Serialised with two
+/// more fields: `changed` ([`DeployPreview::changed`]) and `effects`
+/// ([`DeployPreview::effects`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeployPreview {
     /// The service.
     pub service: String,
@@ -165,6 +167,26 @@ impl DeployPreview {
             }
         }
         parts.join("; ")
+    }
+}
+
+impl Serialize for DeployPreview {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = s.serialize_struct("DeployPreview", 12)?;
+        out.serialize_field("service", &self.service)?;
+        out.serialize_field("node", &self.node)?;
+        out.serialize_field("created", &self.created)?;
+        out.serialize_field("changed", &self.changed())?;
+        out.serialize_field("definition", &self.definition.changes)?;
+        out.serialize_field("components", &self.components)?;
+        out.serialize_field("ports", &self.ports)?;
+        out.serialize_field("routes", &self.routes)?;
+        out.serialize_field("certificates", &self.certificates)?;
+        out.serialize_field("dns", &self.dns)?;
+        out.serialize_field("warnings", &self.warnings)?;
+        out.serialize_field("effects", &self.effects())?;
+        out.end()
     }
 }
 

@@ -76,6 +76,9 @@ pub enum EngineError {
     /// nothing to roll back to).
     #[error("{0}")]
     Precondition(String),
+    /// A request that cannot be carried out as it is (an empty command).
+    #[error("{0}")]
+    Invalid(String),
     /// The service has no such revision kept on this node.
     #[error(
         "service {service} has no revision {number} on this node (mcp history {service} lists those kept)"
@@ -152,6 +155,7 @@ impl EngineError {
             EngineError::WrongRole { .. } => ErrorKind::FailedPrecondition,
             EngineError::EdgeRefused(_) => ErrorKind::InvalidInput,
             EngineError::Precondition(_) => ErrorKind::FailedPrecondition,
+            EngineError::Invalid(_) => ErrorKind::InvalidInput,
             EngineError::NoRevision { .. } => ErrorKind::NotFound,
         }
     }

@@ -14,6 +14,7 @@
 //!   that is not configured are skipped, and the report says so.
 //! * `preview.rs`: what a deploy would do, from the decisions the deploy acts
 //!   on (`mcp diff`, `deploy --dry-run`).
+//! * `exec.rs`: a command in a running container (`mcp exec`).
 //! * What else a node does for a service: `status.rs`, `logs.rs` (its output, read
 //!   or followed), `sync.rs`, `data.rs` (its
 //!   data: files, snapshots, moving it), `repair.rs` (the monitor's actions),
@@ -29,6 +30,7 @@ mod data;
 mod deploy;
 mod edge;
 mod error;
+mod exec;
 mod health;
 mod info;
 mod journal;

@@ -8,6 +8,7 @@
 //! service and component, at which version and specification hash; that is how the
 //! monitor tells drift, orphans and hand-started containers apart.
 
+pub mod exec;
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;
 mod logs;
@@ -19,6 +20,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+pub use exec::ExecSession;
 pub use logs::{LogEntry, LogRead, LogStopper, LogStream};
 pub use mcp_model::container::{ContainerState, SpecHash, labels};
 pub use podman::Podman;
@@ -48,6 +50,18 @@ pub enum RuntimeError {
         /// The node.
         node: String,
     },
+    /// A command could not be started in a container.
+    #[error("cannot run a command in {container}: {source}")]
+    Exec {
+        /// The container.
+        container: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// This runtime cannot run commands in containers.
+    #[error("this runtime cannot run commands in containers")]
+    NoExec,
     /// A host directory could not be prepared.
     #[error("cannot prepare {}: {source}", path.display())]
     Dir {
@@ -65,7 +79,8 @@ impl RuntimeError {
         match self {
             RuntimeError::Podman(e) => e.kind(),
             RuntimeError::Parse { .. } => ErrorKind::Internal,
-            RuntimeError::Dir { .. } => ErrorKind::Io,
+            RuntimeError::Dir { .. } | RuntimeError::Exec { .. } => ErrorKind::Io,
+            RuntimeError::NoExec => ErrorKind::NotConfigured,
             RuntimeError::NoContainers { .. } => ErrorKind::FailedPrecondition,
         }
     }
@@ -214,6 +229,17 @@ impl From<&ContainerInfo> for ObservedContainer {
     }
 }
 
+/// A command to run in a container ([`ContainerRuntime::exec`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecRequest {
+    /// The program and its arguments.
+    pub command: Vec<String>,
+    /// A terminal of this size; `None`: pipes, stdout and stderr apart.
+    pub tty: Option<mcp_model::view::WindowSize>,
+    /// `TERM` inside, with a terminal.
+    pub term: Option<String>,
+}
+
 /// A container runtime. Calls block; async callers run them on a blocking thread.
 pub trait ContainerRuntime: Send + Sync + std::fmt::Debug {
     /// Whether `image` is present locally.
@@ -272,6 +298,12 @@ pub trait ContainerRuntime: Send + Sync + std::fmt::Debug {
     fn read_logs(&self, container: &str, read: &LogRead) -> Result<LogStream>;
     /// The runtime and its version, e.g. `podman 4.3.1 (rootless)`.
     fn describe(&self) -> Result<String>;
+    /// Starts `request` in the running container `container`; its streams go
+    /// through the session, which must be used inside a Tokio runtime.
+    fn exec(&self, container: &str, request: &ExecRequest) -> Result<ExecSession> {
+        let _ = (container, request);
+        Err(RuntimeError::NoExec)
+    }
 }
 
 /// The runtime of an edge node: there are no containers. Listing finds none and

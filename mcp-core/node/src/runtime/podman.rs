@@ -316,6 +316,34 @@ impl ContainerRuntime for Podman {
         };
         Ok(format!("podman {version} ({mode})"))
     }
+
+    /// `podman exec -i [-t] CONTAINER COMMAND…`; with a terminal, on a
+    /// pseudo-terminal whose session Podman leads (`setsid --ctty --wait`), so
+    /// it sizes the container's terminal and follows resizes.
+    fn exec(&self, container: &str, request: &super::ExecRequest) -> Result<super::ExecSession> {
+        let fail = |source| RuntimeError::Exec {
+            container: container.to_owned(),
+            source,
+        };
+        let term = request.term.as_ref().map(|t| format!("TERM={t}"));
+        let mut args = vec!["exec", "--interactive"];
+        if request.tty.is_some() {
+            args.push("--tty");
+            if let Some(t) = &term {
+                args.extend(["--env", t]);
+            }
+        }
+        args.push(container);
+        args.extend(request.command.iter().map(String::as_str));
+        match request.tty {
+            Some(size) => {
+                let pty = super::exec::Pty::open(size).map_err(fail)?;
+                let cmd = self.cmd.wrapped(&["setsid", "--ctty", "--wait"], &args);
+                super::exec::spawn(cmd, Some(pty)).map_err(fail)
+            }
+            None => super::exec::spawn(self.cmd.command(&args), None).map_err(fail),
+        }
+    }
 }
 
 #[derive(Deserialize)]

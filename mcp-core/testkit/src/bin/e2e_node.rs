@@ -11,7 +11,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use mcp_testkit::fake_mcias::{Account, FakeMcias};
-use mcp_testkit::testbed::{AgentAuth, Mode, Testbed};
+use mcp_testkit::testbed::{AgentAuth, Example, Mode, Testbed};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let agent_bin = PathBuf::from(
@@ -21,6 +21,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let bed = Testbed::new(Mode::Rootful)?;
     let image = bed.hello_image("v0.1.0")?;
+    // The same with busybox inside, for `exec`.
+    let tools_image = bed.tools_image(Example::Hello, "v0.1.0")?;
     let mcias = FakeMcias::start(vec![
         Account::new("kyle", "hunter2", "user"),
         Account::new("visitor", "pw", "guest"),
@@ -60,6 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "node": bed.node(),
             "services": s(&services),
             "image": image,
+            "tools_image": tools_image,
             "prefix": bed.name("py"),
             "token": s(&token),
             "wrong_token": s(&wrong),

@@ -475,6 +475,48 @@ impl Testbed {
         Ok(image)
     }
 
+    /// `example`'s image at `version` with Debian's static busybox added as
+    /// `/bin/busybox` (a shell and tools for `mcp exec` to run), tagged
+    /// `<repository>-tools:<version>`; built once per process and mode.
+    pub fn tools_image(&self, example: Example, version: &str) -> Result<String, String> {
+        static BUILT: OnceLock<Mutex<HashSet<(Mode, String)>>> = OnceLock::new();
+        let base = self.example_image(example, version)?;
+        let image = format!("{}-tools:{version}", example.image());
+        let built = BUILT.get_or_init(Default::default);
+        let mut built = built.lock().unwrap_or_else(|p| p.into_inner());
+        if built.contains(&(self.mode, image.clone())) {
+            return Ok(image);
+        }
+        let busybox = ["/usr/bin/busybox", "/bin/busybox"]
+            .into_iter()
+            .find(|p| Path::new(p).is_file())
+            .ok_or("no busybox: install busybox-static (.ci/prereqs.sh does)")?;
+        let ctx = shared_dir().join(format!("{}-tools-{version}", example.name()));
+        std::fs::create_dir_all(&ctx).map_err(|e| e.to_string())?;
+        set_mode(&ctx, 0o755);
+        let dockerfile = format!("FROM {base}\nCOPY busybox /bin/busybox\n");
+        write_shared(&ctx.join("Dockerfile"), dockerfile.as_bytes(), 0o644)
+            .map_err(|e| e.to_string())?;
+        let bytes = std::fs::read(busybox).map_err(|e| format!("{busybox}: {e}"))?;
+        write_shared(&ctx.join("busybox"), &bytes, 0o755).map_err(|e| e.to_string())?;
+        let out = self.podman(&[
+            "build",
+            "--quiet",
+            "--pull=never",
+            "-t",
+            &image,
+            &ctx.to_string_lossy(),
+        ]);
+        if !out.status.success() {
+            return Err(format!(
+                "podman build failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        built.insert((self.mode, image.clone()));
+        Ok(image)
+    }
+
     /// The node name of this test bed: its id, so the `mcp.node` label of its
     /// agents' containers is unique to it too.
     pub fn node(&self) -> &str {
