@@ -18,18 +18,7 @@ fn sync_builds_pushes_and_redeploys_a_new_version() {
     let registry = LocalRegistry::start_tls("mcpuser", "mcppass").unwrap_or_else(|e| panic!("{e}"));
     let dir = bed.dir();
     let q = |p: &Path| format!("{:?}", p.display().to_string());
-    std::fs::write(
-        dir.join("registry-ca.pem"),
-        registry.ca_pem.clone().expect("ca"),
-    )
-    .expect("ca");
-    std::fs::write(dir.join("registry-password"), "mcppass\n").expect("password");
-    let registry_toml = format!(
-        "[registry]\nurl = {:?}\nca_cert = {}\nusername = \"mcpuser\"\npassword_file = {}\n",
-        registry.host,
-        q(&dir.join("registry-ca.pem")),
-        q(&dir.join("registry-password"))
-    );
+    let registry_toml = common::registry_section(&bed, &registry);
     let agent = bed
         .start_agent_with(&agent_bin(), &AgentAuth::TokenFile, &registry_toml)
         .unwrap_or_else(|e| panic!("{e}"));

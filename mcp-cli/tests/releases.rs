@@ -2,11 +2,14 @@
 //! every deploy that changes a service (with the digest each image ran, and a
 //! failed one too), `mcp history`, `mcp rollback` by digest (a tag rebuilt with
 //! other content does not change what comes back) with the definition file
-//! edited to match, comments kept, and `mcp snapshot restore` bringing back a
-//! note the `notes` example lost.
+//! edited to match, comments kept; the same against a real registry, where a
+//! tag pushed again with other content does not change what `rollback --to 1`
+//! pulls and runs; and `mcp snapshot restore` bringing back a note the `notes`
+//! example lost.
 
 use std::path::Path;
 
+use mcp_testkit::registry::LocalRegistry;
 use mcp_testkit::testbed::{Example, Mode, Testbed, http_get, http_post};
 
 mod common;
@@ -171,6 +174,86 @@ fn history_and_rollback_by_digest_with_the_definition_file_edited_back() {
         text(&failed_one).contains("failed at step health"),
         "{}",
         text(&failed_one)
+    );
+    ok(&config, &["undeploy", &name]);
+}
+
+#[test]
+fn a_tag_pushed_again_does_not_change_what_a_rollback_brings_back() {
+    let bed = Testbed::new(Mode::Rootful).unwrap_or_else(|e| panic!("{e}"));
+    let registry = LocalRegistry::start_tls("mcpuser", "mcppass").unwrap_or_else(|e| panic!("{e}"));
+    let (_agent, config, services) =
+        common::token_node(&bed, &common::registry_section(&bed, &registry));
+    let name = bed.name("repush");
+    let repo = format!("{}/mcp/{name}", registry.host);
+    let file = services.join(format!("{name}.toml"));
+    let ctx = mcp_testkit::testbed::hello_context().expect("context");
+    let podman = |args: &[&str]| {
+        let out = bed.podman(args);
+        assert!(
+            out.status.success(),
+            "podman {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // `repo:tag` built with `content` and pushed; no copy kept on the node, so
+    // what the agent runs comes from the registry.
+    let push = |tag: &str, content: &str| {
+        let image = format!("{repo}:{tag}");
+        let version = format!("VERSION={content}");
+        podman(&[
+            "build",
+            "--quiet",
+            "--no-cache",
+            "--build-arg",
+            &version,
+            "-t",
+            &image,
+            &ctx.to_string_lossy(),
+        ]);
+        let mut args = vec!["push".to_owned(), "--quiet".to_owned()];
+        args.extend(registry.podman_flags());
+        args.push(image.clone());
+        podman(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        podman(&["rmi", &image]);
+    };
+    let deploy = |tag: &str| {
+        std::fs::write(
+            &file,
+            bed.hello_definition(&name, "v0.0.0", "")
+                .to_toml()
+                .replace("localhost/hello:v0.0.0", &format!("{repo}:{tag}")),
+        )
+        .expect("definition");
+        ok(&config, &["deploy", &name]);
+    };
+    push("v0.1.0", "v0.1.0");
+    deploy("v0.1.0");
+    assert!(answer(&config, &name).contains("v0.1.0"));
+    push("v0.2.0", "v0.2.0");
+    deploy("v0.2.0");
+    assert!(answer(&config, &name).contains("v0.2.0"));
+
+    // v0.1.0 pushed again with other content, and the one pulled before gone
+    // from the node: only the registry still has revision 1's digest.
+    podman(&["rmi", &format!("{repo}:v0.1.0")]);
+    push("v0.1.0", "v6.6.6");
+    let out = ok(&config, &["rollback", &name, "--to", "1"]);
+    assert!(out.contains("to revision 1"), "{out}");
+    let now = answer(&config, &name);
+    assert!(now.contains("v0.1.0") && !now.contains("v6.6.6"), "{now}");
+    let revisions = history(&config, &name);
+    let digest = |r: &serde_json::Value| r["images"][0]["digest"].clone();
+    assert_eq!(
+        digest(&revisions[2]),
+        digest(&revisions[0]),
+        "{revisions:?}"
+    );
+    assert!(
+        std::fs::read_to_string(&file)
+            .expect("file")
+            .contains(&format!("{repo}:v0.1.0")),
+        "the file names the tag again"
     );
     ok(&config, &["undeploy", &name]);
 }

@@ -91,3 +91,26 @@ pub fn token_node(
         .expect("config");
     (agent, config, services)
 }
+
+/// The `[registry]` section that reaches `registry` (TLS, basic auth: user
+/// `mcpuser`, its password in `<bed>/registry-password`), its CA and password
+/// written into the bed's directory.
+pub fn registry_section(
+    bed: &mcp_testkit::testbed::Testbed,
+    registry: &mcp_testkit::registry::LocalRegistry,
+) -> String {
+    let dir = bed.dir();
+    let q = |p: &Path| format!("{:?}", p.display().to_string());
+    std::fs::write(
+        dir.join("registry-ca.pem"),
+        registry.ca_pem.clone().expect("a TLS registry"),
+    )
+    .expect("ca");
+    std::fs::write(dir.join("registry-password"), "mcppass\n").expect("password");
+    format!(
+        "[registry]\nurl = {:?}\nca_cert = {}\nusername = \"mcpuser\"\npassword_file = {}\n",
+        registry.host,
+        q(&dir.join("registry-ca.pem")),
+        q(&dir.join("registry-password"))
+    )
+}
