@@ -355,6 +355,8 @@ view!(
     FieldChange(mcp_core::spec::FieldChange) {
         field: String = |c| c.field.clone();
         old: Option<String> = |c| c.old.clone();
+        /// The value after (a getter named as the wire and JSON name it).
+        #[allow(clippy::wrong_self_convention, clippy::new_ret_no_self)]
         new: Option<String> = |c| c.new.clone();
         /// An environment value (masked unless asked for).
         secret: bool = |c| c.secret;
@@ -383,6 +385,8 @@ view!(
         /// `add`, `remove`, `change` or `keep`.
         change: String = |i| i.change.to_string();
         old: Option<String> = |i| i.old.clone();
+        /// The value after (a getter named as the wire and JSON name it).
+        #[allow(clippy::wrong_self_convention, clippy::new_ret_no_self)]
         new: Option<String> = |i| i.new.clone();
     }
 );

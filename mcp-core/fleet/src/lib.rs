@@ -10,8 +10,9 @@
 //!   frontend).
 //! * [`public`]: services with public hostnames, deployed and undeployed together
 //!   with their edge routes.
-//! * [`releases`]: a service's revisions, rolling back to one, restoring a
-//!   snapshot of its data.
+//! * [`releases`]: what a deploy would do ([`Fleet::plan_deploy`]), a
+//!   service's revisions, rolling back to one, restoring a snapshot of its data.
+//! * [`exec`]: a command in a service's running container.
 //! * [`migrate`]: moving a service to another node with its data.
 //! * [`provision`] over [`ssh`]: making a Debian host a node, upgrading agents.
 //! * [`builder`]: building and pushing a service's images.

@@ -62,6 +62,15 @@ impl Fleet {
 
     /// `service`'s revisions on `node` (by default its definition's), oldest
     /// first.
+    ///
+    /// ```no_run
+    /// # async fn f(fleet: &mcp_fleet::Fleet) -> Result<(), mcp_fleet::Error> {
+    /// for r in fleet.history("hello", None).await? {
+    ///     let mark = if r.current { "*" } else { " " };
+    ///     println!("{mark}{} {} {} {}", r.number, r.version, r.result, r.change);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn history(
         &self,
         service: &str,
@@ -76,6 +85,15 @@ impl Fleet {
     /// through every step of a deploy, the edge nodes route its public
     /// hostnames, and, unless `keep_definition`, the definition file is edited
     /// to say it (format-preserving where it can be) so `mcp sync` keeps it.
+    ///
+    /// ```no_run
+    /// # async fn f(fleet: &mcp_fleet::Fleet) -> Result<(), mcp_fleet::Error> {
+    /// // Back to revision 1, by the digests it ran; the file edited to match.
+    /// let back = fleet.rollback("hello", None, Some(1), false).await?;
+    /// assert_eq!(back.to.number, 1);
+    /// println!("now revision {:?}, file {:?}", back.deployed.report.revision, back.definition_file);
+    /// # Ok(()) }
+    /// ```
     pub async fn rollback(
         &self,
         service: &str,
@@ -122,6 +140,14 @@ impl Fleet {
     /// Restores snapshot `name` of `service` (the newest when `None`) on its
     /// node into its data directory, the service stopped around it; `force`
     /// replaces data the directory holds.
+    ///
+    /// ```no_run
+    /// # async fn f(fleet: &mcp_fleet::Fleet) -> Result<(), mcp_fleet::Error> {
+    /// // The newest snapshot, over whatever the directory holds now.
+    /// let report = fleet.restore_snapshot("notes", None, None, true).await?;
+    /// println!("{}", report.summary());
+    /// # Ok(()) }
+    /// ```
     pub async fn restore_snapshot(
         &self,
         service: &str,

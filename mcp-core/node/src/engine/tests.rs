@@ -589,3 +589,50 @@ fn the_preview_says_what_the_deploy_then_does_and_changes_nothing() {
         }
     }
 }
+
+#[test]
+fn exec_is_refused_for_a_stopped_or_flapping_component_naming_its_state() {
+    use crate::runtime::ExecRequest;
+    let bed = Bed::new(false);
+    bed.deploy(&service("app", IMAGE_V1, "")).expect("deploy");
+    let request = |command: &[&str]| ExecRequest {
+        command: command.iter().map(|s| (*s).to_owned()).collect(),
+        tty: None,
+        term: None,
+    };
+    let refusal = |r: &ExecRequest| {
+        bed.engine
+            .exec(&app(), None, r, "tester")
+            .expect_err("refused")
+    };
+    // The fakes run no commands: a running component gets as far as the runtime.
+    let e = refusal(&request(&["true"]));
+    assert_eq!(e.kind(), ErrorKind::NotConfigured, "{e}");
+    let e = refusal(&request(&[]));
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    let e = refusal(&request(&["a\0b"]));
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+
+    bed.engine
+        .registry()
+        .transaction(|tx| {
+            tx.set_component_flapping("app", "app", Some(std::time::SystemTime::now()))
+        })
+        .expect("flapping");
+    let e = refusal(&request(&["true"]));
+    assert_eq!(e.kind(), ErrorKind::FailedPrecondition);
+    assert!(e.to_string().contains("is flapping"), "{e}");
+    bed.engine
+        .registry()
+        .transaction(|tx| tx.set_component_flapping("app", "app", None))
+        .expect("not flapping");
+    bed.engine.stop(&app(), "tester").expect("stop");
+    let e = refusal(&request(&["true"]));
+    assert!(e.to_string().contains("is stopped"), "{e}");
+    let other = mcp_model::names::ComponentName::parse("nope").expect("name");
+    let e = bed
+        .engine
+        .exec(&app(), Some(&other), &request(&["true"]), "tester")
+        .expect_err("no such component");
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+}
