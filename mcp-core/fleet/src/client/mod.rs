@@ -2,6 +2,7 @@
 //! return the model's types; the wire types stay inside `mcp_proto::convert`.
 
 mod error;
+pub mod exec;
 
 pub use error::ApiError;
 
@@ -252,11 +253,8 @@ impl AgentClient {
     }
 
     /// Starts a command in a service's container: `start` goes first, then
-    /// whatever the returned [`crate::exec::RemoteExec`] is sent.
-    pub async fn exec(
-        &mut self,
-        start: v1::ExecStart,
-    ) -> Result<crate::exec::RemoteExec, ApiError> {
+    /// whatever the returned [`exec::RemoteExec`] is sent.
+    pub async fn exec(&mut self, start: v1::ExecStart) -> Result<exec::RemoteExec, ApiError> {
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         let first = v1::ExecRequest {
             input: Some(v1::exec_request::Input::Start(start)),
@@ -269,7 +267,7 @@ impl AgentClient {
             .await
             .map_err(|s| wire::from_status(&s))?
             .into_inner();
-        Ok(crate::exec::RemoteExec::new(tx, output))
+        Ok(exec::RemoteExec::new(tx, output))
     }
 
     /// Adopts the running containers of the service defined by `definition`.

@@ -446,75 +446,66 @@ impl Testbed {
     /// Builds `example`'s image tagged `version` for this mode (once per process)
     /// and returns its reference.
     pub fn example_image(&self, example: Example, version: &str) -> Result<String, String> {
-        static BUILT: OnceLock<Mutex<HashSet<(Mode, String)>>> = OnceLock::new();
         let image = format!("{}:{version}", example.image());
-        let built = BUILT.get_or_init(Default::default);
-        let mut built = built.lock().unwrap_or_else(|p| p.into_inner());
-        if built.contains(&(self.mode, image.clone())) {
-            return Ok(image);
-        }
-        let ctx = example.context()?;
-        let ctx = ctx.to_string_lossy().into_owned();
-        let out = self.podman(&[
-            "build",
-            "--quiet",
-            "--no-cache",
-            "--build-arg",
-            &format!("VERSION={version}"),
-            "-t",
-            &image,
-            &ctx,
-        ]);
-        if !out.status.success() {
-            return Err(format!(
-                "podman build failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        built.insert((self.mode, image.clone()));
-        Ok(image)
+        self.build_once(image, |image| {
+            let ctx = example.context()?;
+            let version = format!("VERSION={version}");
+            let ctx = ctx.to_string_lossy();
+            self.podman_build(&["--no-cache", "--build-arg", &version, "-t", image, &ctx])
+        })
     }
 
     /// `example`'s image at `version` with Debian's static busybox added as
     /// `/bin/busybox` (a shell and tools for `mcp exec` to run), tagged
     /// `<repository>-tools:<version>`; built once per process and mode.
     pub fn tools_image(&self, example: Example, version: &str) -> Result<String, String> {
-        static BUILT: OnceLock<Mutex<HashSet<(Mode, String)>>> = OnceLock::new();
         let base = self.example_image(example, version)?;
         let image = format!("{}-tools:{version}", example.image());
+        self.build_once(image, |image| {
+            let busybox = ["/usr/bin/busybox", "/bin/busybox"]
+                .into_iter()
+                .find(|p| Path::new(p).is_file())
+                .ok_or("no busybox: install busybox-static (.ci/prereqs.sh does)")?;
+            let ctx = shared_dir().join(format!("{}-tools-{version}", example.name()));
+            std::fs::create_dir_all(&ctx).map_err(|e| e.to_string())?;
+            set_mode(&ctx, 0o755);
+            let dockerfile = format!("FROM {base}\nCOPY busybox /bin/busybox\n");
+            write_shared(&ctx.join("Dockerfile"), dockerfile.as_bytes(), 0o644)
+                .map_err(|e| e.to_string())?;
+            let bytes = std::fs::read(busybox).map_err(|e| format!("{busybox}: {e}"))?;
+            write_shared(&ctx.join("busybox"), &bytes, 0o755).map_err(|e| e.to_string())?;
+            self.podman_build(&["--pull=never", "-t", image, &ctx.to_string_lossy()])
+        })
+    }
+
+    /// `image`, made by `build` unless this process already made it in this
+    /// bed's mode.
+    fn build_once(
+        &self,
+        image: String,
+        build: impl FnOnce(&str) -> Result<(), String>,
+    ) -> Result<String, String> {
+        static BUILT: OnceLock<Mutex<HashSet<(Mode, String)>>> = OnceLock::new();
         let built = BUILT.get_or_init(Default::default);
         let mut built = built.lock().unwrap_or_else(|p| p.into_inner());
-        if built.contains(&(self.mode, image.clone())) {
-            return Ok(image);
+        if !built.contains(&(self.mode, image.clone())) {
+            build(&image)?;
+            built.insert((self.mode, image.clone()));
         }
-        let busybox = ["/usr/bin/busybox", "/bin/busybox"]
-            .into_iter()
-            .find(|p| Path::new(p).is_file())
-            .ok_or("no busybox: install busybox-static (.ci/prereqs.sh does)")?;
-        let ctx = shared_dir().join(format!("{}-tools-{version}", example.name()));
-        std::fs::create_dir_all(&ctx).map_err(|e| e.to_string())?;
-        set_mode(&ctx, 0o755);
-        let dockerfile = format!("FROM {base}\nCOPY busybox /bin/busybox\n");
-        write_shared(&ctx.join("Dockerfile"), dockerfile.as_bytes(), 0o644)
-            .map_err(|e| e.to_string())?;
-        let bytes = std::fs::read(busybox).map_err(|e| format!("{busybox}: {e}"))?;
-        write_shared(&ctx.join("busybox"), &bytes, 0o755).map_err(|e| e.to_string())?;
-        let out = self.podman(&[
-            "build",
-            "--quiet",
-            "--pull=never",
-            "-t",
-            &image,
-            &ctx.to_string_lossy(),
-        ]);
-        if !out.status.success() {
-            return Err(format!(
+        Ok(image)
+    }
+
+    /// `podman build --quiet ARGS…`; Podman's error when it fails.
+    fn podman_build(&self, args: &[&str]) -> Result<(), String> {
+        let out = self.podman(&[&["build", "--quiet"], args].concat());
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
                 "podman build failed: {}",
                 String::from_utf8_lossy(&out.stderr)
-            ));
+            ))
         }
-        built.insert((self.mode, image.clone()));
-        Ok(image)
     }
 
     /// The node name of this test bed: its id, so the `mcp.node` label of its
