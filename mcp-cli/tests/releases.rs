@@ -63,6 +63,8 @@ fn history_and_rollback_by_digest_with_the_definition_file_edited_back() {
                     && row.contains("image localhost/hello:v0.1.0 → localhost/hello:v0.2.0"),
                 "{plan}"
             );
+            // Then what the deploy would do, from the planner `mcp diff` shows.
+            assert!(row.contains(&format!("; replaces {name}")), "{plan}");
         }
         let out = ok(&config, &["deploy", &name]);
         assert!(out.contains(&format!("(revision {rev})")), "{out}");
