@@ -628,39 +628,55 @@ impl McpAgentService for AgentService {
     }
 }
 
-/// Carries a command's input from the caller and its output back, until it
-/// ends or the caller goes away (then the session is dropped: the process is
-/// killed). The end of the caller's stream is the end of standard input.
+/// Carries a command's output back until it ends or the caller goes away (then
+/// the session is dropped: the command is killed), while a task of its own
+/// carries the caller's input to it, so a command that stops reading never
+/// stops its output, nor hides that the caller left. The end of the caller's
+/// stream is the end of standard input; a malformed message ends the call.
 async fn relay_exec(
     mut session: ExecSession,
-    mut inbound: tonic::Streaming<v1::ExecRequest>,
+    inbound: tonic::Streaming<v1::ExecRequest>,
     tx: mpsc::Sender<Result<v1::ExecReply, Status>>,
 ) {
-    let mut open = true;
+    let mut feeder = tokio::spawn(feed_exec(inbound, session.input.clone()));
+    let mut feeding = true;
     loop {
         tokio::select! {
-            message = inbound.message(), if open => {
-                let input = match message {
-                    Ok(Some(m)) => convert::decode_exec_input(m),
-                    Ok(None) => {
-                        open = false;
-                        Ok(ExecInput::CloseStdin)
-                    }
-                    Err(_) => return,
-                };
-                let Ok(input) = input else { return };
-                if session.input.send(input).await.is_err() {
-                    open = false;
-                }
-            }
             output = session.output.recv() => {
-                let Some(output) = output else { return };
+                let Some(output) = output else { break };
                 let last = matches!(output, ExecOutput::Exit(_));
                 if tx.send(Ok(convert::encode_exec_output(output))).await.is_err() || last {
-                    return;
+                    break;
                 }
             }
-            () = tx.closed() => return,
+            fed = &mut feeder, if feeding => {
+                feeding = false;
+                if !matches!(fed, Ok(true)) {
+                    break;
+                }
+            }
+            () = tx.closed() => break,
+        }
+    }
+    feeder.abort();
+}
+
+/// The caller's messages as the command's input; `true` when its stream ended
+/// (end of input) or the command took no more, `false` when the caller broke
+/// off or sent what is not input.
+async fn feed_exec(
+    mut inbound: tonic::Streaming<v1::ExecRequest>,
+    input: mpsc::Sender<ExecInput>,
+) -> bool {
+    loop {
+        let (message, end) = match inbound.message().await {
+            Ok(Some(m)) => (convert::decode_exec_input(m), false),
+            Ok(None) => (Ok(ExecInput::CloseStdin), true),
+            Err(_) => return false,
+        };
+        let Ok(message) = message else { return false };
+        if input.send(message).await.is_err() || end {
+            return true;
         }
     }
 }

@@ -137,8 +137,10 @@ pub(crate) fn history_table(revisions: &[Revision]) {
 pub(crate) fn preview(p: &DeployPreview) {
     let state = if p.created {
         "not deployed there yet".to_owned()
-    } else if p.changed() {
+    } else if !p.definition.is_empty() {
         format!("{} definition field(s) differ", p.definition.changes.len())
+    } else if p.changed() {
+        "the definition is the same; what runs would change".to_owned()
     } else {
         "no changes".to_owned()
     };

@@ -146,6 +146,80 @@ fn exec_runs_commands_in_the_running_container() {
     assert!(said.contains("caught"), "Ctrl-C as SIGINT: {said}");
     assert_eq!(status.code(), Some(7), "{said}");
 
+    // Output piped to a file does not pass a terminal, even from one.
+    let out_file = bed.dir().join("tty.out");
+    let redirected = Command::new("script")
+        .args([
+            "-q",
+            "-e",
+            "-c",
+            &format!(
+                "{} > {}",
+                shell_line(&[
+                    env!("CARGO_BIN_EXE_mcp"),
+                    "--config",
+                    &config.to_string_lossy(),
+                    "exec",
+                    &name,
+                    "--",
+                    BUSYBOX,
+                    "tty",
+                ]),
+                out_file.display()
+            ),
+            "/dev/null",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("script");
+    let said = std::fs::read_to_string(&out_file).unwrap_or_default();
+    assert_eq!(redirected.status.code(), Some(1), "{said}");
+    assert!(said.contains("not a tty"), "{said}");
+
+    // Much output to a reader that takes its time: nothing lost.
+    let many = mcp(
+        &config,
+        &["exec", &name, "--", BUSYBOX, "seq", "1", "200000"],
+    );
+    assert_eq!(many.status.code(), Some(0), "{}", text(&many));
+    let lines = String::from_utf8_lossy(&many.stdout).lines().count();
+    assert_eq!(lines, 200_000);
+
+    // A dropped call ends the command inside the container too.
+    let mut dropped = Command::new(env!("CARGO_BIN_EXE_mcp"))
+        .arg("--config")
+        .arg(&config)
+        .args(["exec", &name, "--", BUSYBOX, "sleep", "300"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mcp");
+    let sleeping = || {
+        let ps = mcp(&config, &["exec", &name, "--", BUSYBOX, "ps"]);
+        String::from_utf8_lossy(&ps.stdout).contains("sleep 300")
+    };
+    let mut started = false;
+    for _ in 0..100 {
+        started = sleeping();
+        if started {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(started, "the command ran");
+    dropped.kill().expect("kill mcp");
+    let _ = dropped.wait();
+    let mut gone = false;
+    for _ in 0..100 {
+        gone = !sleeping();
+        if gone {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(gone, "the command was killed with its session");
+
     // Who ran what is an event; a stopped component is refused by name.
     let events = ok(&config, &["events", &name]);
     assert!(

@@ -168,11 +168,14 @@ impl Client {
     ) -> PyResult<ExecResult> {
         let timeout = timeout
             .map(|t| {
-                std::time::Duration::try_from_secs_f64(t).map_err(|_| {
-                    pyo3::exceptions::PyValueError::new_err(
-                        "timeout must be a positive number of seconds",
-                    )
-                })
+                std::time::Duration::try_from_secs_f64(t)
+                    .ok()
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| {
+                        pyo3::exceptions::PyValueError::new_err(
+                            "timeout must be a positive number of seconds",
+                        )
+                    })
             })
             .transpose()?;
         let cmd = ExecCommand {

@@ -253,6 +253,12 @@ def test_diff_and_exec(node: Dict[str, Any]) -> None:
         assert json.loads(json.dumps(done.to_dict()))["stdout"] == "in\n"
         with pytest.raises(TimeoutError):
             client.exec(name, ["/bin/busybox", "sleep", "30"], timeout=1)
+        for _ in range(100):
+            if b"sleep 30" not in client.exec(name, ["/bin/busybox", "ps"]).stdout:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the timed-out command still runs")
         again = asyncio.run(mcp.AsyncClient(client).exec(name, ["/bin/busybox", "echo", "hi"]))
         assert again.stdout == b"hi\n"
     finally:

@@ -16,7 +16,10 @@ use crate::exit::ExitStatus;
 use crate::terminal::{self, RawMode};
 
 pub(crate) async fn run(ctx: &Context, a: &ExecArgs) -> Outcome {
-    let tty = !a.no_tty && (a.tty || std::io::stdin().is_terminal());
+    // A terminal only when both ends are one (or asked for): output sent to a
+    // file or a pipe must not go through a terminal's line discipline.
+    let tty =
+        !a.no_tty && (a.tty || (std::io::stdin().is_terminal() && std::io::stdout().is_terminal()));
     let cmd = ExecCommand {
         service: a.service.clone(),
         node: a.node.clone(),

@@ -12,6 +12,9 @@ use mcp_proto::v1;
 
 use crate::client::ApiError;
 pub use crate::client::exec::{ExecInputSender, RemoteExec};
+
+/// The most standard input one message carries.
+const STDIN_CHUNK: usize = 64 * 1024;
 use crate::fleet::Fleet;
 
 /// What to run, and where.
@@ -70,8 +73,8 @@ impl Fleet {
 
     /// Runs `cmd` without a terminal to its end, `stdin` as its standard input,
     /// and returns its exit status and output. After `timeout` the call ends
-    /// (the node kills the `podman exec` process) and the error is
-    /// [`mcp_model::ErrorKind::Unavailable`].
+    /// (the node kills the command) and the error is
+    /// [`crate::Error::TimedOut`] ([`mcp_model::ErrorKind::Unavailable`]).
     pub async fn exec_output(
         &self,
         cmd: &ExecCommand,
@@ -84,8 +87,10 @@ impl Fleet {
         };
         let run = async {
             let mut running = self.exec(&cmd).await?;
-            if !stdin.is_empty() {
-                running.send(ExecInput::Stdin(stdin)).await;
+            for chunk in stdin.chunks(STDIN_CHUNK) {
+                if !running.send(ExecInput::Stdin(chunk.to_vec())).await {
+                    break;
+                }
             }
             running.send(ExecInput::CloseStdin).await;
             let mut result = ExecResult {

@@ -157,16 +157,9 @@ impl PortAllocator {
             let all = tx.leases()?;
             let mut out = Vec::with_capacity(requests.len());
             for (req, port) in requests {
-                if let Some(l) = all.iter().find(|l| l.port == *port) {
-                    if req.holds(l) {
-                        out.push(l.clone());
-                        continue;
-                    }
-                    return Err(PortError::Taken {
-                        port: *port,
-                        holder: l.holder(),
-                    }
-                    .into());
+                if let Some(l) = fixed_port_holder(&all, req, *port)? {
+                    out.push(l.clone());
+                    continue;
                 }
                 let lease = PortLease {
                     port: *port,
@@ -184,6 +177,16 @@ impl PortAllocator {
             set.insert(l.port);
         }
         Ok(result)
+    }
+
+    /// Whether [`PortAllocator::adopt`] would lease `requests`, changing
+    /// nothing (the deploy preview asks).
+    pub fn check_adopt(&self, requests: &[(LeaseRequest, u16)]) -> Result<(), LeaseError> {
+        let all = self.registry.leases()?;
+        for (req, port) in requests {
+            fixed_port_holder(&all, req, *port)?;
+        }
+        Ok(())
     }
 
     /// Releases the given ports. Ports not leased are ignored.
@@ -228,3 +231,20 @@ impl PortAllocator {
 
 #[cfg(test)]
 mod tests;
+
+/// The lease of `port` when `req` already holds it; `None` when it is free;
+/// [`PortError::Taken`] when another route holds it.
+fn fixed_port_holder<'a>(
+    all: &'a [PortLease],
+    req: &LeaseRequest,
+    port: u16,
+) -> Result<Option<&'a PortLease>, PortError> {
+    match all.iter().find(|l| l.port == port) {
+        Some(l) if req.holds(l) => Ok(Some(l)),
+        Some(l) => Err(PortError::Taken {
+            port,
+            holder: l.holder(),
+        }),
+        None => Ok(None),
+    }
+}

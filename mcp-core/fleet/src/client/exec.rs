@@ -10,7 +10,7 @@ use super::error::ApiError;
 
 /// A command running on a node: send it input, read its output until
 /// [`ExecOutput::Exit`]. Dropping it ends the call, and the node kills the
-/// command's process.
+/// command.
 #[derive(Debug)]
 pub struct RemoteExec {
     input: mpsc::Sender<v1::ExecRequest>,

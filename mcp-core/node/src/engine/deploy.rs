@@ -283,34 +283,11 @@ impl<'e> DeployPlan<'e> {
             .map(|l| l.port)
             .collect();
         // Legacy `ports` first: their host ports are fixed, the routes' are not.
-        let legacy: Vec<(LeaseRequest, u16)> = self
-            .resolved
-            .components
-            .iter()
-            .flat_map(|c| {
-                c.ports.iter().enumerate().filter_map(|(i, p)| {
-                    legacy_host_port(p).map(|(_, host)| {
-                        (
-                            lease_request(name, &c.name, Some(format!("ports[{i}]"))),
-                            host,
-                        )
-                    })
-                })
-            })
-            .collect();
+        let (legacy, requests) = lease_requests(&self.resolved);
         let mut leases = e
             .ports
             .adopt(&legacy)
             .map_err(|err| self.fail(Step::Ports)(err.into()))?;
-        let requests: Vec<LeaseRequest> = self
-            .resolved
-            .components
-            .iter()
-            .flat_map(|c| {
-                c.leased_routes()
-                    .map(|r| lease_request(name, &c.name, r.name.clone()))
-            })
-            .collect();
         let routes = e.ports.lease(&requests);
         let routes = match routes {
             Ok(r) => r,
@@ -726,6 +703,37 @@ impl<'e> DeployPlan<'e> {
             .then(|| super::revisions::versioned_summary(&self.report, &before, &after));
         (self.report, event)
     }
+}
+
+/// The leases the ports step asks for: the legacy `ports` entries' (each with
+/// its fixed host port), then one per leased route.
+pub(super) fn lease_requests(
+    resolved: &ResolvedService,
+) -> (Vec<(LeaseRequest, u16)>, Vec<LeaseRequest>) {
+    let name = resolved.name.as_str();
+    let legacy = resolved
+        .components
+        .iter()
+        .flat_map(|c| {
+            c.ports.iter().enumerate().filter_map(|(i, p)| {
+                legacy_host_port(p).map(|(_, host)| {
+                    (
+                        lease_request(name, &c.name, Some(format!("ports[{i}]"))),
+                        host,
+                    )
+                })
+            })
+        })
+        .collect();
+    let routes = resolved
+        .components
+        .iter()
+        .flat_map(|c| {
+            c.leased_routes()
+                .map(|r| lease_request(name, &c.name, r.name.clone()))
+        })
+        .collect();
+    (legacy, routes)
 }
 
 /// The lease request of one route of `component`.

@@ -76,6 +76,9 @@ pub enum EngineError {
     /// nothing to roll back to).
     #[error("{0}")]
     Precondition(String),
+    /// The node runs as many of these as it takes at once (exec sessions).
+    #[error("{0}")]
+    Busy(String),
     /// A request that cannot be carried out as it is (an empty command).
     #[error("{0}")]
     Invalid(String),
@@ -156,6 +159,7 @@ impl EngineError {
             EngineError::EdgeRefused(_) => ErrorKind::InvalidInput,
             EngineError::Precondition(_) => ErrorKind::FailedPrecondition,
             EngineError::Invalid(_) => ErrorKind::InvalidInput,
+            EngineError::Busy(_) => ErrorKind::Exhausted,
             EngineError::NoRevision { .. } => ErrorKind::NotFound,
         }
     }

@@ -24,30 +24,39 @@ impl Engine {
         actor: &str,
     ) -> Result<ExecSession, crate::Error> {
         check_request(request)?;
+        let container = self.exec_target(service, component)?;
+        let slot = self.exec_slots.clone().try_acquire_owned().map_err(|_| {
+            EngineError::Busy(format!(
+                "this node runs {MAX_SESSIONS} exec sessions already; try again when one ends"
+            ))
+        })?;
+        let session = self.runtime.exec(&container, request)?.holding(slot);
+        self.record_exec(service, &container, request, actor);
+        Ok(session)
+    }
+
+    /// The running container of `service`'s `component` (its only one when
+    /// `None`), or why a command cannot run there.
+    fn exec_target(
+        &self,
+        service: &ServiceName,
+        component: Option<&ComponentName>,
+    ) -> Result<String, crate::Error> {
         let rec = self.deployed(service)?;
-        let names = || {
-            rec.components
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let c = match component {
-            Some(name) => rec
-                .components
+        let c = match (component, rec.components.as_slice()) {
+            (Some(name), all) => all
                 .iter()
                 .find(|c| c.name == name.as_str())
                 .ok_or_else(|| EngineError::NotDeployed(format!("{service}/{name}")))?,
-            None => match rec.components.as_slice() {
-                [only] => only,
-                _ => {
-                    return Err(EngineError::Precondition(format!(
-                        "service {service} has components {}: name one (-c COMPONENT)",
-                        names()
-                    ))
-                    .into());
-                }
-            },
+            (None, [only]) => only,
+            (None, all) => {
+                let names: Vec<&str> = all.iter().map(|c| c.name.as_str()).collect();
+                return Err(EngineError::Precondition(format!(
+                    "service {service} has components {}: name one (-c COMPONENT)",
+                    names.join(", ")
+                ))
+                .into());
+            }
         };
         let refuse = |state: String| -> crate::Error {
             EngineError::Precondition(format!(
@@ -63,39 +72,49 @@ impl Engine {
             return Err(refuse("stopped".into()));
         }
         match self.runtime.inspect(&c.container_name)? {
-            Some(info) if info.state == ContainerState::Running => {}
-            Some(info) => {
-                return Err(refuse(format!(
-                    "{} (container {})",
-                    info.state, c.container_name
-                )));
-            }
-            None => return Err(refuse(format!("missing (container {})", c.container_name))),
+            Some(info) if info.state == ContainerState::Running => Ok(c.container_name.clone()),
+            Some(info) => Err(refuse(format!(
+                "{} (container {})",
+                info.state, c.container_name
+            ))),
+            None => Err(refuse(format!("missing (container {})", c.container_name))),
         }
-        let session = self.runtime.exec(&c.container_name, request)?;
+    }
+
+    /// The event of a started command: who, where, which program, how many
+    /// arguments (never their values).
+    fn record_exec(
+        &self,
+        service: &ServiceName,
+        container: &str,
+        request: &ExecRequest,
+        actor: &str,
+    ) {
         let program = request.command.first().map_or("", String::as_str);
+        let terminal = if request.tty.is_some() {
+            ", terminal"
+        } else {
+            ""
+        };
         let event = NewEvent {
             actor: actor.to_owned(),
             action: "exec".into(),
             service: Some(service.to_string()),
             detail: format!(
-                "{}: {program} ({} arguments{})",
-                c.container_name,
-                request.command.len().saturating_sub(1),
-                if request.tty.is_some() {
-                    ", terminal"
-                } else {
-                    ""
-                }
+                "{container}: {program} ({} arguments{terminal})",
+                request.command.len().saturating_sub(1)
             ),
             error: None,
         };
         if let Err(err) = self.registry.append_event(&event) {
             tracing::warn!(%err, "cannot record the exec event");
         }
-        Ok(session)
     }
 }
+
+/// How many exec sessions a node runs at once (each holds a process, a
+/// terminal or pipes, and the tasks that carry them).
+pub(super) const MAX_SESSIONS: usize = 32;
 
 /// The longest command line an exec may ask for, in bytes.
 const MAX_COMMAND: usize = 64 * 1024;

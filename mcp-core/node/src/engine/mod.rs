@@ -153,6 +153,8 @@ pub struct Engine {
     observed: Arc<Mutex<ObservedCache>>,
     /// The runtime's description, once known.
     runtime_description: std::sync::OnceLock<String>,
+    /// One permit per exec session that may run at once.
+    exec_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl Engine {
@@ -186,6 +188,7 @@ impl Engine {
             known: Mutex::new(Known::default()),
             observed: Arc::new(Mutex::new(ObservedCache::default())),
             runtime_description: std::sync::OnceLock::new(),
+            exec_slots: Arc::new(tokio::sync::Semaphore::new(exec::MAX_SESSIONS)),
         };
         match engine.finish_interrupted() {
             Ok(done) => {

@@ -3,7 +3,8 @@
 //!
 //! It takes its decisions from the functions the deploy acts on: the validate
 //! step ([`Engine::validate_deploy`]), [`ContainerAction`] for each container,
-//! the lease rule ([`LeaseRequest::holds`]: a route keeps the port it had), the
+//! the lease requests and their rule (`lease_requests`,
+//! [`mcp_model::ports::LeaseRequest::holds`]: a route keeps the port it had), the
 //! routes and records the deploy would register ([`Engine::desired_routes`],
 //! [`Engine::desired_records`]) and the certificate rule
 //! ([`crate::certs::CertStore::freshness`]). What only the deploy can know is
@@ -12,8 +13,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::SystemTime;
 
-use mcp_model::ports::{LeaseRequest, PortLease};
-use mcp_model::spec::{ResolvedComponent, ValidatedDefinition, legacy_host_port};
+use mcp_model::ports::PortLease;
+use mcp_model::spec::{ResolvedComponent, ValidatedDefinition};
 use mcp_model::view::{
     ComponentChange, DeployPreview, NEW_PORT, PlanChange, PlannedComponent, PlannedItem, Step,
 };
@@ -111,14 +112,16 @@ impl Engine {
             dns: Vec::new(),
             warnings: self.skipped_steps(),
         };
-        let fail = |e: crate::Error| step_err("deploy", &def.name, Step::Containers)(e);
-        let mut leases = self.planned_leases(&resolved, &mut preview).map_err(fail)?;
+        let fail = |step: Step| move |e: crate::Error| step_err("deploy", &def.name, step)(e);
+        let mut leases = self
+            .planned_leases(&resolved, &mut preview)
+            .map_err(fail(Step::Ports))?;
         let gated = self.proxy().is_some() && def.active;
         for c in &resolved.components {
             let spec = self.container_spec(&resolved, c, &leases);
             let existing = self
                 .recorded_container(previous.as_ref(), &spec.name)
-                .map_err(|e| fail(e.into()))?;
+                .map_err(|e| fail(Step::Containers)(e.into()))?;
             let action = ContainerAction::decide(existing, &spec, c, gated, def.active);
             if let ContainerAction::Beside(_) = action {
                 renew_ports(&c.name, &mut leases, &mut preview.ports);
@@ -138,14 +141,18 @@ impl Engine {
         } else {
             Vec::new()
         };
-        preview.routes = compare_routes(&self.owned_routes(&def.name).map_err(fail)?, &routes);
-        preview.certificates = self.planned_certs(&resolved).map_err(fail)?;
+        self.check_routes(&def.name, &routes)
+            .map_err(fail(Step::Routes))?;
+        let owned = self.owned_routes(&def.name).map_err(fail(Step::Routes))?;
+        preview.routes = compare_routes(&owned, &routes);
+        preview.certificates = self.planned_certs(&resolved).map_err(fail(Step::Certs))?;
         let records = if def.active {
             self.desired_records(&resolved)
         } else {
             Vec::new()
         };
-        preview.dns = compare_records(&self.owned_records(&def.name).map_err(fail)?, &records);
+        let owned = self.owned_records(&def.name).map_err(fail(Step::Dns))?;
+        preview.dns = compare_records(&owned, &records);
         Ok(preview)
     }
 
@@ -195,41 +202,35 @@ impl Engine {
     ) -> Result<Vec<PortLease>, crate::Error> {
         let name = resolved.name.as_str();
         let held = self.registry.read(|t| t.service_leases(name))?;
-        let mut out = Vec::new();
-        for c in &resolved.components {
-            let legacy = c.ports.iter().enumerate().filter_map(|(i, p)| {
-                legacy_host_port(p).map(|(_, host)| (Some(format!("ports[{i}]")), Some(host)))
+        let (legacy, routes) = super::deploy::lease_requests(resolved);
+        self.ports.check_adopt(&legacy)?;
+        let requests = legacy
+            .into_iter()
+            .map(|(r, port)| (r, Some(port)))
+            .chain(routes.into_iter().map(|r| (r, None)));
+        let mut out: Vec<PortLease> = Vec::new();
+        for (request, fixed) in requests {
+            let have = held
+                .iter()
+                .find(|l| request.holds(l) && fixed.is_none_or(|p| p == l.port));
+            let port = have.map(|l| l.port).or(fixed).unwrap_or(0);
+            preview.ports.push(PlannedItem {
+                name: lease_name(&request.component, request.route.as_deref()),
+                change: if have.is_some() {
+                    PlanChange::Keep
+                } else {
+                    PlanChange::Add
+                },
+                old: have.map(|l| l.port.to_string()),
+                new: Some(port_text(port)),
             });
-            let routes = c.leased_routes().map(|r| (r.name.clone(), None));
-            for (route, fixed) in legacy.chain(routes) {
-                let request = LeaseRequest {
-                    service: name.to_owned(),
-                    component: c.name.clone(),
-                    route,
-                    preferred: None,
-                };
-                let have = held
-                    .iter()
-                    .find(|l| request.holds(l) && fixed.is_none_or(|p| p == l.port));
-                let port = have.map(|l| l.port).or(fixed).unwrap_or(0);
-                preview.ports.push(PlannedItem {
-                    name: lease_name(&c.name, request.route.as_deref()),
-                    change: if have.is_some() {
-                        PlanChange::Keep
-                    } else {
-                        PlanChange::Add
-                    },
-                    old: have.map(|l| l.port.to_string()),
-                    new: Some(port_text(port)),
-                });
-                out.push(PortLease {
-                    port,
-                    service: request.service,
-                    component: request.component,
-                    route: request.route,
-                    leased_at: SystemTime::now(),
-                });
-            }
+            out.push(PortLease {
+                port,
+                service: request.service,
+                component: request.component,
+                route: request.route,
+                leased_at: SystemTime::now(),
+            });
         }
         for l in held
             .iter()

@@ -53,6 +53,12 @@ pub const PROXY_NOT_CONFIGURED: &str =
 
 type Key = (String, String);
 
+/// What [`Engine::route_state`] found: the service's routes and the proxy's.
+struct RouteState {
+    owned: BTreeMap<Key, ProxyRoute>,
+    current: BTreeMap<Key, ProxyRoute>,
+}
+
 fn key(r: &ProxyRoute) -> Key {
     (r.listener.clone(), r.hostname.clone())
 }
@@ -322,17 +328,27 @@ impl Engine {
             .collect())
     }
 
-    /// Step routes: makes the proxy hold exactly `desired` for `service`. A route
-    /// held by anyone else (another service, an operator, the proxy's own seed) is
-    /// a conflict, unless it is already exactly what is wanted.
-    pub(super) fn apply_routes(
+    /// Whether the proxy can hold `desired` for `service`: what the routes step
+    /// refuses before it changes anything (the deploy preview asks too).
+    pub(super) fn check_routes(
         &self,
         service: &str,
         desired: &[ProxyRoute],
-        undo: &mut Journal,
     ) -> Result<(), crate::Error> {
+        self.route_state(service, desired).map(drop)
+    }
+
+    /// The routes `service` owns and those the proxy holds, once every route
+    /// of `desired` is free for it: a route held by anyone else (another
+    /// service, an operator, the proxy's own seed) is a conflict, unless it is
+    /// already exactly what is wanted. `None` without a proxy.
+    fn route_state(
+        &self,
+        service: &str,
+        desired: &[ProxyRoute],
+    ) -> Result<Option<RouteState>, crate::Error> {
         let Some(p) = self.proxy() else {
-            return Ok(());
+            return Ok(None);
         };
         let owned: BTreeMap<Key, ProxyRoute> = self
             .owned_routes(service)?
@@ -358,8 +374,7 @@ impl Engine {
                 .into());
             }
             match current.get(&k) {
-                Some(have) if have == want => continue,
-                Some(have) if !owned.contains_key(&k) => {
+                Some(have) if have != want && !owned.contains_key(&k) => {
                     let holder = if others.contains_key(&k) {
                         "a route added by hand"
                     } else {
@@ -377,6 +392,28 @@ impl Engine {
                     .into());
                 }
                 _ => {}
+            }
+        }
+        Ok(Some(RouteState { owned, current }))
+    }
+
+    /// Step routes: makes the proxy hold exactly `desired` for `service`,
+    /// once [`Engine::check_routes`]' rule allows every route of it.
+    pub(super) fn apply_routes(
+        &self,
+        service: &str,
+        desired: &[ProxyRoute],
+        undo: &mut Journal,
+    ) -> Result<(), crate::Error> {
+        let (Some(p), Some(RouteState { owned, current })) =
+            (self.proxy(), self.route_state(service, desired)?)
+        else {
+            return Ok(());
+        };
+        for want in desired {
+            let k = key(want);
+            if current.get(&k) == Some(want) {
+                continue;
             }
             p.routes.add(want)?;
             undo.push(match current.get(&k) {

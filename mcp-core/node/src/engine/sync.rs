@@ -19,6 +19,17 @@ impl Engine {
         definitions: &[ValidatedDefinition],
         prune: bool,
     ) -> Result<Vec<SyncItem>, crate::Error> {
+        self.plan_items(definitions, prune, true)
+    }
+
+    /// [`Engine::plan_sync`]; a redeploy's reason says what the deploy would do
+    /// only when `explain` (a dry run: the real run does it instead).
+    fn plan_items(
+        &self,
+        definitions: &[ValidatedDefinition],
+        prune: bool,
+        explain: bool,
+    ) -> Result<Vec<SyncItem>, crate::Error> {
         let deployed = self.registry.services()?;
         let mut items = Vec::new();
         for def in definitions {
@@ -45,7 +56,7 @@ impl Engine {
             if as_deployed.definition_hash() != def.definition_hash() {
                 items.push(item(
                     SyncAction::Redeploy,
-                    &self.redeploy_reason(&as_deployed, def),
+                    &self.redeploy_reason(&as_deployed, def, explain),
                 ));
             } else if !def.active && rec.active {
                 items.push(item(SyncAction::Stop, "active = false"));
@@ -79,8 +90,16 @@ impl Engine {
     /// (environment values never shown), then what the deploy would do
     /// ([`Engine::plan_deploy`]; left out when the planner refuses, as the
     /// deploy will, with its error).
-    fn redeploy_reason(&self, deployed: &ServiceDefinition, def: &ValidatedDefinition) -> String {
+    fn redeploy_reason(
+        &self,
+        deployed: &ServiceDefinition,
+        def: &ValidatedDefinition,
+        explain: bool,
+    ) -> String {
         let change = mcp_model::spec::diff(deployed, def).summary();
+        if !explain {
+            return change;
+        }
         match self.plan_deploy(def, false).map(|p| p.effects()) {
             Ok(effects) if !effects.is_empty() => format!("{change}; {effects}"),
             _ => change,
@@ -95,7 +114,7 @@ impl Engine {
         prune: bool,
         actor: &str,
     ) -> Result<Vec<SyncItem>, crate::Error> {
-        let mut items = self.plan_sync(definitions, prune)?;
+        let mut items = self.plan_items(definitions, prune, false)?;
         for item in &mut items {
             let def = definitions.iter().find(|d| d.name == item.service);
             let result = match (item.action, def) {

@@ -317,16 +317,20 @@ impl ContainerRuntime for Podman {
         Ok(format!("podman {version} ({mode})"))
     }
 
-    /// `podman exec -i [-t] CONTAINER COMMAND…`; with a terminal, on a
-    /// pseudo-terminal whose session Podman leads (`setsid --ctty --wait`), so
-    /// it sizes the container's terminal and follows resizes.
+    /// `podman exec -i [-t] --env MCP_EXEC_ID=… CONTAINER COMMAND…` (the
+    /// marker by which a dropped session's processes are found and killed);
+    /// with a terminal, on a pseudo-terminal whose session Podman leads
+    /// (`setsid --ctty --wait`), so it sizes the container's terminal and
+    /// follows resizes.
     fn exec(&self, container: &str, request: &super::ExecRequest) -> Result<super::ExecSession> {
         let fail = |source| RuntimeError::Exec {
             container: container.to_owned(),
             source,
         };
+        let marker = exec_marker();
+        let marked = format!("{}={marker}", super::exec::MARKER);
         let term = request.term.as_ref().map(|t| format!("TERM={t}"));
-        let mut args = vec!["exec", "--interactive"];
+        let mut args = vec!["exec", "--interactive", "--env", &marked];
         if request.tty.is_some() {
             args.push("--tty");
             if let Some(t) = &term {
@@ -339,9 +343,9 @@ impl ContainerRuntime for Podman {
             Some(size) => {
                 let pty = super::exec::Pty::open(size).map_err(fail)?;
                 let cmd = self.cmd.wrapped(&["setsid", "--ctty", "--wait"], &args);
-                super::exec::spawn(cmd, Some(pty)).map_err(fail)
+                super::exec::spawn(cmd, Some(pty), marker).map_err(fail)
             }
-            None => super::exec::spawn(self.cmd.command(&args), None).map_err(fail),
+            None => super::exec::spawn(self.cmd.command(&args), None, marker).map_err(fail),
         }
     }
 }
@@ -393,6 +397,21 @@ impl RawInspect {
             env: self.config.env.unwrap_or_default(),
         }
     }
+}
+
+/// A marker no other exec session of any agent on this host carries: this
+/// process, a count, and the time.
+fn exec_marker() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{}-{}-{nanos}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 #[cfg(test)]
