@@ -1,5 +1,15 @@
 //! The monitor loop: observe, detect flapping, plan, apply, record.
 //!
+//! It follows the runtime's event stream (`podman events`, one process, on a
+//! thread of its own): an event that a container started, ended, appeared or
+//! went makes the monitor look at that container alone at once (the events of
+//! one moment taken together); a full relist of the node runs only every
+//! `relist` (5 minutes) as the safety net, at once after the stream was
+//! (re)connected (a gap may have hidden events), and every `interval` while
+//! there is no stream (it broke, and is restarted with a backoff up to 30 s,
+//! or the runtime has none). While the stream runs, status reads trust the
+//! cache (see `Engine::observed`).
+//!
 //! Flapping: every restart of a container (by Podman's restart policy, seen as a
 //! rising restart count, or by the monitor itself) is remembered for
 //! `flap_window`; a container restarted more than `flap_threshold` times in that
@@ -7,19 +17,34 @@
 //! output goes into the `flapping` event). It is not recreated automatically and
 //! `status` shows it, until an operator starts, restarts or redeploys the service.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::engine::Engine;
-use mcp_model::plan::{Action, ActionKind, ObservedContainer, plan};
+use crate::runtime::{ContainerInfo, EventStopper, RuntimeEvent};
+use mcp_model::plan::{Action, ActionKind, DesiredContainer, ObservedContainer, plan};
+
+/// How long the events of one moment are gathered before the monitor looks.
+const GATHER: Duration = Duration::from_millis(100);
+
+/// How often the loop looks whether it should stop.
+const POLL: Duration = Duration::from_millis(50);
+
+/// The longest wait before the event stream is started again.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// How the monitor runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MonitorConfig {
-    /// Time between ticks.
+    /// Time between full relists while there is no event stream.
     pub interval: Duration,
+    /// Time between full relists while the event stream runs.
+    pub relist: Duration,
+    /// Whether to follow the runtime's events.
+    pub events: bool,
     /// More restarts than this within `flap_window` mark a container flapping.
     pub flap_threshold: u32,
     /// The window restarts are counted in.
@@ -30,10 +55,13 @@ pub struct MonitorConfig {
 }
 
 impl Default for MonitorConfig {
-    /// A tick every 10 s; flapping at more than 5 restarts in 5 minutes.
+    /// Events followed, a relist every 5 minutes (every 10 s without events);
+    /// flapping at more than 5 restarts in 5 minutes.
     fn default() -> Self {
         MonitorConfig {
             interval: Duration::from_secs(10),
+            relist: Duration::from_secs(300),
+            events: true,
             flap_threshold: 5,
             flap_window: Duration::from_secs(300),
             renew_interval: Duration::from_secs(3600),
@@ -98,15 +126,32 @@ impl Monitor {
         }
     }
 
-    /// One round: observe, detect flapping, plan and apply.
+    /// One round over the whole node: observe, detect flapping, plan and apply.
     pub fn tick(&mut self) -> Result<TickReport, crate::Error> {
-        let now = Instant::now();
-        let mut report = TickReport::default();
         let desired = self.engine.desired_containers()?;
         let observed = self.engine.observe(&desired)?;
+        Ok(self.react(&desired, &observed))
+    }
 
-        // Restarts done by the runtime since the last tick.
-        for o in &observed {
+    /// One round over the containers `names` (those events named).
+    pub fn tick_for(&mut self, names: &BTreeSet<String>) -> Result<TickReport, crate::Error> {
+        let desired: Vec<DesiredContainer> = self
+            .engine
+            .desired_containers()?
+            .into_iter()
+            .filter(|d| names.contains(&d.container))
+            .collect();
+        let observed = self.engine.observe_named(names, &desired)?;
+        Ok(self.react(&desired, &observed))
+    }
+
+    /// Detects flapping, plans and applies, for `desired` as `observed`.
+    fn react(&mut self, desired: &[DesiredContainer], observed: &[ContainerInfo]) -> TickReport {
+        let now = Instant::now();
+        let mut report = TickReport::default();
+
+        // Restarts done by the runtime since the last look.
+        for o in observed {
             let (id, count) = self
                 .counts
                 .insert(o.name.clone(), (o.id.clone(), o.restart_count))
@@ -115,6 +160,22 @@ impl Monitor {
                 self.note_restarts(&o.name, o.restart_count - count, now);
             }
         }
+        self.detect_flapping(desired, now, &mut report);
+        if report.flapping.is_empty() {
+            self.apply(desired, observed, now, &mut report);
+        }
+        // Else the registry changed: the next look plans from the new state.
+        report
+    }
+
+    /// Marks flapping every desired container restarted more than
+    /// `flap_threshold` times in the window.
+    fn detect_flapping(
+        &mut self,
+        desired: &[DesiredContainer],
+        now: Instant,
+        report: &mut TickReport,
+    ) {
         for d in desired.iter().filter(|d| d.run && !d.flapping) {
             if self.restarts_in_window(&d.container, now) > self.config.flap_threshold as usize {
                 let detail = format!(
@@ -137,13 +198,19 @@ impl Monitor {
                 }
             }
         }
-        if !report.flapping.is_empty() {
-            // The registry changed: plan from the new state.
-            return Ok(report);
-        }
+    }
 
+    /// Plans `desired` against `observed` and applies each action (recording
+    /// drift once per persisting state).
+    fn apply(
+        &mut self,
+        desired: &[DesiredContainer],
+        observed: &[ContainerInfo],
+        now: Instant,
+        report: &mut TickReport,
+    ) {
         let slim: Vec<ObservedContainer> = observed.iter().map(ObservedContainer::from).collect();
-        for action in plan(&desired, &slim) {
+        for action in plan(desired, &slim) {
             let key = format!("{:?} {}", action.kind, action.reason);
             if action.kind == ActionKind::Report {
                 if self.recorded.get(&action.container) != Some(&key) {
@@ -177,20 +244,71 @@ impl Monitor {
             }
             report.actions.push((action, error));
         }
-        Ok(report)
     }
 
-    /// Ticks every interval until `stop` is set. Errors are logged and the loop goes on.
+    /// Runs until `stop` is set: follows the runtime's events (when
+    /// configured and the runtime has them) and relists the node when due.
+    /// Errors are logged and the loop goes on.
     pub fn run(&mut self, stop: &AtomicBool) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let watcher = self
+            .config
+            .events
+            .then(|| Watcher::start(self.engine.clone(), tx));
+        let mut live = false;
+        let mut next = Instant::now();
         while !stop.load(Ordering::Relaxed) {
-            if let Err(e) = self.tick() {
-                tracing::warn!(error = %e, "monitor tick failed");
+            if Instant::now() >= next {
+                self.look(None);
+                self.renew_when_due(Instant::now());
+                let every = if live {
+                    self.config.relist
+                } else {
+                    self.config.interval
+                };
+                next = Instant::now() + every;
             }
-            self.renew_when_due(Instant::now());
-            let until = Instant::now() + self.config.interval;
-            while !stop.load(Ordering::Relaxed) && Instant::now() < until {
-                std::thread::sleep(Duration::from_millis(50).min(self.config.interval));
+            let wait = next.saturating_duration_since(Instant::now()).min(POLL);
+            let Ok(first) = rx.recv_timeout(wait) else {
+                continue;
+            };
+            let mut named = BTreeSet::new();
+            for signal in gather(first, &rx) {
+                match signal {
+                    Signal::Event(e) => {
+                        named.insert(e.container);
+                    }
+                    Signal::Connected => {
+                        // Events may have been missed before: look at everything.
+                        live = true;
+                        self.engine.set_events_live(true);
+                        next = Instant::now();
+                    }
+                    Signal::Broken => {
+                        live = false;
+                        self.engine.set_events_live(false);
+                        next = next.min(Instant::now() + self.config.interval);
+                    }
+                }
             }
+            if !named.is_empty() {
+                self.look(Some(&named));
+            }
+        }
+        self.engine.set_events_live(false);
+        if let Some(w) = watcher {
+            w.stop();
+        }
+    }
+
+    /// One round over the node (`None`) or the containers named, logged.
+    fn look(&mut self, names: Option<&BTreeSet<String>>) {
+        let result = match names {
+            None => self.tick(),
+            Some(n) => self.tick_for(n),
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "monitor round failed");
         }
     }
 
@@ -212,5 +330,104 @@ impl Monitor {
             q.pop_front();
         }
         q.len()
+    }
+}
+
+/// What the watcher tells the monitor.
+#[derive(Debug)]
+enum Signal {
+    /// The stream (re)started.
+    Connected,
+    /// Something happened to a container.
+    Event(RuntimeEvent),
+    /// The stream ended.
+    Broken,
+}
+
+/// `first` and whatever follows it within [`GATHER`]: the events of one
+/// moment (a restart is several), looked at once.
+fn gather(first: Signal, rx: &Receiver<Signal>) -> Vec<Signal> {
+    let until = Instant::now() + GATHER;
+    let mut out = vec![first];
+    loop {
+        match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
+            Ok(s) => out.push(s),
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return out,
+        }
+    }
+}
+
+/// The thread that follows the runtime's events for the monitor, starting the
+/// stream again (with a backoff) when it breaks.
+struct Watcher {
+    stopping: Arc<AtomicBool>,
+    stream: Arc<Mutex<Option<EventStopper>>>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Watcher {
+    fn start(engine: Arc<Engine>, tx: Sender<Signal>) -> Self {
+        let stopping = Arc::new(AtomicBool::new(false));
+        let stream: Arc<Mutex<Option<EventStopper>>> = Arc::default();
+        let (s, st) = (stopping.clone(), stream.clone());
+        let thread = std::thread::Builder::new()
+            .name("events".into())
+            .spawn(move || watch(&engine, &tx, &s, &st))
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot start the event watcher: relisting only");
+                std::thread::spawn(|| {})
+            });
+        Watcher {
+            stopping,
+            stream,
+            thread,
+        }
+    }
+
+    /// Ends the stream and the thread.
+    fn stop(self) {
+        self.stopping.store(true, Ordering::Relaxed);
+        if let Some(s) = self.stream.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            s.stop();
+        }
+        let _ = self.thread.join();
+    }
+}
+
+/// Follows the runtime's events into `tx` until `stopping`, the monitor is
+/// gone, or the runtime has no event stream.
+fn watch(
+    engine: &Engine,
+    tx: &Sender<Signal>,
+    stopping: &AtomicBool,
+    slot: &Mutex<Option<EventStopper>>,
+) {
+    let mut backoff = Duration::from_secs(1);
+    while !stopping.load(Ordering::Relaxed) {
+        match engine.runtime_events() {
+            Ok(stream) => {
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(stream.stopper());
+                if stopping.load(Ordering::Relaxed) || tx.send(Signal::Connected).is_err() {
+                    return;
+                }
+                backoff = Duration::from_secs(1);
+                for event in stream.filter(RuntimeEvent::matters) {
+                    if tx.send(Signal::Event(event)).is_err() {
+                        return;
+                    }
+                }
+                if stopping.load(Ordering::Relaxed) || tx.send(Signal::Broken).is_err() {
+                    return;
+                }
+                tracing::warn!("the runtime's event stream ended; starting it again");
+            }
+            Err(e) if e.kind() == mcp_model::ErrorKind::NotConfigured => return,
+            Err(e) => tracing::warn!(error = %e, "cannot follow the runtime's events"),
+        }
+        let until = Instant::now() + backoff;
+        while !stopping.load(Ordering::Relaxed) && Instant::now() < until {
+            std::thread::sleep(POLL);
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }

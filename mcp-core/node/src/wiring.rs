@@ -114,6 +114,8 @@ pub fn monitor_config(config: &AgentConfig) -> MonitorConfig {
     let m = &config.monitor;
     MonitorConfig {
         interval: Duration::from_secs(m.interval_secs.max(1)),
+        relist: Duration::from_secs(m.relist_secs.max(1)),
+        events: m.events,
         flap_threshold: m.flap_threshold,
         flap_window: Duration::from_secs(m.flap_window_secs),
         renew_interval: Duration::from_secs(m.renew_interval_secs.max(1)),

@@ -312,7 +312,13 @@ pub(super) fn resolve_owner(owner: &str, passwd: &Path) -> Result<(u32, u32), St
 pub struct MonitorSection {
     /// Whether the monitor runs.
     pub enabled: bool,
-    /// Seconds between ticks.
+    /// Whether it follows the runtime's events (`podman events`), looking at
+    /// a container as soon as something happens to it.
+    pub events: bool,
+    /// Seconds between full relists while it follows events (the safety net).
+    pub relist_secs: u64,
+    /// Seconds between full relists while there are no events (not followed,
+    /// or the stream broke and is being started again).
     pub interval_secs: u64,
     /// More restarts than this in the window mark a container flapping.
     pub flap_threshold: u32,
@@ -323,11 +329,14 @@ pub struct MonitorSection {
 }
 
 impl Default for MonitorSection {
-    /// A tick every 10 s; flapping at more than 5 restarts in 5 minutes; certificates
+    /// Events followed with a relist every 5 minutes (every 10 s without
+    /// events); flapping at more than 5 restarts in 5 minutes; certificates
     /// looked at hourly.
     fn default() -> Self {
         MonitorSection {
             enabled: true,
+            events: true,
+            relist_secs: 300,
             interval_secs: 10,
             flap_threshold: 5,
             flap_window_secs: 300,

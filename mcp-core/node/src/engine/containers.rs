@@ -7,6 +7,7 @@
 
 use mcp_model::spec::legacy_host_port;
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use mcp_model::ErrorKind;
@@ -15,7 +16,7 @@ use mcp_model::spec::{ResolvedComponent, ResolvedService};
 
 use super::{Engine, EngineError};
 use crate::registry::{ContainerRecord, ServiceRecord};
-use crate::runtime::{ContainerInfo, ContainerSpec, RuntimeError, labels};
+use crate::runtime::{ContainerInfo, ContainerRuntime, ContainerSpec, RuntimeError, labels};
 
 /// Suffix of a container parked while its replacement starts in its place.
 pub(super) const PARKED_SUFFIX: &str = "-mcp-previous";
@@ -24,18 +25,25 @@ pub(super) const PARKED_SUFFIX: &str = "-mcp-previous";
 /// (and of its port leases' component until the switch is recorded).
 pub(super) const NEXT_SUFFIX: &str = "-mcp-next";
 
-/// How long the runtime's word on a container serves status reads. Every change the
-/// engine makes clears it, and each monitor tick refreshes it; a change made behind
-/// MCP's back (a `podman kill` by hand) shows within this long.
+/// How long the runtime's word on a container serves status reads while no
+/// event stream keeps it true. Every change the engine makes clears it; while
+/// the monitor follows the runtime's events, an entry stays until an event
+/// names its container (the monitor then asks again).
 pub const STATUS_CACHE_TTL: Duration = Duration::from_secs(2);
 
-/// Per container: the runtime's last answer and when; and which refreshes run.
+/// Per container: the runtime's last answer and when.
 #[derive(Debug, Default)]
 pub(super) struct ObservedCache {
     entries: HashMap<String, (Option<ContainerInfo>, Instant)>,
-    refreshing: HashSet<String>,
     /// Bumped by every engine change; a refresh that began before one is dropped.
     generation: u64,
+    /// The generation a whole-node refresh last completed in: then every
+    /// container with this instance's labels is in `entries`.
+    complete: Option<u64>,
+    /// A whole-node refresh runs in the background.
+    refreshing: bool,
+    /// The monitor follows the runtime's events: entries do not age.
+    live: bool,
 }
 
 #[derive(Debug, Default)]
@@ -44,48 +52,123 @@ pub(super) struct Known {
     networks: HashSet<String>,
 }
 
-impl Engine {
-    /// The container `name` as the runtime last reported it. A container never seen
-    /// is asked about at once; an answer older than [`STATUS_CACHE_TTL`] is returned
-    /// while one background refresh asks again, so status reads never wait on the
-    /// runtime twice for the same container.
-    pub(crate) fn observed(&self, name: &str) -> Result<Option<ContainerInfo>, RuntimeError> {
+/// The runtime's word on this instance's containers, shared with the thread
+/// that refreshes it in the background.
+#[derive(Debug, Clone)]
+pub(super) struct Observer {
+    runtime: Arc<dyn ContainerRuntime>,
+    instance: String,
+    cache: Arc<Mutex<ObservedCache>>,
+    /// Held while the whole node is asked: readers arriving meanwhile wait for
+    /// that answer instead of asking again.
+    gate: Arc<Mutex<()>>,
+}
+
+impl Observer {
+    pub(super) fn new(runtime: Arc<dyn ContainerRuntime>, instance: &str) -> Self {
+        Observer {
+            runtime,
+            instance: instance.to_owned(),
+            cache: Arc::default(),
+            gate: Arc::default(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ObservedCache> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The cached answer for `name` (starting a background refresh of the node
+    /// when it is stale); `None` when there is none.
+    fn cached(&self, name: &str) -> Option<Option<ContainerInfo>> {
+        let mut cache = self.lock();
+        let (info, at) = match cache.entries.get(name) {
+            Some((info, at)) => (info.clone(), *at),
+            None => return None,
+        };
+        if !cache.live && at.elapsed() >= STATUS_CACHE_TTL && !cache.refreshing {
+            cache.refreshing = true;
+            let observer = self.clone();
+            std::thread::spawn(move || {
+                let _gate = observer.gate.lock().unwrap_or_else(|p| p.into_inner());
+                let _ = observer.refresh_now();
+                observer.lock().refreshing = false;
+            });
+        }
+        Some(info)
+    }
+
+    /// Asks the runtime about every container of this instance in one call,
+    /// unless a refresh completed since the last change (a reader that waited
+    /// for another's refresh uses it).
+    fn refresh(&self) -> Result<(), RuntimeError> {
+        let _gate = self.gate.lock().unwrap_or_else(|p| p.into_inner());
         {
-            let mut cache = self.observed.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((info, at)) = cache.entries.get(name).cloned() {
-                if at.elapsed() >= STATUS_CACHE_TTL && cache.refreshing.insert(name.to_owned()) {
-                    let (runtime, shared, name) =
-                        (self.runtime.clone(), self.observed.clone(), name.to_owned());
-                    let generation = cache.generation;
-                    std::thread::spawn(move || {
-                        let fresh = runtime.inspect(&name);
-                        let mut cache = shared.lock().unwrap_or_else(|p| p.into_inner());
-                        cache.refreshing.remove(&name);
-                        if let (Ok(info), true) = (fresh, cache.generation == generation) {
-                            cache.entries.insert(name, (info, Instant::now()));
-                        }
-                    });
-                }
-                return Ok(info);
+            let cache = self.lock();
+            if cache.complete == Some(cache.generation) {
+                return Ok(());
             }
         }
+        self.refresh_now()
+    }
+
+    /// [`Observer::refresh`] without looking whether one completed.
+    fn refresh_now(&self) -> Result<(), RuntimeError> {
+        let generation = self.lock().generation;
+        let all = self.runtime.list(&[
+            (labels::MANAGED, "true"),
+            (labels::INSTANCE, &self.instance),
+        ])?;
+        let mut cache = self.lock();
+        if cache.generation == generation {
+            let now = Instant::now();
+            for c in all {
+                cache.entries.insert(c.name.clone(), (Some(c), now));
+            }
+            cache.complete = Some(generation);
+        }
+        Ok(())
+    }
+}
+
+impl Engine {
+    /// The container `name` as the runtime last reported it, for status reads.
+    /// What is not known yet is asked for the whole node in one batched call,
+    /// once for every reader asking at the same time; an answer older than
+    /// [`STATUS_CACHE_TTL`] (while no event stream keeps answers true) is
+    /// returned while one background refresh of the whole node runs. A read
+    /// never starts one Podman process per container.
+    pub(crate) fn observed(&self, name: &str) -> Result<Option<ContainerInfo>, RuntimeError> {
+        if let Some(info) = self.observer.cached(name) {
+            return Ok(info);
+        }
+        self.observer.refresh()?;
+        if let Some(info) = self.observer.cached(name) {
+            return Ok(info);
+        }
+        // Not labelled as this instance's (adopted): asked about alone.
         let info = self.runtime.inspect(name)?;
         self.note_observed(name, info.as_ref());
         Ok(info)
     }
 
+    /// Whether the monitor follows the runtime's events (so cached answers stay
+    /// true until an event names their container).
+    pub(crate) fn set_events_live(&self, live: bool) {
+        self.observer.lock().live = live;
+    }
+
     /// Records what the runtime just reported.
     pub(crate) fn note_observed(&self, name: &str, info: Option<&ContainerInfo>) {
-        self.observed
+        self.observer
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
             .entries
             .insert(name.to_owned(), (info.cloned(), Instant::now()));
     }
 
     /// Forgets every cached observation (after the engine changed something).
     pub(crate) fn forget_observed(&self) {
-        let mut cache = self.observed.lock().unwrap_or_else(|p| p.into_inner());
+        let mut cache = self.observer.lock();
         cache.entries.clear();
         cache.generation += 1;
     }

@@ -57,7 +57,7 @@ use mcp_model::spec::Conventions;
 use mcp_model::view::{NodeRole, PortAssignment, Report, Step};
 
 pub use containers::STATUS_CACHE_TTL;
-use containers::{Known, ObservedCache};
+use containers::{Known, Observer};
 pub use edge::under_domain;
 use error::step_err;
 pub use error::{EdgeRefusal, EngineError};
@@ -150,7 +150,7 @@ pub struct Engine {
     /// Images and networks already confirmed present: checked once, not per deploy.
     known: Mutex<Known>,
     /// The runtime's last word on each container, for status reads.
-    observed: Arc<Mutex<ObservedCache>>,
+    observer: Observer,
     /// The runtime's description, once known.
     runtime_description: std::sync::OnceLock<String>,
     /// One permit per exec session that may run at once.
@@ -179,6 +179,7 @@ impl Engine {
             Ok::<_, RegistryError>(())
         })?;
         let ports = PortAllocator::new(registry.clone(), config.port_range, probe)?;
+        let observer = Observer::new(runtime.clone(), &config.instance);
         let engine = Engine {
             config,
             registry,
@@ -186,7 +187,7 @@ impl Engine {
             ports,
             locks: Mutex::new(HashMap::new()),
             known: Mutex::new(Known::default()),
-            observed: Arc::new(Mutex::new(ObservedCache::default())),
+            observer,
             runtime_description: std::sync::OnceLock::new(),
             exec_slots: Arc::new(tokio::sync::Semaphore::new(exec::MAX_SESSIONS)),
         };

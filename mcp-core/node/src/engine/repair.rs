@@ -1,6 +1,7 @@
 //! The engine's side of reconciliation: the desired state from the registry, the
 //! observed state from the runtime, and applying one planned action.
 
+use std::collections::BTreeSet;
 use std::time::SystemTime;
 
 use super::Engine;
@@ -56,6 +57,35 @@ impl Engine {
             self.note_observed(&o.name, Some(o));
         }
         Ok(observed)
+    }
+
+    /// What the runtime says of the containers `names` (those an event named):
+    /// each asked about alone, kept when it is this instance's or desired, and
+    /// noted for status reads. A parked container of a redeploy is not drift.
+    pub fn observe_named(
+        &self,
+        names: &BTreeSet<String>,
+        desired: &[DesiredContainer],
+    ) -> Result<Vec<ContainerInfo>, crate::Error> {
+        let mut observed = Vec::new();
+        for name in names {
+            let info = self.runtime.inspect(name)?;
+            self.note_observed(name, info.as_ref());
+            let Some(info) = info else { continue };
+            let ours = info.label(labels::MANAGED) == Some("true")
+                && info.label(labels::INSTANCE) == Some(self.config.instance.as_str());
+            if !name.ends_with(super::containers::PARKED_SUFFIX)
+                && (ours || desired.iter().any(|d| &d.container == name))
+            {
+                observed.push(info);
+            }
+        }
+        Ok(observed)
+    }
+
+    /// The runtime's events from now on (see [`crate::runtime::EventStream`]).
+    pub fn runtime_events(&self) -> Result<crate::runtime::EventStream, crate::Error> {
+        Ok(self.runtime.events()?)
     }
 
     /// Applies one planned action, under the service's lock, if it still holds: the

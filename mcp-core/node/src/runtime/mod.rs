@@ -8,6 +8,7 @@
 //! service and component, at which version and specification hash; that is how the
 //! monitor tells drift, orphans and hand-started containers apart.
 
+pub mod events;
 pub mod exec;
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;
@@ -20,6 +21,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+pub use events::{EventStopper, EventStream, RuntimeEvent};
 pub use exec::ExecSession;
 pub use logs::{LogEntry, LogRead, LogStopper, LogStream};
 pub use mcp_model::container::{ContainerState, SpecHash, labels};
@@ -62,6 +64,9 @@ pub enum RuntimeError {
     /// This runtime cannot run commands in containers.
     #[error("this runtime cannot run commands in containers")]
     NoExec,
+    /// This runtime gives no event stream.
+    #[error("this runtime gives no event stream")]
+    NoEvents,
     /// A host directory could not be prepared.
     #[error("cannot prepare {}: {source}", path.display())]
     Dir {
@@ -80,7 +85,7 @@ impl RuntimeError {
             RuntimeError::Podman(e) => e.kind(),
             RuntimeError::Parse { .. } => ErrorKind::Internal,
             RuntimeError::Dir { .. } | RuntimeError::Exec { .. } => ErrorKind::Io,
-            RuntimeError::NoExec => ErrorKind::NotConfigured,
+            RuntimeError::NoExec | RuntimeError::NoEvents => ErrorKind::NotConfigured,
             RuntimeError::NoContainers { .. } => ErrorKind::FailedPrecondition,
         }
     }
@@ -303,6 +308,11 @@ pub trait ContainerRuntime: Send + Sync + std::fmt::Debug {
     fn exec(&self, container: &str, request: &ExecRequest) -> Result<ExecSession> {
         let _ = (container, request);
         Err(RuntimeError::NoExec)
+    }
+    /// Follows what happens to containers, from now on, until the stream is
+    /// dropped or breaks.
+    fn events(&self) -> Result<EventStream> {
+        Err(RuntimeError::NoEvents)
     }
 }
 

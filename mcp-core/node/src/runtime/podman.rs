@@ -317,6 +317,20 @@ impl ContainerRuntime for Podman {
         Ok(format!("podman {version} ({mode})"))
     }
 
+    /// `podman events --format json --filter type=container`, one process for
+    /// as long as the stream is followed.
+    fn events(&self) -> Result<super::EventStream> {
+        let mut cmd =
+            self.cmd
+                .command(&["events", "--format", "json", "--filter", "type=container"]);
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        let child = cmd
+            .spawn()
+            .map_err(|e| self.cmd.spawn_error("events", "", e))?;
+        Ok(super::EventStream::of_child(child))
+    }
+
     /// `podman exec -i [-t] --env MCP_EXEC_ID=… CONTAINER COMMAND…` (the
     /// marker by which a dropped session's processes are found and killed);
     /// with a terminal, on a pseudo-terminal whose session Podman leads

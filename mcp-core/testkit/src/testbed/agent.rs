@@ -46,7 +46,9 @@ impl Testbed {
         self.start_agent_with(agent_bin, auth, "")
     }
 
-    /// [`Testbed::start_agent`] with `extra` appended to the agent's configuration.
+    /// [`Testbed::start_agent`] with `extra` appended to the agent's configuration
+    /// (a `[monitor]` section in it replaces the bed's, which relists every
+    /// second).
     pub fn start_agent_with(
         &self,
         agent_bin: &Path,
@@ -114,10 +116,16 @@ impl Testbed {
         };
         let role = if self.edge { "edge" } else { "compute" };
         let auth_toml = auth_section(auth, &dir)?;
+        // A `[monitor]` of the caller's replaces the bed's fast one.
+        let monitor = if extra.contains("[monitor]") {
+            ""
+        } else {
+            "[monitor]\ninterval_secs = 1\n"
+        };
         let config = format!(
             "[server]\nlisten = \"{address}\"\ntls_cert = {}\ntls_key = {}\nshutdown_grace_secs = 5\n\n\
              [node]\nname = \"{}\"\nrole = \"{role}\"\n{publish}\n[database]\npath = {}\n\n{auth_toml}\n\
-             {podman}\n[monitor]\ninterval_secs = 1\n\n\
+             {podman}\n{monitor}\n\
              [ports]\nrange = \"{}\"\n\n[conventions]\ndata_root = {}\nready_after_secs = 1\n",
             q(&dir.join("agent.pem")),
             q(&dir.join("agent.key")),
@@ -195,6 +203,11 @@ fn spawn_agent(
 }
 
 impl RunningAgent {
+    /// The agent's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     fn wait_listening(&mut self) -> Result<(), StartError> {
         let log = self.dir.join("agent.log");
         let Some(ns) = self.netns.clone() else {
