@@ -269,8 +269,14 @@ impl Monitor {
                 next = Instant::now() + every;
             }
             let wait = next.saturating_duration_since(Instant::now()).min(POLL);
-            let Ok(first) = rx.recv_timeout(wait) else {
-                continue;
+            let first = match rx.recv_timeout(wait) {
+                Ok(signal) => signal,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => {
+                    // No watcher (events off, or the runtime has none): relists only.
+                    std::thread::sleep(wait);
+                    continue;
+                }
             };
             let mut named = BTreeSet::new();
             for signal in gather(first, &rx) {
