@@ -11,14 +11,14 @@ use std::time::SystemTime;
 use mcp_model::ports::{LeaseRequest, PortLease};
 use mcp_model::spec::{
     HostPolicy, Problem, ResolvedComponent, ResolvedService, ServiceDefinition, SpecError,
-    ValidatedDefinition, legacy_host_port,
+    ValidatedDefinition,
 };
 use mcp_model::text::escaped;
 use mcp_model::view::{ComponentChange, DesiredState, DnsRecord, NodeRole, Report, Step};
 
 use super::containers::{NEXT_SUFFIX, PARKED_SUFFIX};
 use super::journal::Journal;
-use super::preview::ContainerAction;
+use super::preview::{ContainerAction, lease_request, lease_requests};
 use super::revisions::Release;
 use super::undo::Undo;
 use super::{Engine, EngineError, Result, assignment, naming, routing, step_err};
@@ -702,47 +702,6 @@ impl<'e> DeployPlan<'e> {
             .changed()
             .then(|| super::revisions::versioned_summary(&self.report, &before, &after));
         (self.report, event)
-    }
-}
-
-/// The leases the ports step asks for: the legacy `ports` entries' (each with
-/// its fixed host port), then one per leased route.
-pub(super) fn lease_requests(
-    resolved: &ResolvedService,
-) -> (Vec<(LeaseRequest, u16)>, Vec<LeaseRequest>) {
-    let name = resolved.name.as_str();
-    let legacy = resolved
-        .components
-        .iter()
-        .flat_map(|c| {
-            c.ports.iter().enumerate().filter_map(|(i, p)| {
-                legacy_host_port(p).map(|(_, host)| {
-                    (
-                        lease_request(name, &c.name, Some(format!("ports[{i}]"))),
-                        host,
-                    )
-                })
-            })
-        })
-        .collect();
-    let routes = resolved
-        .components
-        .iter()
-        .flat_map(|c| {
-            c.leased_routes()
-                .map(|r| lease_request(name, &c.name, r.name.clone()))
-        })
-        .collect();
-    (legacy, routes)
-}
-
-/// The lease request of one route of `component`.
-fn lease_request(service: &str, component: &str, route: Option<String>) -> LeaseRequest {
-    LeaseRequest {
-        service: service.to_owned(),
-        component: component.to_owned(),
-        route,
-        preferred: None,
     }
 }
 

@@ -13,8 +13,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::SystemTime;
 
-use mcp_model::ports::PortLease;
-use mcp_model::spec::{ResolvedComponent, ValidatedDefinition};
+use mcp_model::ports::{LeaseRequest, PortLease};
+use mcp_model::spec::{ResolvedComponent, ResolvedService, ValidatedDefinition, legacy_host_port};
 use mcp_model::view::{
     ComponentChange, DeployPreview, NEW_PORT, PlanChange, PlannedComponent, PlannedItem, Step,
 };
@@ -202,7 +202,7 @@ impl Engine {
     ) -> Result<Vec<PortLease>, crate::Error> {
         let name = resolved.name.as_str();
         let held = self.registry.read(|t| t.service_leases(name))?;
-        let (legacy, routes) = super::deploy::lease_requests(resolved);
+        let (legacy, routes) = lease_requests(resolved);
         self.ports.check_adopt(&legacy)?;
         let requests = legacy
             .into_iter()
@@ -286,6 +286,47 @@ impl Engine {
             }
         }
         Ok(out)
+    }
+}
+
+/// The leases the ports step asks for: the legacy `ports` entries' (each with
+/// its fixed host port), then one per leased route.
+pub(super) fn lease_requests(
+    resolved: &ResolvedService,
+) -> (Vec<(LeaseRequest, u16)>, Vec<LeaseRequest>) {
+    let name = resolved.name.as_str();
+    let legacy = resolved
+        .components
+        .iter()
+        .flat_map(|c| {
+            c.ports.iter().enumerate().filter_map(|(i, p)| {
+                legacy_host_port(p).map(|(_, host)| {
+                    (
+                        lease_request(name, &c.name, Some(format!("ports[{i}]"))),
+                        host,
+                    )
+                })
+            })
+        })
+        .collect();
+    let routes = resolved
+        .components
+        .iter()
+        .flat_map(|c| {
+            c.leased_routes()
+                .map(|r| lease_request(name, &c.name, r.name.clone()))
+        })
+        .collect();
+    (legacy, routes)
+}
+
+/// The lease request of one route of `component`.
+pub(super) fn lease_request(service: &str, component: &str, route: Option<String>) -> LeaseRequest {
+    LeaseRequest {
+        service: service.to_owned(),
+        component: component.to_owned(),
+        route,
+        preferred: None,
     }
 }
 
