@@ -52,6 +52,8 @@ need_cmd ip iproute2             # the network-namespace test
 need_cmd nsenter util-linux
 need_cmd setsid util-linux        # mcp exec with a terminal (the agent)
 need_cmd busybox busybox-static   # tools inside the exec tests' images
+need_cmd pgrep procps             # the monitor test finds and signals the agent's podman events
+need_cmd script bsdutils          # the exec test's terminal
 # The stateful example service (examples/notes) links SQLite statically.
 sqlite_a=$(cc -print-file-name=libsqlite3.a 2>/dev/null || true)
 [ -e "$sqlite_a" ] && [ "${sqlite_a#/}" != "$sqlite_a" ] || missing_pkgs+=(libsqlite3-dev)
