@@ -83,6 +83,7 @@ pub fn engine(config: &AgentConfig) -> crate::Result<Engine> {
         allowed_domains: config.edge.allowed_domains.clone(),
         policy: config.policy.clone(),
         revisions_keep: config.revisions.keep,
+        sync_workers: config.sync.workers.max(1) as usize,
     };
     let probe = BindProbe::new(vec![config.node.publish_address]);
     Engine::new(engine_config, registry, runtime(config)?, Box::new(probe))

@@ -65,6 +65,9 @@ pub struct AgentConfig {
     /// `[revisions]`: how many releases of each service are kept.
     #[serde(default)]
     pub revisions: RevisionsSection,
+    /// `[sync]`: how a sync applies its plan.
+    #[serde(default)]
+    pub sync: SyncSection,
     /// `[log]`: logging.
     #[serde(default)]
     pub log: LogSection,
@@ -382,6 +385,23 @@ impl Default for RevisionsSection {
     }
 }
 
+/// `[sync]`: how many services a sync works on at once (each under its own
+/// lock; a service's steps stay in order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncSection {
+    /// Services deployed, stopped or removed at once, at least 1.
+    pub workers: u32,
+}
+
+impl Default for SyncSection {
+    /// 2: sized for the platform's 2-core nodes (a deploy waits on Podman
+    /// most of the time, so two overlap well without starving the agent).
+    fn default() -> Self {
+        SyncSection { workers: 2 }
+    }
+}
+
 /// `[ports]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -434,6 +454,7 @@ const AGENT_SECTIONS: &[&str] = &[
     "snapshots",
     "events",
     "revisions",
+    "sync",
     "log",
 ];
 
@@ -501,6 +522,9 @@ impl AgentConfig {
         }
         if let Some(problem) = self.dns_problem() {
             return Err(invalid(problem));
+        }
+        if self.sync.workers == 0 {
+            return Err(invalid("sync.workers must be at least 1".into()));
         }
         if self.revisions.keep == 0 {
             return Err(invalid(

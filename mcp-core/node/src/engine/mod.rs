@@ -106,6 +106,8 @@ pub struct EngineConfig {
     pub policy: PolicySection,
     /// Revisions kept per service (`[revisions] keep`), besides the one that runs.
     pub revisions_keep: u32,
+    /// Services a sync works on at once (`[sync] workers`).
+    pub sync_workers: usize,
 }
 
 impl EngineConfig {
@@ -132,6 +134,7 @@ impl EngineConfig {
             allowed_domains: Vec::new(),
             policy: PolicySection::default(),
             revisions_keep: mcp_model::config::RevisionsSection::default().keep,
+            sync_workers: mcp_model::config::SyncSection::default().workers as usize,
         }
     }
 }

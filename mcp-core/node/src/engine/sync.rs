@@ -2,6 +2,10 @@
 //! The dry run and the real run use the same plan; a redeploy's reason says
 //! what the deploy planner found it would do.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use mcp_model::names::ServiceName;
 use mcp_model::view::{SyncAction, SyncItem};
 
@@ -106,8 +110,9 @@ impl Engine {
         }
     }
 
-    /// Plans (see [`Engine::plan_sync`]) and applies the plan. A failing service does
-    /// not stop the others; its item carries the error.
+    /// Plans (see [`Engine::plan_sync`]) and applies the plan, `[sync]
+    /// workers` services at once (each under its own lock, as any operation).
+    /// A failing service does not stop the others; its item carries the error.
     pub fn sync(
         &self,
         definitions: &[ValidatedDefinition],
@@ -115,26 +120,92 @@ impl Engine {
         actor: &str,
     ) -> Result<Vec<SyncItem>, crate::Error> {
         let mut items = self.plan_items(definitions, prune, false)?;
-        for item in &mut items {
-            let def = definitions.iter().find(|d| d.name == item.service);
-            let result = match (item.action, def) {
-                // Stop and start through deploy, so the recorded definition carries
-                // the `active` that caused them.
-                (
-                    SyncAction::Deploy
-                    | SyncAction::Redeploy
-                    | SyncAction::Stop
-                    | SyncAction::Start,
-                    Some(def),
-                ) => self.deploy(def, actor).map(drop),
-                (SyncAction::Undeploy, _) => ServiceName::parse(&item.service)
-                    .map_err(EngineError::from)
-                    .and_then(|s| self.undeploy(&s, actor))
-                    .map(drop),
-                _ => Ok(()),
-            };
-            item.error = result.err().map(|e| e.to_string());
+        let next = AtomicUsize::new(0);
+        // Services applied at once cannot see each other's names in the
+        // registry yet: one that clashes with another of this sync is refused
+        // here, as a deploy after the other would be.
+        let clashes = self.clashes_within(definitions);
+        let errors: Vec<Mutex<Option<String>>> = items
+            .iter()
+            .map(|it| Mutex::new(clashes.get(&it.service).cloned()))
+            .collect();
+        let workers = self.config.sync_workers.clamp(1, items.len().max(1));
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let (Some(item), Some(slot)) = (items.get(i), errors.get(i)) else {
+                            break;
+                        };
+                        if clashes.contains_key(&item.service) {
+                            continue;
+                        }
+                        let error = self
+                            .apply_item(item, definitions, actor)
+                            .err()
+                            .map(|e| e.to_string());
+                        *slot.lock().unwrap_or_else(|p| p.into_inner()) = error;
+                    }
+                });
+            }
+        });
+        for (item, error) in items.iter_mut().zip(errors) {
+            item.error = error.into_inner().unwrap_or_else(|p| p.into_inner());
         }
         Ok(items)
+    }
+
+    /// For each definition that holds a name an earlier one of `definitions`
+    /// holds too (a container name on this node, a hostname), the refusal.
+    fn clashes_within(&self, definitions: &[ValidatedDefinition]) -> HashMap<String, String> {
+        let resolved: Vec<_> = definitions
+            .iter()
+            .map(|d| d.resolve(&self.config.conventions))
+            .collect();
+        let mut out = HashMap::new();
+        for (i, r) in resolved.iter().enumerate() {
+            let clash = resolved[..i].iter().find_map(|earlier| {
+                r.clashes_with(earlier)
+                    .into_iter()
+                    .next()
+                    .map(|c| (earlier, c))
+            });
+            if let Some((earlier, (field, name, their_field))) = clash {
+                out.insert(
+                    r.name.clone(),
+                    format!(
+                        "{} {} ({field}) is held by service {} ({their_field}) of the same sync: rename it in one of them",
+                        name.what(),
+                        mcp_model::text::quoted(name.as_str()),
+                        earlier.name
+                    ),
+                );
+            }
+        }
+        out
+    }
+
+    /// Applies one item of a sync's plan.
+    fn apply_item(
+        &self,
+        item: &SyncItem,
+        definitions: &[ValidatedDefinition],
+        actor: &str,
+    ) -> Result<(), EngineError> {
+        let def = definitions.iter().find(|d| d.name == item.service);
+        match (item.action, def) {
+            // Stop and start through deploy, so the recorded definition carries
+            // the `active` that caused them.
+            (
+                SyncAction::Deploy | SyncAction::Redeploy | SyncAction::Stop | SyncAction::Start,
+                Some(def),
+            ) => self.deploy(def, actor).map(drop),
+            (SyncAction::Undeploy, _) => ServiceName::parse(&item.service)
+                .map_err(EngineError::from)
+                .and_then(|s| self.undeploy(&s, actor))
+                .map(drop),
+            _ => Ok(()),
+        }
     }
 }

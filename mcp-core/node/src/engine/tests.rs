@@ -636,3 +636,33 @@ fn exec_is_refused_for_a_stopped_or_flapping_component_naming_its_state() {
         .expect_err("no such component");
     assert_eq!(e.kind(), ErrorKind::NotFound);
 }
+
+#[test]
+fn a_sync_works_on_services_at_once_without_a_double_lease() {
+    let bed = Bed::new(true);
+    let names = ["s1", "s2", "s3", "s4", "s5", "s6"];
+    let mut defs: Vec<ValidatedDefinition> =
+        names.iter().map(|n| service(n, IMAGE_V1, "")).collect();
+    // A seventh holding s1's hostname: refused as a later deploy would be.
+    defs.push(
+        ValidatedDefinition::parse(
+            "name = \"s7\"\nnode = \"n1\"\n\n[[components]]\nname = \"s7\"\nimage = \"localhost/app:v1.0.0\"\n\n[[components.routes]]\nport = 8443\nmode = \"l7\"\nhostname = \"s1.svc.mcp.metacircular.net\"\n",
+            None,
+        )
+        .expect("valid"),
+    );
+    let items = bed.engine.sync(&defs, false, "tester").expect("sync");
+    for item in &items[..6] {
+        assert_eq!(item.error, None, "{item:?}");
+    }
+    let refused = items[6].error.as_deref().unwrap_or_default();
+    assert!(refused.contains("of the same sync"), "{refused}");
+    let leases = bed.engine.registry().leases().expect("leases");
+    let ports: std::collections::BTreeSet<u16> = leases.iter().map(|l| l.port).collect();
+    assert_eq!(
+        (leases.len(), ports.len()),
+        (6, 6),
+        "one port each, none shared"
+    );
+    assert_eq!(bed.runtime.calls_of(Op::Run).len(), 6);
+}
