@@ -49,6 +49,21 @@ fn shell_line(words: &[&str]) -> String {
         .join(" ")
 }
 
+/// `mcp --config CONFIG exec NAME -- COMMAND…` as a line for `sh`.
+fn exec_line(config: &Path, name: &str, command: &[&str]) -> String {
+    let config = config.to_string_lossy();
+    let mut words = vec![
+        env!("CARGO_BIN_EXE_mcp"),
+        "--config",
+        &config,
+        "exec",
+        name,
+        "--",
+    ];
+    words.extend_from_slice(command);
+    shell_line(&words)
+}
+
 #[test]
 fn exec_runs_commands_in_the_running_container() {
     let bed = Testbed::new(Mode::Rootful).unwrap_or_else(|e| panic!("{e}"));
@@ -103,18 +118,16 @@ fn exec_runs_commands_in_the_running_container() {
 
     // A terminal: under `script`, the size the local terminal has, and Ctrl-C
     // delivered as SIGINT to the command (which traps it and exits 7).
-    let mcp_line = shell_line(&[
-        env!("CARGO_BIN_EXE_mcp"),
-        "--config",
-        &config.to_string_lossy(),
-        "exec",
+    let mcp_line = exec_line(
+        &config,
         &name,
-        "--",
-        BUSYBOX,
-        "sh",
-        "-c",
-        "tty; stty size; trap 'echo caught; exit 7' INT; echo ready; while :; do sleep 1; done",
-    ]);
+        &[
+            BUSYBOX,
+            "sh",
+            "-c",
+            "tty; stty size; trap 'echo caught; exit 7' INT; echo ready; while :; do sleep 1; done",
+        ],
+    );
     let mut script = Command::new("script")
         .args([
             "-q",
@@ -155,16 +168,7 @@ fn exec_runs_commands_in_the_running_container() {
             "-c",
             &format!(
                 "{} > {}",
-                shell_line(&[
-                    env!("CARGO_BIN_EXE_mcp"),
-                    "--config",
-                    &config.to_string_lossy(),
-                    "exec",
-                    &name,
-                    "--",
-                    BUSYBOX,
-                    "tty",
-                ]),
+                exec_line(&config, &name, &[BUSYBOX, "tty"]),
                 out_file.display()
             ),
             "/dev/null",

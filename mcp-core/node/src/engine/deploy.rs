@@ -18,7 +18,7 @@ use mcp_model::view::{ComponentChange, DesiredState, DnsRecord, NodeRole, Report
 
 use super::containers::{NEXT_SUFFIX, PARKED_SUFFIX};
 use super::journal::Journal;
-use super::preview::{ContainerAction, lease_request, lease_requests};
+use super::preview::{ContainerAction, lease_request, lease_requests, removed_components};
 use super::revisions::Release;
 use super::undo::Undo;
 use super::{Engine, EngineError, Result, assignment, naming, routing, step_err};
@@ -536,19 +536,17 @@ impl<'e> DeployPlan<'e> {
 
     /// Containers of components no longer in the definition go after the commit.
     fn drop_removed_components(&mut self) {
-        let Some(previous) = &self.previous else {
-            return;
-        };
-        for old in &previous.components {
-            if !self
-                .components
-                .iter()
-                .any(|n| n.container_name == old.container_name)
-            {
-                self.parked.push(old.container_name.clone());
-                self.report
-                    .push(&old.container_name, ComponentChange::Removed);
-            }
+        let kept: Vec<&str> = self
+            .components
+            .iter()
+            .map(|c| c.container_name.as_str())
+            .collect();
+        let removed: Vec<String> = removed_components(self.previous.as_ref(), &kept)
+            .map(|old| old.container_name.clone())
+            .collect();
+        for name in removed {
+            self.report.push(&name, ComponentChange::Removed);
+            self.parked.push(name);
         }
     }
 

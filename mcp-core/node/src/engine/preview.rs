@@ -22,7 +22,7 @@ use mcp_model::view::{
 use super::{Engine, Result, step_err};
 use crate::certs::Freshness;
 use crate::proxy::ProxyRoute;
-use crate::registry::ServiceRecord;
+use crate::registry::{ComponentRecord, ServiceRecord};
 use crate::runtime::{ContainerInfo, ContainerSpec, ContainerState, RuntimeError};
 
 /// What the containers step does with one component's container: the one
@@ -347,22 +347,34 @@ fn renew_ports(component: &str, leases: &mut [PortLease], ports: &mut [PlannedIt
 
 /// The containers of components the definition no longer has: removed.
 fn push_removed(previous: &Option<ServiceRecord>, preview: &mut DeployPreview) {
-    for old in previous.iter().flat_map(|p| &p.components) {
-        if !preview
-            .components
-            .iter()
-            .any(|c| c.container == old.container_name)
-        {
-            preview.components.push(PlannedComponent {
-                container: old.container_name.clone(),
-                component: old.name.clone(),
-                change: ComponentChange::Removed,
-                reason: "not in the definition".into(),
-                beside: false,
-                pull: false,
-            });
-        }
-    }
+    let kept: Vec<&str> = preview
+        .components
+        .iter()
+        .map(|c| c.container.as_str())
+        .collect();
+    let removed: Vec<PlannedComponent> = removed_components(previous.as_ref(), &kept)
+        .map(|old| PlannedComponent {
+            container: old.container_name.clone(),
+            component: old.name.clone(),
+            change: ComponentChange::Removed,
+            reason: "not in the definition".into(),
+            beside: false,
+            pull: false,
+        })
+        .collect();
+    preview.components.extend(removed);
+}
+
+/// The components `previous` recorded whose containers are not among `kept`
+/// (the containers the new definition has): the deploy removes them.
+pub(super) fn removed_components<'a>(
+    previous: Option<&'a ServiceRecord>,
+    kept: &'a [&str],
+) -> impl Iterator<Item = &'a ComponentRecord> + 'a {
+    previous
+        .into_iter()
+        .flat_map(|p| &p.components)
+        .filter(move |old| !kept.contains(&old.container_name.as_str()))
 }
 
 /// Why `action` for the container `spec` describes.

@@ -95,14 +95,6 @@ impl EventStream {
     pub fn stopper(&self) -> EventStopper {
         self.child.clone()
     }
-
-    /// A stream of `events` (fakes, tests).
-    pub fn of_iter(events: impl Iterator<Item = RuntimeEvent> + Send + 'static) -> Self {
-        EventStream {
-            child: EventStopper::default(),
-            lines: Box::new(events),
-        }
-    }
 }
 
 /// One line of `podman events --format json`; `None` for what is not a

@@ -53,8 +53,6 @@ pub enum Op {
     Inspect,
     /// `list`.
     List,
-    /// `events`.
-    Events,
 }
 
 /// One call the fake received.
@@ -116,8 +114,6 @@ struct State {
     /// Containers that exit as soon as they start.
     crashing: BTreeSet<String>,
     next_id: u64,
-    /// The event streams handed out, each fed by [`FakeRuntime::emit`].
-    followers: Vec<std::sync::mpsc::Sender<super::RuntimeEvent>>,
 }
 
 /// The fake container runtime.
@@ -208,27 +204,6 @@ impl FakeRuntime {
             h.set_running(false);
             h.info.exit_code = 1;
         }
-    }
-
-    /// Tells every event stream that `status` happened to container `name`.
-    pub fn emit(&self, name: &str, status: &str) {
-        let mut s = self.lock();
-        let labels = s
-            .containers
-            .get(name)
-            .map(|h| h.info.labels.clone())
-            .unwrap_or_default();
-        let event = super::RuntimeEvent {
-            container: name.to_owned(),
-            status: status.to_owned(),
-            labels,
-        };
-        s.followers.retain(|f| f.send(event.clone()).is_ok());
-    }
-
-    /// Ends every event stream handed out, as a runtime whose stream broke.
-    pub fn break_events(&self) {
-        self.lock().followers.clear();
     }
 
     /// Records the call; the error a trap set for it, if any.
@@ -459,13 +434,6 @@ impl ContainerRuntime for FakeRuntime {
 
     fn describe(&self) -> Result<String, RuntimeError> {
         Ok("fake runtime".into())
-    }
-
-    fn events(&self) -> Result<super::EventStream, RuntimeError> {
-        self.called(Op::Events, "")?;
-        let (tx, rx) = std::sync::mpsc::channel();
-        self.lock().followers.push(tx);
-        Ok(super::EventStream::of_iter(rx.into_iter()))
     }
 }
 
