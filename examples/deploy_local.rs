@@ -21,7 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     // The test bed's engine runs a node of its own name, so its containers carry a
     // label no other run shares.
-    def.node = bed.node().to_owned();
+    def.node = Some(bed.node().to_owned());
     let def = ValidatedDefinition::new(def)?;
     let engine = bed.engine();
 

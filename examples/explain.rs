@@ -19,7 +19,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let conventions = Conventions::default();
     for def in &defs {
         let service = def.resolve(&conventions);
-        println!("{} on node {}", service.name, service.node);
+        println!(
+            "{} on node {}",
+            service.name,
+            service.node.as_deref().unwrap_or("(to be placed)")
+        );
         for c in &service.components {
             let requests: Vec<LeaseRequest> = c
                 .routes

@@ -65,6 +65,14 @@ pub(crate) fn report(verb: &str, r: &Report) {
 
 /// A deploy: its report, the edge routes serving it, and unrouted hostnames.
 pub(crate) fn deployed(d: &Deployed) {
+    if let Some(p) = &d.placement {
+        let written = if p.written {
+            " (written into its definition)"
+        } else {
+            ""
+        };
+        output::line(&format!("{}: {p}{written}", p.service));
+    }
     report("deployed", &d.report);
     for s in &d.edges {
         output::line(&format!(
@@ -613,7 +621,7 @@ pub(crate) fn resolved(s: &ResolvedService) {
     output::line(&format!(
         "service  {} (node {}, tier {}, {})",
         s.name,
-        s.node,
+        s.node.as_deref().unwrap_or("not placed yet"),
         s.tier.as_str(),
         if s.active { "active" } else { "inactive" }
     ));

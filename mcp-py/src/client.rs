@@ -131,9 +131,9 @@ impl Client {
     /// Deploys the service (a name in the services directory, or a file).
     fn deploy(&self, py: Python<'_>, service: &str) -> PyResult<Deployed> {
         let (fleet, rt) = (&self.fleet, &self.rt);
-        let (_, def, warnings) = fleet.definition_with_warnings(service).py_err(py)?;
+        let (path, def, warnings) = fleet.definition_with_warnings(service).py_err(py)?;
         crate::spec::deprecations(py, &warnings)?;
-        py.detach(|| rt.block_on(fleet.deploy(&def)))
+        py.detach(|| rt.block_on(fleet.deploy_file(&path, def)))
             .py_err(py)
             .map(Deployed)
     }
@@ -493,8 +493,11 @@ impl Client {
         Fut: std::future::Future<Output = Result<T, mcp_core::fleet::Error>> + Send,
     {
         let (_, def) = self.fleet.definition(service).py_err(py)?;
+        let node = mcp_core::fleet::placement::placed_node(&def)
+            .map_err(mcp_core::fleet::Error::from)
+            .py_err(py)?;
         let text = def.to_toml();
-        self.on_node(py, &def.node, |c| f(c, text))
+        self.on_node(py, node, |c| f(c, text))
     }
 }
 

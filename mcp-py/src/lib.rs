@@ -48,6 +48,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<records::EdgeRoute>()?;
     m.add_class::<records::MigrateStep>()?;
     m.add_class::<records::Deployed>()?;
+    m.add_class::<records::Placement>()?;
     m.add_class::<records::RolledBack>()?;
     m.add_class::<records::Revision>()?;
     m.add_class::<records::RevisionImage>()?;

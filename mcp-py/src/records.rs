@@ -233,7 +233,7 @@ record!(
     /// A service with every convention applied: what the agent deploys.
     ResolvedService(mcp_core::spec::ResolvedService) {
         name: String = |s| s.name.clone();
-        node: String = |s| s.node.clone();
+        node: Option<String> = |s| s.node.clone();
         tier: String = |s| s.tier.as_str().to_owned();
         active: bool = |s| s.active;
         source_path: String = |s| s.source_path.clone();
@@ -275,6 +275,23 @@ view!(
         edges: Vec<EdgeRoute> = |d| d.edges.iter().cloned().map(EdgeRoute).collect();
         /// Public hostnames nothing routes (the fleet has no edge node).
         unrouted: Vec<String> = |d| d.unrouted.clone();
+        /// Where it was placed, when its definition named no node.
+        placement: Option<Placement> = |d| d.placement.clone().map(Placement);
+    }
+);
+
+view!(
+    /// The compute node chosen for a `worker` service naming no node, and the
+    /// capacity it was chosen by.
+    Placement(mcp_core::view::Placement) {
+        service: String = |p| p.service.clone();
+        node: String = |p| p.node.clone();
+        memory_available_bytes: u64 = |p| p.memory_available_bytes;
+        cpus: u32 = |p| p.cpus;
+        load_average: f64 = |p| p.load_average;
+        containers: u32 = |p| p.containers;
+        /// Whether the choice was written into the definition's file.
+        written: bool = |p| p.written;
     }
 );
 
@@ -515,6 +532,7 @@ view!(
         cpus: u32 = |n| n.cpus;
         memory_bytes: u64 = |n| n.memory_bytes;
         memory_available_bytes: u64 = |n| n.memory_available_bytes;
+        load_average: f64 = |n| n.load_average;
         disk_free_bytes: u64 = |n| n.disk_free_bytes;
         ports_leased: u32 = |n| n.ports_leased;
         ports_total: u32 = |n| n.ports_total;

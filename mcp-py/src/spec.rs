@@ -57,7 +57,7 @@ impl ServiceDefinition {
     }
 
     #[getter]
-    fn node(&self) -> String {
+    fn node(&self) -> Option<String> {
         self.def.node.clone()
     }
 

@@ -21,10 +21,13 @@ pub(crate) enum Op {
 }
 
 pub(crate) async fn deploy(ctx: &Context, service: &str) -> Outcome {
-    let (_, def, warnings) = ctx.fleet.definition_with_warnings(service)?;
+    let (path, def, warnings) = ctx.fleet.definition_with_warnings(service)?;
     render::definition_warnings(&warnings);
-    let spinner = Spinner::start(&format!("deploying {} on {}", def.name, def.node));
-    let deployed = ctx.fleet.deploy(&def).await;
+    let spinner = Spinner::start(&match &def.node {
+        Some(node) => format!("deploying {} on {node}", def.name),
+        None => format!("placing and deploying {}", def.name),
+    });
+    let deployed = ctx.fleet.deploy_file(&path, def).await;
     drop(spinner);
     let deployed = deployed?;
     if ctx.json {
@@ -37,12 +40,9 @@ pub(crate) async fn deploy(ctx: &Context, service: &str) -> Outcome {
 
 pub(crate) async fn adopt(ctx: &Context, a: &ServiceArg) -> Outcome {
     let (_, def) = ctx.fleet.definition(&a.service)?;
-    let report = ctx
-        .fleet
-        .client(&def.node)
-        .await?
-        .adopt(&def.to_toml())
-        .await?;
+    let node =
+        mcp_core::fleet::placement::placed_node(&def).map_err(mcp_core::fleet::Error::from)?;
+    let report = ctx.fleet.client(node).await?.adopt(&def.to_toml()).await?;
     show_report(ctx, "adopted", &report);
     Ok(ExitStatus::Success)
 }

@@ -16,6 +16,7 @@ use mcp_platform::podman::PodmanError;
 use crate::builder::BuildError;
 use crate::client::ApiError;
 use crate::migrate::MigrateError;
+use crate::placement::PlacementError;
 use crate::provision::ProvisionError;
 use crate::public::EdgeError;
 use crate::ssh::SshError;
@@ -66,6 +67,9 @@ pub enum Error {
     /// A migration stopped (and what was put back).
     #[error(transparent)]
     Migrate(#[from] MigrateError),
+    /// A service could not be placed, or names no node.
+    #[error(transparent)]
+    Placement(#[from] PlacementError),
     /// A service that was deployed does not run.
     #[error("{0}")]
     NotRunning(String),
@@ -95,6 +99,7 @@ impl Error {
             Error::Provision(e) => e.kind(),
             Error::Ssh(e) => e.kind(),
             Error::Migrate(e) => e.kind(),
+            Error::Placement(e) => e.kind(),
             Error::NotRunning(_) => ErrorKind::FailedPrecondition,
             Error::NotConfigured(_) => ErrorKind::NotConfigured,
             Error::TimedOut(_) => ErrorKind::Unavailable,

@@ -122,7 +122,8 @@ impl Fleet {
         }
         let path = self.definition_path(service);
         if path.is_file() {
-            return Ok(ServiceDefinition::load(&path)?.node);
+            let def = ServiceDefinition::load(&path)?;
+            return Ok(crate::placement::placed_node(&def)?.to_owned());
         }
         self.configured()?;
         match self.config.nodes.as_slice() {

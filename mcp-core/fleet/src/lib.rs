@@ -14,6 +14,8 @@
 //!   service's revisions, rolling back to one, restoring a snapshot of its data.
 //! * [`exec`]: a command in a service's running container.
 //! * [`migrate`]: moving a service to another node with its data.
+//! * [`placement`]: putting a `worker` service that names no node on the
+//!   compute node with the most free capacity.
 //! * [`provision`] over [`ssh`]: making a Debian host a node, upgrading agents.
 //! * [`builder`]: building and pushing a service's images.
 #![deny(missing_docs)]
@@ -26,6 +28,7 @@ pub mod fleet;
 pub mod login;
 pub mod migrate;
 pub mod observe;
+pub mod placement;
 pub mod provision;
 pub mod public;
 pub mod releases;

@@ -117,12 +117,13 @@ impl<'f> Migration<'f> {
         progress: MigrateProgress<'f>,
     ) -> Result<Migration<'f>, crate::Error> {
         let (path, def) = fleet.definition(service)?;
+        let from = crate::placement::placed_node(&def)?.to_owned();
         let target = fleet.config().node(to, fleet.path())?;
         let invalid = |path: &std::path::Path, message: String| ConfigError::Invalid {
             path: path.to_owned(),
             message,
         };
-        if def.node == to {
+        if from == to {
             return Err(invalid(&path, format!("{} already runs on {to}", def.name)).into());
         }
         if target.role == Some(mcp_model::view::NodeRole::Edge) {
@@ -130,19 +131,19 @@ impl<'f> Migration<'f> {
             return Err(invalid(fleet.path(), message).into());
         }
         let mut moved = def.clone();
-        moved.node = to.to_owned();
+        moved.node = Some(to.to_owned());
         let edge_to = fleet.edge_requests(&moved, to)?;
-        let edge_back = fleet.edge_requests(&def, &def.node)?;
+        let edge_back = fleet.edge_requests(&def, &from)?;
         if !fleet.edge_nodes().is_empty() {
             fleet.check_edge_routes(&edge_to).await?;
         }
         Ok(Migration {
-            src: fleet.client(&def.node).await?,
+            src: fleet.client(&from).await?,
             dst: fleet.client(to).await?,
             fleet,
             path,
             name: def.name.clone(),
-            from: def.node.clone(),
+            from,
             to: to.to_owned(),
             force,
             moved,
@@ -337,7 +338,7 @@ impl Fleet {
         self.config().node(from, self.path())?;
         let services: Vec<String> = mcp_model::spec::load_dir(&self.config().services_dir())?
             .into_iter()
-            .filter(|d| d.node == from)
+            .filter(|d| d.node.as_deref() == Some(from))
             .map(|d| d.name)
             .collect();
         let mut moved = Vec::new();

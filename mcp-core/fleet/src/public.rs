@@ -12,8 +12,8 @@ use crate::fleet::Fleet;
 use crate::results::{NodeFailure, NodeResults};
 use mcp_model::config::ConfigError;
 use mcp_model::spec::ServiceDefinition;
-use mcp_model::view::NodeRole;
 use mcp_model::view::{EdgeRouteRequest, EdgeRouteStatus, Report, SyncAction, SyncItem};
+use mcp_model::view::{NodeRole, Placement};
 
 /// The edge proxies' listener for public traffic.
 pub const PUBLIC_LISTENER: &str = ":443";
@@ -48,7 +48,7 @@ pub struct EdgeOutcome {
 }
 
 /// A deploy of a service and its edge routes.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Deployed {
     /// The compute node's report.
     #[serde(flatten)]
@@ -57,6 +57,8 @@ pub struct Deployed {
     pub edges: Vec<EdgeRouteStatus>,
     /// Public hostnames nothing routes (the fleet has no edge node).
     pub unrouted: Vec<String>,
+    /// Where the service was placed, when its definition named no node.
+    pub placement: Option<Placement>,
 }
 
 /// An undeploy of a service and of its edge routes.
@@ -239,15 +241,45 @@ impl Fleet {
     /// deploy, the service is undeployed again and the other edge routes removed;
     /// after a redeploy the new version stays (edge routes point at the node's
     /// proxy, which did not move) and the edge failure is reported.
+    ///
+    /// A `worker` definition naming no node is placed first
+    /// ([`Fleet::place`]), here without writing the choice anywhere: deploy a
+    /// file with [`Fleet::deploy_file`] so that it stays placed.
     pub async fn deploy(&self, def: &ServiceDefinition) -> Result<Deployed, crate::Error> {
-        let requests = self.edge_requests(def, &def.node)?;
+        let mut def = def.clone();
+        let placement = self.place(&mut def, None, false).await?;
+        self.deploy_placed(&def, placement).await
+    }
+
+    /// [`Fleet::deploy`] of the definition read from `path`: when it names no
+    /// node, the node chosen is written into the file (comments and layout
+    /// kept) before the deploy, so the service stays where it was put.
+    pub async fn deploy_file(
+        &self,
+        path: &std::path::Path,
+        mut def: ServiceDefinition,
+    ) -> Result<Deployed, crate::Error> {
+        let placement = self.place(&mut def, Some(path), false).await?;
+        self.deploy_placed(&def, placement).await
+    }
+
+    async fn deploy_placed(
+        &self,
+        def: &ServiceDefinition,
+        placement: Option<Placement>,
+    ) -> Result<Deployed, crate::Error> {
+        let node = crate::placement::placed_node(def)?;
+        let requests = self.edge_requests(def, node)?;
         if !self.edge_nodes().is_empty() {
             self.check_edge_routes(&requests).await?;
         }
-        let mut compute = self.client(&def.node).await?;
+        let mut compute = self.client(node).await?;
         let report = compute.deploy(&def.to_toml()).await?;
-        self.follow_on_edges(def, &mut compute, report, &requests)
-            .await
+        let mut deployed = self
+            .follow_on_edges(def, &mut compute, report, &requests)
+            .await?;
+        deployed.placement = placement;
+        Ok(deployed)
     }
 
     /// After the compute node deployed `def` (`report`): every edge node routes
@@ -277,6 +309,7 @@ impl Fleet {
                 report,
                 edges: Vec::new(),
                 unrouted: requests.iter().map(|r| r.hostname.clone()).collect(),
+                placement: None,
             });
         }
         let mut routes = Vec::new();
@@ -294,7 +327,7 @@ impl Fleet {
                 let _ = self.remove_edge_routes(&def.name).await;
                 return Err(edge_error(
                     &node,
-                    &format!("setup (the deploy on {} was undone)", def.node),
+                    &format!("setup (the deploy on {} was undone)", report.node),
                     e,
                 ));
             }
@@ -302,7 +335,7 @@ impl Fleet {
                 &node,
                 &format!(
                     "setup (the new version runs on {}; run the deploy again)",
-                    def.node
+                    report.node
                 ),
                 e,
             ));
@@ -311,6 +344,7 @@ impl Fleet {
             report,
             edges: routes,
             unrouted: Vec::new(),
+            placement: None,
         })
     }
 
@@ -428,7 +462,7 @@ impl Fleet {
                         ));
                     }
                 }
-                SyncAction::Build | SyncAction::Stop | SyncAction::Edge => {}
+                SyncAction::Build | SyncAction::Stop | SyncAction::Edge | SyncAction::Place => {}
             }
         }
         out

@@ -16,7 +16,7 @@ use crate::public::Deployed;
 /// A rollback: the compute node's deploy of the revision brought back (with its
 /// own revision number in the report), the edge routes that follow it, and
 /// what became of the definition file.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RolledBack {
     /// The deploy, as `mcp deploy` reports it.
     #[serde(flatten)]
@@ -54,7 +54,7 @@ impl Fleet {
     ) -> Result<DeployPreview, crate::Error> {
         mcp_model::names::ServiceName::parse(&def.name)?;
         Ok(self
-            .client(&def.node)
+            .client(crate::placement::placed_node(def)?)
             .await?
             .plan_deploy(&def.to_toml(), show_env)
             .await?)

@@ -1,4 +1,5 @@
-//! `mcp sync`: every definition of the services directory sent to its node (all
+//! `mcp sync`: every definition of the services directory placed when it names
+//! no node, then sent to its node (all
 //! nodes at once) and applied there, or only planned. Images a registry lacks are
 //! built first, when the service's source tree can build them; public services'
 //! edge routes follow; with prune, services without a definition go, and their
@@ -11,11 +12,14 @@ use mcp_model::view::{SyncAction, SyncItem};
 
 use crate::builder::{BuildError, run_build};
 use crate::fleet::Fleet;
+use crate::placement::placed_node;
 use crate::results::NodeResults;
 
 impl Fleet {
     /// Sends every definition of the services directory to its node (all nodes at
-    /// once) and applies it, or only plans with `dry_run`. First, every component's
+    /// once) and applies it, or only plans with `dry_run`. First, definitions
+    /// naming no node are placed ([`Fleet::place`]; a `place` item each, the
+    /// files written unless `dry_run`). Then every component's
     /// image is looked up in its registry: a missing one is built and pushed from
     /// the service's source tree (a `build` item), or, with no source, reported as an
     /// error telling the operator to build it first; other services proceed. With
@@ -26,7 +30,8 @@ impl Fleet {
         dry_run: bool,
         prune: bool,
     ) -> Result<NodeResults<Vec<SyncItem>>, crate::Error> {
-        let defs = mcp_model::spec::load_dir(&self.config().services_dir())?;
+        let mut defs = mcp_model::spec::load_dir(&self.config().services_dir())?;
+        let placements = self.place_all(&mut defs, dry_run).await?;
         let mut by_node: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut builds: BTreeMap<String, Vec<SyncItem>> = BTreeMap::new();
         let registry = mcp_platform::images::ImageRegistry::new(self.registry_settings()?);
@@ -34,17 +39,29 @@ impl Fleet {
         // the sync before anything changes.
         if !self.edge_nodes().is_empty() {
             for d in &defs {
-                self.check_edge_routes(&self.edge_requests(d, &d.node)?)
+                self.check_edge_routes(&self.edge_requests(d, placed_node(d)?)?)
                     .await?;
             }
         }
+        for p in placements {
+            builds.entry(p.node.clone()).or_default().push(SyncItem {
+                service: p.service.clone(),
+                action: SyncAction::Place,
+                reason: p.to_string(),
+                error: None,
+            });
+        }
         for d in &defs {
-            self.config().node(&d.node, self.path())?;
+            let node = placed_node(d)?;
+            self.config().node(node, self.path())?;
             builds
-                .entry(d.node.clone())
+                .entry(node.to_owned())
                 .or_default()
                 .extend(self.ensure_images(d, &registry, dry_run).await);
-            by_node.entry(d.node.clone()).or_default().push(d.to_toml());
+            by_node
+                .entry(node.to_owned())
+                .or_default()
+                .push(d.to_toml());
         }
         // With prune, every node is asked: one left without definitions must still
         // undeploy what it runs.

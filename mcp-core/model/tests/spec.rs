@@ -119,7 +119,6 @@ hostname = "-bad-.example.net"
     assert_eq!(
         summary(text),
         [
-            (1, 1, "node".into(), Rule::Required),
             (1, 8, "name".into(), Rule::Name),
             (2, 8, "tier".into(), Rule::Tier),
             (3, 11, "version".into(), Rule::PinnedVersion),
@@ -142,14 +141,14 @@ hostname = "-bad-.example.net"
     );
     let p = problems(text);
     assert!(
-        p[4].message.contains("did you mean `image`?"),
+        p[3].message.contains("did you mean `image`?"),
         "{}",
-        p[4].message
+        p[3].message
     );
     assert!(
-        p[7].message.contains("write it in lowercase"),
+        p[6].message.contains("write it in lowercase"),
         "{}",
-        p[7].message
+        p[6].message
     );
 }
 
@@ -663,7 +662,6 @@ fn directories_report_every_file_and_set_level_problems() {
         got,
         [
             ("bad.toml".into(), Rule::Required),
-            ("bad.toml".into(), Rule::Required),
             ("other.toml".into(), Rule::UniqueService),
             ("other.toml".into(), Rule::FileName),
         ]
@@ -793,4 +791,33 @@ ready_after = 5
         "components[api].image localhost/web:v0.2.0 → localhost/web:v0.1.0; \
          components[api].ready_after = 5; components[api].env.MODE changed; 1 more"
     );
+}
+
+#[test]
+fn a_worker_may_leave_its_node_to_placement_a_core_service_may_not() {
+    let unplaced = MINIMAL.replace("node = \"rift\"\n", "");
+    assert_ne!(unplaced, MINIMAL, "MINIMAL names its node");
+    let def = ServiceDefinition::parse(&unplaced, None).expect("a worker without a node");
+    assert_eq!(def.node, None);
+    assert!(!def.to_toml().contains("node"), "{}", def.to_toml());
+    let core = format!("tier = \"core\"\n{unplaced}");
+    assert_eq!(
+        summary(&core),
+        [(1, 1, "node".into(), Rule::Required)],
+        "a core service names its node"
+    );
+    let empty = MINIMAL.replace("node = \"rift\"", "node = \"\"");
+    assert_eq!(summary(&empty)[0].3, Rule::Required);
+}
+
+#[test]
+fn placing_writes_the_node_after_the_name_keeping_the_rest() {
+    let text = "# the notes service\nname = \"myservice\"\n# placed by mcp\ntier = \"worker\" # anywhere\n\n[[components]]\nname = \"api\"\nimage = \"r.example/x:v1.0.0\"\n";
+    let mut ed = DefinitionEditor::from_text(text, None).expect("parse");
+    ed.set_node("b").expect("set");
+    assert_eq!(
+        ed.to_text(),
+        "# the notes service\nname = \"myservice\"\nnode = \"b\"\n# placed by mcp\ntier = \"worker\" # anywhere\n\n[[components]]\nname = \"api\"\nimage = \"r.example/x:v1.0.0\"\n"
+    );
+    assert_eq!(ed.definition().node.as_deref(), Some("b"));
 }

@@ -107,7 +107,7 @@ fn definition() -> impl Strategy<Value = ServiceDefinition> {
                     .collect();
                 ServiceDefinition {
                     name: name.clone(),
-                    node: node.clone(),
+                    node: Some(node.clone()),
                     tier,
                     active,
                     path: path.clone(),

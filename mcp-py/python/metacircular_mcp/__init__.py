@@ -24,6 +24,7 @@ from metacircular_mcp._native import (
     ConnectionError,
     DeployPreview,
     Deployed,
+    Placement,
     Desired,
     DnsRecord,
     EdgeRoute,
@@ -66,7 +67,7 @@ from metacircular_mcp._native import (
 __all__ = [
     "Action", "AgentError", "AsyncClient", "AuthError", "Certificate", "ChangedComponent",
     "Client", "Component", "ComponentStatus",
-    "ConnectionError", "DeployPreview", "Deployed", "Desired", "DnsRecord", "EdgeRoute", "Event", "EventIterator",
+    "ConnectionError", "DeployPreview", "Deployed", "Placement", "Desired", "DnsRecord", "EdgeRoute", "Event", "EventIterator",
     "ExecResult", "FieldChange", "LogIterator",
     "LogLine", "McpError", "MigrateStep", "NodeInfo", "NotFound", "Observed", "PlannedComponent", "PlannedItem",
     "PortAssignment", "PortLease", "PortPlanner", "Problem",

@@ -101,7 +101,7 @@ vocabulary!(encode_role, decode_role, NodeRole, v1::NodeRole, "node role" {
 });
 vocabulary!(encode_action, decode_action, SyncAction, v1::SyncAction, "sync action" {
     Build <=> Build, Deploy <=> Deploy, Redeploy <=> Redeploy, Stop <=> Stop, Start <=> Start,
-    Undeploy <=> Undeploy, Unchanged <=> Unchanged, Edge <=> Edge,
+    Undeploy <=> Undeploy, Unchanged <=> Unchanged, Edge <=> Edge, Place <=> Place,
 });
 vocabulary!(encode_mode, decode_mode, Mode, v1::Mode, "route mode" {
     L4 <=> L4, L7 <=> L7,
@@ -405,6 +405,7 @@ pub fn encode_node(n: &NodeInfo) -> v1::NodeStatusResponse {
         ports_total: n.ports_total,
         role: encode_role(n.role),
         build: n.build.clone(),
+        load_average: n.load_average,
     }
 }
 
@@ -426,6 +427,7 @@ pub fn decode_node(n: v1::NodeStatusResponse) -> Result<NodeInfo> {
         ports_leased: n.ports_leased,
         ports_total: n.ports_total,
         build: n.build,
+        load_average: n.load_average,
     })
 }
 

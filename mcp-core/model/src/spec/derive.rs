@@ -51,8 +51,8 @@ impl Default for Conventions {
 pub struct ResolvedService {
     /// Service name.
     pub name: String,
-    /// Target node.
-    pub node: String,
+    /// Target node (`None` until a worker service is placed).
+    pub node: Option<String>,
     /// Placement tier (`worker` when not given).
     pub tier: Tier,
     /// Whether MCP keeps it running.

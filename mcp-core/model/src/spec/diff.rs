@@ -92,7 +92,7 @@ fn is_whole(field: &str) -> bool {
 pub fn diff(old: &ServiceDefinition, new: &ServiceDefinition) -> DefinitionDiff {
     let mut out = Changes::default();
     out.value("name", Some(&old.name), Some(&new.name));
-    out.value("node", Some(&old.node), Some(&new.node));
+    out.value("node", old.node.as_ref(), new.node.as_ref());
     out.value(
         "tier",
         old.tier.map(|t| t.as_str()),

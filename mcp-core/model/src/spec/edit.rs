@@ -97,11 +97,26 @@ impl DefinitionEditor {
         })
     }
 
-    /// Sets the node the service runs on (after a migration).
+    /// Sets the node the service runs on (after a placement or a migration):
+    /// in place when the file names one, else on the line after `name`.
     pub fn set_node(&mut self, node: &str) -> Result<(), SpecError> {
         self.edit(|doc| {
             let table = doc.as_table_mut();
-            set_preserving_decor(table, "node", node);
+            if table.contains_key("node") {
+                set_preserving_decor(table, "node", node);
+                return;
+            }
+            let after: Vec<String> = table
+                .iter()
+                .map(|(k, _)| k.to_owned())
+                .skip_while(|k| k != "name")
+                .skip(1)
+                .collect();
+            let moved: Vec<_> = after.iter().filter_map(|k| table.remove_entry(k)).collect();
+            table.insert("node", value(node));
+            for (key, item) in moved {
+                table.insert_formatted(&key, item);
+            }
         })
     }
 
@@ -231,7 +246,7 @@ fn set_preserving_decor(t: &mut toml_edit::Table, key: &str, new: &str) {
 /// Edits `doc` (which parses to `old`) towards `new`, field by field.
 fn match_document(doc: &mut DocumentMut, old: &ServiceDefinition, new: &ServiceDefinition) {
     let top = doc.as_table_mut();
-    set_scalar(top, "node", Some(new.node.as_str()));
+    set_scalar(top, "node", new.node.as_deref());
     set_scalar(top, "tier", new.tier.map(|t| t.as_str()));
     set_scalar(top, "path", new.path.as_deref());
     set_scalar(top, "version", new.version.as_deref());

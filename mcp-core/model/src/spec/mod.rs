@@ -61,9 +61,12 @@ use crate::ErrorKind;
 pub struct ServiceDefinition {
     /// Service name: drives `/srv/<name>`, the default hostname and image names.
     pub name: String,
-    /// The node the service runs on (a name from the CLI's `[[nodes]]`).
-    pub node: String,
-    /// Placement tier (`core` or `worker`); informational until a master places services.
+    /// The node the service runs on (a name from the CLI's `[[nodes]]`); `None`
+    /// for a `worker` service not placed yet: the operator's side places it
+    /// on a compute node and writes the choice into the file (`Fleet::place`).
+    pub node: Option<String>,
+    /// Placement tier (`core` or `worker`, `worker` when absent): a `core`
+    /// service names its node; a `worker` service may leave it to placement.
     pub tier: Option<Tier>,
     /// Whether MCP keeps the service running. Defaults to `true`.
     pub active: bool,

@@ -152,7 +152,7 @@ impl Walker<'_, '_> {
         }
         ServiceDefinition {
             name: self.required_str(t, "name", "name"),
-            node: self.required_str(t, "node", "node"),
+            node: self.string(t, "node", "node"),
             tier: self
                 .string(t, "tier", "tier")
                 .and_then(|s| match s.as_str() {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::derive;
 use super::image::{ImageRef, is_pinned_version};
 use super::problem::{Problem, Rule, Sink};
-use super::{Component, ServiceDefinition};
+use super::{Component, ServiceDefinition, Tier};
 use crate::names;
 use crate::text::quoted;
 
@@ -16,18 +16,24 @@ const RESTART_POLICIES: &[&str] = &["no", "always", "on-failure", "unless-stoppe
 pub(super) fn check(def: &ServiceDefinition, sink: &mut Sink<'_>) {
     label(sink, "name", &def.name, "service name");
     if !sink.flagged("node") {
-        if def.node.is_empty() {
-            sink.report("node", Rule::Required, "missing required field `node`");
-        } else if !names::is_node_name(&def.node) {
-            sink.report(
+        match def.node.as_deref() {
+            None if def.tier == Some(Tier::Core) => sink.report(
+                "node",
+                Rule::Required,
+                "a tier = \"core\" service names its node; only worker services are placed by mcp",
+            ),
+            None => {}
+            Some("") => sink.report("node", Rule::Required, "node must not be empty"),
+            Some(node) if !names::is_node_name(node) => sink.report(
                 "node",
                 Rule::Name,
                 format!(
                     "node {} is not a node name ({})",
-                    quoted(&def.node),
+                    quoted(node),
                     names::NODE_NAME_RULE
                 ),
-            );
+            ),
+            Some(_) => {}
         }
     }
     if let Some(path) = &def.path

@@ -9,7 +9,9 @@ use super::{Component, Route, ServiceDefinition};
 pub(super) fn to_toml(def: &ServiceDefinition) -> String {
     let mut doc = DocumentMut::new();
     doc["name"] = value(&def.name);
-    doc["node"] = value(&def.node);
+    if let Some(n) = &def.node {
+        doc["node"] = value(n);
+    }
     if let Some(t) = def.tier {
         doc["tier"] = value(t.as_str());
     }

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 /// A node's identity and capacity.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NodeInfo {
     /// Node name.
     pub node: String,
@@ -28,6 +28,8 @@ pub struct NodeInfo {
     pub memory_bytes: u64,
     /// Memory available, bytes.
     pub memory_available_bytes: u64,
+    /// The 1-minute load average: runnable tasks, comparable with `cpus`.
+    pub load_average: f64,
     /// Free disk under the data root, bytes.
     pub disk_free_bytes: u64,
     /// Host ports leased.

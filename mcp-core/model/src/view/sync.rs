@@ -22,6 +22,9 @@ crate::words! {
         /// A public service's edge routes set up or removed on the edge nodes (done by
         /// the operator's side).
         Edge => "edge",
+        /// A `worker` service naming no node placed on a compute node (done by
+        /// the operator's side).
+        Place => "place",
     }
 }
 

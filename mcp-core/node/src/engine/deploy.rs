@@ -86,6 +86,22 @@ impl Engine {
         }
     }
 
+    /// `Ok` when `def` names this node; a definition for another node, or
+    /// naming none (not placed), is refused.
+    pub(super) fn check_node(&self, def: &ServiceDefinition) -> Result<()> {
+        match def.node.as_deref() {
+            Some(n) if n == self.config.node => Ok(()),
+            Some(n) => Err(EngineError::WrongNode {
+                service: def.name.clone(),
+                wanted: n.to_owned(),
+                this: self.config.node.clone(),
+            }),
+            None => Err(EngineError::NotPlaced {
+                service: def.name.clone(),
+            }),
+        }
+    }
+
     /// Step validate (the definition's own rules hold: it is a
     /// [`ValidatedDefinition`]): this node, this node's role, the host policy,
     /// and no container name or hostname another service holds. Nothing is
@@ -97,13 +113,7 @@ impl Engine {
         resolved: &ResolvedService,
     ) -> Result<Option<ServiceRecord>> {
         let fail = step_err("deploy", &def.name, Step::Validate);
-        if def.node != self.config.node {
-            return Err(EngineError::WrongNode {
-                service: def.name.clone(),
-                wanted: def.node.clone(),
-                this: self.config.node.clone(),
-            });
-        }
+        self.check_node(def)?;
         if self.config.role == NodeRole::Edge {
             let node = self.config.node.clone();
             return Err(fail(

@@ -31,6 +31,13 @@ pub enum EngineError {
         /// This node.
         this: String,
     },
+    /// The definition names no node: the operator's side places a `worker`
+    /// service before sending it.
+    #[error("service {service} names no node: place it first (`mcp deploy` and `mcp sync` do)")]
+    NotPlaced {
+        /// The service.
+        service: String,
+    },
     /// A name breaks its rule.
     #[error(transparent)]
     Name(#[from] mcp_model::names::NameError),
@@ -149,7 +156,9 @@ impl EngineError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             EngineError::Step { source, .. } => source.kind(),
-            EngineError::WrongNode { .. } => ErrorKind::InvalidInput,
+            EngineError::WrongNode { .. } | EngineError::NotPlaced { .. } => {
+                ErrorKind::InvalidInput
+            }
             EngineError::Name(e) => e.kind(),
             EngineError::NotDeployed(_) | EngineError::NothingToAdopt { .. } => ErrorKind::NotFound,
             EngineError::Conflict(_) => ErrorKind::Conflict,

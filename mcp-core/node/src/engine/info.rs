@@ -23,6 +23,7 @@ impl Engine {
                 .map_or(1, |n| u32::try_from(n.get()).unwrap_or(u32::MAX)),
             memory_bytes,
             memory_available_bytes,
+            load_average: load_average(),
             disk_free_bytes: disk_free(&self.config.conventions.data_root),
             ports_leased: u32::try_from(self.ports.leased()).unwrap_or(u32::MAX),
             ports_total: u32::try_from(self.config.port_range.len()).unwrap_or(u32::MAX),
@@ -57,6 +58,14 @@ fn meminfo() -> (u64, u64) {
             .map_or(0, |kb| kb * 1024)
     };
     (field("MemTotal:"), field("MemAvailable:"))
+}
+
+/// The 1-minute load average from `/proc/loadavg` (zero where unreadable).
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0)
 }
 
 /// Free bytes on the filesystem holding `path` (or its nearest existing parent).

@@ -118,7 +118,7 @@ impl Engine {
         };
         Ok(ServiceStatus {
             service: rec.name().to_owned(),
-            node: rec.definition.node.clone(),
+            node: self.config.node.clone(),
             active: rec.active,
             components,
             routes: Vec::new(),

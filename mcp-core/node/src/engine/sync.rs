@@ -43,14 +43,7 @@ impl Engine {
                 reason: reason.to_owned(),
                 error: None,
             };
-            if def.node != self.config.node {
-                return Err(EngineError::WrongNode {
-                    service: def.name.clone(),
-                    wanted: def.node.clone(),
-                    this: self.config.node.clone(),
-                }
-                .into());
-            }
+            self.check_node(def)?;
             let Some(rec) = deployed.iter().find(|r| r.name() == def.name) else {
                 items.push(item(SyncAction::Deploy, "new service"));
                 continue;

@@ -666,3 +666,26 @@ fn a_sync_works_on_services_at_once_without_a_double_lease() {
     );
     assert_eq!(bed.runtime.calls_of(Op::Run).len(), 6);
 }
+
+#[test]
+fn a_definition_for_another_node_or_none_is_refused_before_any_step() {
+    let bed = Bed::new(false);
+    for (node_line, wanted) in [("node = \"n2\"\n", "is for node n2"), ("", "names no node")] {
+        let def = ValidatedDefinition::parse(
+            &format!(
+                "name = \"app\"\n{node_line}\n[[components]]\nname = \"app\"\nimage = \"{IMAGE_V1}\"\n"
+            ),
+            None,
+        )
+        .expect("valid");
+        let e = bed.engine.deploy(&def, "tester").expect_err("refused");
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+        assert!(e.to_string().contains(wanted), "{e}");
+        let e = bed
+            .engine
+            .sync(&[def], false, "tester")
+            .expect_err("refused");
+        assert!(e.to_string().contains(wanted), "{e}");
+    }
+    assert!(bed.runtime.calls_of(Op::Run).is_empty());
+}
