@@ -9,6 +9,7 @@
 //! services across A and B (each file written) and runs them: on a node given
 //! several, their deploys overlap (each container started before another's
 //! five-second readiness wait was over), and no host port is leased twice.
+//! Within one deploy, too, a service's components are made at once.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -179,4 +180,35 @@ fn worker_services_are_placed_written_kept_and_synced_at_once() {
         "services of one node synced one after another: {by_node:?}"
     );
     drop((a, b, e));
+}
+
+#[test]
+fn a_deploy_makes_its_components_at_once() {
+    let bed = Testbed::new(Mode::Rootful).unwrap_or_else(|e| panic!("{e}"));
+    bed.hello_image("v0.1.0").expect("image");
+    let (agent, config, services) = common::token_node(&bed, "");
+    let name = bed.name("trio");
+    let mut text = format!("name = \"{name}\"\nnode = \"{}\"\n", bed.node());
+    for c in ["one", "two", "three"] {
+        text.push_str(&format!(
+            "\n[[components]]\nname = \"{c}\"\nimage = \"localhost/hello:v0.1.0\"\n\
+             env = [\"HELLO_NAME={c}\"]\nready_after = 6\n\n[[components.routes]]\n\
+             port = 8443\nmode = \"l7\"\nhostname = \"{c}-{name}.svc.mcp.metacircular.net\"\n"
+        ));
+    }
+    std::fs::write(services.join(format!("{name}.toml")), text).expect("definition");
+    let out = ok(&config, &["deploy", &name]);
+    assert_eq!(out.matches("created").count(), 3, "{out}");
+    // Made one after another, each would start six seconds (its readiness
+    // wait) after the one before.
+    let mut starts: Vec<i128> = ["one", "two", "three"]
+        .iter()
+        .map(|c| started_ns(&bed, &format!("{name}-{c}")))
+        .collect();
+    starts.sort_unstable();
+    assert!(
+        starts.windows(2).all(|w| w[1] - w[0] < 5_000_000_000),
+        "components made one after another: {starts:?}"
+    );
+    drop(agent);
 }

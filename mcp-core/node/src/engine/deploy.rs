@@ -8,17 +8,16 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::SystemTime;
 
-use mcp_model::ports::{LeaseRequest, PortLease};
+use mcp_model::ports::PortLease;
 use mcp_model::spec::{
-    HostPolicy, Problem, ResolvedComponent, ResolvedService, ServiceDefinition, SpecError,
-    ValidatedDefinition,
+    HostPolicy, Problem, ResolvedService, ServiceDefinition, SpecError, ValidatedDefinition,
 };
 use mcp_model::text::escaped;
-use mcp_model::view::{ComponentChange, DesiredState, DnsRecord, NodeRole, Report, Step};
+use mcp_model::view::{DnsRecord, NodeRole, Report, Step};
 
 use super::containers::{NEXT_SUFFIX, PARKED_SUFFIX};
 use super::journal::Journal;
-use super::preview::{ContainerAction, lease_request, lease_requests, removed_components};
+use super::preview::lease_requests;
 use super::revisions::Release;
 use super::undo::Undo;
 use super::{Engine, EngineError, Result, assignment, naming, routing, step_err};
@@ -27,7 +26,8 @@ use crate::proxy::ProxyRoute;
 use crate::registry::{
     ComponentRecord, ContainerRecord, NewRevision, RegistryError, ServiceRecord,
 };
-use crate::runtime::{ContainerInfo, ContainerSpec, ContainerState};
+
+mod containers;
 
 /// A component being replaced without downtime: the new container runs beside the
 /// old one until the routes point at it.
@@ -334,230 +334,6 @@ impl<'e> DeployPlan<'e> {
             .ensure_certs(&self.resolved, &mut self.undo)
             .map_err(self.fail(Step::Certs))?;
         Ok(())
-    }
-
-    /// Step containers: for every component, its container kept, started,
-    /// stopped, replaced or created; new ones health-checked before the routes
-    /// step when a proxy routes to them.
-    fn containers(&mut self) -> Result<()> {
-        let data_dir = self.resolved.data_dir.clone();
-        let made_data_dir = !data_dir.exists();
-        self.engine
-            .prepare_host(&self.resolved)
-            .map_err(self.fail(Step::Containers))?;
-        if made_data_dir {
-            self.undo.push(Undo::RemoveDataDir(data_dir));
-        }
-        let components = self.resolved.components.clone();
-        for c in &components {
-            self.component(c)?;
-        }
-        self.drop_removed_components();
-        Ok(())
-    }
-
-    /// With a proxy, routing waits for health, and a running component with
-    /// routes is replaced without downtime.
-    fn gated(&self) -> bool {
-        self.engine.proxy().is_some() && self.def.active
-    }
-
-    /// One component of the containers step: what to do with its container is
-    /// [`ContainerAction::decide`]'s answer, the one the preview shows.
-    fn component(&mut self, c: &ResolvedComponent) -> Result<()> {
-        let e = self.engine;
-        let mut spec = e.container_spec(&self.resolved, c, &self.leases);
-        let existing = e
-            .recorded_container(self.previous.as_ref(), &spec.name)
-            .map_err(|err| self.fail(Step::Containers)(err.into()))?;
-        let (id, change) =
-            match ContainerAction::decide(existing, &spec, c, self.gated(), self.def.active) {
-                ContainerAction::Keep(info, change) => (self.keep(&spec, info, change)?, change),
-                ContainerAction::Beside(_) => {
-                    let (id, next) = self.start_beside(c)?;
-                    self.switches.push(Switch {
-                        name: spec.name.clone(),
-                        next: format!("{}{NEXT_SUFFIX}", spec.name),
-                    });
-                    spec = next;
-                    (id, ComponentChange::Replaced)
-                }
-                ContainerAction::InPlace(info) => {
-                    self.park(&spec, &info)?;
-                    (self.create(c, &spec)?, ComponentChange::Replaced)
-                }
-                ContainerAction::Create => (self.create(c, &spec)?, ComponentChange::Created),
-            };
-        self.note_component(c, &spec, id, change);
-        Ok(())
-    }
-
-    /// A container with the wanted spec and image: kept, started or stopped
-    /// (`change`) as the definition says. Its id.
-    fn keep(
-        &self,
-        spec: &ContainerSpec,
-        info: ContainerInfo,
-        change: ComponentChange,
-    ) -> Result<String> {
-        let e = self.engine;
-        let fail = |err: crate::runtime::RuntimeError| self.fail(Step::Containers)(err.into());
-        match change {
-            ComponentChange::Started => e.runtime.start(&spec.name).map_err(fail)?,
-            ComponentChange::Stopped => e
-                .runtime
-                .stop(&spec.name, e.config.stop_grace)
-                .map_err(fail)?,
-            _ => {}
-        }
-        Ok(info.id)
-    }
-
-    /// Parks the old container of a component being replaced in place: stopped
-    /// (it holds the ports) and moved aside, so a failure can put it back.
-    fn park(&mut self, spec: &ContainerSpec, info: &ContainerInfo) -> Result<()> {
-        let e = self.engine;
-        let fail = |err: crate::runtime::RuntimeError| self.fail(Step::Containers)(err.into());
-        let was_running = info.state == ContainerState::Running;
-        let parked = format!("{}{PARKED_SUFFIX}", spec.name);
-        e.runtime.remove(&parked).map_err(fail)?;
-        if was_running {
-            e.runtime
-                .stop(&spec.name, e.config.stop_grace)
-                .map_err(fail)?;
-        }
-        e.runtime.rename(&spec.name, &parked).map_err(fail)?;
-        self.undo.push(Undo::Restore {
-            name: spec.name.clone(),
-            parked: parked.clone(),
-            was_running,
-        });
-        self.parked.push(parked);
-        Ok(())
-    }
-
-    /// Creates (and, when active, starts) a component's container and waits until
-    /// it is ready: its routes' health checks passed and it kept running for its
-    /// `ready_after` (with or without a proxy). Its removal is journaled before it
-    /// is made, so an agent killed while Podman creates it still undoes it.
-    fn create(&mut self, c: &ResolvedComponent, spec: &ContainerSpec) -> Result<String> {
-        self.undo.push(Undo::RemoveCreated {
-            name: spec.name.clone(),
-            service: self.def.name.clone(),
-        });
-        let id = self
-            .engine
-            .create_container(&self.def.name, spec, self.def.active)
-            .map_err(self.fail(Step::Containers))?;
-        if self.def.active {
-            let started = std::time::Instant::now();
-            self.check_health(c, &spec.name)?;
-            self.engine
-                .wait_settled(&spec.name, started, c.ready_after)
-                .map_err(|why| self.fail(Step::Health)(EngineError::from(why).into()))?;
-        }
-        Ok(id)
-    }
-
-    /// Starts the replacement of component `c` beside its running container: fresh
-    /// ports (leased under `<component>-mcp-next` until the switch is recorded),
-    /// the new container as `<name>-mcp-next`, and its health checks. The leases
-    /// then hold the new ports for `c`. Returns the new container's id and its
-    /// spec under the final name.
-    fn start_beside(&mut self, c: &ResolvedComponent) -> Result<(String, ContainerSpec)> {
-        let e = self.engine;
-        let name = self.def.name.clone();
-        let temp = format!("{}{NEXT_SUFFIX}", c.name);
-        let requests: Vec<LeaseRequest> = c
-            .leased_routes()
-            .map(|r| lease_request(&name, &temp, r.name.clone()))
-            .collect();
-        let next = e
-            .ports
-            .lease(&requests)
-            .map_err(|err| self.fail(Step::Ports)(err.into()))?;
-        self.undo
-            .push(Undo::ReleasePorts(next.iter().map(|l| l.port).collect()));
-        self.leases.retain(|l| l.component != c.name);
-        self.leases.extend(next.into_iter().map(|l| PortLease {
-            component: c.name.clone(),
-            ..l
-        }));
-        let mut spec = e.container_spec(&self.resolved, c, &self.leases);
-        let final_name = spec.name.clone();
-        spec.name = format!("{final_name}{NEXT_SUFFIX}");
-        // What an interrupted deploy may have left.
-        e.runtime
-            .remove(&spec.name)
-            .map_err(|err| self.fail(Step::Containers)(err.into()))?;
-        let id = self.create(c, &spec)?;
-        spec.name = final_name;
-        Ok((id, spec))
-    }
-
-    /// Step health: every route of `c` answers on its port in `container`.
-    fn check_health(&self, c: &ResolvedComponent, container: &str) -> Result<()> {
-        for r in &c.routes {
-            let Some(lease) = self
-                .leases
-                .iter()
-                .find(|l| l.component == c.name && l.route == r.name)
-            else {
-                continue;
-            };
-            self.engine
-                .wait_healthy(container, lease.port, &r.health)
-                .map_err(|why| self.fail(Step::Health)(EngineError::from(why).into()))?;
-        }
-        Ok(())
-    }
-
-    /// Notes what the containers step did to component `c`.
-    fn note_component(
-        &mut self,
-        c: &ResolvedComponent,
-        spec: &ContainerSpec,
-        id: String,
-        change: ComponentChange,
-    ) {
-        self.report.push(&spec.name, change);
-        self.containers.push(ContainerRecord {
-            name: spec.name.clone(),
-            service: self.def.name.clone(),
-            component: c.name.clone(),
-            container_id: id,
-            image: spec.image.clone(),
-            created_at: SystemTime::now(),
-        });
-        self.components.push(ComponentRecord {
-            name: c.name.clone(),
-            container_name: spec.name.clone(),
-            image: c.image.clone(),
-            version: c.version.clone(),
-            desired: if self.def.active {
-                DesiredState::Running
-            } else {
-                DesiredState::Stopped
-            },
-            spec_hash: spec.hash().to_string(),
-            flapping_since: None,
-        });
-    }
-
-    /// Containers of components no longer in the definition go after the commit.
-    fn drop_removed_components(&mut self) {
-        let kept: Vec<&str> = self
-            .components
-            .iter()
-            .map(|c| c.container_name.as_str())
-            .collect();
-        let removed: Vec<String> = removed_components(self.previous.as_ref(), &kept)
-            .map(|old| old.container_name.clone())
-            .collect();
-        for name in removed {
-            self.report.push(&name, ComponentChange::Removed);
-            self.parked.push(name);
-        }
     }
 
     /// Step routes: the proxy holds exactly the routes of the service (none when
