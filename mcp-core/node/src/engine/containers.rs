@@ -26,20 +26,23 @@ pub(super) const PARKED_SUFFIX: &str = "-mcp-previous";
 pub(super) const NEXT_SUFFIX: &str = "-mcp-next";
 
 /// How long the runtime's word on a container serves status reads while no
-/// event stream keeps it true. Every change the engine makes clears it; while
-/// the monitor follows the runtime's events, an entry stays until an event
-/// names its container (the monitor then asks again).
+/// event stream keeps it true. A change the engine makes to a service asks
+/// again about that service's containers (and no other); while the monitor
+/// follows the runtime's events, an entry stays until an event names its
+/// container (the monitor then asks again).
 pub const STATUS_CACHE_TTL: Duration = Duration::from_secs(2);
 
 /// Per container: the runtime's last answer and when.
 #[derive(Debug, Default)]
 pub(super) struct ObservedCache {
     entries: HashMap<String, (Option<ContainerInfo>, Instant)>,
-    /// Bumped by every engine change; a refresh that began before one is dropped.
+    /// Bumped by every engine change; a whole-node refresh that began before
+    /// one is dropped (its answer may predate the change).
     generation: u64,
-    /// The generation a whole-node refresh last completed in: then every
-    /// container with this instance's labels is in `entries`.
-    complete: Option<u64>,
+    /// Every container with this instance's labels is in `entries`: a
+    /// whole-node refresh completed, and changes since then each asked again
+    /// about what they changed.
+    complete: bool,
     /// A whole-node refresh runs in the background.
     refreshing: bool,
     /// The monitor follows the runtime's events: entries do not age.
@@ -104,8 +107,7 @@ impl Observer {
     fn refresh(&self) -> Result<(), RuntimeError> {
         let _gate = self.gate.lock().unwrap_or_else(|p| p.into_inner());
         {
-            let cache = self.lock();
-            if cache.complete == Some(cache.generation) {
+            if self.lock().complete {
                 return Ok(());
             }
         }
@@ -125,7 +127,30 @@ impl Observer {
             for c in all {
                 cache.entries.insert(c.name.clone(), (Some(c), now));
             }
-            cache.complete = Some(generation);
+            cache.complete = true;
+        }
+        Ok(())
+    }
+
+    /// Asks the runtime again about `service`'s containers, in one call, and
+    /// replaces what the cache held of them (`names` not found are forgotten:
+    /// gone, or adopted without our labels, a read asks about each alone); the
+    /// rest of the cache stays as it was, complete if it was.
+    fn reobserve(&self, service: &str, names: &[String]) -> Result<(), RuntimeError> {
+        self.lock().generation += 1;
+        let found = self.runtime.list(&[
+            (labels::MANAGED, "true"),
+            (labels::INSTANCE, &self.instance),
+            (labels::SERVICE, service),
+        ])?;
+        let mut cache = self.lock();
+        let now = Instant::now();
+        cache.entries.retain(|name, (info, _)| {
+            !names.contains(name)
+                && info.as_ref().and_then(|i| i.label(labels::SERVICE)) != Some(service)
+        });
+        for c in found {
+            cache.entries.insert(c.name.clone(), (Some(c), now));
         }
         Ok(())
     }
@@ -166,10 +191,64 @@ impl Engine {
             .insert(name.to_owned(), (info.cloned(), Instant::now()));
     }
 
-    /// Forgets every cached observation (after the engine changed something).
+    /// Forgets every cached observation: the next read asks about the whole
+    /// node.
     pub(crate) fn forget_observed(&self) {
         let mut cache = self.observer.lock();
         cache.entries.clear();
+        cache.complete = false;
+        cache.generation += 1;
+    }
+
+    /// After the engine changed `service` (under its lock): its containers
+    /// asked about again in one call, those it had and has (`before`, and the
+    /// registry's now) noted; the rest of the cache kept. Everything is
+    /// forgotten if the runtime cannot answer.
+    pub(crate) fn reobserve_service(&self, service: &str, before: &[String]) {
+        let mut names = before.to_vec();
+        names.extend(self.container_names(service));
+        if self.observer.reobserve(service, &names).is_err() {
+            self.forget_observed();
+        }
+    }
+
+    /// The containers the registry holds for `service` (none when it holds
+    /// no such service or cannot be read).
+    pub(crate) fn container_names(&self, service: &str) -> Vec<String> {
+        match self.registry.service(service) {
+            Ok(Some(rec)) => rec
+                .components
+                .into_iter()
+                .map(|c| c.container_name)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Where the cache stands: pass it to [`Engine::observed_all`] after
+    /// noting a whole-node listing taken since.
+    pub(crate) fn observed_generation(&self) -> u64 {
+        self.observer.lock().generation
+    }
+
+    /// A whole-node listing taken at `generation` (`listed`) was noted: unless
+    /// the engine changed something meanwhile, what it no longer holds is
+    /// forgotten and the cache is complete.
+    pub(crate) fn observed_all(&self, generation: u64, listed: &[ContainerInfo]) {
+        let mut cache = self.observer.lock();
+        if cache.generation == generation {
+            cache
+                .entries
+                .retain(|name, (info, _)| info.is_none() || listed.iter().any(|o| &o.name == name));
+            cache.complete = true;
+        }
+    }
+
+    /// After the engine changed container `name`: the next read of it asks
+    /// again (about it alone, when the cache is otherwise complete).
+    pub(crate) fn forget_container(&self, name: &str) {
+        let mut cache = self.observer.lock();
+        cache.entries.remove(name);
         cache.generation += 1;
     }
 

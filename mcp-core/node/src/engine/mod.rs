@@ -278,8 +278,9 @@ impl Engine {
     ) -> Result<T> {
         let lock = self.lock(service);
         let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let before = self.container_names(service);
         let out = op();
-        self.forget_observed();
+        self.reobserve_service(service, &before);
         match &out {
             Ok(v) => {
                 if let Some(detail) = describe(v) {

@@ -35,11 +35,13 @@ impl Engine {
     }
 
     /// The containers of this agent instance, plus any desired container that lacks
-    /// our labels (adopted ones).
+    /// our labels (adopted ones); noted for status reads, which need not ask
+    /// again about the whole node afterwards.
     pub fn observe(
         &self,
         desired: &[DesiredContainer],
     ) -> Result<Vec<ContainerInfo>, crate::Error> {
+        let generation = self.observed_generation();
         let mut observed = self.runtime.list(&[
             (labels::MANAGED, "true"),
             (labels::INSTANCE, &self.config.instance),
@@ -56,6 +58,7 @@ impl Engine {
         for o in &observed {
             self.note_observed(&o.name, Some(o));
         }
+        self.observed_all(generation, &observed);
         Ok(observed)
     }
 
@@ -118,7 +121,7 @@ impl Engine {
             return Ok(false);
         }
         let name = action.container.as_str();
-        self.forget_observed();
+        self.forget_container(name);
         match action.kind {
             ActionKind::Stop => self.runtime.stop(name, self.config.stop_grace)?,
             ActionKind::Start => self.runtime.start(name)?,
@@ -195,7 +198,7 @@ impl Engine {
             std::thread::sleep(std::time::Duration::from_millis(200));
             removed = self.runtime.remove(container);
         }
-        self.forget_observed();
+        self.forget_container(container);
         if removed.is_ok() {
             self.registry
                 .transaction(|tx| tx.remove_container(container))?;

@@ -689,3 +689,41 @@ fn a_definition_for_another_node_or_none_is_refused_before_any_step() {
     }
     assert!(bed.runtime.calls_of(Op::Run).is_empty());
 }
+
+#[test]
+fn a_change_asks_again_about_its_service_alone_so_reads_after_it_ask_nothing() {
+    let bed = Bed::new(false);
+    for n in ["s1", "s2", "s3", "app"] {
+        bed.deploy(&service(n, IMAGE_V1, "")).expect("deploy");
+    }
+    let reads = || {
+        bed.runtime
+            .calls()
+            .iter()
+            .filter(|c| matches!(c.op, Op::List | Op::Inspect))
+            .count()
+    };
+    bed.engine.statuses().expect("statuses");
+    let warm = reads();
+    bed.engine.statuses().expect("statuses");
+    assert_eq!(reads(), warm, "a warm read asks nothing");
+
+    bed.deploy(&service("s4", IMAGE_V1, "")).expect("deploy");
+    bed.engine.stop(&app(), "tester").expect("stop");
+    let after_changes = reads();
+    let statuses = bed.engine.statuses().expect("statuses");
+    assert_eq!(
+        reads(),
+        after_changes,
+        "the reads after a deploy and a stop ask nothing"
+    );
+    let state = |s: &str| {
+        statuses
+            .iter()
+            .find(|st| st.service == s)
+            .map(|st| st.components[0].state.clone())
+    };
+    assert_eq!(state("s4"), Some(ContainerState::Running));
+    assert_eq!(state("app"), Some(ContainerState::Exited));
+    assert_eq!(state("s1"), Some(ContainerState::Running));
+}
