@@ -1,9 +1,12 @@
 //! The monitor follows Podman's events, through the real binaries on a local
-//! node whose relist is an hour away (so nothing but events can make it act):
-//! a killed container is started again and the repair recorded; an event
-//! stream that breaks while a container is removed is started again and
-//! followed by a relist, which recreates it; and a crash loop is still found
-//! flapping.
+//! node whose relist is an hour away (so nothing but events can make it act).
+//! Through `podman events` (`[monitor] events_log = false`): a killed
+//! container is started again and the repair recorded; an event stream that
+//! breaks while a container is removed is started again and followed by a
+//! relist, which recreates it; and a crash loop is still found flapping.
+//! Reading Podman's event log itself (the default, with the `file` logger the
+//! test beds use): no `podman events` process runs, and a killed container is
+//! still started again at once.
 
 use std::path::Path;
 use std::time::Duration;
@@ -15,6 +18,7 @@ mod common;
 use common::{ok, text};
 
 const NO_RELIST: &str = "[monitor]\ninterval_secs = 3600\nrelist_secs = 3600\nflap_threshold = 2\n";
+const THROUGH_PODMAN_EVENTS: &str = "events_log = false\n";
 
 /// Waits up to 30 s for `what` (a functional bound: without events nothing
 /// would happen for an hour).
@@ -69,7 +73,8 @@ fn status_json(config: &Path, name: &str) -> serde_json::Value {
 fn the_monitor_acts_on_events_and_relists_after_a_gap() {
     let bed = Testbed::new(Mode::Rootful).unwrap_or_else(|e| panic!("{e}"));
     bed.hello_image("v0.1.0").expect("image");
-    let (agent, config, services) = common::token_node(&bed, NO_RELIST);
+    let (agent, config, services) =
+        common::token_node(&bed, &format!("{NO_RELIST}{THROUGH_PODMAN_EVENTS}"));
     let name = bed.name("watch");
     std::fs::write(
         services.join(format!("{name}.toml")),
@@ -126,5 +131,40 @@ fn the_monitor_acts_on_events_and_relists_after_a_gap() {
     eventually("the crash loop is marked flapping", || {
         status_json(&config, &name)["components"][0]["flapping_since"].is_string()
     });
+    ok(&config, &["undeploy", &name]);
+}
+
+#[test]
+fn the_monitor_reads_podmans_event_log_without_a_podman_process() {
+    let bed = Testbed::new(Mode::Rootless).unwrap_or_else(|e| panic!("{e}"));
+    bed.hello_image("v0.1.0").expect("image");
+    let (agent, config, services) = common::token_node(&bed, NO_RELIST);
+    let name = bed.name("tail");
+    std::fs::write(
+        services.join(format!("{name}.toml")),
+        bed.hello_definition(&name, "v0.1.0", "").to_toml(),
+    )
+    .expect("definition");
+    ok(&config, &["deploy", &name]);
+    eventually("the agent follows Podman's event log", || {
+        agent.log().contains("following Podman's event log")
+    });
+    let started = inspect(&bed, &name, "{{.State.StartedAt}}");
+    let killed = bed.podman(&["kill", &name]);
+    assert!(
+        killed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&killed.stderr)
+    );
+    eventually("the killed container runs again", || {
+        running(&bed, &name) && inspect(&bed, &name, "{{.State.StartedAt}}") != started
+    });
+    assert_eq!(
+        events_process(agent.pid()),
+        None,
+        "no podman events process"
+    );
+    let events = ok(&config, &["events", &name]);
+    assert!(events.contains("drift"), "{events}");
     ok(&config, &["undeploy", &name]);
 }

@@ -107,7 +107,9 @@ fn runtime(config: &AgentConfig) -> crate::Result<Arc<dyn ContainerRuntime>> {
     if let Some((uid, gid)) = config.data_owner()? {
         podman = podman.dir_owner(uid, gid);
     }
-    Ok(Arc::new(podman))
+    Ok(Arc::new(
+        podman.podman_events_only(!config.monitor.events_log),
+    ))
 }
 
 /// How the monitor runs, from `[monitor]`.

@@ -315,9 +315,14 @@ pub(super) fn resolve_owner(owner: &str, passwd: &Path) -> Result<(u32, u32), St
 pub struct MonitorSection {
     /// Whether the monitor runs.
     pub enabled: bool,
-    /// Whether it follows the runtime's events (`podman events`), looking at
-    /// a container as soon as something happens to it.
+    /// Whether it follows the runtime's events, looking at a container as
+    /// soon as something happens to it.
     pub events: bool,
+    /// Whether, with Podman's `file` event logger, it reads Podman's event
+    /// log directly (woken by inotify, costing nothing while nothing
+    /// happens) rather than through `podman events` (which polls the log four
+    /// times a second). Used only once a probe shows the log is live.
+    pub events_log: bool,
     /// Seconds between full relists while it follows events (the safety net).
     pub relist_secs: u64,
     /// Seconds between full relists while there are no events (not followed,
@@ -339,6 +344,7 @@ impl Default for MonitorSection {
         MonitorSection {
             enabled: true,
             events: true,
+            events_log: true,
             relist_secs: 300,
             interval_secs: 10,
             flap_threshold: 5,

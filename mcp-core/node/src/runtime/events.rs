@@ -1,11 +1,13 @@
 //! What the runtime says happens to containers, as it happens: an
-//! [`EventStream`] of [`RuntimeEvent`]s (`podman events --format json --filter
-//! type=container`, one long-lived process). The monitor follows it instead of
-//! asking Podman about every container every few seconds.
+//! [`EventStream`] of [`RuntimeEvent`]s (Podman's event log read as it grows,
+//! `events_log.rs`, or `podman events --format json --filter type=container`,
+//! one long-lived process). The monitor follows it instead of asking Podman
+//! about every container every few seconds.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::Child;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
@@ -40,19 +42,29 @@ pub struct EventStream {
     lines: Box<dyn Iterator<Item = RuntimeEvent> + Send>,
 }
 
-/// Ends an [`EventStream`] from another thread: its process is killed, so a
-/// reader waiting for the next event gets the end of the stream.
+/// Ends an [`EventStream`] from another thread: its process is killed (or the
+/// log reader told, which looks within a second), so a reader waiting for the
+/// next event gets the end of the stream.
 #[derive(Debug, Clone, Default)]
-pub struct EventStopper(Arc<Mutex<Option<Child>>>);
+pub struct EventStopper {
+    child: Arc<Mutex<Option<Child>>>,
+    stopped: Arc<AtomicBool>,
+}
 
 impl EventStopper {
     /// Ends the stream (again: nothing).
     pub fn stop(&self) {
-        let child = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.stopped.store(true, Ordering::Relaxed);
+        let child = self.child.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(mut child) = child {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// The flag a log reader looks at.
+    pub(super) fn flag(&self) -> Arc<AtomicBool> {
+        self.stopped.clone()
     }
 }
 
@@ -81,13 +93,25 @@ impl EventStream {
                 BufReader::new(out)
                     .lines()
                     .map_while(Result::ok)
-                    .filter_map(|l| parse(&l)),
+                    .filter_map(|l| parse_line(&l)),
             ),
             None => Box::new(std::iter::empty()),
         };
         EventStream {
-            child: EventStopper(Arc::new(Mutex::new(Some(child)))),
+            child: EventStopper {
+                child: Arc::new(Mutex::new(Some(child))),
+                stopped: Arc::default(),
+            },
             lines,
+        }
+    }
+
+    /// The events of Podman's log, read as it grows; `stopper` must be the
+    /// one whose flag `tail` was opened with.
+    pub(super) fn of_tail(tail: super::events_log::LogTail, stopper: EventStopper) -> Self {
+        EventStream {
+            child: stopper,
+            lines: Box::new(tail),
         }
     }
 
@@ -97,9 +121,9 @@ impl EventStream {
     }
 }
 
-/// One line of `podman events --format json`; `None` for what is not a
-/// container's event or cannot be read.
-fn parse(line: &str) -> Option<RuntimeEvent> {
+/// One line of `podman events --format json` (or of Podman's event log, the
+/// same JSON); `None` for what is not a container's event or cannot be read.
+pub(super) fn parse_line(line: &str) -> Option<RuntimeEvent> {
     let raw: RawEvent = serde_json::from_str(line).ok()?;
     (raw.kind == "container").then(|| RuntimeEvent {
         container: raw.name,
@@ -129,12 +153,12 @@ mod tests {
     #[test]
     fn podman_event_lines_become_events() {
         let line = r#"{"ID":"0c83","Image":"localhost/hello:v0.1.0","Name":"web","Status":"died","Time":"2026-12-02T14:18:42.98Z","Type":"container","Attributes":{"mcp.service":"web"}}"#;
-        let e = parse(line).expect("an event");
+        let e = parse_line(line).expect("an event");
         assert_eq!((e.container.as_str(), e.status.as_str()), ("web", "died"));
         assert_eq!(e.labels.get("mcp.service").map(String::as_str), Some("web"));
         assert!(e.matters());
         let image = r#"{"Name":"localhost/hello:v0.1.0","Status":"pull","Time":"2026-12-02T14:19:26Z","Type":"image","Attributes":null}"#;
-        assert_eq!(parse(image), None);
-        assert_eq!(parse("not json"), None);
+        assert_eq!(parse_line(image), None);
+        assert_eq!(parse_line("not json"), None);
     }
 }

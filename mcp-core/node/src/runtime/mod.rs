@@ -9,6 +9,7 @@
 //! monitor tells drift, orphans and hand-started containers apart.
 
 pub mod events;
+mod events_log;
 pub mod exec;
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;

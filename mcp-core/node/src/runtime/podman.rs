@@ -29,6 +29,8 @@ use super::{
 pub struct Podman {
     cmd: PodmanCommand,
     dir_owner: Option<(u32, u32)>,
+    /// Events only through `podman events`, never by reading its log.
+    podman_events_only: bool,
 }
 
 impl Podman {
@@ -58,6 +60,39 @@ impl Podman {
     pub fn dir_owner(mut self, uid: u32, gid: u32) -> Self {
         self.dir_owner = Some((uid, gid));
         self
+    }
+
+    /// With `true`, events are always followed through `podman events`, even
+    /// where Podman's event log could be read directly (the default).
+    pub fn podman_events_only(mut self, only: bool) -> Self {
+        self.podman_events_only = only;
+        self
+    }
+
+    /// Podman's event log as a stream: when its event logger is `file`, the
+    /// log is where its tmp dir says (`events_log::log_path`), and a probe
+    /// (a volume created and removed) shows up in it within 3 s. `None`
+    /// otherwise: the caller follows `podman events`.
+    fn follow_event_log(&self) -> Option<super::EventStream> {
+        let format = "{{.Host.EventLogger}} {{.Host.RemoteSocket.Path}}";
+        let info = self.exec("info", "", &["info", "--format", format]).ok()?;
+        let (logger, socket) = info.trim().split_once(' ')?;
+        if logger != "file" {
+            return None;
+        }
+        let path = super::events_log::log_path(socket)?;
+        let stopper = super::EventStopper::default();
+        let mut tail = super::events_log::LogTail::open(&path, stopper.flag()).ok()?;
+        let probe = format!("mcp-events-probe-{}", exec_marker());
+        self.exec("volume", &probe, &["volume", "create", &probe])
+            .ok()?;
+        let _ = self.exec("volume", &probe, &["volume", "rm", "--force", &probe]);
+        if !tail.saw(&probe, Duration::from_secs(3)) {
+            tracing::info!(path = %path.display(), "Podman's event log did not show a probe: following podman events");
+            return None;
+        }
+        tracing::info!(path = %path.display(), "following Podman's event log");
+        Some(super::EventStream::of_tail(tail, stopper))
     }
 
     /// How Podman is run.
@@ -317,9 +352,15 @@ impl ContainerRuntime for Podman {
         Ok(format!("podman {version} ({mode})"))
     }
 
-    /// `podman events --format json --filter type=container`, one process for
-    /// as long as the stream is followed.
+    /// Podman's event log read as it grows (`follow_event_log`), unless
+    /// disabled or not usable; else `podman events --format json --filter
+    /// type=container`, one process for as long as the stream is followed.
     fn events(&self) -> Result<super::EventStream> {
+        if !self.podman_events_only
+            && let Some(stream) = self.follow_event_log()
+        {
+            return Ok(stream);
+        }
         let mut cmd =
             self.cmd
                 .command(&["events", "--format", "json", "--filter", "type=container"]);
