@@ -14,7 +14,8 @@
 # wall time, and the Podman CPU the agent spent for them, with a warm cache, a
 # cache a change just touched, and right after the agent started.
 # Run as root: benches/sync.sh   (results go to docs/benchmarks.md by hand;
-# SYNC_TRIALS=N trials per job, 3 by default; SYNC_SKIP_PS=1 skips the reads)
+# SYNC_TRIALS=N trials per job, 3 by default; SYNC_TOOLS="mcp loop" only those;
+# SYNC_SKIP_PS=1 skips the reads)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . .ci/prereqs.sh
@@ -76,7 +77,7 @@ mcp_job() { # from-nothing|noop|env → seconds
     esac
 }
 mcp_reset() { for s in $(ls "$state/services" | sed 's/\.toml$//'); do mcp undeploy "$s" >/dev/null; done; }
-mcp_applied() { podman container inspect --format '{{range .Config.Env}}{{println .}}{{end}}' svc007 | grep -qx 'MODE=b' && echo yes || echo no; }
+mcp_applied() { podman container inspect --format '{{range .Config.Env}}{{println .}}{{end}}' svc007 | grep -qx 'MODE=b' && echo yes || { podman container inspect --format '{{.Name}} {{.Config.Env}}' svc007 >&2; echo no; }; }
 
 # --- podman-compose ------------------------------------------------------------
 compose_write() { # mode
@@ -142,7 +143,7 @@ start_agent 19447
 # The peers' Podman gets the settings the agent's does (init --local writes them
 # on machines without systemd: runc, cgroupfs, ulimits).
 [ -f "$state/containers.conf" ] && export CONTAINERS_CONF="$state/containers.conf"
-for tool in mcp compose kube loop; do
+for tool in ${SYNC_TOOLS:-mcp compose kube loop}; do
     declare -a nothing=() noop=() env=()
     applied=
     n=$trials

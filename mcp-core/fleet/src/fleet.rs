@@ -250,21 +250,56 @@ impl Fleet {
         F: Fn(String, AgentClient) -> Fut,
         Fut: Future<Output = Result<T, crate::Error>>,
     {
+        self.each_node(nodes, f, true).await
+    }
+
+    /// [`Fleet::on_nodes`] for work that takes as long as it takes (a sync of
+    /// many services): [`PER_NODE_TIMEOUT`] bounds reaching each node, not
+    /// what it then does.
+    pub(crate) async fn on_nodes_working<T, F, Fut>(
+        &self,
+        nodes: &[String],
+        f: F,
+    ) -> Vec<(String, Result<T, crate::Error>)>
+    where
+        F: Fn(String, AgentClient) -> Fut,
+        Fut: Future<Output = Result<T, crate::Error>>,
+    {
+        self.each_node(nodes, f, false).await
+    }
+
+    async fn each_node<T, F, Fut>(
+        &self,
+        nodes: &[String],
+        f: F,
+        bound_work: bool,
+    ) -> Vec<(String, Result<T, crate::Error>)>
+    where
+        F: Fn(String, AgentClient) -> Fut,
+        Fut: Future<Output = Result<T, crate::Error>>,
+    {
+        let timed_out = |node: &str| -> crate::Error {
+            ApiError::Connect {
+                node: node.to_owned(),
+                tried: "(all addresses)".into(),
+                message: format!("no answer within {}s", PER_NODE_TIMEOUT.as_secs()),
+            }
+            .into()
+        };
         let futures = nodes.iter().map(|node| {
             let f = &f;
             async move {
-                let work = async {
-                    let client = self.client(node).await?;
-                    f(node.clone(), client).await
-                };
-                let result = match tokio::time::timeout(PER_NODE_TIMEOUT, work).await {
-                    Ok(r) => r,
-                    Err(_) => Err(ApiError::Connect {
-                        node: node.clone(),
-                        tried: "(all addresses)".into(),
-                        message: format!("no answer within {}s", PER_NODE_TIMEOUT.as_secs()),
+                let result = if bound_work {
+                    let work = async { f(node.clone(), self.client(node).await?).await };
+                    tokio::time::timeout(PER_NODE_TIMEOUT, work)
+                        .await
+                        .unwrap_or_else(|_| Err(timed_out(node)))
+                } else {
+                    match tokio::time::timeout(PER_NODE_TIMEOUT, self.client(node)).await {
+                        Ok(Ok(client)) => f(node.clone(), client).await,
+                        Ok(Err(e)) => Err(e),
+                        Err(_) => Err(timed_out(node)),
                     }
-                    .into()),
                 };
                 (node.clone(), result)
             }

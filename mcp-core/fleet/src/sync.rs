@@ -73,7 +73,7 @@ impl Fleet {
         let nodes: Vec<String> = by_node.keys().cloned().collect();
         let by_node = &by_node;
         let mut results = self
-            .on_nodes(&nodes, |node, mut c| async move {
+            .on_nodes_working(&nodes, |node, mut c| async move {
                 let node_defs = by_node.get(&node).cloned().unwrap_or_default();
                 Ok(c.sync(node_defs, dry_run, prune).await?)
             })
