@@ -52,9 +52,9 @@ stop_agent() {
     agent=
 }
 cleanup() {
-    stop_agent
     podman rm -f --time 0 $(podman ps -aq --filter label=mcp-syncbench) >/dev/null 2>&1 || true
     podman pod rm -f $(podman pod ps -q --filter label=mcp-syncbench) >/dev/null 2>&1 || true
+    stop_agent
     rm -rf "$work"
 }
 trap cleanup EXIT

@@ -11,7 +11,7 @@
 #   3. Podman CPU caused by one `mcp ps` at 50 services, with a cold cache (right
 #      after a deploy cleared it) and a warm one.
 # Run as root: benches/watch.sh   (results go to docs/benchmarks.md by hand;
-# WATCH_REPAIR_ONLY=1 measures only the repairs)
+# WATCH_REPAIR_ONLY=1 measures only the repairs; WATCH_MODES=true only events)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . .ci/prereqs.sh
@@ -81,7 +81,7 @@ repair() { # how(kill|rm) name → seconds until it runs again
 }
 median() { python3 -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
 
-for mode in true false; do
+for mode in ${WATCH_MODES:-true false}; do
     echo "== events = $mode"
     start_agent "$mode" 19446
     sleep 5

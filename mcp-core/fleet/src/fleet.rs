@@ -123,7 +123,15 @@ impl Fleet {
         let path = self.definition_path(service);
         if path.is_file() {
             let def = ServiceDefinition::load(&path)?;
-            return Ok(crate::placement::placed_node(&def)?.to_owned());
+            return def.node.ok_or_else(|| {
+                ConfigError::Invalid {
+                    message: format!(
+                        "{service} names no node and is not placed yet: `mcp deploy {service}` places it"
+                    ),
+                    path,
+                }
+                .into()
+            });
         }
         self.configured()?;
         match self.config.nodes.as_slice() {

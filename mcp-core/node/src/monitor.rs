@@ -30,8 +30,10 @@ use mcp_model::plan::{Action, ActionKind, DesiredContainer, ObservedContainer, p
 /// How long the events of one moment are gathered before the monitor looks.
 const GATHER: Duration = Duration::from_millis(100);
 
-/// How often the loop looks whether it should stop.
-const POLL: Duration = Duration::from_millis(50);
+/// How often the loop looks whether it should stop (an event wakes it at
+/// once; this is only how soon a stop is seen, and the one wake-up an idle
+/// monitor has).
+const POLL: Duration = Duration::from_millis(500);
 
 /// The longest wait before the event stream is started again.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);

@@ -332,6 +332,18 @@ fn summary(r: &Report) -> Option<String> {
     r.changed().then(|| r.summary())
 }
 
+/// The lease of route `route` of component `c`, if it has one (legacy
+/// `ports` and routes without a port have none).
+fn route_lease<'l>(
+    leases: &'l [PortLease],
+    c: &mcp_model::spec::ResolvedComponent,
+    route: &mcp_model::spec::ResolvedRoute,
+) -> Option<&'l PortLease> {
+    leases
+        .iter()
+        .find(|l| l.component == c.name && l.route == route.name)
+}
+
 /// The host port `lease` gives its route, as reports show it.
 fn assignment(lease: &PortLease) -> PortAssignment {
     PortAssignment {

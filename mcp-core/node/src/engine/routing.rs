@@ -293,10 +293,7 @@ impl Engine {
         let mut out = Vec::new();
         for c in &resolved.components {
             for r in &c.routes {
-                let Some(lease) = leases
-                    .iter()
-                    .find(|l| l.component == c.name && l.route == r.name)
-                else {
+                let Some(lease) = super::route_lease(leases, c, r) else {
                     continue;
                 };
                 let paths =

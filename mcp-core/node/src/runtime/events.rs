@@ -106,12 +106,15 @@ impl EventStream {
         }
     }
 
-    /// The events of Podman's log, read as it grows; `stopper` must be the
-    /// one whose flag `tail` was opened with.
-    pub(super) fn of_tail(tail: super::events_log::LogTail, stopper: EventStopper) -> Self {
+    /// The events `events` yields (Podman's log read as it grows), ended by
+    /// `stopper`, whose flag the reader looks at.
+    pub(super) fn of_reader(
+        events: impl Iterator<Item = RuntimeEvent> + Send + 'static,
+        stopper: EventStopper,
+    ) -> Self {
         EventStream {
             child: stopper,
-            lines: Box::new(tail),
+            lines: Box::new(events),
         }
     }
 

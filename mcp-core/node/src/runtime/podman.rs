@@ -92,7 +92,7 @@ impl Podman {
             return None;
         }
         tracing::info!(path = %path.display(), "following Podman's event log");
-        Some(super::EventStream::of_tail(tail, stopper))
+        Some(super::EventStream::of_reader(tail, stopper))
     }
 
     /// How Podman is run.

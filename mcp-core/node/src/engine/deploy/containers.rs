@@ -18,7 +18,7 @@ use mcp_model::view::{ComponentChange, DesiredState, Step};
 use super::super::containers::{NEXT_SUFFIX, PARKED_SUFFIX};
 use super::super::preview::{ContainerAction, lease_request, removed_components};
 use super::super::undo::Undo;
-use super::super::{Engine, EngineError, Result, step_err};
+use super::super::{Engine, EngineError, Result, route_lease, step_err};
 use super::{DeployPlan, Switch};
 use crate::registry::{ComponentRecord, ContainerRecord};
 use crate::runtime::{ContainerInfo, ContainerSpec, ContainerState};
@@ -328,10 +328,7 @@ fn make_one(
     }
     let started = std::time::Instant::now();
     for r in &c.routes {
-        let Some(lease) = leases
-            .iter()
-            .find(|l| l.component == c.name && l.route == r.name)
-        else {
+        let Some(lease) = route_lease(leases, c, r) else {
             continue;
         };
         engine
