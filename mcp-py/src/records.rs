@@ -311,6 +311,8 @@ view!(
         to: Revision = |r| Revision(r.to.clone());
         edges: Vec<EdgeRoute> = |r| r.deployed.edges.iter().cloned().map(EdgeRoute).collect();
         unrouted: Vec<String> = |r| r.deployed.unrouted.clone();
+        /// `None`: a rollback's definition names its node.
+        placement: Option<Placement> = |r| r.deployed.placement.clone().map(Placement);
         /// The definition file edited to say it (`None`: left as it was).
         definition_file: Option<String> = |r| r.definition_file.as_ref().map(|p| p.display().to_string());
         /// Whether the file kept its comments and layout.
