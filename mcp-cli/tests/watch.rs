@@ -41,6 +41,20 @@ fn inspect(bed: &Testbed, name: &str, format: &str) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
+/// `podman kill` of `name`, then waits until it runs again (a new start).
+fn kill_and_see_it_run_again(bed: &Testbed, name: &str) {
+    let started = inspect(bed, name, "{{.State.StartedAt}}");
+    let killed = bed.podman(&["kill", name]);
+    assert!(
+        killed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&killed.stderr)
+    );
+    eventually("the killed container runs again", || {
+        running(bed, name) && inspect(bed, name, "{{.State.StartedAt}}") != started
+    });
+}
+
 fn running(bed: &Testbed, name: &str) -> bool {
     inspect(bed, name, "{{.State.Running}}").as_deref() == Some("true")
 }
@@ -87,16 +101,7 @@ fn the_monitor_acts_on_events_and_relists_after_a_gap() {
     });
 
     // Killed: started again from the event, and the repair recorded.
-    let started = inspect(&bed, &name, "{{.State.StartedAt}}");
-    let killed = bed.podman(&["kill", &name]);
-    assert!(
-        killed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&killed.stderr)
-    );
-    eventually("the killed container runs again", || {
-        running(&bed, &name) && inspect(&bed, &name, "{{.State.StartedAt}}") != started
-    });
+    kill_and_see_it_run_again(&bed, &name);
     let events = ok(&config, &["events", &name]);
     assert!(events.contains("drift"), "{events}");
 
@@ -149,16 +154,7 @@ fn the_monitor_reads_podmans_event_log_without_a_podman_process() {
     eventually("the agent follows Podman's event log", || {
         agent.log().contains("following Podman's event log")
     });
-    let started = inspect(&bed, &name, "{{.State.StartedAt}}");
-    let killed = bed.podman(&["kill", &name]);
-    assert!(
-        killed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&killed.stderr)
-    );
-    eventually("the killed container runs again", || {
-        running(&bed, &name) && inspect(&bed, &name, "{{.State.StartedAt}}") != started
-    });
+    kill_and_see_it_run_again(&bed, &name);
     assert_eq!(
         events_process(agent.pid()),
         None,
