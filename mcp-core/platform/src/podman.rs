@@ -17,6 +17,9 @@ pub enum PodmanFailure {
     Conflict,
     /// A registry refused the credentials (or their absence).
     Unauthorized,
+    /// The container was between states (exiting as it was killed, say): the
+    /// same request a moment later succeeds.
+    Busy,
     /// Anything else.
     Other,
 }
@@ -34,6 +37,8 @@ impl PodmanFailure {
             || m.contains("access denied")
         {
             PodmanFailure::Unauthorized
+        } else if m.contains("container state improper") {
+            PodmanFailure::Busy
         } else {
             PodmanFailure::Other
         }
@@ -95,7 +100,7 @@ impl PodmanError {
                 PodmanFailure::NotFound => ErrorKind::NotFound,
                 PodmanFailure::Conflict => ErrorKind::Conflict,
                 PodmanFailure::Unauthorized => ErrorKind::Unauthenticated,
-                PodmanFailure::Other => ErrorKind::Unavailable,
+                PodmanFailure::Busy | PodmanFailure::Other => ErrorKind::Unavailable,
             },
             PodmanError::Missing { .. } | PodmanError::Spawn { .. } => ErrorKind::Unavailable,
             PodmanError::TooLong { .. } => ErrorKind::InvalidInput,
@@ -108,6 +113,17 @@ impl PodmanError {
             self,
             PodmanError::Failed {
                 failure: PodmanFailure::NotFound,
+                ..
+            }
+        )
+    }
+
+    /// Whether Podman found the container between states: worth asking again.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            PodmanError::Failed {
+                failure: PodmanFailure::Busy,
                 ..
             }
         )
@@ -326,6 +342,17 @@ mod tests {
         assert_eq!(refused.kind(), ErrorKind::Unauthenticated);
         let other = PodmanError::failed("start", "x", "OCI runtime error".into());
         assert_eq!(other.kind(), ErrorKind::Unavailable);
+        assert!(!other.is_busy());
+        // Podman 4.3's `rm --force` of a container exiting on its own just then.
+        let busy = PodmanError::failed(
+            "rm",
+            "x",
+            "cannot remove container 5054 as it could not be stopped: sending SIGKILL \
+             to container 5054: container state improper: stopped"
+                .into(),
+        );
+        assert!(busy.is_busy(), "{busy}");
+        assert_eq!(busy.kind(), ErrorKind::Unavailable);
     }
 
     #[test]

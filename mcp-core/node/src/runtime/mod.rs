@@ -95,6 +95,12 @@ impl RuntimeError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, RuntimeError::Podman(e) if e.is_not_found())
     }
+
+    /// Whether Podman found the container between states, so that the same
+    /// request a moment later is expected to succeed.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, RuntimeError::Podman(e) if e.is_busy())
+    }
 }
 
 type Result<T, E = RuntimeError> = std::result::Result<T, E>;

@@ -266,9 +266,22 @@ impl ContainerRuntime for Podman {
             .map(drop)
     }
 
+    /// `podman rm --force`, asked again (up to four more times, 1.5 s in all)
+    /// while Podman finds the container between states: Podman 4.3 refuses to
+    /// kill a container that is exiting on its own at that moment.
     fn remove(&self, name: &str) -> Result<bool> {
-        let out = self.exec("rm", name, &["rm", "--force", "--time", "0", name])?;
-        Ok(!out.trim().is_empty())
+        let args = ["rm", "--force", "--time", "0", name];
+        let mut tries = 1;
+        loop {
+            match self.exec("rm", name, &args) {
+                Ok(out) => return Ok(!out.trim().is_empty()),
+                Err(e) if e.is_busy() && tries < 5 => {
+                    std::thread::sleep(Duration::from_millis(50 * (1 << tries)));
+                    tries += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     fn rename(&self, from: &str, to: &str) -> Result<()> {
