@@ -225,6 +225,15 @@ impl Engine {
         }
     }
 
+    /// Runs `look` (a whole-node listing that notes what it finds) as the one
+    /// refresh of the moment: reads arriving meanwhile wait for its answer
+    /// instead of listing the node a second time (right after the agent
+    /// starts, the monitor's first relist and the first `mcp ps` meet here).
+    pub(crate) fn observing<T>(&self, look: impl FnOnce() -> T) -> T {
+        let _gate = self.observer.gate.lock().unwrap_or_else(|p| p.into_inner());
+        look()
+    }
+
     /// Where the cache stands: pass it to [`Engine::observed_all`] after
     /// noting a whole-node listing taken since.
     pub(crate) fn observed_generation(&self) -> u64 {

@@ -36,8 +36,16 @@ impl Engine {
 
     /// The containers of this agent instance, plus any desired container that lacks
     /// our labels (adopted ones); noted for status reads, which need not ask
-    /// again about the whole node afterwards.
+    /// again about the whole node afterwards (and which, arriving meanwhile,
+    /// wait for this answer rather than ask for one of their own).
     pub fn observe(
+        &self,
+        desired: &[DesiredContainer],
+    ) -> Result<Vec<ContainerInfo>, crate::Error> {
+        self.observing(|| self.observe_now(desired))
+    }
+
+    fn observe_now(
         &self,
         desired: &[DesiredContainer],
     ) -> Result<Vec<ContainerInfo>, crate::Error> {

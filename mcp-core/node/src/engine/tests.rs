@@ -691,6 +691,37 @@ fn a_definition_for_another_node_or_none_is_refused_before_any_step() {
 }
 
 #[test]
+fn a_read_during_the_monitors_relist_waits_for_it_instead_of_listing_again() {
+    let bed = Bed::new(false);
+    for n in ["s1", "s2", "app"] {
+        bed.deploy(&service(n, IMAGE_V1, "")).expect("deploy");
+    }
+    // As right after the agent started: nothing known yet, a slow node.
+    bed.engine.forget_observed();
+    bed.runtime.slow_lists(Duration::from_millis(400));
+    let lists = || bed.runtime.calls_of(Op::List).len();
+    let before = lists();
+    let desired = bed.engine.desired_containers().expect("desired");
+    let statuses = std::thread::scope(|scope| {
+        let relist = scope.spawn(|| bed.engine.observe(&desired));
+        while lists() == before {
+            std::thread::yield_now();
+        }
+        let statuses = bed.engine.statuses().expect("statuses");
+        relist.join().expect("relist").expect("observed");
+        statuses
+    });
+    assert_eq!(lists(), before + 1, "one listing answered both");
+    assert_eq!(statuses.len(), 3);
+    assert!(
+        statuses
+            .iter()
+            .all(|s| s.components[0].state == ContainerState::Running),
+        "{statuses:?}"
+    );
+}
+
+#[test]
 fn a_change_asks_again_about_its_service_alone_so_reads_after_it_ask_nothing() {
     let bed = Bed::new(false);
     for n in ["s1", "s2", "s3", "app"] {

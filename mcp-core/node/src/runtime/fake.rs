@@ -113,6 +113,8 @@ struct State {
     traps: Vec<Trap>,
     /// Containers that exit as soon as they start.
     crashing: BTreeSet<String>,
+    /// How long a listing takes to answer (a node with many containers).
+    list_delay: std::time::Duration,
     next_id: u64,
 }
 
@@ -190,6 +192,12 @@ impl FakeRuntime {
     /// The container named `name`.
     pub fn container(&self, name: &str) -> Option<ContainerInfo> {
         self.lock().containers.get(name).map(|h| h.info.clone())
+    }
+
+    /// Every listing answers `by` after it was taken, as Podman does on a node
+    /// with many containers.
+    pub fn slow_lists(&self, by: std::time::Duration) {
+        self.lock().list_delay = by;
     }
 
     /// Container `name` exits as soon as it starts, every time (a service that
@@ -417,13 +425,16 @@ impl ContainerRuntime for FakeRuntime {
     }
 
     fn list(&self, wanted: &[(&str, &str)]) -> Result<Vec<ContainerInfo>, RuntimeError> {
-        self.act(Op::List, "", |s| {
+        let delay = self.lock().list_delay;
+        let listed = self.act(Op::List, "", |s| {
             Ok(s.containers
                 .values()
                 .filter(|h| wanted.iter().all(|(k, v)| h.info.label(k) == Some(*v)))
                 .map(|h| h.info.clone())
                 .collect())
-        })
+        });
+        std::thread::sleep(delay);
+        listed
     }
 
     fn read_logs(&self, container: &str, _read: &LogRead) -> Result<LogStream, RuntimeError> {
