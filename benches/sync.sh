@@ -15,7 +15,7 @@
 # cache a change just touched, and right after the agent started.
 # Run as root: benches/sync.sh   (results go to docs/benchmarks.md by hand;
 # SYNC_TRIALS=N trials per job, 3 by default; SYNC_TOOLS="mcp loop" only those;
-# SYNC_SKIP_PS=1 skips the reads)
+# SYNC_SKIP_PS=1 skips the reads; SYNC_WORKERS=N sets the agent's [sync] workers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . .ci/prereqs.sh
@@ -39,6 +39,7 @@ median() { python3 -c "import statistics,sys; print(f'{statistics.median(float(x
 start_agent() { # port
     state=$(mktemp -d /tmp/mcp-syncbench-agent.XXXXXX)
     "$bin/mcp-agent" init --local "$state" --listen "127.0.0.1:$1" >/dev/null
+    if [ -n "${SYNC_WORKERS:-}" ]; then printf '\n[sync]\nworkers = %s\n' "$SYNC_WORKERS" >>"$state/mcp-agent.toml"; fi
     "$bin/mcp-agent" serve --config "$state/mcp-agent.toml" >"$state/agent.log" 2>&1 &
     agent=$!
     for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && break; sleep 0.2; done

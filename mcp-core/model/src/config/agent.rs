@@ -401,10 +401,11 @@ pub struct SyncSection {
 }
 
 impl Default for SyncSection {
-    /// 2: sized for the platform's 2-core nodes (a deploy waits on Podman
-    /// most of the time, so two overlap well without starving the agent).
+    /// 3: sized for the platform's 2-core nodes (a deploy waits on Podman
+    /// most of the time, so three overlap its waits; measured in
+    /// docs/benchmarks.md, two were slower than a `podman run` loop).
     fn default() -> Self {
-        SyncSection { workers: 2 }
+        SyncSection { workers: 3 }
     }
 }
 

@@ -196,15 +196,18 @@ impl ContainerRuntime for Podman {
         self.exec("pull", image, &args).map(drop)
     }
 
+    /// One `podman image inspect` (every deploy asks, for its revision): an
+    /// image Podman does not have is `None`.
     fn image_digest(&self, image: &str) -> Result<Option<String>> {
-        if !self.image_exists(image)? {
-            return Ok(None);
-        }
-        let out = self.exec(
+        let out = match self.exec(
             "image inspect",
             image,
             &["image", "inspect", "--format", "{{.Digest}}", image],
-        )?;
+        ) {
+            Ok(out) => out,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e),
+        };
         let digest = out.trim();
         Ok(digest.starts_with("sha256:").then(|| digest.to_owned()))
     }
