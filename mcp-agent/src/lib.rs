@@ -1,9 +1,11 @@
 //! The agent daemon: the gRPC adapter over `mcp_core`, served over TLS 1.3 with every
 //! RPC authenticated. `server` wires configuration into a running server, `auth`
-//! authenticates every call, `service` maps each RPC onto one `mcp_core` call.
+//! authenticates every call, `service` maps each RPC onto one `mcp_core` call,
+//! `metrics` serves the node's metrics to Prometheus.
 
 mod auth;
 mod failure;
+mod metrics;
 mod server;
 mod service;
 mod slots;

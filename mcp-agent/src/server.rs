@@ -114,11 +114,13 @@ fn tls_config(config: &AgentConfig) -> Result<rustls::ServerConfig, AgentError> 
 /// messages up to a file's size. The TLS server serves it; tests serve it
 /// in-process over any stream.
 pub fn router(engine: Arc<Engine>, auth: Arc<Gate>, started_at: SystemTime) -> Router {
+    let metrics = engine.metrics().clone();
     let service = Authenticated {
         inner: McpAgentServiceServer::new(AgentService::new(engine, started_at))
             .max_decoding_message_size(mcp_core::api::MAX_FILE_BYTES + (1 << 20))
             .max_encoding_message_size(mcp_core::api::MAX_FILE_BYTES + (1 << 20)),
         auth,
+        metrics,
     };
     tonic::transport::Server::builder()
         .http2_keepalive_interval(Some(KEEPALIVE))
@@ -159,13 +161,15 @@ async fn run(config: AgentConfig) -> Result<(), AgentError> {
     };
     let accept = tokio::spawn(accept_loop(
         listener,
-        TlsAcceptor::from(Arc::new(tls)),
+        TlsAcceptor::from(Arc::new(tls.clone())),
         bounds,
         conns_tx,
     ));
+    let gate = Arc::new(node.gate);
+    let metrics = serve_metrics(&config, &tls, &engine, &gate).await?;
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let server = tokio::spawn(
-        router(engine.clone(), Arc::new(node.gate), started_at).serve_with_incoming_shutdown(
+        router(engine.clone(), gate, started_at).serve_with_incoming_shutdown(
             ReceiverStream::new(conns_rx),
             async {
                 let _ = shutdown_rx.await;
@@ -186,12 +190,30 @@ async fn run(config: AgentConfig) -> Result<(), AgentError> {
     })
     .await;
     stop.store(true, Ordering::Relaxed);
+    if let Some(m) = metrics {
+        m.abort();
+    }
     if let Some(Ok(handle)) = monitor {
         let _ = tokio::task::spawn_blocking(move || handle.join()).await;
     }
     drop(engine);
     tracing::info!("mcp-agent stopped; containers keep running");
     outcome
+}
+
+/// The metrics listener, when `[metrics] listen` asks for one.
+async fn serve_metrics(
+    config: &AgentConfig,
+    tls: &rustls::ServerConfig,
+    engine: &Arc<Engine>,
+    gate: &Arc<Gate>,
+) -> Result<Option<tokio::task::JoinHandle<()>>, AgentError> {
+    let Some(listen) = config.metrics.listen else {
+        return Ok(None);
+    };
+    let tls = config.metrics.tls.then(|| tls.clone());
+    let served = crate::metrics::serve(&config.metrics, listen, tls, engine.clone(), gate.clone());
+    Ok(Some(served.await?))
 }
 
 /// The node an agent configured by `config` runs (opened on a blocking thread:

@@ -7,6 +7,7 @@
 //!   adopt, recover, sync, a service's data, edge routes; every step journaled and
 //!   undone on failure.
 //! * [`monitor`]: keeps what runs equal to the registry, with flap detection.
+//! * [`metrics`]: what the node counts and shows to Prometheus.
 //! * [`registry`]: the node's SQLite registry, the single source of truth for what
 //!   it runs.
 //! * [`runtime`]: the container runtime trait and its Podman driver.
@@ -30,6 +31,7 @@ pub mod dns;
 pub mod engine;
 mod error;
 pub mod local;
+pub mod metrics;
 pub mod monitor;
 pub mod ports;
 pub mod proxy;

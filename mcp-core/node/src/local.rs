@@ -167,12 +167,14 @@ impl State {
              [node]\nname = \"{node}\"\n\n\
              [database]\npath = {}\n\n\
              [auth]\nmode = \"token-file\"\ntoken_file = {}\n\n\
-             [conventions]\ndata_root = {}\n",
+             [conventions]\ndata_root = {}\n\n\
+             [metrics]\nlisten = \"{}\"\n",
             quoted(&self.p("agent.pem")),
             quoted(&self.p("agent.key")),
             quoted(&self.p("mcp.db")),
             quoted(&self.p("admin-token")),
             quoted(&self.p("srv")),
+            SocketAddr::new(listen.ip(), listen.port().wrapping_add(1)),
         );
         if let Some(conf) = containers_conf {
             text.push_str(&format!(
@@ -229,6 +231,10 @@ mod tests {
         }
         let agent = mcp_model::config::AgentConfig::load(&node.agent_config).expect("agent config");
         assert_eq!(agent.server.listen, listen);
+        assert_eq!(
+            agent.metrics.listen,
+            Some("127.0.0.1:19445".parse().expect("addr"))
+        );
         assert_eq!(agent.auth.mode, mcp_model::config::AuthMode::TokenFile);
         let cli = mcp_model::config::CliConfig::load(&node.cli_config).expect("cli config");
         let entry = cli.node("local", &node.cli_config).expect("the node");

@@ -121,6 +121,7 @@ impl Monitor {
         match self.engine.renew_certificates("monitor") {
             Ok(renewals) => {
                 for r in renewals.iter().filter(|r| r.error.is_some()) {
+                    self.engine.metrics().integration_error("issuer");
                     tracing::warn!(service = %r.service, hostname = %r.hostname, error = ?r.error, "certificate renewal failed");
                 }
             }
@@ -191,6 +192,7 @@ impl Monitor {
                     .mark_flapping(&d.service, &d.component, &d.container, &detail)
                 {
                     Ok(()) => {
+                        self.engine.metrics().flapping_marked();
                         report.flapping.push(d.container.clone());
                         self.restarts.remove(&d.container);
                     }
@@ -235,6 +237,9 @@ impl Monitor {
                 self.note_restarts(&action.container, 1, now);
             }
             let error = result.err().map(|e| e.to_string());
+            self.engine
+                .metrics()
+                .repair(action.kind.as_str(), error.is_none());
             let key = format!("{key} {error:?}");
             if error.is_none() || self.recorded.get(&action.container) != Some(&key) {
                 self.engine.record_drift(&action, error.clone());
@@ -311,10 +316,11 @@ impl Monitor {
 
     /// One round over the node (`None`) or the containers named, logged.
     fn look(&mut self, names: Option<&BTreeSet<String>>) {
-        let result = match names {
-            None => self.tick(),
-            Some(n) => self.tick_for(n),
+        let (kind, result) = match names {
+            None => ("relist", self.tick()),
+            Some(n) => ("events", self.tick_for(n)),
         };
+        self.engine.metrics().monitor_round(kind);
         if let Err(e) = result {
             tracing::warn!(error = %e, "monitor round failed");
         }

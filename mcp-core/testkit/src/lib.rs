@@ -6,7 +6,8 @@
 //!   (a probe that recognises its own instance; a lost race starts it again on
 //!   fresh ports).
 //! * Real servers: [`bind`] (BIND 9), [`pebble`] (ACME), [`registry`] (Debian's
-//!   `docker-registry`), [`sshd`] (OpenSSH, and a script standing in for systemd).
+//!   `docker-registry`), [`sshd`] (OpenSSH, and a script standing in for systemd),
+//!   [`prometheus`] (a Prometheus server scraping given targets).
 //! * Fakes speaking the platform's wire protocols: [`fake_mcproxy`] (mc-proxy's
 //!   admin API, recording), [`fake_mcns`], [`fake_metacrypt`], [`fake_mcias`], over
 //!   [`https_fake`].
@@ -31,6 +32,7 @@ pub mod fake_node;
 pub mod https_fake;
 pub mod netns;
 pub mod pebble;
+pub mod prometheus;
 pub mod registry;
 pub mod relay;
 pub mod spawn;

@@ -14,6 +14,7 @@
 mod agent;
 mod cli;
 mod edit;
+mod integrations;
 #[cfg(test)]
 mod tests;
 
@@ -25,6 +26,7 @@ use toml_edit::DocumentMut;
 pub use agent::*;
 pub use cli::*;
 pub use edit::{add_node, remove_node};
+pub use integrations::*;
 
 use crate::ErrorKind;
 

@@ -65,6 +65,20 @@ pub enum ActionKind {
     Report,
 }
 
+impl ActionKind {
+    /// Its name, as JSON and metrics show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Stop => "stop",
+            ActionKind::Remove => "remove",
+            ActionKind::Replace => "replace",
+            ActionKind::Create => "create",
+            ActionKind::Start => "start",
+            ActionKind::Report => "report",
+        }
+    }
+}
+
 /// Why.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case", tag = "reason")]

@@ -34,6 +34,33 @@ impl Engine {
 }
 
 impl Engine {
+    /// Every metric of the node, counted and as it is now, in the Prometheus
+    /// text format.
+    pub fn scrape(&self) -> Result<String, crate::Error> {
+        let registry_bytes = ["", "-wal"]
+            .iter()
+            .filter_map(|suffix| {
+                let mut path = self.registry.path().as_os_str().to_owned();
+                path.push(suffix);
+                std::fs::metadata(path).ok()
+            })
+            .map(|m| m.len())
+            .sum();
+        let now = crate::metrics::Snapshot {
+            node: self.config.node.clone(),
+            role: self.config.role,
+            version: mcp_model::VERSION.to_owned(),
+            build: mcp_model::fsutil::build_id().to_owned(),
+            services: self.statuses()?,
+            ports_total: self.config.port_range.len(),
+            ports_leased: self.ports.leased(),
+            certificates: self.registry.read(|t| t.certificates())?,
+            registry_bytes,
+            event_rows: self.registry.read(|t| t.event_rows())?,
+        };
+        Ok(self.metrics.render(&now))
+    }
+
     /// The runtime and its version; asked once (it costs a slow `podman info`) and
     /// kept, unless the runtime was unavailable.
     fn runtime_description(&self) -> String {

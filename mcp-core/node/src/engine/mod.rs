@@ -158,6 +158,8 @@ pub struct Engine {
     runtime_description: std::sync::OnceLock<String>,
     /// One permit per exec session that may run at once.
     exec_slots: Arc<tokio::sync::Semaphore>,
+    /// What the node counts as it happens.
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Engine {
@@ -193,6 +195,7 @@ impl Engine {
             observer,
             runtime_description: std::sync::OnceLock::new(),
             exec_slots: Arc::new(tokio::sync::Semaphore::new(exec::MAX_SESSIONS)),
+            metrics: Arc::new(crate::metrics::Metrics::new()),
         };
         match engine.finish_interrupted() {
             Ok(done) => {
@@ -234,6 +237,11 @@ impl Engine {
     /// The runtime.
     pub fn runtime(&self) -> &Arc<dyn ContainerRuntime> {
         &self.runtime
+    }
+
+    /// What the node counts as it happens (the agent's RPC layer adds to it).
+    pub fn metrics(&self) -> &Arc<crate::metrics::Metrics> {
+        &self.metrics
     }
 
     fn lock(&self, service: &str) -> Arc<Mutex<()>> {
@@ -279,8 +287,14 @@ impl Engine {
         let lock = self.lock(service);
         let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
         let before = self.container_names(service);
+        let began = std::time::Instant::now();
         let out = op();
         self.reobserve_service(service, &before);
+        let outcome = match &out {
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.step().map(|s| s.as_str())),
+        };
+        self.metrics.operation(action, outcome, began.elapsed());
         match &out {
             Ok(v) => {
                 if let Some(detail) = describe(v) {

@@ -29,6 +29,14 @@ pub(super) fn bounded(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 impl Tx<'_> {
+    /// How many events the log holds.
+    pub fn event_rows(&self) -> Result<u64> {
+        let n: Vec<i64> = self.rows("count events", "SELECT count(*) FROM events", [], |r| {
+            r.get(0)
+        })?;
+        Ok(n.first().map_or(0, |n| u64::try_from(*n).unwrap_or(0)))
+    }
+
     /// Appends an event, stamped now. Returns its id (ids only grow).
     pub fn append_event(&self, e: &NewEvent) -> Result<i64> {
         self.tx
