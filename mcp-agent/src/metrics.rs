@@ -16,8 +16,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
-use crate::server::AgentError;
-
 /// The content type of the text format, version 0.0.4.
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -27,20 +25,16 @@ struct Served {
     gate: Option<Arc<Gate>>,
 }
 
-/// Binds `[metrics] listen` and serves scrapes until the task is aborted.
+/// Binds `listen` and serves scrapes until the task is aborted; the error is
+/// the bind's.
 pub(crate) async fn serve(
     config: &MetricsSection,
     listen: SocketAddr,
     tls: Option<rustls::ServerConfig>,
     engine: Arc<Engine>,
     gate: Arc<Gate>,
-) -> Result<tokio::task::JoinHandle<()>, AgentError> {
-    let listener = TcpListener::bind(listen)
-        .await
-        .map_err(|source| AgentError::Listen {
-            addr: listen,
-            source,
-        })?;
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let listener = TcpListener::bind(listen).await?;
     let served = Arc::new(Served {
         engine,
         gate: config.token.then_some(gate),

@@ -213,7 +213,13 @@ async fn serve_metrics(
     };
     let tls = config.metrics.tls.then(|| tls.clone());
     let served = crate::metrics::serve(&config.metrics, listen, tls, engine.clone(), gate.clone());
-    Ok(Some(served.await?))
+    match served.await {
+        Ok(task) => Ok(Some(task)),
+        Err(source) => Err(AgentError::Listen {
+            addr: listen,
+            source,
+        }),
+    }
 }
 
 /// The node an agent configured by `config` runs (opened on a blocking thread:

@@ -49,7 +49,7 @@ pub(crate) enum Command {
     /// Recreate containers the runtime lost, from the registry, on the same ports.
     Recover(NodeArg),
     /// List every managed container: SERVICE COMPONENT NODE STATE VERSION UPTIME.
-    Ps(NodeArg),
+    Ps(PsArgs),
     /// A service in detail (or every service).
     Status(StatusArgs),
     /// A service's container output.
@@ -230,6 +230,17 @@ pub(crate) struct NodeArg {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct PsArgs {
+    /// Only this node (default: every node).
+    #[arg(short = 'n', long, add = nodes())]
+    pub(crate) node: Option<String>,
+    /// Draw again whenever something happens (the nodes' events), until
+    /// interrupted.
+    #[arg(short = 'w', long)]
+    pub(crate) watch: bool,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct StatusArgs {
     /// The service (default: every service).
     #[arg(add = services())]
@@ -237,6 +248,10 @@ pub(crate) struct StatusArgs {
     /// The node (default: from the definition, or every node).
     #[arg(short = 'n', long, add = nodes())]
     pub(crate) node: Option<String>,
+    /// Draw again whenever something happens (the nodes' events), until
+    /// interrupted.
+    #[arg(short = 'w', long)]
+    pub(crate) watch: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+/// Clears the terminal and its scrollback, the cursor at the top (`--watch`).
+pub(crate) fn clear_screen() {
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "\x1b[H\x1b[2J\x1b[3J");
+}
+
 /// Prints `text` and a newline to stdout. A closed pipe (`mcp … | head`) is not an
 /// error worth reporting, so write failures are ignored.
 pub(crate) fn line(text: &str) {

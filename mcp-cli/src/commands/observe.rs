@@ -4,16 +4,24 @@ use mcp_core::view::LogQuery;
 use tokio_stream::StreamExt;
 
 use super::Outcome;
-use crate::args::{EventsArgs, LogsArgs, NodeArg, StatusArgs};
+use crate::args::{EventsArgs, LogsArgs, PsArgs, StatusArgs};
 use crate::context::Context;
 use crate::exit::ExitStatus;
 use crate::output;
 use crate::render;
 
-pub(crate) async fn ps(ctx: &Context, a: &NodeArg) -> Outcome {
-    let all = ctx.fleet.services(a.node.as_deref()).await?.gather();
+pub(crate) async fn ps(ctx: &Context, a: &PsArgs) -> Outcome {
+    let node = a.node.as_deref();
+    if a.watch {
+        return watch(ctx, None, node, || draw_ps(ctx, node, true)).await;
+    }
+    draw_ps(ctx, node, false).await
+}
+
+async fn draw_ps(ctx: &Context, node: Option<&str>, watching: bool) -> Outcome {
+    let all = ctx.fleet.services(node).await?.gather();
     if ctx.json {
-        output::json(&all.items);
+        json(watching, &all.items);
     } else {
         let headers = ["SERVICE", "COMPONENT", "NODE", "STATE", "VERSION", "UPTIME"];
         output::table(&headers, &render::ps_rows(&all.items));
@@ -22,23 +30,91 @@ pub(crate) async fn ps(ctx: &Context, a: &NodeArg) -> Outcome {
 }
 
 pub(crate) async fn status(ctx: &Context, a: &StatusArgs) -> Outcome {
-    let Some(service) = &a.service else {
-        let all = ctx.fleet.services(a.node.as_deref()).await?.gather();
+    let (service, node) = (a.service.as_deref(), a.node.as_deref());
+    if !a.watch {
+        return draw_status(ctx, service, node, false).await;
+    }
+    let node = match service {
+        Some(s) => Some(ctx.fleet.node_for(s, node)?),
+        None => node.map(str::to_owned),
+    };
+    let node = node.as_deref();
+    watch(ctx, service, node, || draw_status(ctx, service, node, true)).await
+}
+
+async fn draw_status(
+    ctx: &Context,
+    service: Option<&str>,
+    node: Option<&str>,
+    watching: bool,
+) -> Outcome {
+    let Some(service) = service else {
+        let all = ctx.fleet.services(node).await?.gather();
         if ctx.json {
-            output::json(&all.items);
+            json(watching, &all.items);
         } else {
             let headers = ["SERVICE", "NODE", "DESIRED", "RUNNING", "NOTE"];
             output::table(&headers, &render::status_rows(&all.items));
         }
         return Ok(ExitStatus::after(&all.failures));
     };
-    let report = ctx.fleet.status(service, a.node.as_deref()).await?;
+    let report = ctx.fleet.status(service, node).await?;
     if ctx.json {
-        output::json(&report);
+        json(watching, &report);
     } else {
         render::status(&report);
     }
     Ok(ExitStatus::Success)
+}
+
+/// JSON: one document, or while watching one per line.
+fn json<T: serde::Serialize + ?Sized>(watching: bool, value: &T) {
+    if watching {
+        output::json_line(value);
+    } else {
+        output::json(value);
+    }
+}
+
+/// `--watch`: `draw` now, and again after whatever the nodes' events say
+/// happened to `service` (or anything) on `node` (or any node); events that
+/// come together are drawn once. On a terminal each drawing replaces the
+/// last; otherwise they follow one another, a blank line between (JSON: one
+/// line each). Runs until interrupted, or until every node's stream ends.
+async fn watch<F, Fut>(
+    ctx: &Context,
+    service: Option<&str>,
+    node: Option<&str>,
+    mut draw: F,
+) -> Outcome
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Outcome>,
+{
+    let mut changes = Box::pin(ctx.fleet.changes(service, node).await?);
+    let in_place = !ctx.json && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let mut first = true;
+    loop {
+        if in_place {
+            output::clear_screen();
+        } else if !first && !ctx.json {
+            output::line("");
+        }
+        first = false;
+        draw().await?;
+        match changes.next().await {
+            None => return Ok(ExitStatus::Success),
+            Some(change) => {
+                change?;
+            }
+        }
+        // Whatever else happened in the same moment is in the next drawing.
+        while let Ok(Some(change)) =
+            tokio::time::timeout(std::time::Duration::from_millis(200), changes.next()).await
+        {
+            change?;
+        }
+    }
 }
 
 pub(crate) async fn logs(ctx: &Context, a: &LogsArgs) -> Outcome {

@@ -58,6 +58,34 @@ impl Fleet {
         Ok(events)
     }
 
+    /// What happens from now on to `service` (or every service) on `node` (or
+    /// every node), as it happens: each node's event log followed, the
+    /// streams merged. A view redraws on each (`ps --watch`, `status
+    /// --watch`); the first item of each node is its newest event so far. The
+    /// stream ends when every node's does; a node that cannot be reached is
+    /// left out when another can.
+    pub async fn changes(
+        &self,
+        service: Option<&str>,
+        node: Option<&str>,
+    ) -> Result<impl tokio_stream::Stream<Item = Result<Event, crate::Error>> + use<>, crate::Error>
+    {
+        let nodes = self.nodes(node)?;
+        let service = service.map(str::to_owned);
+        let streams = self
+            .ask(&nodes, |_, mut c| {
+                let service = service.clone();
+                async move { Ok(c.events(service.as_deref(), 0, 1, true).await?) }
+            })
+            .await
+            .require_any()?;
+        let mut merged = tokio_stream::StreamMap::new();
+        for (node, stream) in streams.answers {
+            merged.insert(node, stream);
+        }
+        Ok(merged.map(|(_, e)| e.map_err(crate::Error::from)))
+    }
+
     /// The DNS records `node` (or every node) registered.
     pub async fn dns_records(
         &self,
