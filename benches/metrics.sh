@@ -41,14 +41,7 @@ done
 mcp sync >/dev/null
 sleep 15   # settle: deploys done, the first relists over
 
-ticks() {
-    local total=0 p
-    for p in $agent $(pgrep -P "$agent" || true); do
-        [ -r "/proc/$p/stat" ] || continue
-        total=$((total + $(awk '{print $14+$15+$16+$17}' "/proc/$p/stat")))
-    done
-    echo "$total"
-}
+. benches/ticks.sh
 window() { # scrape-every-seconds (0: none) → % of a core over 60 s
     local a b end
     a=$(ticks)

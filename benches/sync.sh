@@ -163,14 +163,7 @@ done
 [ -n "${SYNC_SKIP_PS:-}" ] && exit 0
 
 # --- reads at 50 and 200 services ---------------------------------------------
-ticks() {
-    local total=0 p
-    for p in $agent $(pgrep -P "$agent" || true); do
-        [ -r "/proc/$p/stat" ] || continue
-        total=$((total + $(awk '{print $14+$15+$16+$17}' "/proc/$p/stat")))
-    done
-    echo "$total"
-}
+. benches/ticks.sh
 read_cost() { # command… → "wall-s/podman-cpu-s"
     local a b t
     a=$(ticks); t=$(now); "$@" >/dev/null; t=$(since "$t"); b=$(ticks)

@@ -45,15 +45,7 @@ deploy() { # name
         "$1" "$1" "$image" >"$state/services/$1.toml"
     mcp deploy "$1" >/dev/null
 }
-# CPU ticks of the agent and of every process below it (live, and reaped).
-ticks() {
-    local total=0 p
-    for p in $agent $(pgrep -P "$agent" || true); do
-        [ -r "/proc/$p/stat" ] || continue
-        total=$((total + $(awk '{print $14+$15+$16+$17}' "/proc/$p/stat")))
-    done
-    echo "$total"
-}
+. benches/ticks.sh
 idle() { # seconds
     local a b
     a=$(ticks); sleep "$1"; b=$(ticks)
