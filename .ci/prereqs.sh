@@ -56,6 +56,7 @@ need_cmd pgrep procps             # the monitor test finds and signals the agent
 need_cmd script bsdutils          # the exec test's terminal
 need_cmd prometheus prometheus    # the metrics test scrapes an agent with a real Prometheus
 need_cmd promtool prometheus      # and checks what it serves, and docs/alerts.yml
+need_cmd chromium chromium        # the dashboard test drives a headless Chromium
 # The stateful example service (examples/notes) links SQLite statically.
 sqlite_a=$(cc -print-file-name=libsqlite3.a 2>/dev/null || true)
 [ -e "$sqlite_a" ] && [ "${sqlite_a#/}" != "$sqlite_a" ] || missing_pkgs+=(libsqlite3-dev)
@@ -65,7 +66,7 @@ if [ "$(id -u)" -eq 0 ]; then
     . "$(dirname "${BASH_SOURCE[0]}")/podman-setup.sh"
 elif ! command -v podman >/dev/null 2>&1; then
     echo "error: podman is missing; run this as root once (it installs and configures" >&2
-    echo "Podman and a rootless test user), or: sudo apt-get install podman runc uidmap slirp4netns catatonit docker-registry apache2-utils bind9 pebble prometheus" >&2
+    echo "Podman and a rootless test user), or: sudo apt-get install podman runc uidmap slirp4netns catatonit docker-registry apache2-utils bind9 pebble prometheus chromium" >&2
     exit 1
 fi
 

@@ -5,8 +5,9 @@
 //! `$PORT_<NAME>` of a component with several routes, and answers `GET /` with its
 //! name, version and port, `GET /healthz` with `ok`. Environment:
 //! `HELLO_NAME` (default `hello`), `HELLO_VERSION` (set by the image build),
-//! `GREETING` (an extra first line), and `HELLO_CRASH=1` to exit at once with
-//! status 3 (for crash-loop tests).
+//! `GREETING` (an extra first line), `HELLO_CRASH=1` to exit at once with
+//! status 3 (for crash-loop tests), and `HELLO_BUSY=1` to keep one core busy
+//! (for resource-use tests).
 
 use std::net::TcpListener;
 
@@ -20,6 +21,14 @@ fn main() {
     if env("HELLO_CRASH", "") == "1" {
         eprintln!("{name} {version}: HELLO_CRASH=1, exiting");
         std::process::exit(3);
+    }
+    if env("HELLO_BUSY", "") == "1" {
+        std::thread::spawn(|| {
+            let mut n = 0u64;
+            loop {
+                n = std::hint::black_box(n.wrapping_add(1));
+            }
+        });
     }
     let mut ports: Vec<u16> = std::env::vars()
         .filter(|(k, _)| k == "PORT" || k.starts_with("PORT_"))

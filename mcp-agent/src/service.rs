@@ -162,6 +162,19 @@ impl McpAgentService for AgentService {
         Ok(Response::new(convert::encode_status_report(&report)))
     }
 
+    async fn top(&self, req: Request<v1::TopRequest>) -> RpcResult<v1::TopResponse> {
+        let r = req.into_inner();
+        let service = (!r.service.is_empty())
+            .then(|| service_name(&r.service))
+            .transpose()?;
+        let usage = self
+            .blocking(move |e| Ok(e.usage(service.as_ref())?))
+            .await?;
+        Ok(Response::new(v1::TopResponse {
+            components: usage.iter().map(convert::encode_usage).collect(),
+        }))
+    }
+
     type LogsStream = BoxStream<v1::LogChunk>;
 
     async fn logs(&self, req: Request<v1::LogsRequest>) -> RpcResult<Self::LogsStream> {

@@ -52,6 +52,12 @@ pub(crate) enum Command {
     Ps(PsArgs),
     /// A service in detail (or every service).
     Status(StatusArgs),
+    /// What each component uses: SERVICE COMPONENT NODE STATE CPU% MEMORY
+    /// PIDS RESTARTS UPTIME, the nodes asked at once.
+    Top(TopArgs),
+    /// A read-only web dashboard of the fleet on 127.0.0.1, until interrupted:
+    /// nodes, services, a service in detail, the live event feed.
+    Ui(UiArgs),
     /// A service's container output.
     Logs(LogsArgs),
     /// The event log: who did what, and what the monitor repaired.
@@ -252,6 +258,29 @@ pub(crate) struct StatusArgs {
     /// interrupted.
     #[arg(short = 'w', long)]
     pub(crate) watch: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TopArgs {
+    /// The service (default: every service).
+    #[arg(add = services())]
+    pub(crate) service: Option<String>,
+    /// Only this node (default: the service's, or every node).
+    #[arg(short = 'n', long, add = nodes())]
+    pub(crate) node: Option<String>,
+    /// Sample again every `--interval` seconds, until interrupted.
+    #[arg(short = 'w', long)]
+    pub(crate) watch: bool,
+    /// Seconds between samples with `--watch`.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub(crate) interval: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UiArgs {
+    /// The port on 127.0.0.1 (0: any free port, printed).
+    #[arg(short = 'p', long, default_value_t = 9470)]
+    pub(crate) port: u16,
 }
 
 #[derive(Debug, Args)]

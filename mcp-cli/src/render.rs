@@ -13,9 +13,9 @@ use mcp_core::fleet::survey::{AgentSurvey, NodeListing, Reachability, Skew};
 use mcp_core::spec::{ResolvedService, Validation};
 use mcp_core::time::{rfc3339, uptime};
 use mcp_core::view::{
-    ComponentChange, DeployPreview, DnsRecord, EdgeRouteStatus, Event, LogLine, PlanChange,
-    PlannedItem, ProxyTable, Report, Revision, RevisionResult, ServiceStatus, SnapshotInfo,
-    StatusReport, SyncItem,
+    ComponentChange, ComponentUsage, DeployPreview, DnsRecord, EdgeRouteStatus, Event, LogLine,
+    PlanChange, PlannedItem, ProxyTable, Report, Revision, RevisionResult, ServiceStatus,
+    SnapshotInfo, StatusReport, SyncItem,
 };
 
 use crate::output;
@@ -247,6 +247,27 @@ pub(crate) fn ps_rows(services: &[ServiceStatus]) -> Rows {
                     since(c.started_at),
                 ]
             })
+        })
+        .collect()
+}
+
+/// `mcp top`: one row per component; `-` where the runtime reports nothing.
+pub(crate) fn top_rows(usage: &[ComponentUsage]) -> Rows {
+    let dash = || "-".to_owned();
+    usage
+        .iter()
+        .map(|u| {
+            vec![
+                u.service.clone(),
+                u.component.clone(),
+                u.node.clone(),
+                output::state(u.state.as_str()),
+                u.cpu_percent.map_or_else(dash, |p| format!("{p:.1}")),
+                u.memory_bytes.map_or_else(dash, output::bytes),
+                u.pids.map_or_else(dash, |p| p.to_string()),
+                u.restart_count.to_string(),
+                since(u.started_at),
+            ]
         })
         .collect()
 }

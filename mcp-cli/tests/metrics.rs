@@ -101,6 +101,10 @@ fn prometheus_scrapes_the_agent_through_a_deploy_a_break_and_a_repair() {
     eventually("the component running", || {
         Ok(prometheus.value(&running)? == Some(1.0))
     });
+    let memory = format!("mcp_component_memory_bytes{{service=\"{name}\"}}");
+    eventually("the component's memory, sampled from Podman", || {
+        Ok(prometheus.value(&memory)?.is_some_and(|b| b > 0.0))
+    });
     eventually("RPCs counted by method", || {
         Ok(prometheus
             .value("sum(mcp_rpcs_total{method=\"Deploy\",code=\"OK\"})")?

@@ -5,7 +5,9 @@
 //! * The operator's side (`mcp-core/fleet`) depends on no part of the node
 //!   (`mcp-core/node`), and the node on no part of the operator's side.
 //! * The frontends (`mcp-agent`, `mcp-cli`, `mcp-py`) depend on no crate of the
-//!   workspace but `mcp-core` (the test kit is a dev-dependency only).
+//!   workspace but `mcp-core` and their own crates under their directory
+//!   (`mcp-cli/ui`), which depend on `mcp-core` alone (the test kit is a
+//!   dev-dependency only).
 //! * `ErrorKind`'s module imports nothing.
 //! * Every source file starts with a `//!` module doc.
 //! * No source file is over [`MAX_FILE_LINES`] lines and no function over
@@ -30,6 +32,7 @@ const CRATES: &[&str] = &[
     "mcp-core/testkit",
     "mcp-agent",
     "mcp-cli",
+    "mcp-cli/ui",
     "mcp-py",
     "proto",
 ];
@@ -181,13 +184,24 @@ fn the_operator_side_and_the_node_do_not_depend_on_each_other() {
 #[test]
 fn frontends_depend_on_core_alone() {
     let root = root();
-    for frontend in ["mcp-agent", "mcp-cli", "mcp-py"] {
+    // Each frontend, and the crates of its own it may use besides the core.
+    let frontends: [(&str, &[&str]); 4] = [
+        ("mcp-agent", &[]),
+        ("mcp-cli", &["mcp-ui"]),
+        ("mcp-cli/ui", &[]),
+        ("mcp-py", &[]),
+    ];
+    for (frontend, own) in frontends {
         let manifest = read(&root.join(frontend).join("Cargo.toml"));
         let deps = dependencies(&manifest, "dependencies");
+        let mut allowed = vec!["mcp-core"];
+        allowed.extend(own);
+        allowed.sort_unstable();
+        let mut got = internal(&deps);
+        got.sort_unstable();
         assert_eq!(
-            internal(&deps),
-            ["mcp-core"],
-            "{frontend} depends on workspace crates other than mcp-core"
+            got, allowed,
+            "{frontend} depends on workspace crates other than mcp-core and its own"
         );
         for dev in internal(&dependencies(&manifest, "dev-dependencies")) {
             assert_eq!(dev, "mcp-testkit", "{frontend}'s dev-dependencies");

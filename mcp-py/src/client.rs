@@ -14,8 +14,9 @@ use tokio_stream::StreamExt;
 
 use crate::errors::{IntoPy, to_py};
 use crate::records::{
-    DeployPreview, Deployed, DnsRecord, EdgeRoute, Event, ExecResult, LogLine, MigrateStep,
-    NodeInfo, ProxyRoute, Report, Revision, RolledBack, ServiceStatus, StatusReport, SyncItem,
+    ComponentUsage, DeployPreview, Deployed, DnsRecord, EdgeRoute, Event, ExecResult, LogLine,
+    MigrateStep, NodeInfo, ProxyRoute, Report, Revision, RolledBack, ServiceStatus, StatusReport,
+    SyncItem,
 };
 
 type Runtime = Arc<tokio::runtime::Runtime>;
@@ -317,6 +318,22 @@ impl Client {
         let (fleet, rt) = (&self.fleet, &self.rt);
         let results = py.detach(|| rt.block_on(fleet.services(node))).py_err(py)?;
         gather(py, results).map(|v| v.into_iter().map(ServiceStatus).collect())
+    }
+
+    /// What each component of `service` (or of every service) uses now, on
+    /// `node` (or the service's node, or every node), the nodes asked at once.
+    #[pyo3(signature = (service=None, node=None))]
+    fn top(
+        &self,
+        py: Python<'_>,
+        service: Option<&str>,
+        node: Option<&str>,
+    ) -> PyResult<Vec<ComponentUsage>> {
+        let (fleet, rt) = (&self.fleet, &self.rt);
+        let results = py
+            .detach(|| rt.block_on(fleet.top(service, node)))
+            .py_err(py)?;
+        gather(py, results).map(|v| v.into_iter().map(ComponentUsage).collect())
     }
 
     /// One service's status.

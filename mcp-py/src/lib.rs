@@ -39,6 +39,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<records::PortAssignment>()?;
     m.add_class::<records::Certificate>()?;
     m.add_class::<records::ComponentStatus>()?;
+    m.add_class::<records::ComponentUsage>()?;
     m.add_class::<records::ServiceStatus>()?;
     m.add_class::<records::Event>()?;
     m.add_class::<records::NodeInfo>()?;

@@ -464,6 +464,26 @@ view!(
 );
 
 view!(
+    /// What one component uses now (`mcp top`); the usage attributes are
+    /// `None` when the runtime reports none for it.
+    ComponentUsage(mcp_core::view::ComponentUsage) {
+        service: String = |u| u.service.clone();
+        component: String = |u| u.component.clone();
+        node: String = |u| u.node.clone();
+        container: String = |u| u.container.clone();
+        state: String = |u| u.state.to_string();
+        cpu_percent: Option<f64> = |u| u.cpu_percent;
+        cpu_seconds: Option<f64> = |u| u.cpu_seconds;
+        memory_bytes: Option<u64> = |u| u.memory_bytes;
+        memory_limit_bytes: Option<u64> = |u| u.memory_limit_bytes;
+        pids: Option<u64> = |u| u.pids;
+        restart_count: u32 = |u| u.restart_count;
+        started_at: Option<Time> = |u| u.started_at.map(Time);
+        sampled_at: Time = |u| Time(u.sampled_at);
+    }
+);
+
+view!(
     /// A certificate a node provisioned.
     Certificate(mcp_core::view::CertificateRecord) {
         hostname: String = |c| c.hostname.clone();

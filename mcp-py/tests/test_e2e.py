@@ -64,6 +64,10 @@ def test_deploy_inspect_undeploy(node: Dict[str, Any]) -> None:
     json.dumps(as_dict)
 
     assert any(s.service == name for s in client.ps())
+    [usage] = client.top(name)
+    assert (usage.service, usage.component, usage.state) == (name, name, "running")
+    assert usage.restart_count == 0 and usage.sampled_at.tzinfo is not None
+    json.dumps(usage.to_dict())
     lines = [l.line for l in client.logs(name, lines=20)]
     assert any("listening on 0.0.0.0" in l for l in lines), lines
     recent = list(client.logs(name, since=datetime.timedelta(hours=1)))

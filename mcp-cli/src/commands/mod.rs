@@ -12,6 +12,7 @@ mod observe;
 mod releases;
 mod show;
 mod sync;
+mod ui;
 mod validate;
 
 use clap::CommandFactory;
@@ -39,6 +40,8 @@ pub(crate) async fn run(ctx: &Context, command: Command) -> Outcome {
         Command::Recover(a) => lifecycle::recover(ctx, &a).await,
         Command::Ps(a) => observe::ps(ctx, &a).await,
         Command::Status(a) => observe::status(ctx, &a).await,
+        Command::Top(a) => observe::top(ctx, &a).await,
+        Command::Ui(a) => ui::run(ctx, &a).await,
         Command::Logs(a) => observe::logs(ctx, &a).await,
         Command::Events(a) => observe::events(ctx, &a).await,
         Command::Edit(a) => edit::run(ctx, &a),

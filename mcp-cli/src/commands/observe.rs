@@ -1,10 +1,10 @@
-//! `ps`, `status`, `logs`, `events`.
+//! `ps`, `status`, `top`, `logs`, `events`.
 
 use mcp_core::view::LogQuery;
 use tokio_stream::StreamExt;
 
 use super::Outcome;
-use crate::args::{EventsArgs, LogsArgs, PsArgs, StatusArgs};
+use crate::args::{EventsArgs, LogsArgs, PsArgs, StatusArgs, TopArgs};
 use crate::context::Context;
 use crate::exit::ExitStatus;
 use crate::output;
@@ -65,6 +65,48 @@ async fn draw_status(
         render::status(&report);
     }
     Ok(ExitStatus::Success)
+}
+
+/// `top`: one sample; with `--watch` another every `--interval` seconds, in
+/// place on a terminal, one table after another otherwise. JSON is one
+/// object per component per line, each saying when it was sampled.
+pub(crate) async fn top(ctx: &Context, a: &TopArgs) -> Outcome {
+    let in_place = !ctx.json && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let mut first = true;
+    loop {
+        let all = ctx
+            .fleet
+            .top(a.service.as_deref(), a.node.as_deref())
+            .await?
+            .gather();
+        if in_place {
+            output::clear_screen();
+        } else if !first && !ctx.json {
+            output::line("");
+        }
+        first = false;
+        if ctx.json {
+            all.items.iter().for_each(output::json_line);
+        } else {
+            let headers = [
+                "SERVICE",
+                "COMPONENT",
+                "NODE",
+                "STATE",
+                "CPU%",
+                "MEMORY",
+                "PIDS",
+                "RESTARTS",
+                "UPTIME",
+            ];
+            output::table(&headers, &render::top_rows(&all.items));
+        }
+        let status = ExitStatus::after(&all.failures);
+        if !a.watch {
+            return Ok(status);
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(a.interval)).await;
+    }
 }
 
 /// JSON: one document, or while watching one per line.

@@ -3,8 +3,11 @@
 //! crate includes this module and uses part of it.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// The `mcp-agent` binary beside `mcp` (the workspace build makes both).
 pub fn agent_bin() -> PathBuf {
@@ -113,4 +116,59 @@ pub fn registry_section(
         q(&dir.join("registry-ca.pem")),
         q(&dir.join("registry-password"))
     )
+}
+
+/// A running `mcp … --watch` and everything it has printed so far.
+pub struct Watching {
+    child: Child,
+    out: Arc<Mutex<Vec<String>>>,
+}
+
+impl Watching {
+    /// Starts `mcp --config CONFIG ARGS…`, reading what it prints.
+    pub fn start(config: &Path, args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mcp"))
+            .arg("--config")
+            .arg(config)
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("mcp --watch");
+        let stdout = child.stdout.take().expect("stdout");
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let lines = out.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                lines.lock().expect("lines").push(line);
+            }
+        });
+        Watching { child, out }
+    }
+
+    /// Every line printed so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.out.lock().expect("lines").clone()
+    }
+
+    /// Waits up to 30 s until a line printed after the first `skip` lines
+    /// satisfies `wanted`; how many lines there were then.
+    pub fn until(&self, what: &str, skip: usize, wanted: impl Fn(&str) -> bool) -> usize {
+        for _ in 0..300 {
+            let lines = self.lines();
+            if lines.iter().skip(skip).any(|l| wanted(l)) {
+                return lines.len();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("never: {what}\n{}", self.lines().join("\n"));
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

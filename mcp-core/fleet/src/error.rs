@@ -79,6 +79,15 @@ pub enum Error {
     /// A call did not finish within the time it was given.
     #[error("{0}")]
     TimedOut(String),
+    /// Something on the operator's machine failed (a listener, a file).
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Error {
@@ -103,6 +112,7 @@ impl Error {
             Error::NotRunning(_) => ErrorKind::FailedPrecondition,
             Error::NotConfigured(_) => ErrorKind::NotConfigured,
             Error::TimedOut(_) => ErrorKind::Unavailable,
+            Error::Io { .. } => ErrorKind::Io,
         }
     }
 

@@ -1,9 +1,10 @@
 //! Reading what the fleet runs, every node at once where it spans nodes: the
-//! services and their status (`ps`, `status`), the event logs (`events`), the DNS
+//! services and their status (`ps`, `status`), what their components use
+//! (`top`), the event logs (`events`), the DNS
 //! records (`dns`), and recovering lost containers (`recover`). Each answer says
 //! its node; failed nodes are reported beside the answers ([`NodeResults`]).
 
-use mcp_model::view::{DnsRecord, Event, Report, ServiceStatus, StatusReport};
+use mcp_model::view::{ComponentUsage, DnsRecord, Event, Report, ServiceStatus, StatusReport};
 use tokio_stream::StreamExt;
 
 use crate::client::ApiStream;
@@ -84,6 +85,27 @@ impl Fleet {
             merged.insert(node, stream);
         }
         Ok(merged.map(|(_, e)| e.map_err(crate::Error::from)))
+    }
+
+    /// What each component of `service` (or of every service) uses on
+    /// `node` (or, for a service, its definition's node; else every node),
+    /// the nodes asked at once.
+    pub async fn top(
+        &self,
+        service: Option<&str>,
+        node: Option<&str>,
+    ) -> Result<NodeResults<Vec<ComponentUsage>>, crate::Error> {
+        let nodes = match service {
+            Some(s) => vec![self.node_for(s, node)?],
+            None => self.nodes(node)?,
+        };
+        let service = service.map(str::to_owned);
+        self.ask(&nodes, |_, mut c| {
+            let service = service.clone();
+            async move { Ok(c.top(service.as_deref()).await?) }
+        })
+        .await
+        .require_any()
     }
 
     /// The DNS records `node` (or every node) registered.

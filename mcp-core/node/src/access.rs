@@ -32,6 +32,7 @@ const READ: &[&str] = &[
     "CheckDefinition",
     "History",
     "PlanDeploy",
+    "Top",
 ];
 
 /// The lifecycle RPCs.

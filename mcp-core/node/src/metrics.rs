@@ -15,10 +15,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use mcp_model::view::{CertificateRecord, NodeRole, ServiceStatus};
+use mcp_model::view::{CertificateRecord, ComponentUsage, NodeRole, ServiceStatus};
 use prometheus::{
-    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
-    IntGaugeVec, Opts, Registry, TextEncoder,
+    CounterVec, Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
+    IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// Buckets of operation and RPC durations, seconds: a status read takes
@@ -211,6 +211,8 @@ pub struct Snapshot {
     pub build: String,
     /// Every service's status.
     pub services: Vec<ServiceStatus>,
+    /// What each component uses, sampled at most once per monitor tick.
+    pub usage: Vec<ComponentUsage>,
     /// Ports in the range, and leased.
     pub ports_total: usize,
     /// Ports leased.
@@ -241,6 +243,7 @@ impl Snapshot {
         .with_label_values(&[&self.version, &self.build, &self.node, self.role.as_str()])
         .set(1);
         self.components(&r);
+        self.usage(&r);
         one(
             "mcp_port_range_size",
             "Host ports in the node's range.",
@@ -304,6 +307,36 @@ impl Snapshot {
         }
     }
 
+    /// What each running component uses: CPU time and memory.
+    fn usage(&self, r: &Registry) {
+        let cpu = CounterVec::new(
+            Opts::new(
+                "mcp_component_cpu_seconds_total",
+                "CPU time a component's container used since it started, seconds (sampled from the runtime at most once per monitor tick).",
+            ),
+            &["service", "component"],
+        )
+        .expect("valid counter");
+        let _ = r.register(Box::new(cpu.clone()));
+        let memory = gauge(
+            r,
+            "mcp_component_memory_bytes",
+            "Memory a component's container uses, bytes (sampled with the CPU time).",
+            &["service", "component"],
+        );
+        for u in &self.usage {
+            let who = [u.service.as_str(), u.component.as_str()];
+            if let Some(seconds) = u.cpu_seconds {
+                cpu.with_label_values(&who).inc_by(seconds);
+            }
+            if let Some(bytes) = u.memory_bytes {
+                memory
+                    .with_label_values(&who)
+                    .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+            }
+        }
+    }
+
     /// When each certificate expires.
     fn certificates(&self, r: &Registry) {
         let not_after = GaugeVec::new(
@@ -351,6 +384,21 @@ mod tests {
             version: "0.1.0".into(),
             build: "abc".into(),
             services: Vec::new(),
+            usage: vec![ComponentUsage {
+                service: "web".into(),
+                component: "api".into(),
+                node: "n1".into(),
+                container: "web-api".into(),
+                state: mcp_model::container::ContainerState::Running,
+                cpu_percent: None,
+                cpu_seconds: Some(1.5),
+                memory_bytes: Some(2048),
+                memory_limit_bytes: Some(1 << 30),
+                pids: Some(1),
+                restart_count: 0,
+                started_at: None,
+                sampled_at: SystemTime::now(),
+            }],
             ports_total: 100,
             ports_leased: 3,
             certificates: Vec::new(),
@@ -366,6 +414,8 @@ mod tests {
             "mcp_repairs_total{kind=\"start\",result=\"ok\"} 1",
             "mcp_ports_leased 3",
             "mcp_event_rows 7",
+            "mcp_component_cpu_seconds_total{component=\"api\",service=\"web\"} 1.5",
+            "mcp_component_memory_bytes{component=\"api\",service=\"web\"} 2048",
             "mcp_build_info{build_id=\"abc\",node=\"n1\",role=\"compute\",version=\"0.1.0\"} 1",
         ] {
             assert!(text.contains(line), "{line} not in\n{text}");

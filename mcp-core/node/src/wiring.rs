@@ -84,6 +84,7 @@ pub fn engine(config: &AgentConfig) -> crate::Result<Engine> {
         policy: config.policy.clone(),
         revisions_keep: config.revisions.keep,
         sync_workers: config.sync.workers.max(1) as usize,
+        usage_every: Duration::from_secs(config.monitor.interval_secs.max(1)),
     };
     let probe = BindProbe::new(vec![config.node.publish_address]);
     Engine::new(engine_config, registry, runtime(config)?, Box::new(probe))

@@ -7,7 +7,8 @@
 //!   fresh ports).
 //! * Real servers: [`bind`] (BIND 9), [`pebble`] (ACME), [`registry`] (Debian's
 //!   `docker-registry`), [`sshd`] (OpenSSH, and a script standing in for systemd),
-//!   [`prometheus`] (a Prometheus server scraping given targets).
+//!   [`prometheus`] (a Prometheus server scraping given targets), [`chromium`]
+//!   (a headless browser driven over the DevTools protocol).
 //! * Fakes speaking the platform's wire protocols: [`fake_mcproxy`] (mc-proxy's
 //!   admin API, recording), [`fake_mcns`], [`fake_metacrypt`], [`fake_mcias`], over
 //!   [`https_fake`].
@@ -24,6 +25,7 @@
 //! dev-dependency only.
 
 pub mod bind;
+pub mod chromium;
 pub mod fake_mcias;
 pub mod fake_mcns;
 pub mod fake_mcproxy;

@@ -21,6 +21,7 @@ from metacircular_mcp._native import (
     Client,
     Component,
     ComponentStatus,
+    ComponentUsage,
     ConnectionError,
     DeployPreview,
     Deployed,
@@ -66,7 +67,7 @@ from metacircular_mcp._native import (
 
 __all__ = [
     "Action", "AgentError", "AsyncClient", "AuthError", "Certificate", "ChangedComponent",
-    "Client", "Component", "ComponentStatus",
+    "Client", "Component", "ComponentStatus", "ComponentUsage",
     "ConnectionError", "DeployPreview", "Deployed", "Placement", "Desired", "DnsRecord", "EdgeRoute", "Event", "EventIterator",
     "ExecResult", "FieldChange", "LogIterator",
     "LogLine", "McpError", "MigrateStep", "NodeInfo", "NotFound", "Observed", "PlannedComponent", "PlannedItem",
@@ -147,6 +148,11 @@ class AsyncClient:
 
     async def ps(self, node: Optional[str] = None) -> List[ServiceStatus]:
         return await asyncio.to_thread(self._client.ps, node)
+
+    async def top(
+        self, service: Optional[str] = None, node: Optional[str] = None
+    ) -> List[ComponentUsage]:
+        return await asyncio.to_thread(self._client.top, service, node)
 
     async def status(self, service: str, node: Optional[str] = None) -> StatusReport:
         return await asyncio.to_thread(self._client.status, service, node)

@@ -50,6 +50,7 @@ macro_rules! vocabulary {
 mod exec;
 mod preview;
 mod revision;
+mod usage;
 
 pub use exec::{
     decode_exec_input, decode_exec_output, decode_window, encode_exec_input, encode_exec_output,
@@ -57,6 +58,7 @@ pub use exec::{
 };
 pub use preview::{decode_preview, encode_preview};
 pub use revision::{decode_revision, decode_rollback, encode_revision, encode_rollback};
+pub use usage::{decode_usage, encode_usage};
 
 /// A wire timestamp.
 pub fn timestamp(t: SystemTime) -> Timestamp {
@@ -594,6 +596,7 @@ pub fn encode_dns(d: &DnsRecord) -> v1::DnsRecord {
         r#type: d.rtype.clone(),
         value: d.value.clone(),
         ttl: d.ttl,
+        service: d.service.clone().unwrap_or_default(),
     }
 }
 
@@ -605,7 +608,7 @@ pub fn decode_dns(d: v1::DnsRecord) -> DnsRecord {
         rtype: d.r#type,
         value: d.value,
         ttl: d.ttl,
-        service: None,
+        service: (!d.service.is_empty()).then_some(d.service),
     }
 }
 

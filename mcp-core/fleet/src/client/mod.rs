@@ -19,7 +19,7 @@ use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 
-use mcp_model::view::{DnsRecord, Event, ProxyRouteRecord};
+use mcp_model::view::{ComponentUsage, DnsRecord, Event, ProxyRouteRecord};
 use mcp_model::view::{LogLine, LogQuery, NodeInfo, Report, ServiceStatus, StatusReport, SyncItem};
 use mcp_proto::convert;
 use mcp_proto::status as wire;
@@ -333,6 +333,23 @@ impl AgentClient {
             .services
             .into_iter()
             .map(convert::decode_status)
+            .collect::<Result<_, _>>()
+            .map_err(ApiError::from)
+    }
+
+    /// What each component of `service` (or of every service) uses now.
+    pub async fn top(&mut self, service: Option<&str>) -> Result<Vec<ComponentUsage>, ApiError> {
+        let r = self
+            .inner
+            .top(v1::TopRequest {
+                service: service.unwrap_or_default().to_owned(),
+            })
+            .await
+            .map_err(|s| wire::from_status(&s))?;
+        r.into_inner()
+            .components
+            .into_iter()
+            .map(convert::decode_usage)
             .collect::<Result<_, _>>()
             .map_err(ApiError::from)
     }

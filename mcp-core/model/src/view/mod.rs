@@ -19,6 +19,7 @@ mod routes;
 mod snapshot;
 mod status;
 mod sync;
+mod usage;
 
 pub use dns::DnsRecord;
 pub use event::{Event, LogLine, LogQuery, Since};
@@ -35,3 +36,4 @@ pub use routes::{
 pub use snapshot::SnapshotInfo;
 pub use status::{CertificateRecord, ComponentStatus, DesiredState, ServiceStatus, StatusReport};
 pub use sync::{SyncAction, SyncItem};
+pub use usage::ComponentUsage;

@@ -52,6 +52,7 @@ impl Engine {
             version: mcp_model::VERSION.to_owned(),
             build: mcp_model::fsutil::build_id().to_owned(),
             services: self.statuses()?,
+            usage: self.usage_for_metrics(&self.registry.services()?, self.config.usage_every)?,
             ports_total: self.config.port_range.len(),
             ports_leased: self.ports.leased(),
             certificates: self.registry.read(|t| t.certificates())?,

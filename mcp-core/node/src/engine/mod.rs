@@ -18,7 +18,8 @@
 //! * What else a node does for a service: `status.rs`, `logs.rs` (its output, read
 //!   or followed), `sync.rs`, `data.rs` (its
 //!   data: files, snapshots, moving it), `repair.rs` (the monitor's actions),
-//!   `edge.rs` (an edge node's routes), `info.rs` (what the node is).
+//!   `edge.rs` (an edge node's routes), `info.rs` (what the node is),
+//!   `usage.rs` (what its components use).
 //! * `containers.rs`: how the engine drives the runtime.
 //!
 //! One operation at a time per service (a per-service lock); different services
@@ -44,6 +45,7 @@ mod routing;
 mod status;
 mod sync;
 mod undo;
+mod usage;
 
 use mcp_model::config::PolicySection;
 use mcp_model::spec::HostPolicy;
@@ -108,6 +110,9 @@ pub struct EngineConfig {
     pub revisions_keep: u32,
     /// Services a sync works on at once (`[sync] workers`).
     pub sync_workers: usize,
+    /// How old a sample of what containers use a metrics scrape may see
+    /// (the monitor's tick, `[monitor] interval_secs`).
+    pub usage_every: Duration,
 }
 
 impl EngineConfig {
@@ -135,6 +140,7 @@ impl EngineConfig {
             policy: PolicySection::default(),
             revisions_keep: mcp_model::config::RevisionsSection::default().keep,
             sync_workers: mcp_model::config::SyncSection::default().workers as usize,
+            usage_every: Duration::from_secs(10),
         }
     }
 }
@@ -160,6 +166,8 @@ pub struct Engine {
     exec_slots: Arc<tokio::sync::Semaphore>,
     /// What the node counts as it happens.
     metrics: Arc<crate::metrics::Metrics>,
+    /// Samples of what containers use.
+    sampler: usage::Sampler,
 }
 
 impl Engine {
@@ -196,6 +204,7 @@ impl Engine {
             runtime_description: std::sync::OnceLock::new(),
             exec_slots: Arc::new(tokio::sync::Semaphore::new(exec::MAX_SESSIONS)),
             metrics: Arc::new(crate::metrics::Metrics::new()),
+            sampler: usage::Sampler::default(),
         };
         match engine.finish_interrupted() {
             Ok(done) => {

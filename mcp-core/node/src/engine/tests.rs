@@ -758,3 +758,29 @@ fn a_change_asks_again_about_its_service_alone_so_reads_after_it_ask_nothing() {
     assert_eq!(state("app"), Some(ContainerState::Exited));
     assert_eq!(state("s1"), Some(ContainerState::Running));
 }
+
+#[test]
+fn usage_takes_two_samples_for_a_rate_then_one_per_second() {
+    let bed = Bed::new(false);
+    bed.deploy(&service("app", IMAGE_V1, "")).expect("deploy");
+    let samples = || bed.runtime.calls_of(Op::Usage).len();
+    let first = bed.engine.usage(Some(&app())).expect("usage");
+    assert_eq!(samples(), 2, "no basis: two samples, a second apart");
+    assert_eq!(
+        (first[0].cpu_percent, first[0].memory_bytes),
+        (Some(0.0), Some(0))
+    );
+    bed.runtime
+        .set_usage(&first[0].container, 500_000_000, 4096);
+    std::thread::sleep(Duration::from_millis(1100));
+    let again = bed.engine.usage(None).expect("usage");
+    assert_eq!(samples(), 3, "a basis from the last minute: one more");
+    let cpu = again[0].cpu_percent.expect("a rate");
+    assert!(
+        cpu > 0.0 && cpu < 50.0,
+        "0.5 s of CPU over more than 1 s: {cpu}"
+    );
+    assert_eq!(again[0].memory_bytes, Some(4096));
+    bed.engine.usage(None).expect("usage");
+    assert_eq!(samples(), 3, "a sample younger than a second is used again");
+}

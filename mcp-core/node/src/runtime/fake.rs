@@ -53,6 +53,8 @@ pub enum Op {
     Inspect,
     /// `list`.
     List,
+    /// `usage`.
+    Usage,
 }
 
 /// One call the fake received.
@@ -115,6 +117,8 @@ struct State {
     crashing: BTreeSet<String>,
     /// How long a listing takes to answer (a node with many containers).
     list_delay: std::time::Duration,
+    /// What each container has used (CPU nanoseconds, memory bytes).
+    usage: BTreeMap<String, (u64, u64)>,
     next_id: u64,
 }
 
@@ -206,6 +210,14 @@ impl FakeRuntime {
         self.lock().crashing.insert(name.to_owned());
     }
 
+    /// Container `name` has used `cpu_nanos` of CPU and holds `memory_bytes`,
+    /// as [`ContainerRuntime::usage`] reports while it runs.
+    pub fn set_usage(&self, name: &str, cpu_nanos: u64, memory_bytes: u64) {
+        self.lock()
+            .usage
+            .insert(name.to_owned(), (cpu_nanos, memory_bytes));
+    }
+
     /// Makes container `name` exit, as a crash would.
     pub fn crash(&self, name: &str) {
         if let Some(h) = self.lock().containers.get_mut(name) {
@@ -282,6 +294,7 @@ impl FakeRuntime {
                 started_at: None,
                 labels,
                 env: spec.env.clone(),
+                cgroup: None,
             },
             ports,
             listeners: Vec::new(),
@@ -445,6 +458,29 @@ impl ContainerRuntime for FakeRuntime {
 
     fn describe(&self) -> Result<String, RuntimeError> {
         Ok("fake runtime".into())
+    }
+
+    fn usage(
+        &self,
+        _running: &[ContainerInfo],
+    ) -> Result<Vec<super::ContainerUsage>, RuntimeError> {
+        self.act(Op::Usage, "", |s| {
+            Ok(s.containers
+                .values()
+                .filter(|h| h.info.state == ContainerState::Running)
+                .map(|h| {
+                    let (cpu, memory) = s.usage.get(&h.info.name).copied().unwrap_or_default();
+                    super::ContainerUsage {
+                        name: h.info.name.clone(),
+                        cpu_nanos: cpu,
+                        memory_bytes: memory,
+                        memory_limit_bytes: 1 << 30,
+                        pids: 1,
+                        at: SystemTime::now(),
+                    }
+                })
+                .collect())
+        })
     }
 }
 

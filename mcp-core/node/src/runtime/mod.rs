@@ -8,6 +8,7 @@
 //! service and component, at which version and specification hash; that is how the
 //! monitor tells drift, orphans and hand-started containers apart.
 
+mod cgroup;
 pub mod events;
 mod events_log;
 pub mod exec;
@@ -206,6 +207,9 @@ pub struct ContainerInfo {
     pub labels: BTreeMap<String, String>,
     /// Environment (`KEY=VALUE`).
     pub env: Vec<String>,
+    /// Its cgroup, as the runtime reports it (`None` when it has none: not
+    /// running, or rootless Podman on cgroup v1).
+    pub cgroup: Option<String>,
 }
 
 impl ContainerInfo {
@@ -321,6 +325,30 @@ pub trait ContainerRuntime: Send + Sync + std::fmt::Debug {
     fn events(&self) -> Result<EventStream> {
         Err(RuntimeError::NoEvents)
     }
+    /// What each of the `running` containers uses now, one sample each; a
+    /// runtime that cannot measure gives none.
+    fn usage(&self, running: &[ContainerInfo]) -> Result<Vec<ContainerUsage>> {
+        let _ = running;
+        Ok(Vec::new())
+    }
+}
+
+/// One sample of what a running container uses ([`ContainerRuntime::usage`]):
+/// counters since it started, and gauges now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerUsage {
+    /// The container's name.
+    pub name: String,
+    /// CPU time used since it started, nanoseconds.
+    pub cpu_nanos: u64,
+    /// Memory in use, bytes.
+    pub memory_bytes: u64,
+    /// Its memory limit (the host's memory when it has none), bytes.
+    pub memory_limit_bytes: u64,
+    /// Processes in it.
+    pub pids: u64,
+    /// When the runtime read the numbers.
+    pub at: SystemTime,
 }
 
 /// The runtime of an edge node: there are no containers. Listing finds none and

@@ -31,6 +31,8 @@ pub struct Podman {
     dir_owner: Option<(u32, u32)>,
     /// Events only through `podman events`, never by reading its log.
     podman_events_only: bool,
+    /// Where the host's cgroups are, found at the first sample.
+    cgroups: std::sync::OnceLock<super::cgroup::Cgroups>,
 }
 
 impl Podman {
@@ -393,6 +395,33 @@ impl ContainerRuntime for Podman {
     /// with a terminal, on a pseudo-terminal whose session Podman leads
     /// (`setsid --ctty --wait`), so it sizes the container's terminal and
     /// follows resizes.
+    /// From each container's cgroup files when all of them can be read (no
+    /// process started), else from one `podman stats`.
+    fn usage(&self, running: &[ContainerInfo]) -> Result<Vec<super::ContainerUsage>> {
+        let cgroups = self.cgroups.get_or_init(super::cgroup::Cgroups::discover);
+        let memory = super::cgroup::host_memory();
+        let read: Option<Vec<_>> = running
+            .iter()
+            .filter(|c| c.state == ContainerState::Running)
+            .map(|c| cgroups.read(&c.name, c.cgroup.as_deref()?, memory))
+            .collect();
+        if let Some(all) = read {
+            return Ok(all);
+        }
+        let args = [
+            "stats",
+            "--no-stream",
+            "--no-reset",
+            "--format",
+            "{{json .ContainerStats}}",
+        ];
+        let out = self.exec("stats", "", &args)?;
+        out.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(parse_stats)
+            .collect()
+    }
+
     fn exec(&self, container: &str, request: &super::ExecRequest) -> Result<super::ExecSession> {
         let fail = |source| RuntimeError::Exec {
             container: container.to_owned(),
@@ -442,6 +471,8 @@ struct RawState {
     exit_code: i32,
     #[serde(default)]
     started_at: String,
+    #[serde(default)]
+    cgroup_path: String,
 }
 
 #[derive(Deserialize)]
@@ -466,8 +497,38 @@ impl RawInspect {
             started_at: mcp_model::time::parse_rfc3339(&self.state.started_at),
             labels,
             env: self.config.env.unwrap_or_default(),
+            cgroup: Some(self.state.cgroup_path).filter(|p| !p.is_empty()),
         }
     }
+}
+
+/// One line of `podman stats --format '{{json .ContainerStats}}'`: raw
+/// counters, not the rounded percentages of its table.
+fn parse_stats(line: &str) -> Result<super::ContainerUsage> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Stats {
+        name: String,
+        #[serde(rename = "CPUNano")]
+        cpu_nano: u64,
+        mem_usage: u64,
+        mem_limit: u64,
+        #[serde(rename = "PIDs")]
+        pids: u64,
+        system_nano: u64,
+    }
+    let s: Stats = serde_json::from_str(line).map_err(|e| RuntimeError::Parse {
+        op: "stats",
+        detail: e.to_string(),
+    })?;
+    Ok(super::ContainerUsage {
+        name: s.name,
+        cpu_nanos: s.cpu_nano,
+        memory_bytes: s.mem_usage,
+        memory_limit_bytes: s.mem_limit,
+        pids: s.pids,
+        at: std::time::UNIX_EPOCH + Duration::from_nanos(s.system_nano),
+    })
 }
 
 /// A marker no other exec session of any agent on this host carries: this
@@ -488,6 +549,25 @@ fn exec_marker() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stats_are_read_as_raw_counters() {
+        let line = r#"{"AvgCPU":1.16,"ContainerID":"22c1","Name":"idle1","PerCPU":[2137241,22247845],"CPU":1.18,"CPUNano":24385086,"CPUSystemNano":4000000,"SystemNano":1796298059597497726,"MemUsage":471040,"MemLimit":25275990016,"MemPerc":0.0018,"NetInput":516,"NetOutput":1392,"BlockInput":0,"BlockOutput":0,"PIDs":2,"UpTime":24385086,"Duration":24385086}"#;
+        let u = parse_stats(line).expect("a stats line");
+        assert_eq!(u.name, "idle1");
+        assert_eq!(u.cpu_nanos, 24_385_086);
+        assert_eq!(
+            (u.memory_bytes, u.memory_limit_bytes, u.pids),
+            (471_040, 25_275_990_016, 2)
+        );
+        assert_eq!(
+            u.at.duration_since(std::time::UNIX_EPOCH)
+                .expect("after the epoch")
+                .as_nanos(),
+            1_796_298_059_597_497_726
+        );
+        assert!(parse_stats("{}").is_err());
+    }
 
     #[test]
     fn spec_hashes_round_trip_through_their_label_form() {

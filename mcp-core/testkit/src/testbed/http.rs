@@ -35,6 +35,18 @@ pub fn http_post(addr: std::net::SocketAddr, path: &str, body: &str) -> Result<S
     .map_err(|e| format!("POST {addr}{path}: {e}"))
 }
 
+/// Sends `request` (the whole of it, headers included) to `addr` once; the
+/// whole answer, status line and headers included, whatever its status.
+pub fn http_exchange(addr: std::net::SocketAddr, request: &str) -> Result<String, String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    s.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).map_err(|e| e.to_string())?;
+    Ok(resp)
+}
+
 /// Sends `request`; the body of a `200` answer.
 fn http_once(addr: std::net::SocketAddr, request: &str) -> Result<String, String> {
     use std::io::{Read, Write};

@@ -23,7 +23,7 @@ mod agent;
 mod http;
 
 pub use agent::{AgentAuth, RunningAgent};
-pub use http::{http_get, http_get_at, http_post};
+pub use http::{http_exchange, http_get, http_get_at, http_post};
 
 /// The unprivileged user that runs rootless Podman in tests (created by
 /// `.ci/podman-setup.sh`).
