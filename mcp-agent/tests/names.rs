@@ -19,6 +19,7 @@ const NAME_FIELDS: &[&str] = &["service", "node", "component"];
 /// Name fields where `""` means "every one" (a filter), not a missing name.
 const OPTIONAL: &[(&str, &str)] = &[
     ("EventsRequest", "service"),
+    ("TopRequest", "service"),
     ("LogsRequest", "component"),
     // A route added by hand belongs to no service.
     ("ProxyRoute", "service"),

@@ -1,25 +1,27 @@
 //! `Client`: every operator operation, blocking, over `mcp_core::fleet` and the
-//! shared `AgentClient`. Each call releases the GIL while it waits.
+//! shared `AgentClient`. Each call releases the GIL while it waits and wakes for
+//! Python's signals, cancellation and its `timeout=` (`crate::wait`); the
+//! streams it opens are `crate::streams`.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use mcp_core::fleet::Fleet;
-use mcp_core::fleet::client::ApiStream;
 use mcp_core::fleet::exec::ExecCommand;
 use mcp_core::fleet::results::NodeResults;
 use mcp_core::view::{LogQuery, Since};
 use pyo3::prelude::*;
-use tokio_stream::StreamExt;
 
 use crate::errors::{IntoPy, to_py};
 use crate::records::{
-    ComponentUsage, DeployPreview, Deployed, DnsRecord, EdgeRoute, Event, ExecResult, LogLine,
-    MigrateStep, NodeInfo, ProxyRoute, Report, Revision, RolledBack, ServiceStatus, StatusReport,
-    SyncItem,
+    ComponentUsage, DeployPreview, Deployed, DnsRecord, EdgeRoute, ExecResult, MigrateStep,
+    NodeInfo, ProxyRoute, Report, Revision, RolledBack, ServiceStatus, StatusReport, SyncItem,
 };
+use crate::streams::{EventIterator, LogIterator};
+use crate::wait::{self, Deadline};
 
-type Runtime = Arc<tokio::runtime::Runtime>;
+pub(crate) type Runtime = Arc<tokio::runtime::Runtime>;
 
 fn runtime(py: Python<'_>) -> PyResult<Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -38,6 +40,9 @@ fn runtime(py: Python<'_>) -> PyResult<Runtime> {
 pub struct Client {
     fleet: Fleet,
     rt: Runtime,
+    /// Seconds every call may take unless it says otherwise.
+    timeout: Option<f64>,
+    closed: AtomicBool,
 }
 
 /// The items of a fleet-wide query: every node's answer as one list. A node that
@@ -62,20 +67,19 @@ fn gather<T>(py: Python<'_>, results: NodeResults<Vec<T>>) -> PyResult<Vec<T>> {
 impl Client {
     /// The client of the CLI configuration at `path` (default `$MCP_CONFIG`, else
     /// `~/.config/mcp/mcp.toml`); the token is read from its `[auth] token_path`.
+    /// `timeout`: seconds each call may take unless it says otherwise.
     #[staticmethod]
-    #[pyo3(signature = (path=None))]
-    fn from_config(py: Python<'_>, path: Option<PathBuf>) -> PyResult<Self> {
+    #[pyo3(signature = (path=None, timeout=None))]
+    fn from_config(py: Python<'_>, path: Option<PathBuf>, timeout: Option<f64>) -> PyResult<Self> {
+        Deadline::after(timeout)?;
         let fleet = Fleet::load(path.as_deref()).py_err(py)?;
-        Ok(Client {
-            fleet,
-            rt: runtime(py)?,
-        })
+        Client::new(py, fleet, timeout)
     }
 
     /// A client of one node, given explicitly: its name, `host:port` addresses (tried
     /// in order), the CA of its certificate (a PEM file) and a bearer token.
     #[staticmethod]
-    #[pyo3(signature = (node, addresses, ca_cert, token, server_name=None))]
+    #[pyo3(signature = (node, addresses, ca_cert, token, server_name=None, timeout=None))]
     fn connect(
         py: Python<'_>,
         node: String,
@@ -83,7 +87,9 @@ impl Client {
         ca_cert: PathBuf,
         token: String,
         server_name: Option<String>,
+        timeout: Option<f64>,
     ) -> PyResult<Self> {
+        Deadline::after(timeout)?;
         let ca_pem = std::fs::read(&ca_cert)
             .map_err(|e| mcp_core::config::ConfigError::File {
                 what: "agent CA",
@@ -99,10 +105,27 @@ impl Client {
             token,
             connect_timeout: std::time::Duration::from_secs(5),
         };
-        Ok(Client {
-            fleet: Fleet::direct(endpoint),
-            rt: runtime(py)?,
-        })
+        Client::new(py, Fleet::direct(endpoint), timeout)
+    }
+
+    /// Ends the client: later calls raise `RuntimeError`. Iterators it opened
+    /// keep their streams until they are closed.
+    fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+    }
+
+    fn __enter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __exit__(
+        &self,
+        _kind: Option<Bound<'_, PyAny>>,
+        _value: Option<Bound<'_, PyAny>>,
+        _traceback: Option<Bound<'_, PyAny>>,
+    ) -> bool {
+        self.close();
+        false
     }
 
     /// The configured node names.
@@ -118,37 +141,45 @@ impl Client {
 
     /// Each reachable node's identity and capacity (unreachable ones are left out;
     /// raises `ConnectionError` when none answers).
-    fn nodes(&self, py: Python<'_>) -> PyResult<Vec<NodeInfo>> {
-        let (fleet, rt) = (&self.fleet, &self.rt);
-        let results = py.detach(|| {
-            let nodes = fleet.nodes(None)?;
-            Ok::<_, mcp_core::fleet::Error>(rt.block_on(fleet.ask(&nodes, |_, mut c| async move {
-                Ok(vec![c.node_status().await?])
-            })))
-        });
-        gather(py, results.py_err(py)?).map(|v| v.into_iter().map(NodeInfo).collect())
+    #[pyo3(signature = (timeout=None))]
+    fn nodes(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Vec<NodeInfo>> {
+        let (fleet, deadline) = (&self.fleet, self.deadline(timeout)?);
+        let nodes = fleet.nodes(None).py_err(py)?;
+        let results = self.call(py, deadline, || async {
+            Ok(fleet
+                .ask(&nodes, |_, mut c| async move {
+                    Ok(vec![c.node_status().await?])
+                })
+                .await)
+        })?;
+        gather(py, results).map(|v| v.into_iter().map(NodeInfo).collect())
     }
 
     /// Deploys the service (a name in the services directory, or a file).
-    fn deploy(&self, py: Python<'_>, service: &str) -> PyResult<Deployed> {
-        let (fleet, rt) = (&self.fleet, &self.rt);
+    #[pyo3(signature = (service, timeout=None))]
+    fn deploy(&self, py: Python<'_>, service: &str, timeout: Option<f64>) -> PyResult<Deployed> {
+        let (fleet, deadline) = (&self.fleet, self.deadline(timeout)?);
         let (path, def, warnings) = fleet.definition_with_warnings(service).py_err(py)?;
         crate::spec::deprecations(py, &warnings)?;
-        py.detach(|| rt.block_on(fleet.deploy_file(&path, def)))
-            .py_err(py)
+        self.call(py, deadline, || fleet.deploy_file(&path, def))
             .map(Deployed)
     }
 
     /// What deploying the service (a name in the services directory, or a
     /// file) would do, changing nothing; environment values masked unless
     /// `show_env`.
-    #[pyo3(signature = (service, show_env=false))]
-    fn diff(&self, py: Python<'_>, service: &str, show_env: bool) -> PyResult<DeployPreview> {
-        let (fleet, rt) = (&self.fleet, &self.rt);
+    #[pyo3(signature = (service, show_env=false, timeout=None))]
+    fn diff(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        show_env: bool,
+        timeout: Option<f64>,
+    ) -> PyResult<DeployPreview> {
+        let (fleet, deadline) = (&self.fleet, self.deadline(timeout)?);
         let (_, def, warnings) = fleet.definition_with_warnings(service).py_err(py)?;
         crate::spec::deprecations(py, &warnings)?;
-        py.detach(|| rt.block_on(fleet.plan_deploy(&def, show_env)))
-            .py_err(py)
+        self.call(py, deadline, || fleet.plan_deploy(&def, show_env))
             .map(DeployPreview)
     }
 
@@ -167,6 +198,7 @@ impl Client {
         stdin: Option<Vec<u8>>,
         timeout: Option<f64>,
     ) -> PyResult<ExecResult> {
+        let deadline = self.deadline(None)?;
         let timeout = timeout
             .map(|t| {
                 std::time::Duration::try_from_secs_f64(t)
@@ -187,26 +219,35 @@ impl Client {
             tty: None,
             term: None,
         };
-        let (fleet, rt) = (&self.fleet, &self.rt);
-        py.detach(|| rt.block_on(fleet.exec_output(&cmd, stdin.unwrap_or_default(), timeout)))
-            .py_err(py)
+        let fleet = &self.fleet;
+        let stdin = stdin.unwrap_or_default();
+        self.call(py, deadline, || fleet.exec_output(&cmd, stdin, timeout))
             .map(ExecResult)
     }
 
     /// Adopts running containers as the definition describes.
-    fn adopt(&self, py: Python<'_>, service: &str) -> PyResult<Report> {
-        self.with_definition(py, service, |mut c, text| async move {
+    #[pyo3(signature = (service, timeout=None))]
+    fn adopt(&self, py: Python<'_>, service: &str, timeout: Option<f64>) -> PyResult<Report> {
+        let deadline = self.deadline(timeout)?;
+        self.with_definition(py, deadline, service, |mut c, text| async move {
             Ok(c.adopt(&text).await?)
         })
         .map(Report)
     }
 
     /// Stops a service.
-    #[pyo3(signature = (service, node=None))]
-    fn stop(&self, py: Python<'_>, service: &str, node: Option<&str>) -> PyResult<Report> {
+    #[pyo3(signature = (service, node=None, timeout=None))]
+    fn stop(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        node: Option<&str>,
+        timeout: Option<f64>,
+    ) -> PyResult<Report> {
         let s = service.to_owned();
         self.on_service(
             py,
+            self.deadline(timeout)?,
             service,
             node,
             |mut c| async move { Ok(c.stop(&s).await?) },
@@ -215,11 +256,18 @@ impl Client {
     }
 
     /// Starts a service.
-    #[pyo3(signature = (service, node=None))]
-    fn start(&self, py: Python<'_>, service: &str, node: Option<&str>) -> PyResult<Report> {
+    #[pyo3(signature = (service, node=None, timeout=None))]
+    fn start(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        node: Option<&str>,
+        timeout: Option<f64>,
+    ) -> PyResult<Report> {
         let s = service.to_owned();
         self.on_service(
             py,
+            self.deadline(timeout)?,
             service,
             node,
             |mut c| async move { Ok(c.start(&s).await?) },
@@ -228,23 +276,37 @@ impl Client {
     }
 
     /// Restarts a service.
-    #[pyo3(signature = (service, node=None))]
-    fn restart(&self, py: Python<'_>, service: &str, node: Option<&str>) -> PyResult<Report> {
+    #[pyo3(signature = (service, node=None, timeout=None))]
+    fn restart(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        node: Option<&str>,
+        timeout: Option<f64>,
+    ) -> PyResult<Report> {
         let s = service.to_owned();
-        self.on_service(py, service, node, |mut c| async move {
-            Ok(c.restart(&s).await?)
-        })
+        self.on_service(
+            py,
+            self.deadline(timeout)?,
+            service,
+            node,
+            |mut c| async move { Ok(c.restart(&s).await?) },
+        )
         .map(Report)
     }
 
     /// Undeploys a service (its data stays).
-    #[pyo3(signature = (service, node=None))]
-    fn undeploy(&self, py: Python<'_>, service: &str, node: Option<&str>) -> PyResult<Report> {
-        let (fleet, rt) = (&self.fleet, &self.rt);
+    #[pyo3(signature = (service, node=None, timeout=None))]
+    fn undeploy(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        node: Option<&str>,
+        timeout: Option<f64>,
+    ) -> PyResult<Report> {
+        let (fleet, deadline) = (&self.fleet, self.deadline(timeout)?);
         let node = fleet.node_for(service, node).py_err(py)?;
-        let mut undeployed = py
-            .detach(|| rt.block_on(fleet.undeploy(service, &node)))
-            .py_err(py)?;
+        let mut undeployed = self.call(py, deadline, || fleet.undeploy(service, &node))?;
         // An edge node that kept the service's routes is an error too: running
         // the undeploy again removes them.
         if !undeployed.edge_failures.is_empty() {
@@ -254,24 +316,23 @@ impl Client {
     }
 
     /// The service's revisions on its node, oldest first.
-    #[pyo3(signature = (service, node=None))]
+    #[pyo3(signature = (service, node=None, timeout=None))]
     fn history(
         &self,
         py: Python<'_>,
         service: &str,
         node: Option<&str>,
+        timeout: Option<f64>,
     ) -> PyResult<Vec<Revision>> {
-        let (fleet, rt) = (&self.fleet, &self.rt);
-        let list = py
-            .detach(|| rt.block_on(fleet.history(service, node)))
-            .py_err(py)?;
+        let deadline = self.deadline(timeout)?;
+        let list = self.call(py, deadline, || self.fleet.history(service, node))?;
         Ok(list.into_iter().map(Revision).collect())
     }
 
     /// Deploys revision `to` again (by default the newest that deployed before
     /// the one that runs), by digest, and edits the definition file to say it
     /// unless `keep_definition`.
-    #[pyo3(signature = (service, to=None, node=None, keep_definition=false))]
+    #[pyo3(signature = (service, to=None, node=None, keep_definition=false, timeout=None))]
     fn rollback(
         &self,
         py: Python<'_>,
@@ -279,17 +340,20 @@ impl Client {
         to: Option<u32>,
         node: Option<&str>,
         keep_definition: bool,
+        timeout: Option<f64>,
     ) -> PyResult<RolledBack> {
-        let (fleet, rt) = (&self.fleet, &self.rt);
-        py.detach(|| rt.block_on(fleet.rollback(service, node, to, keep_definition)))
-            .py_err(py)
-            .map(RolledBack)
+        let deadline = self.deadline(timeout)?;
+        let fleet = &self.fleet;
+        self.call(py, deadline, || {
+            fleet.rollback(service, node, to, keep_definition)
+        })
+        .map(RolledBack)
     }
 
     /// Restores snapshot `snapshot` of the service (the newest when `None`) into
     /// its data directory, the service stopped around it; `force` replaces the
     /// data it holds.
-    #[pyo3(signature = (service, snapshot=None, force=false, node=None))]
+    #[pyo3(signature = (service, snapshot=None, force=false, node=None, timeout=None))]
     fn restore_snapshot(
         &self,
         py: Python<'_>,
@@ -297,170 +361,215 @@ impl Client {
         snapshot: Option<&str>,
         force: bool,
         node: Option<&str>,
+        timeout: Option<f64>,
     ) -> PyResult<Report> {
-        let (fleet, rt) = (&self.fleet, &self.rt);
-        py.detach(|| rt.block_on(fleet.restore_snapshot(service, node, snapshot, force)))
-            .py_err(py)
-            .map(Report)
+        let deadline = self.deadline(timeout)?;
+        let fleet = &self.fleet;
+        self.call(py, deadline, || {
+            fleet.restore_snapshot(service, node, snapshot, force)
+        })
+        .map(Report)
     }
 
     /// Recreates lost containers on `node` (or every node).
-    #[pyo3(signature = (node=None))]
-    fn recover(&self, py: Python<'_>, node: Option<&str>) -> PyResult<Vec<Report>> {
-        let (fleet, rt) = (&self.fleet, &self.rt);
-        let results = py.detach(|| rt.block_on(fleet.recover(node))).py_err(py)?;
+    #[pyo3(signature = (node=None, timeout=None))]
+    fn recover(
+        &self,
+        py: Python<'_>,
+        node: Option<&str>,
+        timeout: Option<f64>,
+    ) -> PyResult<Vec<Report>> {
+        let deadline = self.deadline(timeout)?;
+        let results = self.call(py, deadline, || self.fleet.recover(node))?;
         gather(py, results).map(|v| v.into_iter().map(Report).collect())
     }
 
     /// Every service on `node` (or every node).
-    #[pyo3(signature = (node=None))]
-    fn ps(&self, py: Python<'_>, node: Option<&str>) -> PyResult<Vec<ServiceStatus>> {
-        let (fleet, rt) = (&self.fleet, &self.rt);
-        let results = py.detach(|| rt.block_on(fleet.services(node))).py_err(py)?;
+    #[pyo3(signature = (node=None, timeout=None))]
+    fn ps(
+        &self,
+        py: Python<'_>,
+        node: Option<&str>,
+        timeout: Option<f64>,
+    ) -> PyResult<Vec<ServiceStatus>> {
+        let deadline = self.deadline(timeout)?;
+        let results = self.call(py, deadline, || self.fleet.services(node))?;
         gather(py, results).map(|v| v.into_iter().map(ServiceStatus).collect())
     }
 
     /// What each component of `service` (or of every service) uses now, on
     /// `node` (or the service's node, or every node), the nodes asked at once.
-    #[pyo3(signature = (service=None, node=None))]
+    #[pyo3(signature = (service=None, node=None, timeout=None))]
     fn top(
         &self,
         py: Python<'_>,
         service: Option<&str>,
         node: Option<&str>,
+        timeout: Option<f64>,
     ) -> PyResult<Vec<ComponentUsage>> {
-        let (fleet, rt) = (&self.fleet, &self.rt);
-        let results = py
-            .detach(|| rt.block_on(fleet.top(service, node)))
-            .py_err(py)?;
+        let deadline = self.deadline(timeout)?;
+        let results = self.call(py, deadline, || self.fleet.top(service, node))?;
         gather(py, results).map(|v| v.into_iter().map(ComponentUsage).collect())
     }
 
     /// One service's status.
-    #[pyo3(signature = (service, node=None))]
-    fn status(&self, py: Python<'_>, service: &str, node: Option<&str>) -> PyResult<StatusReport> {
-        let (fleet, rt) = (&self.fleet, &self.rt);
-        py.detach(|| rt.block_on(fleet.status(service, node)))
-            .py_err(py)
+    #[pyo3(signature = (service, node=None, timeout=None))]
+    fn status(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        node: Option<&str>,
+        timeout: Option<f64>,
+    ) -> PyResult<StatusReport> {
+        let deadline = self.deadline(timeout)?;
+        self.call(py, deadline, || self.fleet.status(service, node))
             .map(StatusReport)
     }
 
     /// A service's output: an iterator of `LogLine`. `since` is a duration or time as
     /// the CLI takes it (`"10m"`, `"2026-12-02T07:00:00Z"`), a `datetime.timedelta`
     /// or a `datetime.datetime`. With `follow`, it waits for new lines, across
-    /// restarts and redeploys, until closed.
-    #[pyo3(signature = (service, lines=None, follow=false, component=None, node=None, since=None))]
+    /// restarts and redeploys, until closed, or until no line came for
+    /// `idle_timeout` seconds. `timeout` bounds opening the stream.
+    #[pyo3(signature = (
+        service, lines=None, follow=false, component=None, node=None, since=None,
+        timeout=None, idle_timeout=None
+    ))]
     #[allow(clippy::too_many_arguments)]
     fn logs(
         &self,
         py: Python<'_>,
         service: &str,
-        lines: Option<u32>,
+        lines: Option<i64>,
         follow: bool,
         component: Option<String>,
         node: Option<&str>,
         since: Option<Bound<'_, PyAny>>,
+        timeout: Option<f64>,
+        idle_timeout: Option<f64>,
     ) -> PyResult<LogIterator> {
+        let deadline = self.deadline(timeout)?;
+        let idle = idle_timeout.map(wait::seconds).transpose()?;
         let query = LogQuery {
             component,
-            tail: lines,
+            tail: lines.map(|n| at_least_one("lines", n)).transpose()?,
             since: since.as_ref().map(since_of).transpose()?,
             follow,
         };
         let s = service.to_owned();
-        let stream = self.on_service(py, service, node, |mut c| async move {
+        let stream = self.on_service(py, deadline, service, node, |mut c| async move {
             Ok(c.logs(&s, &query).await?)
         })?;
-        Ok(LogIterator {
-            stream: Mutex::new(stream),
-            rt: self.rt.clone(),
-        })
+        Ok(LogIterator::new(stream, self.rt.clone(), idle))
     }
 
     /// Events of `node` (every node without `follow`): an iterator of `Event`, the
     /// newest `limit` first in time order; with `follow` (one node), new events as
-    /// they come.
-    #[pyo3(signature = (service=None, node=None, limit=50, follow=false))]
+    /// they come, until closed or until none came for `idle_timeout` seconds.
+    #[pyo3(signature = (service=None, node=None, limit=50, follow=false, timeout=None, idle_timeout=None))]
+    #[allow(clippy::too_many_arguments)]
     fn events(
         &self,
         py: Python<'_>,
         service: Option<String>,
         node: Option<&str>,
-        limit: u32,
+        limit: i64,
         follow: bool,
+        timeout: Option<f64>,
+        idle_timeout: Option<f64>,
     ) -> PyResult<EventIterator> {
-        let (fleet, rt) = (&self.fleet, &self.rt);
+        let (fleet, deadline) = (&self.fleet, self.deadline(timeout)?);
+        let idle = idle_timeout.map(wait::seconds).transpose()?;
+        let limit = at_least_one("limit", limit)?;
         let nodes = fleet.nodes(node).py_err(py)?;
-        let streams = py
-            .detach(|| {
-                rt.block_on(async {
-                    let mut streams = Vec::new();
-                    for n in &nodes {
-                        let mut c = fleet.client(n).await?;
-                        streams.push(c.events(service.as_deref(), 0, limit, follow).await?);
-                    }
-                    Ok::<_, mcp_core::fleet::Error>(streams)
-                })
-            })
-            .py_err(py)?;
-        Ok(EventIterator {
-            streams: Mutex::new(streams.into()),
-            rt: self.rt.clone(),
-        })
+        let streams = self.call(py, deadline, || async {
+            let mut streams = Vec::new();
+            for n in &nodes {
+                let mut c = fleet.client(n).await?;
+                streams.push(c.events(service.as_deref(), 0, limit, follow).await?);
+            }
+            Ok(streams)
+        })?;
+        Ok(EventIterator::new(streams, self.rt.clone(), idle))
     }
 
     /// The proxy routes of `node`.
-    fn routes(&self, py: Python<'_>, node: &str) -> PyResult<Vec<ProxyRoute>> {
-        self.on_node(py, node, |mut c| async move { Ok(c.proxy_routes().await?) })
-            .map(|t| t.routes.into_iter().map(ProxyRoute).collect())
+    #[pyo3(signature = (node, timeout=None))]
+    fn routes(
+        &self,
+        py: Python<'_>,
+        node: &str,
+        timeout: Option<f64>,
+    ) -> PyResult<Vec<ProxyRoute>> {
+        let deadline = self.deadline(timeout)?;
+        self.on_node(py, deadline, node, |mut c| async move {
+            Ok(c.proxy_routes().await?)
+        })
+        .map(|t| t.routes.into_iter().map(ProxyRoute).collect())
     }
 
     /// The DNS records `node` registered.
-    fn dns_records(&self, py: Python<'_>, node: &str) -> PyResult<Vec<DnsRecord>> {
-        self.on_node(py, node, |mut c| async move { Ok(c.dns_records().await?) })
-            .map(|v| v.into_iter().map(DnsRecord).collect())
+    #[pyo3(signature = (node, timeout=None))]
+    fn dns_records(
+        &self,
+        py: Python<'_>,
+        node: &str,
+        timeout: Option<f64>,
+    ) -> PyResult<Vec<DnsRecord>> {
+        let deadline = self.deadline(timeout)?;
+        self.on_node(py, deadline, node, |mut c| async move {
+            Ok(c.dns_records().await?)
+        })
+        .map(|v| v.into_iter().map(DnsRecord).collect())
     }
 
     /// The edge routes of every edge node (or of `node`); with `probe`, whether
     /// each backend accepts connections now.
-    #[pyo3(signature = (node=None, probe=false))]
+    #[pyo3(signature = (node=None, probe=false, timeout=None))]
     fn edge_routes(
         &self,
         py: Python<'_>,
         node: Option<&str>,
         probe: bool,
+        timeout: Option<f64>,
     ) -> PyResult<Vec<EdgeRoute>> {
-        let (fleet, rt) = (&self.fleet, &self.rt);
-        let results = py
-            .detach(|| rt.block_on(fleet.edge_routes(node, probe)))
-            .py_err(py)?;
+        let deadline = self.deadline(timeout)?;
+        let results = self.call(py, deadline, || self.fleet.edge_routes(node, probe))?;
         gather(py, results).map(|v| v.into_iter().map(EdgeRoute).collect())
     }
 
     /// Moves `service` to node `to` with its data (`force`: replace data the
     /// target has); the steps done. A failure raises, with the service running
     /// on its source again.
-    #[pyo3(signature = (service, to, force=false))]
+    #[pyo3(signature = (service, to, force=false, timeout=None))]
     fn migrate(
         &self,
         py: Python<'_>,
         service: &str,
         to: &str,
         force: bool,
+        timeout: Option<f64>,
     ) -> PyResult<Vec<MigrateStep>> {
-        let (fleet, rt) = (&self.fleet, &self.rt);
-        py.detach(|| rt.block_on(fleet.migrate(service, to, force, &mut |_| {})))
-            .py_err(py)
-            .map(|moved| moved.steps.into_iter().map(MigrateStep).collect())
+        let deadline = self.deadline(timeout)?;
+        let mut progress = |_: &_| {};
+        let fleet = &self.fleet;
+        self.call(py, deadline, || {
+            fleet.migrate(service, to, force, &mut progress)
+        })
+        .map(|moved| moved.steps.into_iter().map(MigrateStep).collect())
     }
 
     /// Sends every definition to its node: the plan, applied unless `dry_run`.
-    #[pyo3(signature = (dry_run=true, prune=false))]
-    fn sync(&self, py: Python<'_>, dry_run: bool, prune: bool) -> PyResult<Vec<SyncItem>> {
-        let (fleet, rt) = (&self.fleet, &self.rt);
-        let results = py
-            .detach(|| rt.block_on(fleet.sync(dry_run, prune)))
-            .py_err(py)?;
+    #[pyo3(signature = (dry_run=true, prune=false, timeout=None))]
+    fn sync(
+        &self,
+        py: Python<'_>,
+        dry_run: bool,
+        prune: bool,
+        timeout: Option<f64>,
+    ) -> PyResult<Vec<SyncItem>> {
+        let deadline = self.deadline(timeout)?;
+        let results = self.call(py, deadline, || self.fleet.sync(dry_run, prune))?;
         gather(py, results).map(|v| v.into_iter().map(SyncItem).collect())
     }
 
@@ -474,24 +583,60 @@ impl Client {
 }
 
 impl Client {
-    fn on_node<T: Send, F, Fut>(&self, py: Python<'_>, node: &str, f: F) -> PyResult<T>
+    fn new(py: Python<'_>, fleet: Fleet, timeout: Option<f64>) -> PyResult<Client> {
+        Ok(Client {
+            fleet,
+            rt: runtime(py)?,
+            timeout,
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// When a call given `timeout` (else the client's) must end; a closed
+    /// client refuses.
+    fn deadline(&self, timeout: Option<f64>) -> PyResult<Deadline> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "the client is closed",
+            ));
+        }
+        Deadline::of(timeout, self.timeout)
+    }
+
+    fn call<T: Send, Fut>(
+        &self,
+        py: Python<'_>,
+        deadline: Deadline,
+        make: impl FnOnce() -> Fut + Send,
+    ) -> PyResult<T>
+    where
+        Fut: std::future::Future<Output = Result<T, mcp_core::fleet::Error>>,
+    {
+        wait::call(py, &self.rt, deadline, make)
+    }
+
+    fn on_node<T: Send, F, Fut>(
+        &self,
+        py: Python<'_>,
+        deadline: Deadline,
+        node: &str,
+        f: F,
+    ) -> PyResult<T>
     where
         F: FnOnce(mcp_core::fleet::client::AgentClient) -> Fut + Send,
         Fut: std::future::Future<Output = Result<T, mcp_core::fleet::Error>> + Send,
     {
-        let (fleet, rt) = (&self.fleet, &self.rt);
-        py.detach(|| {
-            rt.block_on(async {
-                let c = fleet.client(node).await?;
-                f(c).await
-            })
+        let fleet = &self.fleet;
+        self.call(py, deadline, || async {
+            let c = fleet.client(node).await?;
+            f(c).await
         })
-        .py_err(py)
     }
 
     fn on_service<T: Send, F, Fut>(
         &self,
         py: Python<'_>,
+        deadline: Deadline,
         service: &str,
         node: Option<&str>,
         f: F,
@@ -501,10 +646,16 @@ impl Client {
         Fut: std::future::Future<Output = Result<T, mcp_core::fleet::Error>> + Send,
     {
         let node = self.fleet.node_for(service, node).py_err(py)?;
-        self.on_node(py, &node, f)
+        self.on_node(py, deadline, &node, f)
     }
 
-    fn with_definition<T: Send, F, Fut>(&self, py: Python<'_>, service: &str, f: F) -> PyResult<T>
+    fn with_definition<T: Send, F, Fut>(
+        &self,
+        py: Python<'_>,
+        deadline: Deadline,
+        service: &str,
+        f: F,
+    ) -> PyResult<T>
     where
         F: FnOnce(mcp_core::fleet::client::AgentClient, String) -> Fut + Send,
         Fut: std::future::Future<Output = Result<T, mcp_core::fleet::Error>> + Send,
@@ -514,66 +665,19 @@ impl Client {
             .map_err(mcp_core::fleet::Error::from)
             .py_err(py)?;
         let text = def.to_toml();
-        self.on_node(py, node, |c| f(c, text))
+        self.on_node(py, deadline, node, |c| f(c, text))
     }
 }
 
-/// Lines of a container's output, as they come.
-#[pyclass(module = "metacircular_mcp")]
-pub struct LogIterator {
-    stream: Mutex<ApiStream<mcp_core::view::LogLine>>,
-    rt: Runtime,
-}
-
-#[pymethods]
-impl LogIterator {
-    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
-        slf
-    }
-
-    fn __next__(&self, py: Python<'_>) -> PyResult<Option<LogLine>> {
-        let (stream, rt) = (&self.stream, &self.rt);
-        let next = py.detach(|| {
-            let mut s = stream.lock().unwrap_or_else(|p| p.into_inner());
-            rt.block_on(s.next())
-        });
-        match next {
-            None => Ok(None),
-            Some(r) => r.py_err(py).map(|l| Some(LogLine(l))),
-        }
-    }
-}
-
-/// Events, as they come (node after node).
-#[pyclass(module = "metacircular_mcp")]
-pub struct EventIterator {
-    streams: Mutex<std::collections::VecDeque<ApiStream<mcp_core::view::Event>>>,
-    rt: Runtime,
-}
-
-#[pymethods]
-impl EventIterator {
-    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
-        slf
-    }
-
-    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Event>> {
-        let (streams, rt) = (&self.streams, &self.rt);
-        let next = py.detach(|| {
-            let mut streams = streams.lock().unwrap_or_else(|p| p.into_inner());
-            while let Some(s) = streams.front_mut() {
-                if let Some(item) = rt.block_on(s.next()) {
-                    return Some(item);
-                }
-                streams.pop_front();
-            }
-            None
-        });
-        match next {
-            None => Ok(None),
-            Some(r) => r.py_err(py).map(|e| Some(Event(e))),
-        }
-    }
+/// `n` as a count of at least one (`lines=`, `limit=`); a `ValueError`
+/// otherwise.
+fn at_least_one(what: &str, n: i64) -> PyResult<u32> {
+    u32::try_from(n).ok().filter(|n| *n >= 1).ok_or_else(|| {
+        pyo3::exceptions::PyValueError::new_err(format!(
+            "{what} must be a whole number from 1 to {}, not {n}",
+            u32::MAX
+        ))
+    })
 }
 
 /// `since=` of `logs`: a string as the CLI takes it, a `timedelta` or a `datetime`.

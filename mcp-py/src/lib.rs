@@ -11,6 +11,8 @@ mod errors;
 mod planning;
 mod records;
 mod spec;
+mod streams;
+mod wait;
 
 use pyo3::prelude::*;
 
@@ -63,8 +65,9 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<records::PlannedItem>()?;
     m.add_class::<records::ExecResult>()?;
     m.add_class::<client::Client>()?;
-    m.add_class::<client::LogIterator>()?;
-    m.add_class::<client::EventIterator>()?;
+    m.add_class::<streams::LogIterator>()?;
+    m.add_class::<wait::Cancel>()?;
+    m.add_class::<streams::EventIterator>()?;
     m.add_class::<planning::PortPlanner>()?;
     m.add_class::<planning::Desired>()?;
     m.add_class::<planning::Observed>()?;

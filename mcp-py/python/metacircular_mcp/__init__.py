@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-from typing import Any, AsyncIterator, Iterator, List, Optional, TypeVar, Union
+from typing import Any, AsyncIterator, Callable, List, Optional, TypeVar, Union
 
 from metacircular_mcp._native import (
     Action,
+    _Cancel,
     AgentError,
     AuthError,
     Certificate,
@@ -81,39 +82,75 @@ __all__ = [
 T = TypeVar("T")
 
 
-async def _aiter(it: Iterator[T]) -> AsyncIterator[T]:
+async def _run(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)` on a worker thread; when the awaiting task is cancelled,
+    the call is told to stop (it ends within 0.1 s), so nothing is left
+    waiting when the event loop closes."""
+    token = _Cancel()
+
+    def work() -> T:
+        with token:
+            return fn(*args)
+
+    try:
+        return await asyncio.to_thread(work)
+    except asyncio.CancelledError:
+        token.cancel()
+        raise
+
+
+async def _aiter(it: Union[LogIterator, EventIterator]) -> AsyncIterator[Any]:
+    """The items of `it`, each waited for on a worker thread; the iterator is
+    closed when the iteration ends, is cancelled or is abandoned."""
     sentinel = object()
-    while True:
-        item: Any = await asyncio.to_thread(next, it, sentinel)
-        if item is sentinel:
-            return
-        yield item
+    try:
+        while True:
+            item: Any = await asyncio.to_thread(next, it, sentinel)
+            if item is sentinel:
+                return
+            yield item
+    finally:
+        it.close()
 
 
 class AsyncClient:
     """The asyncio flavour of `Client`: the same methods, awaitable; `logs` and
     `events` are async iterators. Calls run on worker threads, so many can be in
-    flight at once (e.g. one per node with `asyncio.gather`)."""
+    flight at once (e.g. one per node with `asyncio.gather`); cancelling a call
+    or an iteration (`asyncio.timeout`, `task.cancel()`) stops it at once.
+    An async context manager: leaving it closes the client."""
 
     def __init__(self, client: Client) -> None:
         self._client = client
 
     @staticmethod
-    async def from_config(path: Optional[str] = None) -> "AsyncClient":
-        return AsyncClient(await asyncio.to_thread(Client.from_config, path))
+    async def from_config(path: Optional[str] = None, timeout: Optional[float] = None) -> "AsyncClient":
+        return AsyncClient(await asyncio.to_thread(Client.from_config, path, timeout))
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __repr__(self) -> str:
+        return f"AsyncClient({self._client!r})"
 
     @property
     def node_names(self) -> List[str]:
         return self._client.node_names
 
-    async def nodes(self) -> List[NodeInfo]:
-        return await asyncio.to_thread(self._client.nodes)
+    async def nodes(self, timeout: Optional[float] = None) -> List[NodeInfo]:
+        return await _run(self._client.nodes, timeout)
 
-    async def deploy(self, service: str) -> Deployed:
-        return await asyncio.to_thread(self._client.deploy, service)
+    async def deploy(self, service: str, timeout: Optional[float] = None) -> Deployed:
+        return await _run(self._client.deploy, service, timeout)
 
-    async def diff(self, service: str, show_env: bool = False) -> DeployPreview:
-        return await asyncio.to_thread(self._client.diff, service, show_env)
+    async def diff(self, service: str, show_env: bool = False, timeout: Optional[float] = None) -> DeployPreview:
+        return await _run(self._client.diff, service, show_env, timeout)
 
     async def exec(
         self,
@@ -124,56 +161,58 @@ class AsyncClient:
         stdin: Optional[bytes] = None,
         timeout: Optional[float] = None,
     ) -> ExecResult:
-        return await asyncio.to_thread(
-            self._client.exec, service, command, component, node, stdin, timeout
-        )
+        return await _run(self._client.exec, service, command, component, node, stdin, timeout)
 
-    async def adopt(self, service: str) -> Report:
-        return await asyncio.to_thread(self._client.adopt, service)
+    async def adopt(self, service: str, timeout: Optional[float] = None) -> Report:
+        return await _run(self._client.adopt, service, timeout)
 
-    async def stop(self, service: str, node: Optional[str] = None) -> Report:
-        return await asyncio.to_thread(self._client.stop, service, node)
+    async def stop(self, service: str, node: Optional[str] = None, timeout: Optional[float] = None) -> Report:
+        return await _run(self._client.stop, service, node, timeout)
 
-    async def start(self, service: str, node: Optional[str] = None) -> Report:
-        return await asyncio.to_thread(self._client.start, service, node)
+    async def start(self, service: str, node: Optional[str] = None, timeout: Optional[float] = None) -> Report:
+        return await _run(self._client.start, service, node, timeout)
 
-    async def restart(self, service: str, node: Optional[str] = None) -> Report:
-        return await asyncio.to_thread(self._client.restart, service, node)
+    async def restart(self, service: str, node: Optional[str] = None, timeout: Optional[float] = None) -> Report:
+        return await _run(self._client.restart, service, node, timeout)
 
-    async def undeploy(self, service: str, node: Optional[str] = None) -> Report:
-        return await asyncio.to_thread(self._client.undeploy, service, node)
+    async def undeploy(self, service: str, node: Optional[str] = None, timeout: Optional[float] = None) -> Report:
+        return await _run(self._client.undeploy, service, node, timeout)
 
-    async def recover(self, node: Optional[str] = None) -> List[Report]:
-        return await asyncio.to_thread(self._client.recover, node)
+    async def recover(self, node: Optional[str] = None, timeout: Optional[float] = None) -> List[Report]:
+        return await _run(self._client.recover, node, timeout)
 
-    async def ps(self, node: Optional[str] = None) -> List[ServiceStatus]:
-        return await asyncio.to_thread(self._client.ps, node)
+    async def ps(self, node: Optional[str] = None, timeout: Optional[float] = None) -> List[ServiceStatus]:
+        return await _run(self._client.ps, node, timeout)
 
     async def top(
-        self, service: Optional[str] = None, node: Optional[str] = None
+        self, service: Optional[str] = None, node: Optional[str] = None, timeout: Optional[float] = None
     ) -> List[ComponentUsage]:
-        return await asyncio.to_thread(self._client.top, service, node)
+        return await _run(self._client.top, service, node, timeout)
 
-    async def status(self, service: str, node: Optional[str] = None) -> StatusReport:
-        return await asyncio.to_thread(self._client.status, service, node)
+    async def status(self, service: str, node: Optional[str] = None, timeout: Optional[float] = None) -> StatusReport:
+        return await _run(self._client.status, service, node, timeout)
 
-    async def routes(self, node: str) -> List[ProxyRoute]:
-        return await asyncio.to_thread(self._client.routes, node)
+    async def routes(self, node: str, timeout: Optional[float] = None) -> List[ProxyRoute]:
+        return await _run(self._client.routes, node, timeout)
 
-    async def dns_records(self, node: str) -> List[DnsRecord]:
-        return await asyncio.to_thread(self._client.dns_records, node)
+    async def dns_records(self, node: str, timeout: Optional[float] = None) -> List[DnsRecord]:
+        return await _run(self._client.dns_records, node, timeout)
 
-    async def edge_routes(self, node: Optional[str] = None, probe: bool = False) -> List[EdgeRoute]:
-        return await asyncio.to_thread(self._client.edge_routes, node, probe)
+    async def edge_routes(
+        self, node: Optional[str] = None, probe: bool = False, timeout: Optional[float] = None
+    ) -> List[EdgeRoute]:
+        return await _run(self._client.edge_routes, node, probe, timeout)
 
-    async def migrate(self, service: str, to: str, force: bool = False) -> List[MigrateStep]:
-        return await asyncio.to_thread(self._client.migrate, service, to, force)
+    async def migrate(
+        self, service: str, to: str, force: bool = False, timeout: Optional[float] = None
+    ) -> List[MigrateStep]:
+        return await _run(self._client.migrate, service, to, force, timeout)
 
-    async def sync(self, dry_run: bool = True, prune: bool = False) -> List[SyncItem]:
-        return await asyncio.to_thread(self._client.sync, dry_run, prune)
+    async def sync(self, dry_run: bool = True, prune: bool = False, timeout: Optional[float] = None) -> List[SyncItem]:
+        return await _run(self._client.sync, dry_run, prune, timeout)
 
-    async def history(self, service: str, node: Optional[str] = None) -> List[Revision]:
-        return await asyncio.to_thread(self._client.history, service, node)
+    async def history(self, service: str, node: Optional[str] = None, timeout: Optional[float] = None) -> List[Revision]:
+        return await _run(self._client.history, service, node, timeout)
 
     async def rollback(
         self,
@@ -181,8 +220,9 @@ class AsyncClient:
         to: Optional[int] = None,
         node: Optional[str] = None,
         keep_definition: bool = False,
+        timeout: Optional[float] = None,
     ) -> RolledBack:
-        return await asyncio.to_thread(self._client.rollback, service, to, node, keep_definition)
+        return await _run(self._client.rollback, service, to, node, keep_definition, timeout)
 
     async def restore_snapshot(
         self,
@@ -190,8 +230,9 @@ class AsyncClient:
         snapshot: Optional[str] = None,
         force: bool = False,
         node: Optional[str] = None,
+        timeout: Optional[float] = None,
     ) -> Report:
-        return await asyncio.to_thread(self._client.restore_snapshot, service, snapshot, force, node)
+        return await _run(self._client.restore_snapshot, service, snapshot, force, node, timeout)
 
     async def logs(
         self,
@@ -201,9 +242,11 @@ class AsyncClient:
         component: Optional[str] = None,
         node: Optional[str] = None,
         since: Union[str, datetime.timedelta, datetime.datetime, None] = None,
+        timeout: Optional[float] = None,
+        idle_timeout: Optional[float] = None,
     ) -> AsyncIterator[LogLine]:
-        it = await asyncio.to_thread(
-            self._client.logs, service, lines, follow, component, node, since
+        it = await _run(
+            self._client.logs, service, lines, follow, component, node, since, timeout, idle_timeout
         )
         async for line in _aiter(it):
             yield line
@@ -214,7 +257,9 @@ class AsyncClient:
         node: Optional[str] = None,
         limit: int = 50,
         follow: bool = False,
+        timeout: Optional[float] = None,
+        idle_timeout: Optional[float] = None,
     ) -> AsyncIterator[Event]:
-        it = await asyncio.to_thread(self._client.events, service, node, limit, follow)
+        it = await _run(self._client.events, service, node, limit, follow, timeout, idle_timeout)
         async for event in _aiter(it):
             yield event
