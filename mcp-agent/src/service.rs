@@ -573,10 +573,10 @@ impl McpAgentService for AgentService {
         let r = req.into_inner();
         let service = service_name(&r.service)?;
         let to = (r.to != 0).then_some(r.to);
-        let (report, revision) = self
+        let back = self
             .blocking(move |e| Ok(e.rollback(&service, to, &actor)?))
             .await?;
-        Ok(Response::new(convert::encode_rollback(&report, &revision)))
+        Ok(Response::new(convert::encode_rollback(&back)))
     }
 
     async fn restore_snapshot(

@@ -67,12 +67,14 @@ fn gather<T>(py: Python<'_>, results: NodeResults<Vec<T>>) -> PyResult<Vec<T>> {
 impl Client {
     /// The client of the CLI configuration at `path` (default `$MCP_CONFIG`, else
     /// `~/.config/mcp/mcp.toml`); the token is read from its `[auth] token_path`.
+    /// A missing file, or one that configures no node, raises `NotFound`.
     /// `timeout`: seconds each call may take unless it says otherwise.
     #[staticmethod]
     #[pyo3(signature = (path=None, timeout=None))]
     fn from_config(py: Python<'_>, path: Option<PathBuf>, timeout: Option<f64>) -> PyResult<Self> {
         Deadline::after(timeout)?;
         let fleet = Fleet::load(path.as_deref()).py_err(py)?;
+        fleet.require_nodes().py_err(py)?;
         Client::new(py, fleet, timeout)
     }
 
@@ -155,14 +157,23 @@ impl Client {
         gather(py, results).map(|v| v.into_iter().map(NodeInfo).collect())
     }
 
-    /// Deploys the service (a name in the services directory, or a file).
+    /// Deploys the service: a name in the services directory, a file (`str`
+    /// or `PathLike`), or a `ServiceDefinition` (sent as it is, edits
+    /// included; a placement is written into its file when it has one).
     #[pyo3(signature = (service, timeout=None))]
-    fn deploy(&self, py: Python<'_>, service: &str, timeout: Option<f64>) -> PyResult<Deployed> {
+    fn deploy(
+        &self,
+        py: Python<'_>,
+        service: &Bound<'_, PyAny>,
+        timeout: Option<f64>,
+    ) -> PyResult<Deployed> {
         let (fleet, deadline) = (&self.fleet, self.deadline(timeout)?);
-        let (path, def, warnings) = fleet.definition_with_warnings(service).py_err(py)?;
-        crate::spec::deprecations(py, &warnings)?;
-        self.call(py, deadline, || fleet.deploy_file(&path, def))
-            .map(Deployed)
+        let (path, def) = self.definition_of(py, service)?;
+        match path {
+            Some(path) => self.call(py, deadline, || fleet.deploy_file(&path, def)),
+            None => self.call(py, deadline, || async move { fleet.deploy(&def).await }),
+        }
+        .map(Deployed)
     }
 
     /// What deploying the service (a name in the services directory, or a
@@ -172,13 +183,12 @@ impl Client {
     fn diff(
         &self,
         py: Python<'_>,
-        service: &str,
+        service: &Bound<'_, PyAny>,
         show_env: bool,
         timeout: Option<f64>,
     ) -> PyResult<DeployPreview> {
         let (fleet, deadline) = (&self.fleet, self.deadline(timeout)?);
-        let (_, def, warnings) = fleet.definition_with_warnings(service).py_err(py)?;
-        crate::spec::deprecations(py, &warnings)?;
+        let (_, def) = self.definition_of(py, service)?;
         self.call(py, deadline, || fleet.plan_deploy(&def, show_env))
             .map(DeployPreview)
     }
@@ -464,29 +474,41 @@ impl Client {
     }
 
     /// Events of `node` (every node without `follow`): an iterator of `Event`, the
-    /// newest `limit` first in time order; with `follow` (one node), new events as
-    /// they come, until closed or until none came for `idle_timeout` seconds.
-    #[pyo3(signature = (service=None, node=None, limit=50, follow=false, timeout=None, idle_timeout=None))]
+    /// newest `limit` (default 50) in time order, or with `after` every event
+    /// whose `id` is larger (a cursor: ids increase per node); with `follow`
+    /// (one node), new events as they come, until closed or until none came
+    /// for `idle_timeout` seconds.
+    #[pyo3(signature = (
+        service=None, node=None, limit=None, follow=false, timeout=None, idle_timeout=None,
+        after=None
+    ))]
     #[allow(clippy::too_many_arguments)]
     fn events(
         &self,
         py: Python<'_>,
         service: Option<String>,
         node: Option<&str>,
-        limit: i64,
+        limit: Option<i64>,
         follow: bool,
         timeout: Option<f64>,
         idle_timeout: Option<f64>,
+        after: Option<i64>,
     ) -> PyResult<EventIterator> {
         let (fleet, deadline) = (&self.fleet, self.deadline(timeout)?);
         let idle = idle_timeout.map(wait::seconds).transpose()?;
-        let limit = at_least_one("limit", limit)?;
+        let limit = match (limit, after) {
+            (Some(n), _) => at_least_one("limit", n)?,
+            // After a cursor: everything since it (0 is "all" on the wire).
+            (None, Some(_)) => 0,
+            (None, None) => 50,
+        };
+        let after = after.unwrap_or(0).max(0);
         let nodes = fleet.nodes(node).py_err(py)?;
         let streams = self.call(py, deadline, || async {
             let mut streams = Vec::new();
             for n in &nodes {
                 let mut c = fleet.client(n).await?;
-                streams.push(c.events(service.as_deref(), 0, limit, follow).await?);
+                streams.push(c.events(service.as_deref(), after, limit, follow).await?);
             }
             Ok(streams)
         })?;
@@ -583,6 +605,31 @@ impl Client {
 }
 
 impl Client {
+    /// The definition `service` stands for (a `ServiceDefinition`, or a
+    /// name or file as `mcp deploy` takes it, deprecations warned of), and
+    /// the file it came from.
+    fn definition_of(
+        &self,
+        py: Python<'_>,
+        service: &Bound<'_, PyAny>,
+    ) -> PyResult<(Option<PathBuf>, mcp_core::spec::ServiceDefinition)> {
+        if let Ok(d) = service.cast::<crate::spec::ServiceDefinition>() {
+            let d = d.get();
+            return Ok((d.file_path().map(PathBuf::from), d.def.clone()));
+        }
+        let name: PathBuf = service.extract().map_err(|_| {
+            pyo3::exceptions::PyTypeError::new_err(
+                "service: a name, a path (str or os.PathLike) or a ServiceDefinition",
+            )
+        })?;
+        let (path, def, warnings) = self
+            .fleet
+            .definition_with_warnings(&name.to_string_lossy())
+            .py_err(py)?;
+        crate::spec::deprecations(py, &warnings)?;
+        Ok((Some(path), def))
+    }
+
     fn new(py: Python<'_>, fleet: Fleet, timeout: Option<f64>) -> PyResult<Client> {
         Ok(Client {
             fleet,

@@ -1,10 +1,12 @@
 //! The exception hierarchy, and the one place `mcp_core` errors become exceptions:
 //! `McpError` → `SpecError` (with `.problems`), `AuthError`, `NotFound`, `AgentError`,
-//! `ConnectionError`; a call that ran out of time (`exec(timeout=…)`) is Python's
+//! `ConnectionError` (also Python's own `ConnectionError`); a call that ran out of time (`exec(timeout=…)`) is Python's
 //! own `TimeoutError`. Every exception carries `.reason`, the stable kind name.
 
 use mcp_core::ErrorKind;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyType};
 
 pyo3::create_exception!(
     metacircular_mcp,
@@ -36,12 +38,28 @@ pyo3::create_exception!(
     McpError,
     "The agent (or the local operation) failed; `.reason` says how."
 );
-pyo3::create_exception!(
-    metacircular_mcp,
-    ConnectionError,
-    McpError,
-    "The node's agent could not be reached."
-);
+
+/// `metacircular_mcp.ConnectionError`, made once: an `McpError` and Python's
+/// own `ConnectionError` both, so `except ConnectionError:` catches it as it
+/// catches every other failure to connect.
+pub(crate) fn connection_error(py: Python<'_>) -> PyResult<Bound<'_, PyType>> {
+    static TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    TYPE.get_or_try_init(py, || {
+        let builtins = py.import("builtins")?;
+        let bases = (
+            py.get_type::<McpError>(),
+            builtins.getattr("ConnectionError")?,
+        );
+        let body = PyDict::new(py);
+        body.set_item("__module__", "metacircular_mcp")?;
+        body.set_item("__doc__", "The node's agent could not be reached.")?;
+        let made = builtins
+            .getattr("type")?
+            .call1(("ConnectionError", bases, body))?;
+        Ok::<_, PyErr>(made.cast_into::<PyType>()?.unbind())
+    })
+    .map(|t| t.bind(py).clone())
+}
 
 /// Converts an `mcp_core` error into the matching exception.
 pub(crate) fn to_py(py: Python<'_>, e: &mcp_core::fleet::Error) -> PyErr {
@@ -59,7 +77,10 @@ pub(crate) fn to_py(py: Python<'_>, e: &mcp_core::fleet::Error) -> PyErr {
             AuthError::new_err(message)
         }
         (_, ErrorKind::NotFound) => NotFound::new_err(message),
-        (_, ErrorKind::Unreachable) => ConnectionError::new_err(message),
+        (_, ErrorKind::Unreachable) => match connection_error(py) {
+            Ok(ty) => PyErr::from_type(ty, message),
+            Err(e) => e,
+        },
         _ => AgentError::new_err(message),
     };
     let value = err.value(py);

@@ -27,7 +27,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("AuthError", py.get_type::<errors::AuthError>())?;
     m.add("NotFound", py.get_type::<errors::NotFound>())?;
     m.add("AgentError", py.get_type::<errors::AgentError>())?;
-    m.add("ConnectionError", py.get_type::<errors::ConnectionError>())?;
+    m.add("ConnectionError", errors::connection_error(py)?)?;
     m.add_class::<spec::ServiceDefinition>()?;
     m.add_function(wrap_pyfunction!(spec::load_dir, m)?)?;
     m.add_class::<records::Problem>()?;

@@ -23,6 +23,11 @@ impl ServiceDefinition {
     pub(crate) fn new(def: spec::ServiceDefinition, text: String, path: Option<PathBuf>) -> Self {
         ServiceDefinition { def, text, path }
     }
+
+    /// The file it was loaded from, if any.
+    pub(crate) fn file_path(&self) -> Option<&std::path::Path> {
+        self.path.as_deref()
+    }
 }
 
 #[pymethods]

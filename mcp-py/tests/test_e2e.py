@@ -267,3 +267,22 @@ def test_diff_and_exec(node: Dict[str, Any]) -> None:
         assert again.stdout == b"hi\n"
     finally:
         client.undeploy(name)
+
+
+def test_deploy_takes_a_definition_object_or_a_path(node: Dict[str, Any]) -> None:
+    client = mcp.Client.from_config(node["config"])
+    name = node["prefix"] + "-d"
+    write_definition(node, name)
+    path = Path(node["services"], f"{name}.toml")
+    unsaved = mcp.ServiceDefinition.loads(path.read_text().replace("HELLO_NAME=", "GREETING=hi\", \"HELLO_NAME="))
+    assert unsaved.file is None
+    try:
+        first = client.deploy(unsaved)
+        assert first.created and [c.change for c in first.components] == ["created"]
+        port = first.ports[0].port
+        assert get(port).startswith("hi\n"), "the definition as edited, not as saved"
+        again = client.deploy(path)
+        assert [c.change for c in again.components] == ["replaced"], "the file differs: GREETING gone"
+        assert not client.diff(path).changed
+    finally:
+        client.undeploy(name)

@@ -159,7 +159,14 @@ def test_iterators_and_clients_close(node: Dict[str, Any], quiet: str) -> None:
             idle = list(client.logs(quiet, lines=1, follow=True, idle_timeout=0.5))
         assert len(idle) == 1, "one line, then nothing for half a second: the end"
         with client.events(quiet, limit=1) as events:
-            assert [e.action for e in events] == ["deploy"]
+            [deployed] = list(events)
+        assert deployed.action == "deploy"
+        assert list(client.events(quiet, after=deployed.id)) == [], "nothing after the newest"
+        before = list(client.events(quiet, after=deployed.id - 1))
+        assert [e.id for e in before] == [deployed.id], "a cursor: what came after it"
+        client.stop(quiet)
+        assert [e.action for e in client.events(quiet, after=deployed.id)] == ["stop"]
+        client.start(quiet)
     with pytest.raises(RuntimeError, match="closed"):
         client.ps()
     assert "AsyncClient(Client(" in repr(mcp.AsyncClient(client))
@@ -174,5 +181,19 @@ def test_out_of_range_counts_and_timeouts_are_value_errors(node: Dict[str, Any])
             client.events(limit=bad)
     with pytest.raises(ValueError):
         client.ps(timeout=-1)
+    with pytest.raises(mcp.NotFound):
+        client.undeploy(node["prefix"] + "-never-deployed")
     with pytest.raises(ValueError):
         mcp.Client.from_config(node["config"], timeout=float("nan"))
+
+
+def test_an_unreachable_node_is_a_connection_error_of_both_kinds(node: Dict[str, Any]) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ca = tomllib.loads(Path(node["config"]).read_text())["tls"]["ca_cert"]
+    client = mcp.Client.connect("gone", [f"127.0.0.1:{port}"], ca, "token")
+    with pytest.raises(ConnectionError) as e:
+        client.ps()
+    assert isinstance(e.value, mcp.ConnectionError) and isinstance(e.value, mcp.McpError)
+    assert e.value.reason == "unreachable", e.value

@@ -124,3 +124,26 @@ def test_exception_hierarchy() -> None:
     for cls in (mcp.SpecError, mcp.AuthError, mcp.NotFound, mcp.AgentError, mcp.ConnectionError):
         assert issubclass(cls, mcp.McpError)
     assert issubclass(mcp.McpError, Exception)
+    assert issubclass(mcp.ConnectionError, ConnectionError), "Python's own too"
+    assert mcp.ConnectionError.__module__ == "metacircular_mcp"
+
+
+def test_a_missing_or_empty_configuration_raises(tmp_path: Path) -> None:
+    missing = tmp_path / "mistyped.toml"
+    with pytest.raises(mcp.NotFound, match="does not exist") as e:
+        mcp.Client.from_config(str(missing))
+    assert str(missing) in str(e.value) and e.value.reason == "not_found"
+    empty = tmp_path / "mcp.toml"
+    empty.write_text("")
+    with pytest.raises(mcp.NotFound, match="configures no nodes"):
+        mcp.Client.from_config(empty)
+
+
+def test_the_module_says_its_version() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "metacircular_mcp", "--version"], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == f"metacircular_mcp {mcp.__version__}"

@@ -133,7 +133,7 @@ impl Fleet {
                 .into()
             });
         }
-        self.configured()?;
+        self.require_nodes()?;
         match self.config.nodes.as_slice() {
             [only] => Ok(only.name.clone()),
             _ => Err(ConfigError::Invalid {
@@ -190,7 +190,7 @@ impl Fleet {
     /// The nodes to query: `only` (which must be configured), or every node (at
     /// least one).
     pub fn nodes(&self, only: Option<&str>) -> Result<Vec<String>, crate::Error> {
-        self.configured()?;
+        self.require_nodes()?;
         match only {
             Some(n) => {
                 self.config.node(n, &self.path)?;
@@ -200,8 +200,11 @@ impl Fleet {
         }
     }
 
-    /// `Ok` when the configuration names a node; else what is missing.
-    fn configured(&self) -> Result<(), ConfigError> {
+    /// `Ok` when the configuration names a node; else what is missing (no
+    /// file where it was looked for, or a file with no `[[nodes]]`), and how
+    /// to add one. Every call that reaches nodes asks this first; a tool can
+    /// ask it at once, as the Python SDK's `Client.from_config` does.
+    pub fn require_nodes(&self) -> Result<(), ConfigError> {
         if self.config.nodes.is_empty() {
             return Err(ConfigError::NoNodes {
                 path: self.path.clone(),
@@ -230,7 +233,7 @@ impl Fleet {
         let endpoint = match &self.direct {
             Some(e) if e.node == node => e.clone(),
             _ => {
-                self.configured()?;
+                self.require_nodes()?;
                 AgentEndpoint::from_config(&self.config, node, &self.path)?
             }
         };

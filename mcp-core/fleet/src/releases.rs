@@ -103,7 +103,8 @@ impl Fleet {
     ) -> Result<RolledBack, crate::Error> {
         let node = self.node_for(service, node)?;
         let mut compute = self.client(&node).await?;
-        let (report, target) = compute.rollback(service, to).await?;
+        let mcp_model::view::NodeRollback { report, to: target } =
+            compute.rollback(service, to).await?;
         let def = ServiceDefinition::parse(&target.definition, None)?;
         let requests = self.edge_requests(&def, &node)?;
         let mut deployed = self

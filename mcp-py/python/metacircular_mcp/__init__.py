@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import os
 from typing import Any, AsyncIterator, Callable, List, Optional, TypeVar, Union
 
 from metacircular_mcp._native import (
@@ -146,10 +147,12 @@ class AsyncClient:
     async def nodes(self, timeout: Optional[float] = None) -> List[NodeInfo]:
         return await _run(self._client.nodes, timeout)
 
-    async def deploy(self, service: str, timeout: Optional[float] = None) -> Deployed:
+    async def deploy(self, service: Union[str, "os.PathLike[str]", ServiceDefinition], timeout: Optional[float] = None) -> Deployed:
         return await _run(self._client.deploy, service, timeout)
 
-    async def diff(self, service: str, show_env: bool = False, timeout: Optional[float] = None) -> DeployPreview:
+    async def diff(
+        self, service: Union[str, "os.PathLike[str]", ServiceDefinition], show_env: bool = False, timeout: Optional[float] = None
+    ) -> DeployPreview:
         return await _run(self._client.diff, service, show_env, timeout)
 
     async def exec(
@@ -255,11 +258,12 @@ class AsyncClient:
         self,
         service: Optional[str] = None,
         node: Optional[str] = None,
-        limit: int = 50,
+        limit: Optional[int] = None,
         follow: bool = False,
         timeout: Optional[float] = None,
         idle_timeout: Optional[float] = None,
+        after: Optional[int] = None,
     ) -> AsyncIterator[Event]:
-        it = await _run(self._client.events, service, node, limit, follow, timeout, idle_timeout)
+        it = await _run(self._client.events, service, node, limit, follow, timeout, idle_timeout, after)
         async for event in _aiter(it):
             yield event

@@ -1,6 +1,6 @@
 //! Revisions on the wire: `History`'s and `Rollback`'s replies.
 
-use mcp_model::view::{Report, Revision, RevisionImage, RevisionResult, Step};
+use mcp_model::view::{NodeRollback, Revision, RevisionImage, RevisionResult, Step};
 
 use super::{Malformed, Result, decode_report, encode_report, some, time_or_epoch, timestamp};
 use crate::v1;
@@ -74,18 +74,18 @@ pub fn decode_revision(r: v1::Revision) -> Result<Revision> {
 }
 
 /// Encodes a rollback's reply: its report, and the revision it brought back.
-pub fn encode_rollback(report: &Report, to: &Revision) -> v1::RollbackReply {
+pub fn encode_rollback(r: &NodeRollback) -> v1::RollbackReply {
     v1::RollbackReply {
-        report: Some(encode_report(report)),
-        revision: Some(encode_revision(to)),
+        report: Some(encode_report(&r.report)),
+        revision: Some(encode_revision(&r.to)),
     }
 }
 
 /// Decodes a rollback's reply.
-pub fn decode_rollback(r: v1::RollbackReply) -> Result<(Report, Revision)> {
+pub fn decode_rollback(r: v1::RollbackReply) -> Result<NodeRollback> {
     let missing = |what: &str| Malformed(format!("rollback reply without its {what}"));
-    Ok((
-        decode_report(r.report.ok_or_else(|| missing("report"))?)?,
-        decode_revision(r.revision.ok_or_else(|| missing("revision"))?)?,
-    ))
+    Ok(NodeRollback {
+        report: decode_report(r.report.ok_or_else(|| missing("report"))?)?,
+        to: decode_revision(r.revision.ok_or_else(|| missing("revision"))?)?,
+    })
 }

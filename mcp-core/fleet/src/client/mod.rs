@@ -614,13 +614,13 @@ impl AgentClient {
     }
 
     /// Deploys revision `to` of `service` again (by default the newest that
-    /// deployed before the one that runs), by digest. Returns the report (with
-    /// the rollback's own revision) and the revision brought back.
+    /// deployed before the one that runs), by digest: the revision brought
+    /// back and the report (with the rollback's own revision number).
     pub async fn rollback(
         &mut self,
         service: &str,
         to: Option<u32>,
-    ) -> Result<(Report, mcp_model::view::Revision), ApiError> {
+    ) -> Result<mcp_model::view::NodeRollback, ApiError> {
         let r = self
             .inner
             .rollback(v1::RollbackRequest {

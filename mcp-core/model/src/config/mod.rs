@@ -140,7 +140,9 @@ fn no_nodes(path: &Path, exists: bool, explicit: bool) -> String {
             format!("{path} configures no nodes: add one with `mcp node add NAME HOST:PORT`")
         }
         (false, true) => {
-            format!("configuration {path} does not exist (named by --config or $MCP_CONFIG)")
+            format!(
+                "configuration {path} does not exist (named by --config, $MCP_CONFIG or the program)"
+            )
         }
         (false, false) => format!(
             "no configuration at {path}: for a node on this machine run `mcp-agent init --local DIR` \

@@ -28,7 +28,7 @@ pub use node::{NodeInfo, NodeRole};
 pub use placement::Placement;
 pub use preview::{DeployPreview, NEW_PORT, PlanChange, PlannedComponent, PlannedItem};
 pub use report::{ChangedComponent, ComponentChange, PortAssignment, Report, Step};
-pub use revision::{Revision, RevisionImage, RevisionResult};
+pub use revision::{NodeRollback, Revision, RevisionImage, RevisionResult};
 pub use routes::{
     EdgeRouteRecord, EdgeRouteRequest, EdgeRouteStatus, ListenerStatus, ProxyRouteRecord,
     ProxyStatus, ProxyTable,

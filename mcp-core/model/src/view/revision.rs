@@ -69,3 +69,13 @@ pub struct Revision {
     /// ([`crate::spec::DefinitionDiff::summary`]); empty for the first.
     pub change: String,
 }
+
+/// What a rollback did on its node: the revision it brought back, and the
+/// report of the deploy that did it (with the rollback's own revision number).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NodeRollback {
+    /// The revision deployed again.
+    pub to: Revision,
+    /// The deploy's report.
+    pub report: super::Report,
+}

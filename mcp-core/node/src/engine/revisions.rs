@@ -11,7 +11,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use mcp_model::spec::{ImageRef, ResolvedService, ServiceDefinition, ValidatedDefinition, diff};
-use mcp_model::view::{ComponentChange, Report, Revision, RevisionImage, RevisionResult, Step};
+use mcp_model::view::{
+    ComponentChange, NodeRollback, Report, Revision, RevisionImage, RevisionResult, Step,
+};
 
 use super::{Engine, EngineError, Result, step_err};
 use crate::registry::NewRevision;
@@ -160,14 +162,9 @@ impl Engine {
     /// deployed before the one that runs), every image by the digest it ran, and
     /// records it as a revision of its own (`rolled-back`). A revision whose image
     /// is neither on the node nor in its registry any more is refused at step
-    /// image, before anything changes. Returns the report (with the new
-    /// revision's number) and the revision brought back.
-    pub fn rollback(
-        &self,
-        service: &str,
-        to: Option<u32>,
-        actor: &str,
-    ) -> Result<(Report, Revision)> {
+    /// image, before anything changes. Returns the revision brought back and
+    /// the report (with the new revision's number).
+    pub fn rollback(&self, service: &str, to: Option<u32>, actor: &str) -> Result<NodeRollback> {
         self.recorded(
             actor,
             "rollback",
@@ -181,7 +178,7 @@ impl Engine {
                 ))
             },
         )
-        .map(|(report, target, _)| (report, target))
+        .map(|(report, to, _)| NodeRollback { to, report })
     }
 
     /// The rollback under the service's lock: the target chosen, then deployed.
