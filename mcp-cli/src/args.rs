@@ -10,7 +10,7 @@ use mcp_core::view::NodeRole;
 /// mcp: the Metacircular Control Plane.
 ///
 /// Deploys and manages services on the platform's nodes from TOML service
-/// definitions (~/.config/mcp/services/<service>.toml).
+/// definitions (~/.config/mcp/services/SERVICE.toml).
 #[derive(Debug, Parser)]
 #[command(name = "mcp", version, propagate_version = true)]
 pub(crate) struct Cli {

@@ -41,6 +41,48 @@
 //! # Ok::<(), mcp_core::spec::SpecError>(())
 //! ```
 //!
+//! # Quickstart
+//!
+//! Parse and validate offline, as above ([`spec::ServiceDefinition`]); plan
+//! ports ([`ports::PortPlanner`]) and reconciliation ([`plan::plan`]) without
+//! a node. With the `fleet` feature, the operator's side: load the fleet the
+//! CLI uses, list every service on every node at once, deploy.
+//!
+//! ```no_run
+//! # async fn quickstart() -> Result<(), mcp_core::fleet::Error> {
+//! use mcp_core::fleet::Fleet;
+//!
+//! // $MCP_CONFIG, else ~/.config/mcp/mcp.toml: nodes, token, services directory.
+//! let fleet = Fleet::load(None)?;
+//! fleet.require_nodes()?;
+//!
+//! // Every node at once; a node that fails is reported beside the answers.
+//! let all = fleet.services(None).await?.gather();
+//! for s in &all.items {
+//!     println!("{} on {}: {}/{} running", s.service, s.node, s.running(), s.components.len());
+//! }
+//! for failure in &all.failures {
+//!     eprintln!("{failure}");
+//! }
+//!
+//! // Deploy `<services dir>/hello.toml` on the node it names: the report
+//! // says what changed and which host ports its routes got.
+//! let (path, def) = fleet.definition("hello")?;
+//! let deployed = fleet.deploy_file(&path, def).await?;
+//! for p in &deployed.report.ports {
+//!     println!("{} {:?} → {}", p.component, p.route, p.port);
+//! }
+//!
+//! // One agent directly: its client, every RPC decoded into view types.
+//! let mut agent = fleet.client("n1").await?;
+//! println!("{:?}", agent.node_status().await?);
+//! # Ok(()) }
+//! ```
+//!
+//! The entry points, each with an example: [`fleet::Fleet`],
+//! [`fleet::client::AgentClient`], [`spec::ServiceDefinition`],
+//! [`ports::PortPlanner`], [`plan::plan`], [`node::engine::Engine`].
+//!
 //! Errors: each module has its own `thiserror` enum; each half gathers them in its
 //! own `Error` ([`node::Error`], [`fleet::Error`]), whose [`ErrorKind`] is the
 //! stable classification frontends map to gRPC status codes, exit codes and Python

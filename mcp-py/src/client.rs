@@ -169,10 +169,12 @@ impl Client {
     ) -> PyResult<Deployed> {
         let (fleet, deadline) = (&self.fleet, self.deadline(timeout)?);
         let (path, def) = self.definition_of(py, service)?;
+        let name = def.name.clone();
         match path {
             Some(path) => self.call(py, deadline, || fleet.deploy_file(&path, def)),
             None => self.call(py, deadline, || async move { fleet.deploy(&def).await }),
         }
+        .map_err(|e| crate::errors::about(py, e, None, Some(&name)))
         .map(Deployed)
     }
 
@@ -316,7 +318,9 @@ impl Client {
     ) -> PyResult<Report> {
         let (fleet, deadline) = (&self.fleet, self.deadline(timeout)?);
         let node = fleet.node_for(service, node).py_err(py)?;
-        let mut undeployed = self.call(py, deadline, || fleet.undeploy(service, &node))?;
+        let mut undeployed = self
+            .call(py, deadline, || fleet.undeploy(service, &node))
+            .map_err(|e| crate::errors::about(py, e, Some(&node), Some(service)))?;
         // An edge node that kept the service's routes is an error too: running
         // the undeploy again removes them.
         if !undeployed.edge_failures.is_empty() {
@@ -335,7 +339,9 @@ impl Client {
         timeout: Option<f64>,
     ) -> PyResult<Vec<Revision>> {
         let deadline = self.deadline(timeout)?;
-        let list = self.call(py, deadline, || self.fleet.history(service, node))?;
+        let list = self
+            .call(py, deadline, || self.fleet.history(service, node))
+            .map_err(|e| crate::errors::about(py, e, node, Some(service)))?;
         Ok(list.into_iter().map(Revision).collect())
     }
 
@@ -433,6 +439,7 @@ impl Client {
     ) -> PyResult<StatusReport> {
         let deadline = self.deadline(timeout)?;
         self.call(py, deadline, || self.fleet.status(service, node))
+            .map_err(|e| crate::errors::about(py, e, node, Some(service)))
             .map(StatusReport)
     }
 
@@ -678,6 +685,7 @@ impl Client {
             let c = fleet.client(node).await?;
             f(c).await
         })
+        .map_err(|e| crate::errors::about(py, e, Some(node), None))
     }
 
     fn on_service<T: Send, F, Fut>(
@@ -694,6 +702,7 @@ impl Client {
     {
         let node = self.fleet.node_for(service, node).py_err(py)?;
         self.on_node(py, deadline, &node, f)
+            .map_err(|e| crate::errors::about(py, e, None, Some(service)))
     }
 
     fn with_definition<T: Send, F, Fut>(

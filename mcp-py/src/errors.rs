@@ -1,7 +1,9 @@
 //! The exception hierarchy, and the one place `mcp_core` errors become exceptions:
 //! `McpError` → `SpecError` (with `.problems`), `AuthError`, `NotFound`, `AgentError`,
 //! `ConnectionError` (also Python's own `ConnectionError`); a call that ran out of time (`exec(timeout=…)`) is Python's
-//! own `TimeoutError`. Every exception carries `.reason`, the stable kind name.
+//! own `TimeoutError`. Every exception carries `.reason`, the stable kind name,
+//! and `.step` (the lifecycle step that failed), `.node` and `.service` where
+//! they are known (`None` otherwise).
 
 use mcp_core::ErrorKind;
 use pyo3::prelude::*;
@@ -85,6 +87,9 @@ pub(crate) fn to_py(py: Python<'_>, e: &mcp_core::fleet::Error) -> PyErr {
     };
     let value = err.value(py);
     let _ = value.setattr("reason", kind.as_str());
+    let _ = value.setattr("step", e.step().map(|s| s.as_str()));
+    let _ = value.setattr("node", e.node());
+    let _ = value.setattr("service", None::<&str>);
     let problems: Vec<crate::records::Problem> = match e {
         mcp_core::fleet::Error::Spec(s) => s
             .problems()
@@ -107,4 +112,22 @@ impl<T, E: Into<mcp_core::fleet::Error>> IntoPy<T> for Result<T, E> {
     fn py_err(self, py: Python<'_>) -> PyResult<T> {
         self.map_err(|e| to_py(py, &e.into()))
     }
+}
+
+/// `err` said to be about `node` and `service` where it did not say already
+/// (an error of a call the client made to one node, for one service).
+pub(crate) fn about(
+    py: Python<'_>,
+    err: PyErr,
+    node: Option<&str>,
+    service: Option<&str>,
+) -> PyErr {
+    let value = err.value(py);
+    for (name, given) in [("node", node), ("service", service)] {
+        let unset = value.getattr(name).map_or(true, |v| v.is_none());
+        if unset && given.is_some() && value.is_instance_of::<McpError>() {
+            let _ = value.setattr(name, given);
+        }
+    }
+    err
 }

@@ -82,6 +82,15 @@ impl PortPlanner {
     fn leased(&self) -> usize {
         self.planner().leased()
     }
+
+    fn __repr__(&self) -> String {
+        let p = self.planner();
+        format!(
+            "PortPlanner(range={:?}, leased={})",
+            p.range().to_string(),
+            p.leased()
+        )
+    }
 }
 
 /// A container the registry wants (for `plan_reconcile`).
@@ -120,6 +129,30 @@ impl Desired {
             flapping,
         }
     }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Desired(service={:?}, component={:?}, container={:?}, image={:?}, spec_hash={}, run={}, flapping={})",
+            self.service,
+            self.component,
+            self.container,
+            self.image,
+            py_opt(&self.spec_hash),
+            py_bool(self.run),
+            py_bool(self.flapping)
+        )
+    }
+}
+
+/// An optional string as Python writes it: `None`, or the string quoted.
+fn py_opt(o: &Option<String>) -> String {
+    o.as_ref()
+        .map_or_else(|| "None".to_owned(), |s| format!("{s:?}"))
+}
+
+/// `True`/`False`, as Python writes them.
+fn py_bool(b: bool) -> &'static str {
+    if b { "True" } else { "False" }
 }
 
 /// A container the runtime has (for `plan_reconcile`).
@@ -145,15 +178,32 @@ impl Observed {
         spec_hash: Option<String>,
         service: Option<String>,
         component: Option<String>,
-    ) -> Self {
-        Observed {
+    ) -> PyResult<Self> {
+        if let ContainerState::Other(word) = ContainerState::parse(&state) {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "state {word:?} is not a container state: created, running, paused, exited or missing"
+            )));
+        }
+        Ok(Observed {
             name,
             image,
             state,
             spec_hash,
             service,
             component,
-        }
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Observed(name={:?}, image={:?}, state={:?}, spec_hash={}, service={}, component={})",
+            self.name,
+            self.image,
+            self.state,
+            py_opt(&self.spec_hash),
+            py_opt(&self.service),
+            py_opt(&self.component)
+        )
     }
 }
 

@@ -92,6 +92,19 @@ pub(crate) fn view_dict<'py, T: serde::Serialize>(
     to_python(py, value)
 }
 
+/// A view as JSON text.
+fn view_json<T: serde::Serialize>(v: &T) -> PyResult<String> {
+    serde_json::to_string(v).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
+}
+
+/// A stable hash of JSON text.
+fn json_hash(json: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    json.hash(&mut h);
+    h.finish()
+}
+
 macro_rules! view {
     ($(#[$doc:meta])* $py:ident($inner:ty) { $($(#[$fdoc:meta])* $field:ident: $ty:ty = |$s:ident| $get:expr;)* }) => {
         $(#[$doc])*
@@ -113,6 +126,16 @@ macro_rules! view {
             /// The value as plain data: what `mcp --json` prints for it.
             fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
                 view_dict(py, &self.0)
+            }
+
+            /// The value as JSON text: exactly what `mcp --json` prints for it.
+            fn to_json(&self) -> PyResult<String> {
+                view_json(&self.0)
+            }
+
+            /// Equal values hash alike (a hash of their JSON).
+            fn __hash__(&self) -> PyResult<u64> {
+                view_json(&self.0).map(|j| json_hash(&j))
             }
 
             fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {

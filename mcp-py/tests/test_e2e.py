@@ -57,6 +57,8 @@ def test_deploy_inspect_undeploy(node: Dict[str, Any]) -> None:
     started = status.components[0].started_at
     assert isinstance(started, datetime.datetime) and started.tzinfo is not None
     assert status == client.status(name), "records compare by value"
+    assert hash(status) == hash(client.status(name)) and len({status, client.status(name)}) == 1
+    assert json.loads(status.to_json()) == status.to_dict(), "to_json is to_dict's JSON"
     assert [e.action for e in status.recent_events][-1] == "deploy", [(e.action, e.detail, e.error) for e in status.recent_events]
     as_dict = status.to_dict()
     assert as_dict["components"][0]["state"] == "running"
@@ -190,7 +192,7 @@ def test_records_attributes_are_their_dict_keys(node: Dict[str, Any]) -> None:
         records += [status, status.components[0], client.nodes()[0]]
         records += list(client.events(name, limit=1))
         for record in records:
-            attributes = {a for a in dir(record) if not a.startswith("_") and a != "to_dict"}
+            attributes = {a for a in dir(record) if not a.startswith("_") and a not in ("to_dict", "to_json")}
             assert attributes == set(record.to_dict()), type(record).__name__
     finally:
         client.undeploy(name)
@@ -221,7 +223,7 @@ def test_history_and_rollback(node: Dict[str, Any]) -> None:
             client.rollback(name, to=99)
         records: list[Any] = [back, back.to, back.to.images[0]]
         for record in records:
-            attributes = {a for a in dir(record) if not a.startswith("_") and a != "to_dict"}
+            attributes = {a for a in dir(record) if not a.startswith("_") and a not in ("to_dict", "to_json")}
             assert attributes == set(record.to_dict()), type(record).__name__
         json.dumps(back.to_dict())
         assert asyncio.run(mcp.AsyncClient(client).history(name))[-1].rollback_of == 1
@@ -248,7 +250,7 @@ def test_diff_and_exec(node: Dict[str, Any]) -> None:
             (c.container, c.change) for c in plan.components
         ]
         assert set(plan.to_dict()) == {
-            a for a in dir(plan) if not a.startswith("_") and a != "to_dict"
+            a for a in dir(plan) if not a.startswith("_") and a not in ("to_dict", "to_json")
         }
         json.dumps(plan.to_dict())
 

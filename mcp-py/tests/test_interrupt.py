@@ -197,3 +197,19 @@ def test_an_unreachable_node_is_a_connection_error_of_both_kinds(node: Dict[str,
         client.ps()
     assert isinstance(e.value, mcp.ConnectionError) and isinstance(e.value, mcp.McpError)
     assert e.value.reason == "unreachable", e.value
+
+
+def test_errors_say_their_step_node_and_service(node: Dict[str, Any]) -> None:
+    client = mcp.Client.from_config(node["config"])
+    name = node["prefix"] + "-e"
+    Path(node["services"], f"{name}.toml").write_text(
+        f'name = "{name}"\nnode = "{node["node"]}"\n\n[[components]]\nname = "{name}"\n'
+        'image = "localhost/no-such-image:v1.0.0"\n'
+    )
+    with pytest.raises(mcp.McpError) as e:
+        client.deploy(name)
+    assert (e.value.step, e.value.service) == ("image", name), (e.value, e.value.step)
+    gone = node["prefix"] + "-nothing"
+    with pytest.raises(mcp.NotFound) as nf:
+        client.stop(gone)
+    assert (nf.value.service, nf.value.node, nf.value.step) == (gone, node["node"], None)

@@ -147,3 +147,13 @@ def test_the_module_says_its_version() -> None:
         [sys.executable, "-m", "metacircular_mcp", "--version"], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == f"metacircular_mcp {mcp.__version__}"
+
+
+def test_planning_values_are_checked_and_shown() -> None:
+    with pytest.raises(ValueError, match="bogus"):
+        mcp.Observed("web", "img", state="bogus")
+    o = mcp.Observed("web", "img", state="exited", service="web")
+    assert repr(o) == 'Observed(name="web", image="img", state="exited", spec_hash=None, service="web", component=None)'
+    d = mcp.Desired("web", "web", "web", "img")
+    assert repr(d).startswith('Desired(service="web"') and "run=True" in repr(d)
+    assert repr(mcp.PortPlanner("10000-10009", [10001])) == 'PortPlanner(range="10000-10009", leased=1)'

@@ -3,7 +3,7 @@
 //! credentials; pages carry only what they show.
 //!
 //! * [`Ui`] binds a port of 127.0.0.1 and answers there. Every request
-//!   passes [`guard`]: its `Host` must be the listener's loopback name (no
+//!   passes `guard`: its `Host` must be the listener's loopback name (no
 //!   DNS rebinding), and it must carry the key printed with the URL — once in
 //!   the query, then as a same-site, HTTP-only cookie — so other local users
 //!   and other sites' pages read nothing. Only `GET`.

@@ -116,6 +116,15 @@ impl Error {
         }
     }
 
+    /// The node the error happened on, when the error itself knows it (it
+    /// could not be reached, its TLS material is unusable).
+    pub fn node(&self) -> Option<&str> {
+        match self {
+            Error::Api(ApiError::Connect { node, .. } | ApiError::Tls { node, .. }) => Some(node),
+            _ => None,
+        }
+    }
+
     /// The lifecycle step an agent reported failing, when one did.
     pub fn step(&self) -> Option<Step> {
         match self {

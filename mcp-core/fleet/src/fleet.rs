@@ -18,6 +18,54 @@ use crate::results::NodeResults;
 pub const PER_NODE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The CLI configuration and what follows from it.
+///
+/// Load it from the operator's configuration ([`Fleet::load`]: its nodes,
+/// token, services directory), or give one node directly
+/// ([`Fleet::direct`]); then every operation of the CLI is a method here.
+///
+/// ```
+/// use std::time::Duration;
+/// use mcp_fleet::Fleet;
+/// use mcp_fleet::client::AgentEndpoint;
+///
+/// let endpoint = AgentEndpoint {
+///     node: "n1".into(),
+///     addresses: vec!["127.0.0.1:1".into()], // nothing listens here
+///     ca_pem: mcp_platform::pki::create_ca("example CA")?.cert_pem.into_bytes(),
+///     server_name: Some("localhost".into()),
+///     token: "a-token".into(),
+///     connect_timeout: Duration::from_secs(1),
+/// };
+/// let fleet = Fleet::direct(endpoint);
+/// assert_eq!(fleet.nodes(None)?, ["n1"]);
+///
+/// // Every node asked at once: here none answers, and the error says so.
+/// let rt = tokio::runtime::Runtime::new()?;
+/// let err = rt.block_on(fleet.services(None)).unwrap_err();
+/// assert_eq!(err.kind(), mcp_model::ErrorKind::Unreachable);
+///
+/// // A configuration that is not there says where it was looked for.
+/// let missing = Fleet::load(Some(std::path::Path::new("/nonexistent/mcp.toml")))?;
+/// assert!(missing.require_nodes().unwrap_err().to_string().contains("/nonexistent/mcp.toml"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// With a fleet that answers:
+///
+/// ```no_run
+/// # async fn f() -> Result<(), mcp_fleet::Error> {
+/// let fleet = mcp_fleet::Fleet::load(None)?; // $MCP_CONFIG or ~/.config/mcp/mcp.toml
+/// let all = fleet.services(None).await?.gather();
+/// for s in &all.items {
+///     println!("{} on {}: {}/{} running", s.service, s.node, s.running(), s.components.len());
+/// }
+/// for f in &all.failures {
+///     eprintln!("{f}");
+/// }
+/// let deployed = fleet.deploy(&fleet.definition("hello")?.1).await?;
+/// println!("{:?}", deployed.report.ports);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Fleet {
     config: CliConfig,

@@ -6,7 +6,7 @@
 //!   to reach it ([`client::AgentEndpoint`]).
 //! * [`fleet`]: [`Fleet`], the operator's view: the configuration, definitions,
 //!   which node runs a service, and asking every node at once
-//!   ([`fleet::NodeResults`]: answers and failures, reported the same way by every
+//!   ([`results::NodeResults`]: answers and failures, reported the same way by every
 //!   frontend).
 //! * [`public`]: services with public hostnames, deployed and undeployed together
 //!   with their edge routes.

@@ -18,7 +18,7 @@
 //! * [`names`]: service, component, node and route names as types that only
 //!   parsing makes.
 //! * [`text`]: values from outside made safe to show in messages.
-//! * [`words`], [`time`], [`fsutil`]: vocabularies, times, atomic files.
+//! * [`words`](mod@words), [`time`], [`fsutil`]: vocabularies, times, atomic files.
 //!
 //! It does no I/O beyond reading and writing the files it is handed, and depends
 //! on nothing of MCP's.

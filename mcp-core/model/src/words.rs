@@ -1,7 +1,7 @@
 //! Closed vocabularies: enums whose every variant has exactly one spelling, used
 //! alike in definition files, the registry, on the wire, in JSON and in Python.
 //!
-//! [`words!`](crate::words) writes the one conversion each needs: `as_str`,
+//! [`words!`](macro@crate::words) writes the one conversion each needs: `as_str`,
 //! `parse`, `ALL`, `Display`, `FromStr` (whose error names every spelling) and serde
 //! as the spelling. Nothing else in MCP spells these words.
 

@@ -1,16 +1,14 @@
 //! The gRPC client of the agent API, over TLS with a bearer token. Methods take and
 //! return the model's types; the wire types stay inside `mcp_proto::convert`.
 
+mod endpoint;
 mod error;
 pub mod exec;
 
+pub use endpoint::AgentEndpoint;
 pub use error::ApiError;
 
-use std::path::Path;
 use std::pin::Pin;
-use std::time::Duration;
-
-use mcp_model::config::{CliConfig, ConfigError, NodeEntry, expand_home};
 
 use mcp_proto::v1::{self, mcp_agent_service_client::McpAgentServiceClient};
 use tokio_stream::{Stream, StreamExt};
@@ -23,97 +21,6 @@ use mcp_model::view::{ComponentUsage, DnsRecord, Event, ProxyRouteRecord};
 use mcp_model::view::{LogLine, LogQuery, NodeInfo, Report, ServiceStatus, StatusReport, SyncItem};
 use mcp_proto::convert;
 use mcp_proto::status as wire;
-
-/// Where and how to reach one node's agent.
-#[derive(Clone)]
-pub struct AgentEndpoint {
-    /// The node's name (for messages).
-    pub node: String,
-    /// `host:port` addresses, tried in order.
-    pub addresses: Vec<String>,
-    /// PEM of the CA that signed the agent's certificate.
-    pub ca_pem: Vec<u8>,
-    /// The name to verify the agent's certificate against; the address's host when
-    /// `None`.
-    pub server_name: Option<String>,
-    /// The bearer token.
-    pub token: String,
-    /// How long to wait for each address.
-    pub connect_timeout: Duration,
-}
-
-impl std::fmt::Debug for AgentEndpoint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AgentEndpoint")
-            .field("node", &self.node)
-            .field("addresses", &self.addresses)
-            .field("server_name", &self.server_name)
-            .field("token", &"<redacted>")
-            .finish_non_exhaustive()
-    }
-}
-
-impl AgentEndpoint {
-    /// How to reach node `name` of the CLI configuration `config` (read from
-    /// `path`): its addresses, the CA and the token from their files.
-    pub fn from_config(config: &CliConfig, name: &str, path: &Path) -> Result<Self, ConfigError> {
-        Self::of_entry(config, config.node(name, path)?, path)
-    }
-
-    /// How to reach `node` (configured or not yet) with the CA and token `config`
-    /// names.
-    pub fn of_entry(
-        config: &CliConfig,
-        node: &NodeEntry,
-        path: &Path,
-    ) -> Result<Self, ConfigError> {
-        let ca = config
-            .tls
-            .ca_cert
-            .as_ref()
-            .ok_or_else(|| ConfigError::Invalid {
-                path: path.to_owned(),
-                message: "tls.ca_cert is not set: the CA that signed the agents' certificates"
-                    .into(),
-            })?;
-        let ca = expand_home(ca);
-        let ca_pem = std::fs::read(&ca).map_err(|e| ConfigError::File {
-            what: "agent CA",
-            path: ca.clone(),
-            message: e.to_string(),
-        })?;
-        let token_path = config.token_path();
-        let token = match mcp_model::fsutil::read_secret(&token_path) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Err(mcp_model::fsutil::SecretError::Exposed(e)) => {
-                return Err(ConfigError::File {
-                    what: "token",
-                    path: token_path.clone(),
-                    message: e.to_string(),
-                });
-            }
-            Err(mcp_model::fsutil::SecretError::Io(e)) => {
-                // Which kind of node it is only the agent knows: both ways.
-                return Err(ConfigError::NoToken {
-                    path: token_path.clone(),
-                    message: e.to_string(),
-                    hint: "a node with a token file: copy its admin token there (mode 0600; \
-                           `mcp-agent init --local DIR` writes DIR/admin-token) or point \
-                           [auth] token_path at it; a node using MCIAS: `mcp login` writes it"
-                        .to_owned(),
-                });
-            }
-        };
-        Ok(AgentEndpoint {
-            node: node.name.clone(),
-            addresses: node.all_addresses(),
-            ca_pem,
-            server_name: config.tls.server_name.clone(),
-            token: token.trim().to_owned(),
-            connect_timeout: Duration::from_secs(5),
-        })
-    }
-}
 
 #[derive(Clone)]
 struct Bearer(MetadataValue<Ascii>);
@@ -139,7 +46,41 @@ fn bearer(token: &str) -> Result<MetadataValue<Ascii>, ApiError> {
 /// A stream of items from the agent.
 pub type ApiStream<T> = Pin<Box<dyn Stream<Item = Result<T, ApiError>> + Send>>;
 
-/// A connection to one node's agent.
+/// A connection to one node's agent: every RPC, its answer decoded into the
+/// model's view types.
+///
+/// ```
+/// use std::time::Duration;
+/// use mcp_fleet::client::{AgentClient, AgentEndpoint};
+///
+/// let endpoint = AgentEndpoint {
+///     node: "n1".into(),
+///     addresses: vec!["127.0.0.1:1".into()], // nothing listens here
+///     ca_pem: mcp_platform::pki::create_ca("example CA")?.cert_pem.into_bytes(),
+///     server_name: Some("localhost".into()),
+///     token: "a-token".into(),
+///     connect_timeout: Duration::from_secs(1),
+/// };
+/// let rt = tokio::runtime::Runtime::new()?;
+/// let err = rt.block_on(AgentClient::connect(&endpoint)).unwrap_err();
+/// assert_eq!(err.kind(), mcp_model::ErrorKind::Unreachable);
+/// assert!(err.to_string().contains("node n1"), "{err}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// An endpoint usually comes from the CLI configuration
+/// ([`AgentEndpoint::from_config`]); with an agent that answers:
+///
+/// ```no_run
+/// # async fn f(endpoint: mcp_fleet::client::AgentEndpoint) -> Result<(), mcp_fleet::client::ApiError> {
+/// let mut agent = mcp_fleet::client::AgentClient::connect(&endpoint).await?;
+/// let node = agent.node_status().await?;
+/// println!("{} runs {} containers", node.node, node.containers);
+/// for s in agent.services().await? {
+///     println!("{}: {}/{} running", s.service, s.running(), s.components.len());
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct AgentClient {
     inner: McpAgentServiceClient<InterceptedService<Channel, Bearer>>,

@@ -145,6 +145,46 @@ pub struct Action {
 
 /// Plans the actions that bring `observed` to `desired`.
 ///
+/// ```
+/// use mcp_model::container::ContainerState;
+/// use mcp_model::plan::{ActionKind, DesiredContainer, ObservedContainer, plan};
+///
+/// // The registry wants `web` running; the runtime has it exited, and a
+/// // container of ours nobody wants any more.
+/// let desired = [DesiredContainer {
+///     service: "web".into(),
+///     component: "web".into(),
+///     container: "web".into(),
+///     image: "localhost/web:v1".into(),
+///     spec_hash: None,
+///     run: true,
+///     flapping: false,
+/// }];
+/// let observed = [
+///     ObservedContainer {
+///         name: "web".into(),
+///         image: "localhost/web:v1".into(),
+///         state: ContainerState::Exited,
+///         spec_hash: None,
+///         service: Some("web".into()),
+///         component: Some("web".into()),
+///     },
+///     ObservedContainer {
+///         name: "old".into(),
+///         image: "localhost/old:v1".into(),
+///         state: ContainerState::Running,
+///         spec_hash: None,
+///         service: Some("old".into()),
+///         component: Some("old".into()),
+///     },
+/// ];
+/// let actions = plan(&desired, &observed);
+/// let kinds: Vec<(ActionKind, &str)> =
+///     actions.iter().map(|a| (a.kind, a.container.as_str())).collect();
+/// assert!(kinds.contains(&(ActionKind::Start, "web")));
+/// assert!(kinds.iter().any(|(_, c)| *c == "old"), "{kinds:?}");
+/// ```
+///
 /// Runs in time linear in the number of containers. The order is: stop, remove,
 /// replace, create, start, report (freeing names and ports before claiming them), and
 /// by container name within a kind, so the same inputs give the same plan.

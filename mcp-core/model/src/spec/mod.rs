@@ -57,6 +57,39 @@ use crate::ErrorKind;
 ///
 /// Construct one by parsing ([`ServiceDefinition::parse`], [`ServiceDefinition::load`])
 /// or in code; in the latter case call [`ServiceDefinition::validate`] before use.
+///
+/// ```
+/// use mcp_model::spec::{Conventions, ServiceDefinition};
+///
+/// let text = r#"
+/// name = "web"
+/// node = "n1"
+/// [[components]]
+/// name = "api"
+/// image = "registry.example/web-api:v1.4.0"
+/// [[components.routes]]
+/// name = "rest"
+/// port = 8443
+/// mode = "l7"
+/// "#;
+/// let def = ServiceDefinition::parse(text, None)?;
+/// assert!(def.validate().is_empty());
+/// // Every convention applied: the container's name, its version, the
+/// // route's hostname and the variable its port arrives in.
+/// let resolved = def.resolve(&Conventions::default());
+/// let api = &resolved.components[0];
+/// assert_eq!(api.container_name, "web-api");
+/// assert_eq!(api.version, "v1.4.0");
+/// assert!(api.routes[0].port_env.contains(&"PORT_REST".to_owned()));
+///
+/// // An invalid one: every problem, located.
+/// let broken = ServiceDefinition::parse("name = \"Web!\"\n", None).unwrap_err();
+/// assert!(!broken.problems().is_empty());
+/// for p in broken.problems() {
+///     println!("{}: {} [{}]", p.field, p.message, p.rule);
+/// }
+/// # Ok::<(), mcp_model::spec::SpecError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceDefinition {
     /// Service name: drives `/srv/<name>`, the default hostname and image names.

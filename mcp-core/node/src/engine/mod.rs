@@ -149,6 +149,25 @@ impl EngineConfig {
 type Result<T, E = EngineError> = std::result::Result<T, E>;
 
 /// The lifecycle engine of one node.
+///
+/// What `mcp-agent` serves: built from its configuration by
+/// [`crate::wiring::Node::open`], or by hand from a registry, a runtime and
+/// a port probe, as here (an edge node's runtime, which has no containers):
+///
+/// ```
+/// use std::sync::Arc;
+/// use mcp_node::engine::{Engine, EngineConfig};
+/// use mcp_node::registry::Registry;
+/// use mcp_node::runtime::NoContainers;
+///
+/// let registry = Arc::new(Registry::open_in_memory()?);
+/// let runtime = Arc::new(NoContainers::new("edge1"));
+/// let probe = Box::new(mcp_model::ports::NoProbe);
+/// let engine = Engine::new(EngineConfig::for_node("edge1"), registry, runtime, probe)?;
+/// assert!(engine.statuses()?.is_empty());
+/// assert_eq!(engine.node_info(std::time::SystemTime::now())?.node, "edge1");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Engine {
     config: EngineConfig,

@@ -11,7 +11,7 @@
 //!   crash or power loss, and a killed process leaves either all or none of each
 //!   transaction.
 //! * Every multi-row change runs in one transaction ([`Registry::transaction`]).
-//! * Schema upgrades ([`schema`]) are applied at open; a database written by a newer MCP is
+//! * Schema upgrades (`schema.rs`) are applied at open; a database written by a newer MCP is
 //!   refused rather than misread.
 //! * The file is created with mode 0600.
 

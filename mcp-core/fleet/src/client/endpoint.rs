@@ -1,0 +1,99 @@
+//! Where and how to reach one node's agent ([`AgentEndpoint`]): its
+//! addresses, the CA its certificate chains to, the token, the timeouts; from
+//! the CLI configuration or given by hand.
+
+use std::path::Path;
+use std::time::Duration;
+
+use mcp_model::config::{CliConfig, ConfigError, NodeEntry, expand_home};
+
+/// Where and how to reach one node's agent.
+#[derive(Clone)]
+pub struct AgentEndpoint {
+    /// The node's name (for messages).
+    pub node: String,
+    /// `host:port` addresses, tried in order.
+    pub addresses: Vec<String>,
+    /// PEM of the CA that signed the agent's certificate.
+    pub ca_pem: Vec<u8>,
+    /// The name to verify the agent's certificate against; the address's host when
+    /// `None`.
+    pub server_name: Option<String>,
+    /// The bearer token.
+    pub token: String,
+    /// How long to wait for each address.
+    pub connect_timeout: Duration,
+}
+
+impl std::fmt::Debug for AgentEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentEndpoint")
+            .field("node", &self.node)
+            .field("addresses", &self.addresses)
+            .field("server_name", &self.server_name)
+            .field("token", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+impl AgentEndpoint {
+    /// How to reach node `name` of the CLI configuration `config` (read from
+    /// `path`): its addresses, the CA and the token from their files.
+    pub fn from_config(config: &CliConfig, name: &str, path: &Path) -> Result<Self, ConfigError> {
+        Self::of_entry(config, config.node(name, path)?, path)
+    }
+
+    /// How to reach `node` (configured or not yet) with the CA and token `config`
+    /// names.
+    pub fn of_entry(
+        config: &CliConfig,
+        node: &NodeEntry,
+        path: &Path,
+    ) -> Result<Self, ConfigError> {
+        let ca = config
+            .tls
+            .ca_cert
+            .as_ref()
+            .ok_or_else(|| ConfigError::Invalid {
+                path: path.to_owned(),
+                message: "tls.ca_cert is not set: the CA that signed the agents' certificates"
+                    .into(),
+            })?;
+        let ca = expand_home(ca);
+        let ca_pem = std::fs::read(&ca).map_err(|e| ConfigError::File {
+            what: "agent CA",
+            path: ca.clone(),
+            message: e.to_string(),
+        })?;
+        let token_path = config.token_path();
+        let token = match mcp_model::fsutil::read_secret(&token_path) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(mcp_model::fsutil::SecretError::Exposed(e)) => {
+                return Err(ConfigError::File {
+                    what: "token",
+                    path: token_path.clone(),
+                    message: e.to_string(),
+                });
+            }
+            Err(mcp_model::fsutil::SecretError::Io(e)) => {
+                // Which kind of node it is only the agent knows: both ways.
+                return Err(ConfigError::NoToken {
+                    path: token_path.clone(),
+                    message: e.to_string(),
+                    hint: "a node with a token file: copy its admin token there (mode 0600; \
+                           `mcp-agent init --local DIR` writes DIR/admin-token) or point \
+                           [auth] token_path at it; a node using MCIAS: `mcp login` writes it"
+                        .to_owned(),
+                });
+            }
+        };
+        Ok(AgentEndpoint {
+            node: node.name.clone(),
+            addresses: node.all_addresses(),
+            ca_pem,
+            server_name: config.tls.server_name.clone(),
+            token: token.trim().to_owned(),
+            connect_timeout: Duration::from_secs(5),
+        })
+    }
+}
