@@ -8,6 +8,7 @@
 
 mod client;
 mod errors;
+mod logging;
 mod planning;
 mod records;
 mod spec;
@@ -42,6 +43,9 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<records::Certificate>()?;
     m.add_class::<records::ComponentStatus>()?;
     m.add_class::<records::ComponentUsage>()?;
+    m.add_class::<records::SnapshotInfo>()?;
+    m.add_class::<records::BuiltImage>()?;
+    m.add_class::<records::Login>()?;
     m.add_class::<records::ServiceStatus>()?;
     m.add_class::<records::Event>()?;
     m.add_class::<records::NodeInfo>()?;

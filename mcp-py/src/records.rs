@@ -507,6 +507,41 @@ view!(
 );
 
 view!(
+    /// A snapshot of a service's data kept on its node.
+    SnapshotInfo(mcp_core::view::SnapshotInfo) {
+        service: String = |s| s.service.clone();
+        node: String = |s| s.node.clone();
+        name: String = |s| s.name.clone();
+        size_bytes: u64 = |s| s.size_bytes;
+        sha256: String = |s| s.sha256.clone();
+        created_at: Time = |s| Time(s.created_at);
+    }
+);
+
+view!(
+    /// An image `build` built and pushed, as its registry holds it.
+    BuiltImage(mcp_core::fleet::builder::BuiltImage) {
+        key: String = |b| b.item.key.clone();
+        dockerfile: String = |b| b.item.dockerfile.display().to_string();
+        context: String = |b| b.item.context.display().to_string();
+        image: String = |b| b.item.image.clone();
+        version: String = |b| b.item.version.clone();
+        digest: String = |b| b.summary.digest.clone();
+        bytes: u64 = |b| b.summary.bytes;
+        status: String = |b| b.status.to_owned();
+    }
+);
+
+view!(
+    /// A login that succeeded: who, and where the token was stored.
+    Login(mcp_core::fleet::login::Login) {
+        username: String = |l| l.username.clone();
+        token_path: String = |l| l.token_path.display().to_string();
+        expires_at: Option<String> = |l| l.expires_at.clone();
+    }
+);
+
+view!(
     /// A certificate a node provisioned.
     Certificate(mcp_core::view::CertificateRecord) {
         hostname: String = |c| c.hostname.clone();

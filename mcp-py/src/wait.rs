@@ -1,7 +1,8 @@
 //! Waiting on the client's runtime without deafening Python. A blocking call
 //! runs its future with the GIL released and wakes every [`TICK`]: to run
 //! Python's signal handlers (Ctrl-C raises `KeyboardInterrupt` at once, a
-//! `signal.alarm` handler runs), to see whether the call was cancelled (an
+//! `signal.alarm` handler runs) and hand queued log records to `logging`
+//! (`crate::logging`), to see whether the call was cancelled (an
 //! `AsyncClient` call whose task was cancelled, an iterator closed), and to
 //! see whether its time ran out (`timeout=`: `TimeoutError`). Leaving early
 //! drops the future, which ends the call on the wire.
@@ -130,7 +131,7 @@ where
         stop.is_some_and(|s| s.load(Ordering::SeqCst))
             || cancel.as_ref().is_some_and(|c| c.load(Ordering::SeqCst))
     };
-    py.detach(|| {
+    let out = py.detach(|| {
         rt.block_on(async {
             let fut = make();
             let mut fut = std::pin::pin!(fut);
@@ -138,7 +139,10 @@ where
                 if let Ok(out) = tokio::time::timeout(deadline.step(), fut.as_mut()).await {
                     return Ok(Ok(out));
                 }
-                Python::attach(|py| py.check_signals())?;
+                Python::attach(|py| {
+                    crate::logging::flush(py);
+                    py.check_signals()
+                })?;
                 if stopped() {
                     return Ok(Err(Early::Stopped));
                 }
@@ -147,7 +151,9 @@ where
                 }
             }
         })
-    })
+    });
+    crate::logging::flush(py);
+    out
 }
 
 /// Runs a call to its end; `TimeoutError` past `deadline`, `McpError`s as

@@ -1,5 +1,6 @@
 """Fixtures: the repository paths, and a real node (mcp-testkit's e2e_node: rootful
-Podman, a fake MCIAS, a real mcp-agent over TLS) for the end-to-end tests."""
+Podman, a fake MCIAS, a real mcp-agent over TLS, a real registry) for the
+end-to-end tests; `routed_node` is another whose agent has an mc-proxy."""
 
 from __future__ import annotations
 
@@ -20,14 +21,15 @@ def examples_dir() -> Path:
     return ROOT / "examples"
 
 
-@pytest.fixture(scope="session")
-def node() -> Iterator[Dict[str, Any]]:
+def start_node(*flags: str) -> Iterator[Dict[str, Any]]:
     helper = TARGET / "debug" / "e2e_node"
     agent = TARGET / "debug" / "mcp-agent"
     for p in (helper, agent):
         if not p.exists():
             pytest.fail(f"{p} is missing: build the workspace first (cargo build --workspace --all-targets)")
-    proc = subprocess.Popen([str(helper), str(agent)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(helper), str(agent), *flags], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None and proc.stdin is not None
     line = proc.stdout.readline()
     if not line:
@@ -39,3 +41,14 @@ def node() -> Iterator[Dict[str, Any]]:
     finally:
         proc.stdin.close()
         proc.wait(timeout=120)
+
+
+@pytest.fixture(scope="session")
+def node() -> Iterator[Dict[str, Any]]:
+    yield from start_node()
+
+
+@pytest.fixture(scope="session")
+def routed_node() -> Iterator[Dict[str, Any]]:
+    """A node whose agent also has an mc-proxy (the recording fake)."""
+    yield from start_node("--proxy")

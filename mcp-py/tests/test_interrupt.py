@@ -213,3 +213,4 @@ def test_errors_say_their_step_node_and_service(node: Dict[str, Any]) -> None:
     with pytest.raises(mcp.NotFound) as nf:
         client.stop(gone)
     assert (nf.value.service, nf.value.node, nf.value.step) == (gone, node["node"], None)
+

@@ -7,7 +7,7 @@ use mcp_core::fleet::survey::Reachability;
 use mcp_core::view::ProxyRouteRecord;
 
 use super::Outcome;
-use crate::args::{AgentCommand, EdgeCommand, NodeArg, NodeCommand, RouteAddArgs, RouteCommand};
+use crate::args::{AgentCommand, EdgeCommand, NodeArg, NodeCommand, RouteCommand};
 use crate::context::Context;
 use crate::exit::ExitStatus;
 use crate::output;
@@ -138,40 +138,34 @@ pub(crate) async fn agent(ctx: &Context, c: AgentCommand) -> Outcome {
 pub(crate) async fn route(ctx: &Context, c: RouteCommand) -> Outcome {
     match c {
         RouteCommand::List { node } => {
-            let table = ctx.fleet.client(&node).await?.proxy_routes().await?;
+            let table = ctx.fleet.proxy_routes(&node).await?;
             output::json_or(ctx.json, &table, render::proxy_table);
         }
-        RouteCommand::Add(a) => route_add(ctx, a).await?,
+        RouteCommand::Add(a) => {
+            let route = ProxyRouteRecord {
+                listener: a.listener,
+                hostname: a.hostname,
+                backend: a.backend,
+                mode: a.mode,
+                tls_cert: a.tls_cert,
+                tls_key: a.tls_key,
+                backend_tls: a.backend_tls,
+                proxy_protocol: false,
+                service: None,
+            };
+            ctx.fleet.add_route(&a.node, &route).await?;
+            output::line("route added");
+        }
         RouteCommand::Remove {
             node,
             listener,
             hostname,
         } => {
-            let mut client = ctx.fleet.client(&node).await?;
-            client.remove_proxy_route(&listener, &hostname).await?;
+            ctx.fleet.remove_route(&node, &listener, &hostname).await?;
             output::line("route removed");
         }
     }
     Ok(ExitStatus::Success)
-}
-
-/// `mcp route add`: a route by hand, owned by no service.
-async fn route_add(ctx: &Context, a: RouteAddArgs) -> Result<(), mcp_core::fleet::Error> {
-    let route = ProxyRouteRecord {
-        listener: a.listener,
-        hostname: a.hostname,
-        backend: a.backend,
-        mode: a.mode,
-        tls_cert: a.tls_cert,
-        tls_key: a.tls_key,
-        backend_tls: a.backend_tls,
-        proxy_protocol: false,
-        service: None,
-    };
-    let mut client = ctx.fleet.client(&a.node).await?;
-    client.add_proxy_route(&route).await?;
-    output::line("route added");
-    Ok(())
 }
 
 pub(crate) async fn dns(ctx: &Context, a: &NodeArg) -> Outcome {

@@ -17,6 +17,7 @@
 //! * [`placement`]: putting a `worker` service that names no node on the
 //!   compute node with the most free capacity.
 //! * [`provision`] over [`ssh`]: making a Debian host a node, upgrading agents.
+//! * [`routes`]: a node's proxy routes, and routes added and removed by hand.
 //! * [`builder`]: building and pushing a service's images.
 #![deny(missing_docs)]
 
@@ -33,6 +34,7 @@ pub mod provision;
 pub mod public;
 pub mod releases;
 pub mod results;
+pub mod routes;
 pub mod ssh;
 pub mod survey;
 pub mod sync;

@@ -1,9 +1,13 @@
 //! Reading what the fleet runs, every node at once where it spans nodes: the
-//! services and their status (`ps`, `status`), what their components use
-//! (`top`), the event logs (`events`), the DNS
+//! services and their status (`ps`, `status`), waiting until a service is as
+//! wanted (`wait`), what their components use (`top`), the event logs
+//! (`events`), the DNS
 //! records (`dns`), and recovering lost containers (`recover`). Each answer says
 //! its node; failed nodes are reported beside the answers ([`NodeResults`]).
 
+use std::time::Duration;
+
+use mcp_model::container::ContainerState;
 use mcp_model::view::{ComponentUsage, DnsRecord, Event, Report, ServiceStatus, StatusReport};
 use tokio_stream::StreamExt;
 
@@ -108,6 +112,49 @@ impl Fleet {
         .require_any()
     }
 
+    /// Waits, for at most `timeout`, until every component of `service` (on
+    /// `node`, else its definition's) is as `wanted` says; the status that
+    /// showed it. The status is read again whenever the node's events say
+    /// something happened to the service, and every [`WAIT_POLL`] besides.
+    /// Past `timeout`, [`crate::Error::TimedOut`] says what was seen last.
+    ///
+    /// ```no_run
+    /// # async fn f(fleet: &mcp_fleet::Fleet) -> Result<(), mcp_fleet::Error> {
+    /// use mcp_fleet::observe::Wanted;
+    /// let wanted = Wanted::running(Some("v1.2.0"));
+    /// let status = fleet.wait("web", None, &wanted, std::time::Duration::from_secs(60)).await?;
+    /// assert!(wanted.met_by(&status));
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait(
+        &self,
+        service: &str,
+        node: Option<&str>,
+        wanted: &Wanted,
+        timeout: Duration,
+    ) -> Result<ServiceStatus, crate::Error> {
+        let node = self.node_for(service, node)?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut changes = Box::pin(self.changes(Some(service), Some(&node)).await?);
+        loop {
+            let status = self.client(&node).await?.status(service).await?.status;
+            if wanted.met_by(&status) {
+                return Ok(status);
+            }
+            tokio::select! {
+                _ = changes.next() => {}
+                () = tokio::time::sleep(WAIT_POLL) => {}
+                () = tokio::time::sleep_until(deadline) => {
+                    return Err(crate::Error::TimedOut(format!(
+                        "{service} on {node}: not {wanted} after {} s ({})",
+                        timeout.as_secs_f64(),
+                        seen(&status)
+                    )));
+                }
+            }
+        }
+    }
+
     /// The DNS records `node` (or every node) registered.
     pub async fn dns_records(
         &self,
@@ -176,5 +223,63 @@ impl Fleet {
         }
         v.ok = v.problems.is_empty();
         Ok(v)
+    }
+}
+
+/// How often [`Fleet::wait`] reads the status when no event came.
+pub const WAIT_POLL: Duration = Duration::from_secs(2);
+
+/// What [`Fleet::wait`] waits for: every component of the service in
+/// `state` (running: and not held down for flapping), at `version` when one
+/// is given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wanted {
+    /// The state every component must be in.
+    pub state: ContainerState,
+    /// The version every component must run, if any.
+    pub version: Option<String>,
+}
+
+impl Wanted {
+    /// Every component running, at `version` when given.
+    pub fn running(version: Option<&str>) -> Self {
+        Wanted {
+            state: ContainerState::Running,
+            version: version.map(str::to_owned),
+        }
+    }
+
+    /// Whether `status` shows it.
+    pub fn met_by(&self, status: &ServiceStatus) -> bool {
+        !status.components.is_empty()
+            && status.components.iter().all(|c| {
+                c.state == self.state
+                    && (self.state != ContainerState::Running || !c.is_flapping())
+                    && self.version.as_ref().is_none_or(|v| &c.version == v)
+            })
+    }
+}
+
+impl std::fmt::Display for Wanted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "every component {}", self.state.as_str())?;
+        if let Some(v) = &self.version {
+            write!(f, " at {v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Each component's state and version, for a message.
+fn seen(status: &ServiceStatus) -> String {
+    let each: Vec<String> = status
+        .components
+        .iter()
+        .map(|c| format!("{}: {} {}", c.name, c.shown_state(), c.version))
+        .collect();
+    if each.is_empty() {
+        "no components".to_owned()
+    } else {
+        each.join(", ")
     }
 }

@@ -273,6 +273,16 @@ impl SnapshotStore {
                 return Err(e);
             }
         };
+        // The listing reads the time back from the file: the same as this
+        // answer's (a coarse clock would have stamped it at some tick).
+        let stamped = std::fs::File::options()
+            .write(true)
+            .open(&partial)
+            .and_then(|f| f.set_modified(now));
+        if let Err(e) = stamped {
+            let _ = std::fs::remove_file(&partial);
+            return Err(io_err(&partial)(e));
+        }
         std::fs::rename(&partial, &path).map_err(io_err(&path))?;
         mcp_model::fsutil::write_atomic(
             &out_dir.join(format!("{name}.sha256")),

@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import datetime
 import os
-from typing import Any, AsyncIterator, Callable, List, Optional, TypeVar, Union
+from typing import Any, AsyncIterator, Callable, List, Literal, Optional, TypeVar, Union
 
 from metacircular_mcp._native import (
     Action,
     _Cancel,
     AgentError,
     AuthError,
+    BuiltImage,
     Certificate,
     ChangedComponent,
     Client,
@@ -37,6 +38,7 @@ from metacircular_mcp._native import (
     FieldChange,
     LogIterator,
     LogLine,
+    Login,
     McpError,
     MigrateStep,
     NodeInfo,
@@ -59,6 +61,7 @@ from metacircular_mcp._native import (
     Route,
     ServiceDefinition,
     ServiceStatus,
+    SnapshotInfo,
     SpecError,
     StatusReport,
     SyncItem,
@@ -68,15 +71,15 @@ from metacircular_mcp._native import (
 )
 
 __all__ = [
-    "Action", "AgentError", "AsyncClient", "AuthError", "Certificate", "ChangedComponent",
+    "Action", "AgentError", "AsyncClient", "AuthError", "BuiltImage", "Certificate", "ChangedComponent",
     "Client", "Component", "ComponentStatus", "ComponentUsage",
     "ConnectionError", "DeployPreview", "Deployed", "Placement", "Desired", "DnsRecord", "EdgeRoute", "Event", "EventIterator",
     "ExecResult", "FieldChange", "LogIterator",
-    "LogLine", "McpError", "MigrateStep", "NodeInfo", "NotFound", "Observed", "PlannedComponent", "PlannedItem",
+    "LogLine", "Login", "McpError", "MigrateStep", "NodeInfo", "NotFound", "Observed", "PlannedComponent", "PlannedItem",
     "PortAssignment", "PortLease", "PortPlanner", "Problem",
     "ProxyRoute", "Report", "ResolvedComponent", "ResolvedRoute", "ResolvedService", "Revision",
     "RevisionImage", "RolledBack", "Route",
-    "ServiceDefinition", "ServiceStatus", "SpecError", "StatusReport", "SyncItem", "__version__", "load_dir",
+    "ServiceDefinition", "ServiceStatus", "SnapshotInfo", "SpecError", "StatusReport", "SyncItem", "__version__", "load_dir",
     "plan_reconcile",
 ]
 
@@ -181,6 +184,14 @@ class AsyncClient:
     async def undeploy(self, service: str, node: Optional[str] = None, timeout: Optional[float] = None) -> Report:
         return await _run(self._client.undeploy, service, node, timeout)
 
+    async def snapshot(self, service: str, node: Optional[str] = None, timeout: Optional[float] = None) -> SnapshotInfo:
+        return await _run(self._client.snapshot, service, node, timeout)
+
+    async def snapshots(
+        self, service: str, node: Optional[str] = None, timeout: Optional[float] = None
+    ) -> List[SnapshotInfo]:
+        return await _run(self._client.snapshots, service, node, timeout)
+
     async def recover(self, node: Optional[str] = None, timeout: Optional[float] = None) -> List[Report]:
         return await _run(self._client.recover, node, timeout)
 
@@ -194,6 +205,16 @@ class AsyncClient:
 
     async def status(self, service: str, node: Optional[str] = None, timeout: Optional[float] = None) -> StatusReport:
         return await _run(self._client.status, service, node, timeout)
+
+    async def wait(
+        self,
+        service: str,
+        version: Optional[str] = None,
+        state: str = "running",
+        timeout: float = 60.0,
+        node: Optional[str] = None,
+    ) -> ServiceStatus:
+        return await _run(self._client.wait, service, version, state, timeout, node)
 
     async def routes(self, node: str, timeout: Optional[float] = None) -> List[ProxyRoute]:
         return await _run(self._client.routes, node, timeout)
@@ -213,6 +234,35 @@ class AsyncClient:
 
     async def sync(self, dry_run: bool = True, prune: bool = False, timeout: Optional[float] = None) -> List[SyncItem]:
         return await _run(self._client.sync, dry_run, prune, timeout)
+
+    async def add_route(
+        self,
+        node: str,
+        listener: str,
+        hostname: str,
+        backend: str,
+        mode: Literal["l4", "l7"] = "l4",
+        tls_cert: Optional[str] = None,
+        tls_key: Optional[str] = None,
+        backend_tls: bool = False,
+        timeout: Optional[float] = None,
+    ) -> None:
+        await _run(
+            self._client.add_route, node, listener, hostname, backend, mode, tls_cert, tls_key, backend_tls, timeout
+        )
+
+    async def remove_route(self, node: str, listener: str, hostname: str, timeout: Optional[float] = None) -> None:
+        await _run(self._client.remove_route, node, listener, hostname, timeout)
+
+    async def build(
+        self, service: Union[str, "os.PathLike[str]", ServiceDefinition], timeout: Optional[float] = None
+    ) -> List[BuiltImage]:
+        return await _run(self._client.build, service, timeout)
+
+    async def login(
+        self, username: str, password: str, totp: Optional[str] = None, timeout: Optional[float] = None
+    ) -> Login:
+        return await _run(self._client.login, username, password, totp, timeout)
 
     async def history(self, service: str, node: Optional[str] = None, timeout: Optional[float] = None) -> List[Revision]:
         return await _run(self._client.history, service, node, timeout)

@@ -43,6 +43,23 @@ impl AgentEndpoint {
         Self::of_entry(config, config.node(name, path)?, path)
     }
 
+    /// The CA file `path` (PEM): a missing file is [`ConfigError::Missing`]
+    /// (not found), an unreadable one [`ConfigError::File`].
+    pub fn read_ca(path: &Path) -> Result<Vec<u8>, ConfigError> {
+        std::fs::read(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => ConfigError::Missing {
+                what: "agent CA",
+                path: path.to_owned(),
+                hint: "tls.ca_cert names the CA that signed the agents' certificates",
+            },
+            _ => ConfigError::File {
+                what: "agent CA",
+                path: path.to_owned(),
+                message: e.to_string(),
+            },
+        })
+    }
+
     /// How to reach `node` (configured or not yet) with the CA and token `config`
     /// names.
     pub fn of_entry(
@@ -60,11 +77,7 @@ impl AgentEndpoint {
                     .into(),
             })?;
         let ca = expand_home(ca);
-        let ca_pem = std::fs::read(&ca).map_err(|e| ConfigError::File {
-            what: "agent CA",
-            path: ca.clone(),
-            message: e.to_string(),
-        })?;
+        let ca_pem = Self::read_ca(&ca)?;
         let token_path = config.token_path();
         let token = match mcp_model::fsutil::read_secret(&token_path) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),

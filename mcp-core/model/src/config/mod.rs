@@ -102,6 +102,16 @@ pub enum ConfigError {
         /// Its configured address.
         address: String,
     },
+    /// A file the configuration points to does not exist.
+    #[error("{what} {} does not exist; {hint}", path.display())]
+    Missing {
+        /// What the file is for.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Which setting names it.
+        hint: &'static str,
+    },
     /// A file the configuration points to is unusable.
     #[error("{what} {}: {message}", path.display())]
     File {
@@ -122,7 +132,9 @@ impl ConfigError {
                 ErrorKind::NotFound
             }
             ConfigError::Read { .. } => ErrorKind::Io,
-            ConfigError::UnknownNode { .. } | ConfigError::NoNodes { .. } => ErrorKind::NotFound,
+            ConfigError::UnknownNode { .. }
+            | ConfigError::NoNodes { .. }
+            | ConfigError::Missing { .. } => ErrorKind::NotFound,
             ConfigError::File { .. }
             | ConfigError::Invalid { .. }
             | ConfigError::BadNode { .. } => ErrorKind::InvalidInput,

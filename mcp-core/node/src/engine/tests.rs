@@ -784,3 +784,40 @@ fn usage_takes_two_samples_for_a_rate_then_one_per_second() {
     bed.engine.usage(None).expect("usage");
     assert_eq!(samples(), 3, "a sample younger than a second is used again");
 }
+
+#[test]
+fn a_redeploy_beside_leases_every_components_ports_at_once_and_says_how_many() {
+    let bed = Bed::new(true);
+    let two = |image: &str| {
+        let route = |port: u16| {
+            format!("\n\n[[components.routes]]\nport = {port}\nmode = \"l7\"\nhealth_timeout = 2\n")
+        };
+        let (web, api) = (route(8443), route(9443));
+        ValidatedDefinition::parse(
+            &format!(
+                "name = \"app\"\nnode = \"n1\"\n\n[[components]]\nname = \"web\"\nimage = \"{image}\"{web}\n[[components]]\nname = \"api\"\nimage = \"{image}\"{api}"
+            ),
+            None,
+        )
+        .expect("valid definition")
+    };
+    bed.deploy(&two(IMAGE_V1)).expect("v1");
+    // Everything else leased but one port: the redeploy needs two beside.
+    let free = bed.engine.config.port_range.len() - bed.engine.ports.leased();
+    let filler: Vec<_> = (0..free - 1)
+        .map(|i| super::preview::lease_request("filler", "c", Some(format!("r{i}"))))
+        .collect();
+    bed.engine.ports.lease(&filler).expect("filler");
+    let before = bed.snapshot();
+    let err = bed.deploy(&two(IMAGE_V2)).expect_err("one port for two");
+    assert_eq!(step_of(&err), Some(Step::Ports), "{err}");
+    let leased = bed.engine.config.port_range.len() - 1;
+    assert!(
+        err.to_string().contains(&format!(
+            "{leased} of 16 ports are leased and 2 more were requested"
+        )),
+        "{err}"
+    );
+    assert_eq!(bed.snapshot(), before, "nothing changed");
+    assert_eq!(bed.runtime.calls_of(Op::Run).len(), 2, "nothing was made");
+}

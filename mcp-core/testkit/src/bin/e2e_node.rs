@@ -1,24 +1,31 @@
 //! A throwaway node for end-to-end tests in other languages (the Python SDK's
 //! pytest suite): rootful Podman test bed, a fake MCIAS, a real `mcp-agent`
-//! authenticating against it, a CLI configuration, a valid token and bad ones.
+//! and a real OCI registry (TLS, basic auth) for `build` to push to,
+//! authenticating against it, a CLI configuration, a valid (operator) token,
+//! an admin's and bad ones.
 //!
 //! Prints one JSON line describing it, then keeps it all up until standard input
 //! closes, and removes everything it created.
 //!
-//! Run: `e2e_node <path to mcp-agent>`
+//! Run: `e2e_node <path to mcp-agent> [--proxy]`; with `--proxy` the agent
+//! also has an mc-proxy (the recording fake) and a local CA for its
+//! certificates.
 
 use std::io::Read;
 use std::path::PathBuf;
 
 use mcp_testkit::fake_mcias::{Account, FakeMcias};
+use mcp_testkit::fake_mcproxy::FakeMcProxy;
+use mcp_testkit::registry::LocalRegistry;
 use mcp_testkit::testbed::{AgentAuth, Example, Mode, Testbed};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let agent_bin = PathBuf::from(
         std::env::args()
             .nth(1)
-            .ok_or("usage: e2e_node <mcp-agent>")?,
+            .ok_or("usage: e2e_node <mcp-agent> [--proxy]")?,
     );
+    let with_proxy = std::env::args().nth(2).is_some_and(|a| a == "--proxy");
     let bed = Testbed::new(Mode::Rootful)?;
     let image = bed.hello_image("v0.1.0")?;
     // The same with busybox inside, for `exec`.
@@ -26,8 +33,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mcias = FakeMcias::start(vec![
         Account::new("kyle", "hunter2", "user"),
         Account::new("visitor", "pw", "guest"),
+        Account::new("ada", "lovelace", "admin"),
     ])?;
-    let agent = bed.start_agent(
+    let dir = bed.dir();
+    let proxy = with_proxy.then(FakeMcProxy::start).transpose()?;
+    let extra = match &proxy {
+        Some(p) => format!(
+            "{}\n[certs]\nlocal_ca_dir = {:?}\n",
+            p.agent_section(&dir.join("proxy-certs")),
+            dir.join("node-ca").display().to_string()
+        ),
+        None => String::new(),
+    };
+    let agent = bed.start_agent_with(
         &agent_bin,
         &AgentAuth::Mcias {
             url: mcias.url.clone(),
@@ -35,10 +53,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             operator_roles: vec!["user".into()],
             admins: Vec::new(),
         },
+        &extra,
     )?;
-    let dir = bed.dir();
     let services = dir.join("services");
     std::fs::create_dir_all(&services)?;
+    let s = |p: &std::path::Path| p.display().to_string();
     let mcias_ca = dir.join("mcias-ca.pem");
     std::fs::write(&mcias_ca, &mcias.ca_pem)?;
     let token = dir.join("token");
@@ -53,8 +72,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let wrong = bad("wrong-token", "not-a-token")?;
     let expired = bad("expired-token", FakeMcias::EXPIRED)?;
     let guest = bad("guest-token", &FakeMcias::token_for("visitor"))?;
+    let admin = bad("admin-token", &FakeMcias::token_for("ada"))?;
     let config = agent.cli_config(bed.node(), &token, &services, Some((&mcias.url, &mcias_ca)))?;
-    let s = |p: &std::path::Path| p.display().to_string();
+    // `build` pushes to a registry of its own, from a workspace of service
+    // source trees.
+    let registry = LocalRegistry::start_tls("mcpuser", "mcppass")?;
+    let workspace = dir.join("workspace");
+    std::fs::create_dir_all(&workspace)?;
+    let registry_ca = dir.join("registry-ca.pem");
+    std::fs::write(&registry_ca, registry.ca_pem.as_deref().unwrap_or_default())?;
+    let password = bad("registry-password", "mcppass")?;
+    let mut text = std::fs::read_to_string(&config)?;
+    text.push_str(&format!(
+        "\n[build]\nworkspace = {:?}\n\n[registry]\nurl = {:?}\nca_cert = {:?}\nusername = \"mcpuser\"\npassword_file = {:?}\n",
+        s(&workspace),
+        registry.host,
+        s(&registry_ca),
+        s(&password),
+    ));
+    std::fs::write(&config, text)?;
     println!(
         "{}",
         serde_json::json!({
@@ -68,11 +104,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "wrong_token": s(&wrong),
             "expired_token": s(&expired),
             "guest_token": s(&guest),
+            "admin_token": s(&admin),
+            "workspace": s(&workspace),
+            "registry": registry.host,
+            "hello_context": s(&mcp_testkit::testbed::hello_context()?),
+            "containers_conf": s(&mcp_testkit::testbed::containers_conf()),
         })
     );
     let mut sink = Vec::new();
     std::io::stdin().read_to_end(&mut sink)?;
     drop(agent);
+    drop(proxy);
+    drop(registry);
     drop(mcias);
     drop(bed);
     Ok(())

@@ -54,9 +54,15 @@ impl DeployPlan<'_> {
             self.undo.push(Undo::RemoveDataDir(data_dir));
         }
         let components = self.resolved.components.clone();
+        let actions = components
+            .iter()
+            .map(|c| self.decide(c))
+            .collect::<Result<Vec<_>>>()?;
+        self.lease_beside(&components, &actions)?;
         let prepared = components
             .iter()
-            .map(|c| self.prepare(c))
+            .zip(actions)
+            .map(|(c, action)| self.prepare(c, action))
             .collect::<Result<Vec<_>>>()?;
         let to_make: Vec<(&ResolvedComponent, &ContainerSpec)> = components
             .iter()
@@ -101,48 +107,110 @@ impl DeployPlan<'_> {
         self.engine.proxy().is_some() && self.def.active
     }
 
-    /// The first phase for one component: [`ContainerAction::decide`]'s
-    /// answer, the one the preview shows, carried out up to the container to
-    /// make, whose removal is journaled before it exists (so an agent killed
-    /// while Podman creates it still undoes it).
-    fn prepare(&mut self, c: &ResolvedComponent) -> Result<Prepared> {
+    /// What [`ContainerAction::decide`] says for component `c`: the answer
+    /// the preview shows.
+    fn decide(&self, c: &ResolvedComponent) -> Result<ContainerAction> {
         let e = self.engine;
         let spec = e.container_spec(&self.resolved, c, &self.leases);
         let existing = e
             .recorded_container(self.previous.as_ref(), &spec.name)
             .map_err(|err| self.fail(Step::Containers)(err.into()))?;
-        let prepared =
-            match ContainerAction::decide(existing, &spec, c, self.gated(), self.def.active) {
-                ContainerAction::Keep(info, change) => {
-                    let id = self.keep(&spec, info, change)?;
-                    return Ok(Prepared::Done { spec, id, change });
+        Ok(ContainerAction::decide(
+            existing,
+            &spec,
+            c,
+            self.gated(),
+            self.def.active,
+        ))
+    }
+
+    /// Fresh ports for every component replaced beside its running
+    /// container, in one lease: all or nothing, and an exhausted range says
+    /// how many the deploy needed. They are leased under
+    /// `<component>-mcp-next` until the switch is recorded; the deploy's
+    /// leases then hold them for the component.
+    fn lease_beside(
+        &mut self,
+        components: &[ResolvedComponent],
+        actions: &[ContainerAction],
+    ) -> Result<()> {
+        let beside: Vec<&ResolvedComponent> = components
+            .iter()
+            .zip(actions)
+            .filter(|(_, a)| matches!(a, ContainerAction::Beside(_)))
+            .map(|(c, _)| c)
+            .collect();
+        let service = self.def.name.as_str();
+        let requests: Vec<LeaseRequest> = beside
+            .iter()
+            .flat_map(|c| {
+                let temp = format!("{}{NEXT_SUFFIX}", c.name);
+                c.leased_routes()
+                    .map(move |r| lease_request(service, &temp, r.name.clone()))
+            })
+            .collect();
+        if requests.is_empty() {
+            return Ok(());
+        }
+        let next = self
+            .engine
+            .ports
+            .lease(&requests)
+            .map_err(|err| self.fail(Step::Ports)(err.into()))?;
+        self.undo
+            .push(Undo::ReleasePorts(next.iter().map(|l| l.port).collect()));
+        self.leases
+            .retain(|l| !beside.iter().any(|c| c.name == l.component));
+        self.leases.extend(next.into_iter().map(|l| {
+            PortLease {
+                component: l
+                    .component
+                    .strip_suffix(NEXT_SUFFIX)
+                    .unwrap_or(&l.component)
+                    .to_owned(),
+                ..l
+            }
+        }));
+        Ok(())
+    }
+
+    /// The first phase for one component: `action` carried out up to the
+    /// container to make, whose removal is journaled before it exists (so an
+    /// agent killed while Podman creates it still undoes it).
+    fn prepare(&mut self, c: &ResolvedComponent, action: ContainerAction) -> Result<Prepared> {
+        let e = self.engine;
+        let spec = e.container_spec(&self.resolved, c, &self.leases);
+        let prepared = match action {
+            ContainerAction::Keep(info, change) => {
+                let id = self.keep(&spec, info, change)?;
+                return Ok(Prepared::Done { spec, id, change });
+            }
+            ContainerAction::Beside(_) => {
+                let make = self.prepare_beside(c)?;
+                self.switches.push(Switch {
+                    name: spec.name.clone(),
+                    next: make.name.clone(),
+                });
+                Prepared::Make {
+                    make,
+                    name: spec.name,
+                    change: ComponentChange::Replaced,
                 }
-                ContainerAction::Beside(_) => {
-                    let make = self.prepare_beside(c)?;
-                    self.switches.push(Switch {
-                        name: spec.name.clone(),
-                        next: make.name.clone(),
-                    });
-                    Prepared::Make {
-                        make,
-                        name: spec.name,
-                        change: ComponentChange::Replaced,
-                    }
-                }
-                ContainerAction::InPlace(info) => {
-                    self.park(&spec, &info)?;
-                    Prepared::Make {
-                        name: spec.name.clone(),
-                        make: spec,
-                        change: ComponentChange::Replaced,
-                    }
-                }
-                ContainerAction::Create => Prepared::Make {
+            }
+            ContainerAction::InPlace(info) => {
+                self.park(&spec, &info)?;
+                Prepared::Make {
                     name: spec.name.clone(),
                     make: spec,
-                    change: ComponentChange::Created,
-                },
-            };
+                    change: ComponentChange::Replaced,
+                }
+            }
+            ContainerAction::Create => Prepared::Make {
+                name: spec.name.clone(),
+                make: spec,
+                change: ComponentChange::Created,
+            },
+        };
         if let Prepared::Make { make, .. } = &prepared {
             self.undo.push(Undo::RemoveCreated {
                 name: make.name.clone(),
@@ -197,28 +265,10 @@ impl DeployPlan<'_> {
     }
 
     /// Prepares the replacement of component `c` beside its running
-    /// container: fresh ports (leased under `<component>-mcp-next` until the
-    /// switch is recorded), which the leases then hold for `c`, and no
+    /// container, on the fresh ports [`Self::lease_beside`] leased: no
     /// leftover `<name>-mcp-next`. The spec to make, under `<name>-mcp-next`.
     fn prepare_beside(&mut self, c: &ResolvedComponent) -> Result<ContainerSpec> {
         let e = self.engine;
-        let name = self.def.name.clone();
-        let temp = format!("{}{NEXT_SUFFIX}", c.name);
-        let requests: Vec<LeaseRequest> = c
-            .leased_routes()
-            .map(|r| lease_request(&name, &temp, r.name.clone()))
-            .collect();
-        let next = e
-            .ports
-            .lease(&requests)
-            .map_err(|err| self.fail(Step::Ports)(err.into()))?;
-        self.undo
-            .push(Undo::ReleasePorts(next.iter().map(|l| l.port).collect()));
-        self.leases.retain(|l| l.component != c.name);
-        self.leases.extend(next.into_iter().map(|l| PortLease {
-            component: c.name.clone(),
-            ..l
-        }));
         let mut make = e.container_spec(&self.resolved, c, &self.leases);
         make.name = format!("{}{NEXT_SUFFIX}", make.name);
         // What an interrupted deploy may have left.

@@ -3,37 +3,27 @@
 //! Python's signals, cancellation and its `timeout=` (`crate::wait`); the
 //! streams it opens are `crate::streams`.
 
+mod support;
+
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use mcp_core::fleet::Fleet;
 use mcp_core::fleet::exec::ExecCommand;
-use mcp_core::fleet::results::NodeResults;
-use mcp_core::view::{LogQuery, Since};
+use mcp_core::view::LogQuery;
 use pyo3::prelude::*;
 
-use crate::errors::{IntoPy, to_py};
+use crate::errors::IntoPy;
+use crate::logging::{self, Level};
 use crate::records::{
-    ComponentUsage, DeployPreview, Deployed, DnsRecord, EdgeRoute, ExecResult, MigrateStep,
-    NodeInfo, ProxyRoute, Report, Revision, RolledBack, ServiceStatus, StatusReport, SyncItem,
+    BuiltImage, ComponentUsage, DeployPreview, Deployed, DnsRecord, EdgeRoute, ExecResult, Login,
+    MigrateStep, NodeInfo, ProxyRoute, Report, Revision, RolledBack, ServiceStatus, SnapshotInfo,
+    StatusReport, SyncItem,
 };
 use crate::streams::{EventIterator, LogIterator};
 use crate::wait::{self, Deadline};
-
-pub(crate) type Runtime = Arc<tokio::runtime::Runtime>;
-
-fn runtime(py: Python<'_>) -> PyResult<Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .map(Arc::new)
-        .map_err(|e| {
-            let e = mcp_core::platform::mcias::AuthError::Setup(e.to_string());
-            to_py(py, &e.into())
-        })
-}
+pub(crate) use support::Runtime;
+use support::{at_least_one, gather, since_of};
 
 /// The fleet, as the CLI configuration describes it.
 #[pyclass(module = "metacircular_mcp", frozen)]
@@ -43,24 +33,6 @@ pub struct Client {
     /// Seconds every call may take unless it says otherwise.
     timeout: Option<f64>,
     closed: AtomicBool,
-}
-
-/// The items of a fleet-wide query: every node's answer as one list. A node that
-/// failed is logged (logger `metacircular_mcp`, level WARNING), as the CLI prints
-/// it beside the answers; when no node answered, the first failure is raised.
-fn gather<T>(py: Python<'_>, results: NodeResults<Vec<T>>) -> PyResult<Vec<T>> {
-    let all = results.require_any().py_err(py)?.gather();
-    if !all.failures.is_empty() {
-        let logger = py
-            .import("logging")
-            .and_then(|l| l.call_method1("getLogger", ("metacircular_mcp",)));
-        for f in &all.failures {
-            if let Ok(logger) = &logger {
-                let _ = logger.call_method1("warning", ("%s", f.to_string()));
-            }
-        }
-    }
-    Ok(all.items)
 }
 
 #[pymethods]
@@ -92,13 +64,7 @@ impl Client {
         timeout: Option<f64>,
     ) -> PyResult<Self> {
         Deadline::after(timeout)?;
-        let ca_pem = std::fs::read(&ca_cert)
-            .map_err(|e| mcp_core::config::ConfigError::File {
-                what: "agent CA",
-                path: ca_cert.clone(),
-                message: e.to_string(),
-            })
-            .py_err(py)?;
+        let ca_pem = mcp_core::fleet::client::AgentEndpoint::read_ca(&ca_cert).py_err(py)?;
         let endpoint = mcp_core::fleet::client::AgentEndpoint {
             node,
             addresses,
@@ -175,7 +141,13 @@ impl Client {
             None => self.call(py, deadline, || async move { fleet.deploy(&def).await }),
         }
         .map_err(|e| crate::errors::about(py, e, None, Some(&name)))
-        .map(Deployed)
+        .map(|d| {
+            for w in &d.report.warnings {
+                logging::emit("metacircular_mcp", Level::Warning, format!("{name}: {w}"));
+            }
+            logging::flush(py);
+            Deployed(d)
+        })
     }
 
     /// What deploying the service (a name in the services directory, or a
@@ -387,6 +359,47 @@ impl Client {
         .map(Report)
     }
 
+    /// Snapshots the service's data on its node (`mcp snapshot`): SQLite
+    /// databases vacuumed while it runs, then the directory packed.
+    #[pyo3(signature = (service, node=None, timeout=None))]
+    fn snapshot(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        node: Option<&str>,
+        timeout: Option<f64>,
+    ) -> PyResult<SnapshotInfo> {
+        let s = service.to_owned();
+        self.on_service(
+            py,
+            self.deadline(timeout)?,
+            service,
+            node,
+            |mut c| async move { Ok(c.create_snapshot(&s).await?) },
+        )
+        .map(SnapshotInfo)
+    }
+
+    /// The snapshots of the service kept on its node, oldest first.
+    #[pyo3(signature = (service, node=None, timeout=None))]
+    fn snapshots(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        node: Option<&str>,
+        timeout: Option<f64>,
+    ) -> PyResult<Vec<SnapshotInfo>> {
+        let s = service.to_owned();
+        self.on_service(
+            py,
+            self.deadline(timeout)?,
+            service,
+            node,
+            |mut c| async move { Ok(c.snapshots(&s).await?) },
+        )
+        .map(|v| v.into_iter().map(SnapshotInfo).collect())
+    }
+
     /// Recreates lost containers on `node` (or every node).
     #[pyo3(signature = (node=None, timeout=None))]
     fn recover(
@@ -441,6 +454,38 @@ impl Client {
         self.call(py, deadline, || self.fleet.status(service, node))
             .map_err(|e| crate::errors::about(py, e, node, Some(service)))
             .map(StatusReport)
+    }
+
+    /// Waits until every component of `service` is in `state` (`running`:
+    /// and not held down for flapping), at `version` when given; the status
+    /// that showed it. `TimeoutError` after `timeout` seconds, saying what
+    /// was seen last.
+    #[pyo3(signature = (service, version=None, state="running", timeout=60.0, node=None))]
+    fn wait(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        version: Option<String>,
+        state: &str,
+        timeout: f64,
+        node: Option<&str>,
+    ) -> PyResult<ServiceStatus> {
+        let within = wait::seconds(timeout)?;
+        let state = match mcp_core::container::ContainerState::parse(state) {
+            mcp_core::container::ContainerState::Other(word) => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "state {word:?} is not a container state: created, running, paused, exited or missing"
+                )));
+            }
+            known => known,
+        };
+        let wanted = mcp_core::fleet::observe::Wanted { state, version };
+        // The call's own deadline is the wait's, with room for the last read.
+        let deadline = self.deadline(Some(timeout + 10.0))?;
+        let fleet = &self.fleet;
+        self.call(py, deadline, || fleet.wait(service, node, &wanted, within))
+            .map_err(|e| crate::errors::about(py, e, node, Some(service)))
+            .map(ServiceStatus)
     }
 
     /// A service's output: an iterator of `LogLine`. `since` is a duration or time as
@@ -580,7 +625,10 @@ impl Client {
         timeout: Option<f64>,
     ) -> PyResult<Vec<MigrateStep>> {
         let deadline = self.deadline(timeout)?;
-        let mut progress = |_: &_| {};
+        let mut progress = |step: &mcp_core::fleet::migrate::MigrateStep| {
+            let line = format!("{service}: {}: {}", step.step, step.detail);
+            logging::emit("metacircular_mcp.migrate", Level::Info, line);
+        };
         let fleet = &self.fleet;
         self.call(py, deadline, || {
             fleet.migrate(service, to, force, &mut progress)
@@ -602,6 +650,110 @@ impl Client {
         gather(py, results).map(|v| v.into_iter().map(SyncItem).collect())
     }
 
+    /// Adds (or replaces) a route on the proxy of `node` by hand, owned by no
+    /// service: `listener` (`:443`), `hostname`, `backend` (`host:port`), `mode`
+    /// (`l4`, or `l7` with `tls_cert` and `tls_key`, re-encrypting to the backend
+    /// with `backend_tls`). The agent checks it; a service's route is refused.
+    #[pyo3(signature = (node, listener, hostname, backend, mode="l4", tls_cert=None, tls_key=None, backend_tls=false, timeout=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn add_route(
+        &self,
+        py: Python<'_>,
+        node: &str,
+        listener: String,
+        hostname: String,
+        backend: String,
+        mode: &str,
+        tls_cert: Option<String>,
+        tls_key: Option<String>,
+        backend_tls: bool,
+        timeout: Option<f64>,
+    ) -> PyResult<()> {
+        let deadline = self.deadline(timeout)?;
+        let mode = mode
+            .parse::<mcp_core::spec::Mode>()
+            .map_err(pyo3::exceptions::PyValueError::new_err)?;
+        let route = mcp_core::view::ProxyRouteRecord {
+            listener,
+            hostname,
+            backend,
+            mode,
+            tls_cert,
+            tls_key,
+            backend_tls,
+            proxy_protocol: false,
+            service: None,
+        };
+        let fleet = &self.fleet;
+        self.call(py, deadline, || fleet.add_route(node, &route))
+            .map_err(|e| crate::errors::about(py, e, Some(node), None))
+    }
+
+    /// Removes the route of `listener` and `hostname` from the proxy of `node`;
+    /// a service's route is refused (stop or redeploy the service instead).
+    #[pyo3(signature = (node, listener, hostname, timeout=None))]
+    fn remove_route(
+        &self,
+        py: Python<'_>,
+        node: &str,
+        listener: &str,
+        hostname: &str,
+        timeout: Option<f64>,
+    ) -> PyResult<()> {
+        let deadline = self.deadline(timeout)?;
+        let fleet = &self.fleet;
+        self.call(py, deadline, || {
+            fleet.remove_route(node, listener, hostname)
+        })
+        .map_err(|e| crate::errors::about(py, e, Some(node), None))
+    }
+
+    /// Builds the images of `service` (a name, a file or a `ServiceDefinition`)
+    /// from the configured `[build] workspace` and pushes them, every build
+    /// before any push; each pushed image as its registry holds it. Podman's
+    /// output is logged to `metacircular_mcp.build` (INFO).
+    #[pyo3(signature = (service, timeout=None))]
+    fn build(
+        &self,
+        py: Python<'_>,
+        service: &Bound<'_, PyAny>,
+        timeout: Option<f64>,
+    ) -> PyResult<Vec<BuiltImage>> {
+        let deadline = self.deadline(timeout)?;
+        let (_, def) = self.definition_of(py, service)?;
+        let name = def.name.clone();
+        let progress: mcp_core::fleet::builder::BuildProgress = Box::new(|item, stage, line| {
+            let stage = match stage {
+                mcp_core::fleet::builder::Stage::Build => "build",
+                mcp_core::fleet::builder::Stage::Push => "push",
+            };
+            let line = format!("{} {stage} | {line}", item.key);
+            logging::emit("metacircular_mcp.build", Level::Info, line);
+        });
+        let fleet = &self.fleet;
+        self.call(py, deadline, || fleet.build(&def, progress))
+            .map_err(|e| crate::errors::about(py, e, None, Some(&name)))
+            .map(|v| v.into_iter().map(BuiltImage).collect())
+    }
+
+    /// Logs `username` in to MCIAS (`[mcias]` of the configuration) and stores
+    /// the token in the configured token file (mode 0600), as `mcp login`
+    /// does; later clients present it.
+    #[pyo3(signature = (username, password, totp=None, timeout=None))]
+    fn login(
+        &self,
+        py: Python<'_>,
+        username: &str,
+        password: &str,
+        totp: Option<&str>,
+        timeout: Option<f64>,
+    ) -> PyResult<Login> {
+        let deadline = self.deadline(timeout)?;
+        let fleet = &self.fleet;
+        self.call(py, deadline, || fleet.login(username, password, totp))
+            .map(Login)
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "Client(config={:?}, nodes={:?})",
@@ -609,151 +761,4 @@ impl Client {
             self.node_names()
         )
     }
-}
-
-impl Client {
-    /// The definition `service` stands for (a `ServiceDefinition`, or a
-    /// name or file as `mcp deploy` takes it, deprecations warned of), and
-    /// the file it came from.
-    fn definition_of(
-        &self,
-        py: Python<'_>,
-        service: &Bound<'_, PyAny>,
-    ) -> PyResult<(Option<PathBuf>, mcp_core::spec::ServiceDefinition)> {
-        if let Ok(d) = service.cast::<crate::spec::ServiceDefinition>() {
-            let d = d.get();
-            return Ok((d.file_path().map(PathBuf::from), d.def.clone()));
-        }
-        let name: PathBuf = service.extract().map_err(|_| {
-            pyo3::exceptions::PyTypeError::new_err(
-                "service: a name, a path (str or os.PathLike) or a ServiceDefinition",
-            )
-        })?;
-        let (path, def, warnings) = self
-            .fleet
-            .definition_with_warnings(&name.to_string_lossy())
-            .py_err(py)?;
-        crate::spec::deprecations(py, &warnings)?;
-        Ok((Some(path), def))
-    }
-
-    fn new(py: Python<'_>, fleet: Fleet, timeout: Option<f64>) -> PyResult<Client> {
-        Ok(Client {
-            fleet,
-            rt: runtime(py)?,
-            timeout,
-            closed: AtomicBool::new(false),
-        })
-    }
-
-    /// When a call given `timeout` (else the client's) must end; a closed
-    /// client refuses.
-    fn deadline(&self, timeout: Option<f64>) -> PyResult<Deadline> {
-        if self.closed.load(Ordering::SeqCst) {
-            return Err(pyo3::exceptions::PyRuntimeError::new_err(
-                "the client is closed",
-            ));
-        }
-        Deadline::of(timeout, self.timeout)
-    }
-
-    fn call<T: Send, Fut>(
-        &self,
-        py: Python<'_>,
-        deadline: Deadline,
-        make: impl FnOnce() -> Fut + Send,
-    ) -> PyResult<T>
-    where
-        Fut: std::future::Future<Output = Result<T, mcp_core::fleet::Error>>,
-    {
-        wait::call(py, &self.rt, deadline, make)
-    }
-
-    fn on_node<T: Send, F, Fut>(
-        &self,
-        py: Python<'_>,
-        deadline: Deadline,
-        node: &str,
-        f: F,
-    ) -> PyResult<T>
-    where
-        F: FnOnce(mcp_core::fleet::client::AgentClient) -> Fut + Send,
-        Fut: std::future::Future<Output = Result<T, mcp_core::fleet::Error>> + Send,
-    {
-        let fleet = &self.fleet;
-        self.call(py, deadline, || async {
-            let c = fleet.client(node).await?;
-            f(c).await
-        })
-        .map_err(|e| crate::errors::about(py, e, Some(node), None))
-    }
-
-    fn on_service<T: Send, F, Fut>(
-        &self,
-        py: Python<'_>,
-        deadline: Deadline,
-        service: &str,
-        node: Option<&str>,
-        f: F,
-    ) -> PyResult<T>
-    where
-        F: FnOnce(mcp_core::fleet::client::AgentClient) -> Fut + Send,
-        Fut: std::future::Future<Output = Result<T, mcp_core::fleet::Error>> + Send,
-    {
-        let node = self.fleet.node_for(service, node).py_err(py)?;
-        self.on_node(py, deadline, &node, f)
-            .map_err(|e| crate::errors::about(py, e, None, Some(service)))
-    }
-
-    fn with_definition<T: Send, F, Fut>(
-        &self,
-        py: Python<'_>,
-        deadline: Deadline,
-        service: &str,
-        f: F,
-    ) -> PyResult<T>
-    where
-        F: FnOnce(mcp_core::fleet::client::AgentClient, String) -> Fut + Send,
-        Fut: std::future::Future<Output = Result<T, mcp_core::fleet::Error>> + Send,
-    {
-        let (_, def) = self.fleet.definition(service).py_err(py)?;
-        let node = mcp_core::fleet::placement::placed_node(&def)
-            .map_err(mcp_core::fleet::Error::from)
-            .py_err(py)?;
-        let text = def.to_toml();
-        self.on_node(py, deadline, node, |c| f(c, text))
-    }
-}
-
-/// `n` as a count of at least one (`lines=`, `limit=`); a `ValueError`
-/// otherwise.
-fn at_least_one(what: &str, n: i64) -> PyResult<u32> {
-    u32::try_from(n).ok().filter(|n| *n >= 1).ok_or_else(|| {
-        pyo3::exceptions::PyValueError::new_err(format!(
-            "{what} must be a whole number from 1 to {}, not {n}",
-            u32::MAX
-        ))
-    })
-}
-
-/// `since=` of `logs`: a string as the CLI takes it, a `timedelta` or a `datetime`.
-fn since_of(v: &Bound<'_, PyAny>) -> PyResult<Since> {
-    if let Ok(text) = v.extract::<String>() {
-        return Since::parse(&text).map_err(pyo3::exceptions::PyValueError::new_err);
-    }
-    if v.hasattr("total_seconds")? {
-        let secs: f64 = v.call_method0("total_seconds")?.extract()?;
-        return std::time::Duration::try_from_secs_f64(secs)
-            .map(Since::Ago)
-            .map_err(|_| pyo3::exceptions::PyValueError::new_err("since: a negative timedelta"));
-    }
-    if v.hasattr("timestamp")? {
-        let secs: f64 = v.call_method0("timestamp")?.extract()?;
-        return std::time::Duration::try_from_secs_f64(secs)
-            .map(|d| Since::At(std::time::UNIX_EPOCH + d))
-            .map_err(|_| pyo3::exceptions::PyValueError::new_err("since: a time before 1970"));
-    }
-    Err(pyo3::exceptions::PyTypeError::new_err(
-        "since: a str, datetime.timedelta or datetime.datetime",
-    ))
 }
