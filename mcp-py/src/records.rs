@@ -205,19 +205,20 @@ record!(
 );
 
 record!(
-    /// A component as written (`[[components]]`).
-    Component(mcp_core::spec::Component) {
-        name: String = |c| c.name.clone();
-        image: Option<String> = |c| c.image.clone();
-        version: Option<String> = |c| c.version.clone();
-        volumes: Vec<String> = |c| c.volumes.clone();
-        cmd: Option<Vec<String>> = |c| c.cmd.clone();
-        env: Vec<String> = |c| c.env.clone();
-        network: Option<String> = |c| c.network.clone();
-        user: Option<String> = |c| c.user.clone();
-        restart: Option<String> = |c| c.restart.clone();
-        ports: Vec<String> = |c| c.ports.clone();
-        routes: Vec<Route> = |c| c.routes.iter().cloned().map(Route).collect();
+    /// A component as written (`[[components]]`), with the version it runs
+    /// (`ServiceDefinition::component_version`).
+    Component((mcp_core::spec::Component, Option<String>)) {
+        name: String = |c| c.0.name.clone();
+        image: Option<String> = |c| c.0.image.clone();
+        version: Option<String> = |c| c.1.clone();
+        volumes: Vec<String> = |c| c.0.volumes.clone();
+        cmd: Option<Vec<String>> = |c| c.0.cmd.clone();
+        env: Vec<String> = |c| c.0.env.clone();
+        network: Option<String> = |c| c.0.network.clone();
+        user: Option<String> = |c| c.0.user.clone();
+        restart: Option<String> = |c| c.0.restart.clone();
+        ports: Vec<String> = |c| c.0.ports.clone();
+        routes: Vec<Route> = |c| c.0.routes.iter().cloned().map(Route).collect();
     }
 );
 

@@ -81,9 +81,11 @@ impl ServiceDefinition {
         self.def.path.clone()
     }
 
+    /// The version the service runs: `version`, else the one every
+    /// component's image has (`None` when they differ).
     #[getter]
     fn version(&self) -> Option<String> {
-        self.def.version.clone()
+        self.def.resolved_version()
     }
 
     #[getter]
@@ -93,7 +95,10 @@ impl ServiceDefinition {
 
     #[getter]
     fn components(&self) -> Vec<Component> {
-        self.def.components.iter().cloned().map(Component).collect()
+        let def = &self.def;
+        (def.components.iter().enumerate())
+            .map(|(i, c)| Component((c.clone(), def.component_version(i))))
+            .collect()
     }
 
     /// The source directory relative to the build workspace.

@@ -199,7 +199,7 @@ def test_an_unreachable_node_is_a_connection_error_of_both_kinds(node: Dict[str,
     assert e.value.reason == "unreachable", e.value
 
 
-def test_errors_say_their_step_node_and_service(node: Dict[str, Any]) -> None:
+def test_errors_say_their_step_node_and_service(node: Dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     client = mcp.Client.from_config(node["config"])
     name = node["prefix"] + "-e"
     Path(node["services"], f"{name}.toml").write_text(
@@ -213,4 +213,9 @@ def test_errors_say_their_step_node_and_service(node: Dict[str, Any]) -> None:
     with pytest.raises(mcp.NotFound) as nf:
         client.stop(gone)
     assert (nf.value.service, nf.value.node, nf.value.step) == (gone, node["node"], None)
+    # A fleet-wide call no node answered raises the first node's error, saying the node.
+    monkeypatch.setenv("MCP_AUTH_TOKEN_PATH", node["wrong_token"])
+    with pytest.raises(mcp.AuthError) as auth:
+        mcp.Client.from_config(node["config"]).ps()
+    assert auth.value.node == node["node"], auth.value
 

@@ -79,6 +79,11 @@ def test_with_version_keeps_comments_and_saves(tmp_path: Path) -> None:
     d2 = d.with_version("v1.1.0")
     assert d2.text == text.replace("v1.0.0", "v1.1.0")
     assert d2.components[0].image == "r.example/app:v1.1.0"
+    # The version is the one it runs, written as a key or in the image's tag.
+    assert (d.version, d.components[0].version) == ("v1.0.0", "v1.0.0")
+    assert (d2.version, d2.components[0].version) == ("v1.1.0", "v1.1.0")
+    two = d.loads(text + '\n[[components]]\nname = "side"\nimage = "r.example/side:v2.0.0"\n')
+    assert [c.version for c in two.components] == ["v1.0.0", "v2.0.0"] and two.version is None
     assert d.components[0].image == "r.example/app:v1.0.0", "the original is unchanged"
     d2.save()
     assert mcp.ServiceDefinition.load(path).resolve().components[0].version == "v1.1.0"
@@ -137,6 +142,13 @@ def test_a_missing_or_empty_configuration_raises(tmp_path: Path) -> None:
     empty.write_text("")
     with pytest.raises(mcp.NotFound, match="configures no nodes"):
         mcp.Client.from_config(empty)
+    no_ca = tmp_path / "no-ca.pem"
+    with pytest.raises(mcp.NotFound, match="agent CA .* does not exist") as e:
+        mcp.Client.connect("n", ["127.0.0.1:1"], no_ca, "token")
+    assert e.value.reason == "not_found"
+    empty.write_text(f'[[nodes]]\nname = "n"\naddress = "127.0.0.1:1"\n\n[tls]\nca_cert = "{no_ca}"\n')
+    with pytest.raises(mcp.NotFound, match="agent CA .* does not exist"):
+        mcp.Client.from_config(empty).status("web", timeout=5)
 
 
 def test_the_module_says_its_version() -> None:

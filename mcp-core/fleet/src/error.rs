@@ -79,6 +79,16 @@ pub enum Error {
     /// A call did not finish within the time it was given.
     #[error("{0}")]
     TimedOut(String),
+    /// The error of `node`, said to be that node's: the first failure of a
+    /// query every node was asked and none answered
+    /// ([`crate::results::NodeResults::require_any`]).
+    #[error("{error}")]
+    OnNode {
+        /// The node.
+        node: String,
+        /// Its error.
+        error: Box<Error>,
+    },
     /// Something on the operator's machine failed (a listener, a file).
     #[error("{what}: {source}")]
     Io {
@@ -113,14 +123,18 @@ impl Error {
             Error::NotConfigured(_) => ErrorKind::NotConfigured,
             Error::TimedOut(_) => ErrorKind::Unavailable,
             Error::Io { .. } => ErrorKind::Io,
+            Error::OnNode { error, .. } => error.kind(),
         }
     }
 
     /// The node the error happened on, when the error itself knows it (it
-    /// could not be reached, its TLS material is unusable).
+    /// could not be reached, its TLS material is unusable, an edge node
+    /// refused).
     pub fn node(&self) -> Option<&str> {
         match self {
             Error::Api(ApiError::Connect { node, .. } | ApiError::Tls { node, .. }) => Some(node),
+            Error::Edge(e) => Some(&e.node),
+            Error::OnNode { node, .. } => Some(node),
             _ => None,
         }
     }
@@ -131,6 +145,7 @@ impl Error {
             Error::Api(ApiError::Remote(r)) => r.step,
             Error::Edge(e) => e.source.step(),
             Error::Migrate(e) => e.source.step(),
+            Error::OnNode { error, .. } => error.step(),
             _ => None,
         }
     }

@@ -64,10 +64,15 @@ impl<T> NodeResults<T> {
     }
 
     /// These results, or the first failure's error when nodes were asked and none
-    /// answered (so a frontend's exit code or exception says why).
+    /// answered (so a frontend's exit code or exception says why), said to be
+    /// its node's ([`crate::Error::OnNode`]).
     pub fn require_any(mut self) -> Result<Self, crate::Error> {
         if self.answers.is_empty() && !self.failures.is_empty() {
-            return Err(self.failures.remove(0).error);
+            let first = self.failures.remove(0);
+            return Err(crate::Error::OnNode {
+                node: first.node,
+                error: Box::new(first.error),
+            });
         }
         Ok(self)
     }

@@ -33,7 +33,8 @@ pub(super) fn runtime(py: Python<'_>) -> PyResult<Runtime> {
 
 /// The items of a fleet-wide query: every node's answer as one list. A node that
 /// failed is logged (logger `metacircular_mcp`, level WARNING), as the CLI prints
-/// it beside the answers; when no node answered, the first failure is raised.
+/// it beside the answers; when no node answered, the first failure is raised
+/// (its `.node` says whose).
 pub(super) fn gather<T>(py: Python<'_>, results: NodeResults<Vec<T>>) -> PyResult<Vec<T>> {
     let all = results.require_any().py_err(py)?.gather();
     for f in &all.failures {

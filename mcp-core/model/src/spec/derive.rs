@@ -351,3 +351,37 @@ fn derived_repository(def: &ServiceDefinition, index: usize) -> String {
         format!("{}-{}", def.name, c.name)
     }
 }
+
+impl ServiceDefinition {
+    /// The version component `index` runs: its image's tag, else its
+    /// `version`, else the service's (`None`: an image with no tag, or no
+    /// such component). What `resolve` gives the component, without
+    /// conventions.
+    pub fn component_version(&self, index: usize) -> Option<String> {
+        image_ref(self, index, &Conventions::default()).and_then(|i| i.tag)
+    }
+
+    /// The version the service runs: its `version`, else the one version
+    /// every component runs (`None` when they differ or one has none).
+    ///
+    /// ```
+    /// use mcp_model::spec::ServiceDefinition;
+    /// let def = ServiceDefinition::parse(
+    ///     "name = \"web\"\n\n[[components]]\nname = \"web\"\nimage = \"r/web:v1.2.0\"\n",
+    ///     None,
+    /// )?;
+    /// assert_eq!(def.version, None); // not written
+    /// assert_eq!(def.resolved_version().as_deref(), Some("v1.2.0"));
+    /// # Ok::<(), mcp_model::spec::SpecError>(())
+    /// ```
+    pub fn resolved_version(&self) -> Option<String> {
+        if let Some(v) = &self.version {
+            return Some(v.clone());
+        }
+        let mut versions = (0..self.components.len()).map(|i| self.component_version(i));
+        let first = versions.next()??;
+        versions
+            .all(|v| v.as_deref() == Some(first.as_str()))
+            .then_some(first)
+    }
+}
