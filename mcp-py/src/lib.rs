@@ -31,6 +31,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ConnectionError", errors::connection_error(py)?)?;
     m.add_class::<spec::ServiceDefinition>()?;
     m.add_function(wrap_pyfunction!(spec::load_dir, m)?)?;
+    m.add_function(wrap_pyfunction!(spec::restore_definition, m)?)?;
     m.add_class::<records::Problem>()?;
     m.add_class::<records::Route>()?;
     m.add_class::<records::Component>()?;
@@ -68,6 +69,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<records::PlannedComponent>()?;
     m.add_class::<records::PlannedItem>()?;
     m.add_class::<records::ExecResult>()?;
+    m.add_function(wrap_pyfunction!(records::restore, m)?)?;
     m.add_class::<client::Client>()?;
     m.add_class::<streams::LogIterator>()?;
     m.add_class::<wait::Cancel>()?;

@@ -97,6 +97,71 @@ fn view_json<T: serde::Serialize>(v: &T) -> PyResult<String> {
     serde_json::to_string(v).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
 }
 
+/// What `__reduce__` returns: the function that reads the value back, and
+/// its arguments.
+pub(crate) type Reduced<'py, A> = PyResult<(Bound<'py, PyAny>, A)>;
+
+/// A value's pickled form: CBOR, a format that is not human-readable, so
+/// times and bytes keep their exact values (JSON has them to the second, as
+/// text).
+fn pickled<T: serde::Serialize>(v: &T) -> PyResult<Vec<u8>> {
+    let mut out = Vec::new();
+    ciborium::into_writer(v, &mut out)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    Ok(out)
+}
+
+/// A value read back from [`pickled`].
+fn unpickled<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> PyResult<T> {
+    ciborium::from_reader(bytes)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("not a pickled result: {e}")))
+}
+
+/// A result pickled by `__reduce__`: class `kind`, value `state`.
+#[pyfunction]
+#[pyo3(name = "_restore")]
+pub(crate) fn restore(py: Python<'_>, kind: &str, state: &[u8]) -> PyResult<Py<PyAny>> {
+    macro_rules! restore {
+        ($($py:ident),* $(,)?) => {
+            match kind {
+                $(stringify!($py) => Ok(Bound::new(py, $py(unpickled(state)?))?.into_any().unbind()),)*
+                _ => Err(pyo3::exceptions::PyValueError::new_err(format!("no result class {kind:?}"))),
+            }
+        };
+    }
+    restore!(
+        Report,
+        Revision,
+        RevisionImage,
+        RolledBack,
+        Deployed,
+        Placement,
+        DeployPreview,
+        FieldChange,
+        PlannedComponent,
+        PlannedItem,
+        ExecResult,
+        ChangedComponent,
+        PortAssignment,
+        ComponentStatus,
+        ComponentUsage,
+        SnapshotInfo,
+        BuiltImage,
+        Login,
+        Certificate,
+        ServiceStatus,
+        StatusReport,
+        Event,
+        NodeInfo,
+        SyncItem,
+        LogLine,
+        ProxyRoute,
+        EdgeRoute,
+        MigrateStep,
+        DnsRecord,
+    )
+}
+
 /// A stable hash of JSON text.
 fn json_hash(json: &str) -> u64 {
     use std::hash::{Hash, Hasher};
@@ -136,6 +201,16 @@ macro_rules! view {
             /// Equal values hash alike (a hash of their JSON).
             fn __hash__(&self) -> PyResult<u64> {
                 view_json(&self.0).map(|j| json_hash(&j))
+            }
+
+            /// Pickles as the value itself, exactly (`pickle`, `copy`,
+            /// `multiprocessing`).
+            fn __reduce__<'py>(
+                &self,
+                py: Python<'py>,
+            ) -> Reduced<'py, (&'static str, Vec<u8>)> {
+                let restore = py.import("metacircular_mcp._native")?.getattr("_restore")?;
+                Ok((restore, (stringify!($py), pickled(&self.0)?)))
             }
 
             fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {

@@ -218,6 +218,29 @@ impl ServiceDefinition {
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
         other.cast::<Self>().is_ok_and(|o| o.get().def == self.def)
     }
+
+    /// Pickles as its text and file.
+    fn __reduce__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> crate::records::Reduced<'py, (String, Option<PathBuf>)> {
+        let restore = py
+            .import("metacircular_mcp._native")?
+            .getattr("_restore_definition")?;
+        Ok((restore, (self.text.clone(), self.path.clone())))
+    }
+}
+
+/// A definition pickled by `__reduce__`: parsed again from its text.
+#[pyfunction]
+#[pyo3(name = "_restore_definition")]
+pub(crate) fn restore_definition(
+    py: Python<'_>,
+    text: String,
+    path: Option<PathBuf>,
+) -> PyResult<ServiceDefinition> {
+    let def = spec::ServiceDefinition::parse(&text, path.as_deref()).py_err(py)?;
+    Ok(ServiceDefinition::new(def, text, path))
 }
 
 /// Every definition in `path` (a directory), checked together. Raises `SpecError`

@@ -4,10 +4,12 @@ bad tokens and bad definitions fail with the right exceptions and change nothing
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime
 import json
 import http.client
 import os
+import pickle
 import time
 from pathlib import Path
 from typing import Any, Dict
@@ -194,6 +196,13 @@ def test_records_attributes_are_their_dict_keys(node: Dict[str, Any]) -> None:
         for record in records:
             attributes = {a for a in dir(record) if not a.startswith("_") and a not in ("to_dict", "to_json")}
             assert attributes == set(record.to_dict()), type(record).__name__
+            # Pickled exactly: sub-second times and all (JSON has them to the second).
+            back = pickle.loads(pickle.dumps(record))
+            assert (type(back), back, hash(back)) == (type(record), record, hash(record)), record
+        assert copy.deepcopy(status).components[0].started_at == status.components[0].started_at
+        definition = mcp.ServiceDefinition.load(Path(node["services"], f"{name}.toml"))
+        assert pickle.loads(pickle.dumps(definition)) == definition
+        assert pickle.loads(pickle.dumps(definition)).file == definition.file
     finally:
         client.undeploy(name)
 
@@ -257,6 +266,9 @@ def test_diff_and_exec(node: Dict[str, Any]) -> None:
         done = client.exec(name, ["/bin/busybox", "sh", "-c", "cat; echo oops >&2; exit 3"], stdin=b"in\n")
         assert (done.exit_code, done.stdout, done.stderr) == (3, b"in\n", b"oops\n")
         assert json.loads(json.dumps(done.to_dict()))["stdout"] == "in\n"
+        raw = client.exec(name, ["/bin/busybox", "printf", "\\377ok"])
+        assert raw.stdout == b"\xffok" and pickle.loads(pickle.dumps(raw)) == raw, "bytes pickle as they are"
+        assert pickle.loads(pickle.dumps(plan)) == plan
         with pytest.raises(TimeoutError):
             client.exec(name, ["/bin/busybox", "sleep", "30"], timeout=1)
         for _ in range(100):

@@ -88,7 +88,7 @@ impl BuildError {
 }
 
 /// One image to build.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BuildItem {
     /// The `[build.images]` key.
     pub key: String,
@@ -208,7 +208,7 @@ pub fn build_and_push(
 }
 
 /// One image built and pushed by [`Fleet::build`], as its registry holds it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BuiltImage {
     /// What was built.
     #[serde(flatten)]
@@ -217,7 +217,7 @@ pub struct BuiltImage {
     #[serde(flatten)]
     pub summary: mcp_platform::images::ImageSummary,
     /// `ok`: built and pushed.
-    pub status: &'static str,
+    pub status: String,
 }
 
 /// Receives each line of Podman's output while building or pushing an item.
@@ -248,7 +248,7 @@ impl Fleet {
             out.push(BuiltImage {
                 item,
                 summary,
-                status: "ok",
+                status: "ok".to_owned(),
             });
         }
         Ok(out)

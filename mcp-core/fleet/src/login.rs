@@ -14,7 +14,7 @@ use crate::fleet::Fleet;
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// A login that succeeded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Login {
     /// Who logged in.
     pub username: String,

@@ -13,11 +13,11 @@ use mcp_model::config::ConfigError;
 use mcp_model::spec::DefinitionEditor;
 
 /// One step of a migration, as it is reported.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MigrateStep {
     /// `stop`, `snapshot`, `copy`, `deploy`, `verify`, `edge`, `undeploy`,
     /// `remove-data`, `definition`.
-    pub step: &'static str,
+    pub step: String,
     /// What happened.
     pub detail: String,
 }
@@ -155,7 +155,10 @@ impl<'f> Migration<'f> {
     }
 
     fn step(&mut self, step: &'static str, detail: String) {
-        let s = MigrateStep { step, detail };
+        let s = MigrateStep {
+            step: step.to_owned(),
+            detail,
+        };
         (self.progress)(&s);
         self.done.push(s);
     }

@@ -48,7 +48,7 @@ pub struct EdgeOutcome {
 }
 
 /// A deploy of a service and its edge routes.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Deployed {
     /// The compute node's report.
     #[serde(flatten)]

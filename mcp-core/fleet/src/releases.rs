@@ -16,7 +16,7 @@ use crate::public::Deployed;
 /// A rollback: the compute node's deploy of the revision brought back (with its
 /// own revision number in the report), the edge routes that follow it, and
 /// what became of the definition file.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RolledBack {
     /// The deploy, as `mcp deploy` reports it.
     #[serde(flatten)]

@@ -127,3 +127,9 @@ impl Serialize for ContainerState {
         s.serialize_str(self.as_str())
     }
 }
+
+impl<'de> serde::Deserialize<'de> for ContainerState {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(ContainerState::parse(&String::deserialize(d)?))
+    }
+}

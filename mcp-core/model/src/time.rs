@@ -1,6 +1,7 @@
 //! Times as MCP shows them: RFC 3339 in UTC, to the second (`2026-11-27T21:24:41Z`),
 //! in JSON, in tables and in Python's `to_dict()`, and to the nanosecond for a
-//! container's log lines; the serde helpers the view types use for it; RFC 3339
+//! container's log lines; the serde helpers the view types use for it (exact in
+//! formats that are not human-readable); RFC 3339
 //! and short durations (`1h30m`) as operators and Podman write them. The one
 //! civil-date computation of the workspace.
 
@@ -140,16 +141,34 @@ pub fn uptime(d: Duration) -> String {
 }
 
 /// Serialises a [`SystemTime`] as RFC 3339: `#[serde(with = "mcp_model::time::as_rfc3339")]`.
+/// A format that is not human-readable (the Python SDK's pickles) keeps it
+/// exactly, as seconds and nanoseconds since the epoch.
 pub mod as_rfc3339 {
     use std::time::SystemTime;
 
     /// Serialises `t` as its RFC 3339 string.
     pub fn serialize<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&super::rfc3339(*t))
+        if s.is_human_readable() {
+            s.serialize_str(&super::rfc3339(*t))
+        } else {
+            serde::Serialize::serialize(&super::exact(*t), s)
+        }
+    }
+
+    /// Reads what [`serialize`] wrote.
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+        if d.is_human_readable() {
+            let text = <String as serde::Deserialize>::deserialize(d)?;
+            super::parse_rfc3339(&text).ok_or_else(|| super::not_a_time(&text))
+        } else {
+            let since = <std::time::Duration as serde::Deserialize>::deserialize(d)?;
+            Ok(std::time::UNIX_EPOCH + since)
+        }
     }
 }
 
-/// Serialises an `Option<SystemTime>` as RFC 3339 or `null`.
+/// Serialises an `Option<SystemTime>` as RFC 3339 or `null` (exactly in a
+/// format that is not human-readable, as [`as_rfc3339`]).
 pub mod as_rfc3339_opt {
     use std::time::SystemTime;
 
@@ -159,9 +178,17 @@ pub mod as_rfc3339_opt {
         s: S,
     ) -> Result<S::Ok, S::Error> {
         match t {
-            Some(t) => s.serialize_str(&super::rfc3339(*t)),
+            Some(t) if s.is_human_readable() => s.serialize_str(&super::rfc3339(*t)),
+            Some(t) => s.serialize_some(&super::exact(*t)),
             None => s.serialize_none(),
         }
+    }
+
+    /// Reads what [`serialize`] wrote.
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<SystemTime>, D::Error> {
+        super::deserialize_opt(d)
     }
 }
 
@@ -175,9 +202,38 @@ pub mod as_rfc3339_nanos_opt {
         s: S,
     ) -> Result<S::Ok, S::Error> {
         match t {
-            Some(t) => s.serialize_str(&super::rfc3339_nanos(*t)),
+            Some(t) if s.is_human_readable() => s.serialize_str(&super::rfc3339_nanos(*t)),
+            Some(t) => s.serialize_some(&super::exact(*t)),
             None => s.serialize_none(),
         }
+    }
+
+    /// Reads what [`serialize`] wrote.
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<SystemTime>, D::Error> {
+        super::deserialize_opt(d)
+    }
+}
+
+/// `t` since the epoch, exactly (the epoch for times before it).
+fn exact(t: SystemTime) -> Duration {
+    t.duration_since(UNIX_EPOCH).unwrap_or_default()
+}
+
+fn not_a_time<E: serde::de::Error>(text: &str) -> E {
+    E::custom(format!("{text:?} is not an RFC 3339 time"))
+}
+
+/// Reads an optional time back, as the `*_opt` helpers wrote it.
+fn deserialize_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SystemTime>, D::Error> {
+    if d.is_human_readable() {
+        let text = <Option<String> as serde::Deserialize>::deserialize(d)?;
+        text.map(|t| parse_rfc3339(&t).ok_or_else(|| not_a_time(&t)))
+            .transpose()
+    } else {
+        let since = <Option<Duration> as serde::Deserialize>::deserialize(d)?;
+        Ok(since.map(|s| UNIX_EPOCH + s))
     }
 }
 

@@ -172,7 +172,7 @@ impl RegistrySettings {
 }
 
 /// What a registry holds for one image reference.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ImageSummary {
     /// The manifest digest (`sha256:…`).
     pub digest: String,

@@ -193,6 +193,10 @@ class ServiceDefinition:
 
 def load_dir(path: _Path) -> List[ServiceDefinition]: ...
 
+# What pickles call to read a result or a definition back.
+def _restore(kind: str, state: builtins.bytes) -> Any: ...
+def _restore_definition(text: str, path: Optional[str]) -> ServiceDefinition: ...
+
 @final
 class ChangedComponent:
     @property

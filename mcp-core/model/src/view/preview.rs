@@ -5,7 +5,7 @@
 //! place; which route keeps its port), so the preview and the deploy's
 //! [`super::Report`] agree.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::ComponentChange;
 use crate::spec::DefinitionDiff;
@@ -54,7 +54,7 @@ pub struct DeployPreview {
 }
 
 /// One container in a [`DeployPreview`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedComponent {
     /// The container.
     pub container: String,
@@ -73,7 +73,7 @@ pub struct PlannedComponent {
 }
 
 /// One port lease, route, certificate or record in a [`DeployPreview`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedItem {
     /// What it is: `api.metrics`, `:443 hello.svc.mcp.metacircular.net`,
     /// `hello.svc.mcp.metacircular.net`, `hello A`.
@@ -187,6 +187,42 @@ impl Serialize for DeployPreview {
         out.serialize_field("warnings", &self.warnings)?;
         out.serialize_field("effects", &self.effects())?;
         out.end()
+    }
+}
+
+/// [`DeployPreview`] read back: the fields it was made of (`changed` and
+/// `effects` are derived from them).
+#[derive(Deserialize)]
+struct PreviewFields {
+    service: String,
+    node: String,
+    created: bool,
+    definition: Vec<crate::spec::FieldChange>,
+    components: Vec<PlannedComponent>,
+    ports: Vec<PlannedItem>,
+    routes: Vec<PlannedItem>,
+    certificates: Vec<PlannedItem>,
+    dns: Vec<PlannedItem>,
+    warnings: Vec<String>,
+}
+
+impl<'de> Deserialize<'de> for DeployPreview {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let f = PreviewFields::deserialize(d)?;
+        Ok(DeployPreview {
+            service: f.service,
+            node: f.node,
+            created: f.created,
+            definition: DefinitionDiff {
+                changes: f.definition,
+            },
+            components: f.components,
+            ports: f.ports,
+            routes: f.routes,
+            certificates: f.certificates,
+            dns: f.dns,
+            warnings: f.warnings,
+        })
     }
 }
 

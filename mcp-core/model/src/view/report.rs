@@ -1,7 +1,7 @@
 //! What a lifecycle operation did: [`Report`], per component a [`ComponentChange`],
 //! and the [`Step`] an operation failed at.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 crate::words! {
     /// The steps of the lifecycle operations, named in errors, events and reports.
@@ -63,7 +63,7 @@ crate::words! {
 }
 
 /// The outcome of an operation on a service.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
     /// The service.
     pub service: String,
@@ -134,7 +134,7 @@ impl Report {
 }
 
 /// One component container's change in a [`Report`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangedComponent {
     /// The container.
     pub container: String,
@@ -143,7 +143,7 @@ pub struct ChangedComponent {
 }
 
 /// The host port leased to one route of one component.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PortAssignment {
     /// The component.
     pub component: String,

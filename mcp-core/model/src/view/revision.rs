@@ -33,7 +33,7 @@ pub struct RevisionImage {
 }
 
 /// One revision of a service on a node.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revision {
     /// The service.
     pub service: String,
@@ -72,7 +72,7 @@ pub struct Revision {
 
 /// What a rollback did on its node: the revision it brought back, and the
 /// report of the deploy that did it (with the rollback's own revision number).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeRollback {
     /// The revision deployed again.
     pub to: Revision,

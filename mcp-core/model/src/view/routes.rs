@@ -4,12 +4,12 @@
 
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::spec::Mode;
 
 /// An mc-proxy route as the agent knows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProxyRouteRecord {
     /// Listener address, e.g. `:443`.
     pub listener: String,
@@ -33,7 +33,7 @@ pub struct ProxyRouteRecord {
 
 /// A node's proxy as the agent reports it: the proxy's status and every route,
 /// each with the service that owns it in the registry (`None`: not a service's).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProxyTable {
     /// The node.
     pub node: String,
@@ -45,12 +45,16 @@ pub struct ProxyTable {
 }
 
 /// What the proxy says about itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProxyStatus {
     /// Its version.
     pub version: String,
     /// How long it has run.
-    #[serde(rename = "uptime_seconds", serialize_with = "seconds")]
+    #[serde(
+        rename = "uptime_seconds",
+        serialize_with = "seconds",
+        deserialize_with = "from_seconds"
+    )]
     pub uptime: Duration,
     /// Connections since it started.
     pub total_connections: u64,
@@ -62,8 +66,12 @@ fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> 
     s.serialize_u64(d.as_secs())
 }
 
+fn from_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    Ok(Duration::from_secs(u64::deserialize(d)?))
+}
+
 /// One listener of the proxy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListenerStatus {
     /// Its address, e.g. `:443`.
     pub address: String,
@@ -75,7 +83,7 @@ pub struct ListenerStatus {
 
 /// An edge route an edge node is asked to set up: public traffic for `hostname`
 /// goes to `service` on compute node `node`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EdgeRouteRequest {
     /// The public hostname.
     pub hostname: String,
@@ -93,7 +101,7 @@ pub struct EdgeRouteRequest {
 }
 
 /// An edge route as an edge node keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EdgeRouteRecord {
     /// The public hostname.
     pub hostname: String,
@@ -114,7 +122,7 @@ pub struct EdgeRouteRecord {
 
 /// An edge route with its certificate and, when probed, whether its backend
 /// accepts connections.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EdgeRouteStatus {
     /// The edge node it is on.
     pub edge: String,

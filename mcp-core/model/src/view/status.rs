@@ -3,14 +3,14 @@
 
 use std::time::SystemTime;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Event, PortAssignment, ProxyRouteRecord};
 use crate::container::ContainerState;
 use crate::spec::ServiceDefinition;
 
 /// One service's status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceStatus {
     /// The service.
     pub service: String,
@@ -45,21 +45,78 @@ impl ServiceStatus {
 }
 
 /// A service's status, the definition it was deployed from and its newest events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Serialised human-readably (JSON) as the status with `recent_events`, the
+/// definition left out; otherwise (the Python SDK's pickles) whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusReport {
     /// Its status, with routes and certificates.
-    #[serde(flatten)]
     pub status: ServiceStatus,
     /// The definition it was deployed from.
-    #[serde(skip)]
     pub definition: ServiceDefinition,
     /// Its newest events, oldest first.
-    #[serde(rename = "recent_events")]
     pub events: Vec<Event>,
 }
 
+/// [`StatusReport`] as JSON shows it.
+#[derive(Serialize)]
+struct ShownReport<'a> {
+    #[serde(flatten)]
+    status: &'a ServiceStatus,
+    recent_events: &'a [Event],
+}
+
+/// [`StatusReport`] whole.
+#[derive(Serialize)]
+struct WholeRef<'a> {
+    status: &'a ServiceStatus,
+    definition: &'a ServiceDefinition,
+    events: &'a [Event],
+}
+
+/// [`StatusReport`] whole, read back.
+#[derive(Deserialize)]
+struct WholeReport {
+    status: ServiceStatus,
+    definition: ServiceDefinition,
+    events: Vec<Event>,
+}
+
+impl Serialize for StatusReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            let shown = ShownReport {
+                status: &self.status,
+                recent_events: &self.events,
+            };
+            return shown.serialize(s);
+        }
+        WholeRef {
+            status: &self.status,
+            definition: &self.definition,
+            events: &self.events,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusReport {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            return Err(serde::de::Error::custom(
+                "a status report's JSON leaves out its definition: it cannot be read back",
+            ));
+        }
+        let whole = WholeReport::deserialize(d)?;
+        Ok(StatusReport {
+            status: whole.status,
+            definition: whole.definition,
+            events: whole.events,
+        })
+    }
+}
+
 /// One component's status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ComponentStatus {
     /// The component.
     pub name: String,
@@ -113,7 +170,7 @@ crate::words! {
 }
 
 /// A TLS certificate the agent provisioned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertificateRecord {
     /// The hostname it covers.
     pub hostname: String,

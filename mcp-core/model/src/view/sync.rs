@@ -1,6 +1,6 @@
 //! A sync plan, line by line ([`SyncItem`]).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 crate::words! {
     /// What sync does with one service.
@@ -29,7 +29,7 @@ crate::words! {
 }
 
 /// One line of a sync plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncItem {
     /// The service.
     pub service: String,

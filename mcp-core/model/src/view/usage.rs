@@ -4,7 +4,7 @@
 
 use std::time::SystemTime;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::container::ContainerState;
 
@@ -13,7 +13,7 @@ use crate::container::ContainerState;
 /// The usage fields are `None` when the runtime reports none for it: the
 /// container is not running, or the runtime cannot measure it (rootless Podman
 /// on a cgroup v1 host).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComponentUsage {
     /// The service.
     pub service: String,

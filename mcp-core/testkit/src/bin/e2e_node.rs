@@ -12,7 +12,7 @@
 //! certificates.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use mcp_testkit::fake_mcias::{Account, FakeMcias};
 use mcp_testkit::fake_mcproxy::FakeMcProxy;
@@ -37,24 +37,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ])?;
     let dir = bed.dir();
     let proxy = with_proxy.then(FakeMcProxy::start).transpose()?;
-    let extra = match &proxy {
-        Some(p) => format!(
-            "{}\n[certs]\nlocal_ca_dir = {:?}\n",
-            p.agent_section(&dir.join("proxy-certs")),
-            dir.join("node-ca").display().to_string()
-        ),
-        None => String::new(),
-    };
-    let agent = bed.start_agent_with(
-        &agent_bin,
-        &AgentAuth::Mcias {
-            url: mcias.url.clone(),
-            ca_pem: mcias.ca_pem.clone(),
-            operator_roles: vec!["user".into()],
-            admins: Vec::new(),
-        },
-        &extra,
-    )?;
+    let extra = proxy
+        .as_ref()
+        .map(|p| proxy_section(p, dir))
+        .unwrap_or_default();
+    let agent = bed.start_agent_with(&agent_bin, &mcias_auth(&mcias), &extra)?;
     let services = dir.join("services");
     std::fs::create_dir_all(&services)?;
     let s = |p: &std::path::Path| p.display().to_string();
@@ -74,23 +61,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let guest = bad("guest-token", &FakeMcias::token_for("visitor"))?;
     let admin = bad("admin-token", &FakeMcias::token_for("ada"))?;
     let config = agent.cli_config(bed.node(), &token, &services, Some((&mcias.url, &mcias_ca)))?;
-    // `build` pushes to a registry of its own, from a workspace of service
-    // source trees.
     let registry = LocalRegistry::start_tls("mcpuser", "mcppass")?;
-    let workspace = dir.join("workspace");
-    std::fs::create_dir_all(&workspace)?;
-    let registry_ca = dir.join("registry-ca.pem");
-    std::fs::write(&registry_ca, registry.ca_pem.as_deref().unwrap_or_default())?;
-    let password = bad("registry-password", "mcppass")?;
-    let mut text = std::fs::read_to_string(&config)?;
-    text.push_str(&format!(
-        "\n[build]\nworkspace = {:?}\n\n[registry]\nurl = {:?}\nca_cert = {:?}\nusername = \"mcpuser\"\npassword_file = {:?}\n",
-        s(&workspace),
-        registry.host,
-        s(&registry_ca),
-        s(&password),
-    ));
-    std::fs::write(&config, text)?;
+    let workspace = add_build_sections(&config, &registry, dir)?;
     println!(
         "{}",
         serde_json::json!({
@@ -119,4 +91,50 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop(mcias);
     drop(bed);
     Ok(())
+}
+
+/// The agent's mc-proxy (the recording fake `proxy`) and its local CA.
+fn proxy_section(proxy: &FakeMcProxy, dir: &Path) -> String {
+    format!(
+        "{}\n[certs]\nlocal_ca_dir = {:?}\n",
+        proxy.agent_section(&dir.join("proxy-certs")),
+        dir.join("node-ca").display().to_string()
+    )
+}
+
+/// `build` pushes to `registry` from a workspace of service source trees: the
+/// `[build]` and `[registry]` sections added to the CLI configuration
+/// `config`, their files written in `dir`. The workspace.
+fn add_build_sections(
+    config: &Path,
+    registry: &LocalRegistry,
+    dir: &Path,
+) -> std::io::Result<PathBuf> {
+    let workspace = dir.join("workspace");
+    std::fs::create_dir_all(&workspace)?;
+    let registry_ca = dir.join("registry-ca.pem");
+    std::fs::write(&registry_ca, registry.ca_pem.as_deref().unwrap_or_default())?;
+    let password = dir.join("registry-password");
+    mcp_core::fsutil::write_atomic(&password, b"mcppass\n", 0o600)?;
+    let mut text = std::fs::read_to_string(config)?;
+    text.push_str(&format!(
+        "\n[build]\nworkspace = {:?}\n\n[registry]\nurl = {:?}\nca_cert = {:?}\nusername = \"mcpuser\"\npassword_file = {:?}\n",
+        workspace.display().to_string(),
+        registry.host,
+        registry_ca.display().to_string(),
+        password.display().to_string(),
+    ));
+    std::fs::write(config, text)?;
+    Ok(workspace)
+}
+
+/// The agent authenticates against `mcias`: role `user` operates, `admin`
+/// administers.
+fn mcias_auth(mcias: &FakeMcias) -> AgentAuth {
+    AgentAuth::Mcias {
+        url: mcias.url.clone(),
+        ca_pem: mcias.ca_pem.clone(),
+        operator_roles: vec!["user".into()],
+        admins: Vec::new(),
+    }
 }
