@@ -7,7 +7,34 @@ use std::time::Duration;
 
 use mcp_model::config::{CliConfig, ConfigError, NodeEntry, expand_home};
 
-/// Where and how to reach one node's agent.
+/// Where and how to reach one node's agent: read from the CLI configuration
+/// ([`AgentEndpoint::from_config`]: the CA and the token read from their
+/// files, the token trimmed), or filled by hand for a node no file names.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use mcp_fleet::client::AgentEndpoint;
+/// use mcp_model::config::CliConfig;
+///
+/// let dir = tempfile::tempdir()?;
+/// let (ca, token) = (dir.path().join("ca.pem"), dir.path().join("token"));
+/// std::fs::write(&ca, "-----BEGIN CERTIFICATE-----\n")?; // the agents' CA
+/// mcp_model::fsutil::write_atomic(&token, b"s3cret\n", 0o600)?; // owner-only
+/// let path = dir.path().join("mcp.toml");
+/// let text = format!(
+///     "[[nodes]]\nname = \"rift\"\naddress = \"10.0.0.5:9444\"\n\n\
+///      [tls]\nca_cert = {ca:?}\n\n[auth]\ntoken_path = {token:?}\n"
+/// );
+/// let config = CliConfig::parse(&text, &path, &[])?;
+/// let endpoint = AgentEndpoint::from_config(&config, "rift", &path)?;
+/// assert_eq!(endpoint.addresses, ["10.0.0.5:9444"]);
+/// assert_eq!(endpoint.token, "s3cret");
+/// // A CA file that is not there is "not found", and says which setting names it.
+/// std::fs::remove_file(&ca)?;
+/// let err = AgentEndpoint::from_config(&config, "rift", &path).unwrap_err();
+/// assert_eq!(err.kind(), mcp_model::ErrorKind::NotFound);
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct AgentEndpoint {
     /// The node's name (for messages).
