@@ -14,10 +14,9 @@ use mcp_core::fleet::client::ApiStream;
 use pyo3::prelude::*;
 use tokio_stream::StreamExt;
 
-use crate::client::Runtime;
 use crate::errors::IntoPy;
 use crate::records::{Event, LogLine};
-use crate::wait::{self, Deadline};
+use crate::wait::{self, Deadline, Runtime};
 
 /// What both iterators hold: their streams, whether they were closed, and
 /// how long they wait for an item.

@@ -18,6 +18,9 @@ use pyo3::prelude::*;
 
 use crate::errors::IntoPy;
 
+/// The runtime a client's calls and its iterators' streams run on.
+pub(crate) type Runtime = Arc<tokio::runtime::Runtime>;
+
 /// How often a waiting call looks up from its wait.
 pub(crate) const TICK: Duration = Duration::from_millis(100);
 

@@ -17,6 +17,7 @@ import pytest
 
 import metacircular_mcp as mcp
 
+from test_e2e import write_definition
 from test_interrupt import quiet, watchdog  # noqa: F401 (a fixture)
 
 
@@ -105,3 +106,17 @@ def test_login_stores_a_token_later_clients_present(node: Dict[str, Any], tmp_pa
     assert (login.username, login.token_path) == ("kyle", str(token)), login
     assert token.stat().st_mode & 0o777 == 0o600
     assert mcp.Client.from_config(path).ps() is not None
+
+
+def test_a_deploys_warnings_are_logged(node: Dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
+    client = mcp.Client.from_config(node["config"])
+    name = node["prefix"] + "-w"
+    write_definition(node, name)
+    with caplog.at_level(logging.WARNING, logger="metacircular_mcp"):
+        deployed = client.deploy(name)
+    try:
+        assert deployed.warnings, "a node without a proxy skips the routes step"
+        logged = [r.getMessage() for r in caplog.records if r.name == "metacircular_mcp"]
+        assert logged == [f"{name}: {w}" for w in deployed.warnings]
+    finally:
+        client.undeploy(name)

@@ -135,14 +135,19 @@ impl Fleet {
     ) -> Result<ServiceStatus, crate::Error> {
         let node = self.node_for(service, node)?;
         let deadline = tokio::time::Instant::now() + timeout;
-        let mut changes = Box::pin(self.changes(Some(service), Some(&node)).await?);
+        let mut changes = Some(Box::pin(self.changes(Some(service), Some(&node)).await?));
         loop {
             let status = self.client(&node).await?.status(service).await?.status;
             if wanted.met_by(&status) {
                 return Ok(status);
             }
             tokio::select! {
-                _ = changes.next() => {}
+                // An event stream that ended (the agent restarted) leaves the polls.
+                event = next_or_never(&mut changes) => {
+                    if event.is_none() {
+                        changes = None;
+                    }
+                }
                 () = tokio::time::sleep(WAIT_POLL) => {}
                 () = tokio::time::sleep_until(deadline) => {
                     return Err(crate::Error::TimedOut(format!(
@@ -267,6 +272,14 @@ impl std::fmt::Display for Wanted {
             write!(f, " at {v}")?;
         }
         Ok(())
+    }
+}
+
+/// The next item of `stream`; never, when there is none.
+async fn next_or_never<S: tokio_stream::Stream + Unpin>(stream: &mut Option<S>) -> Option<S::Item> {
+    match stream {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -21,8 +21,7 @@ use crate::records::{
     StatusReport, SyncItem,
 };
 use crate::streams::{EventIterator, LogIterator};
-use crate::wait::{self, Deadline};
-pub(crate) use support::Runtime;
+use crate::wait::{self, Deadline, Runtime};
 use support::{at_least_one, gather, since_of};
 
 /// The fleet, as the CLI configuration describes it.

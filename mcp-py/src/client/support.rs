@@ -15,9 +15,7 @@ use pyo3::prelude::*;
 use super::Client;
 use crate::errors::{IntoPy, to_py};
 use crate::logging::{self, Level};
-use crate::wait::{self, Deadline};
-
-pub(crate) type Runtime = Arc<tokio::runtime::Runtime>;
+use crate::wait::{self, Deadline, Runtime};
 
 pub(super) fn runtime(py: Python<'_>) -> PyResult<Runtime> {
     tokio::runtime::Builder::new_multi_thread()
