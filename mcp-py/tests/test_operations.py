@@ -7,6 +7,7 @@ MCIAS storing a token that later clients present."""
 from __future__ import annotations
 
 import logging
+import pickle
 import shutil
 import threading
 import tomllib
@@ -44,6 +45,7 @@ def test_snapshot_and_its_list(node: Dict[str, Any], quiet: str, monkeypatch: py
     taken = client.snapshot(quiet)
     assert taken.service == quiet and taken.size_bytes > 0 and len(taken.sha256) == 64
     assert taken in client.snapshots(quiet)
+    assert pickle.loads(pickle.dumps(taken)) == taken
 
 
 def test_build_pushes_to_the_registry_and_logs_podman(

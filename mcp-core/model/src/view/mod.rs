@@ -3,7 +3,8 @@
 //! Python's records and their `to_dict()` all show them through serde, so every
 //! frontend carries the same fields under the same names (docs/json.md).
 //!
-//! Times serialise as RFC 3339 strings ([`crate::time`]); vocabularies
+//! Times serialise as RFC 3339 strings ([`crate::time`]), exactly in a format
+//! that is not human-readable (the Python SDK's pickles); vocabularies
 //! ([`Step`], [`ComponentChange`], [`SyncAction`], …) as their one spelling
 //! ([`crate::words!`]).
 
@@ -20,6 +21,9 @@ mod snapshot;
 mod status;
 mod sync;
 mod usage;
+
+#[cfg(test)]
+mod tests;
 
 pub use dns::DnsRecord;
 pub use event::{Event, LogLine, LogQuery, Since};

@@ -5,8 +5,10 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-/// One snapshot kept on a node.
+/// One snapshot kept on a node. Serialised without its `path` (the node's
+/// own); read back, the path is its name, as the wire gives it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "SnapshotFields")]
 pub struct SnapshotInfo {
     /// The service.
     pub service: String,
@@ -24,4 +26,30 @@ pub struct SnapshotInfo {
     /// When it was taken.
     #[serde(with = "crate::time::as_rfc3339")]
     pub created_at: SystemTime,
+}
+
+/// [`SnapshotInfo`] as it is serialised.
+#[derive(Deserialize)]
+struct SnapshotFields {
+    service: String,
+    node: String,
+    name: String,
+    size_bytes: u64,
+    sha256: String,
+    #[serde(with = "crate::time::as_rfc3339")]
+    created_at: SystemTime,
+}
+
+impl From<SnapshotFields> for SnapshotInfo {
+    fn from(f: SnapshotFields) -> Self {
+        SnapshotInfo {
+            path: PathBuf::from(&f.name),
+            service: f.service,
+            node: f.node,
+            name: f.name,
+            size_bytes: f.size_bytes,
+            sha256: f.sha256,
+            created_at: f.created_at,
+        }
+    }
 }
