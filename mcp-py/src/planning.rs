@@ -179,11 +179,7 @@ impl Observed {
         service: Option<String>,
         component: Option<String>,
     ) -> PyResult<Self> {
-        if let ContainerState::Other(word) = ContainerState::parse(&state) {
-            return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                "state {word:?} is not a container state: created, running, paused, exited or missing"
-            )));
-        }
+        ContainerState::parse_known(&state).map_err(pyo3::exceptions::PyValueError::new_err)?;
         Ok(Observed {
             name,
             image,

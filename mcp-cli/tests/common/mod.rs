@@ -102,20 +102,9 @@ pub fn registry_section(
     bed: &mcp_testkit::testbed::Testbed,
     registry: &mcp_testkit::registry::LocalRegistry,
 ) -> String {
-    let dir = bed.dir();
-    let q = |p: &Path| format!("{:?}", p.display().to_string());
-    std::fs::write(
-        dir.join("registry-ca.pem"),
-        registry.ca_pem.clone().expect("a TLS registry"),
-    )
-    .expect("ca");
-    std::fs::write(dir.join("registry-password"), "mcppass\n").expect("password");
-    format!(
-        "[registry]\nurl = {:?}\nca_cert = {}\nusername = \"mcpuser\"\npassword_file = {}\n",
-        registry.host,
-        q(&dir.join("registry-ca.pem")),
-        q(&dir.join("registry-password"))
-    )
+    registry
+        .config_section(bed.dir())
+        .expect("the registry's section")
 }
 
 /// A running `mcp … --watch` and everything it has printed so far.

@@ -157,6 +157,16 @@ pub enum Stage {
     Push,
 }
 
+impl Stage {
+    /// Its one spelling: `build`, `push`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Build => "build",
+            Stage::Push => "push",
+        }
+    }
+}
+
 /// Builds every item, then pushes every item. `progress` gets each line of Podman's
 /// output with the item and stage.
 pub fn build_and_push(

@@ -103,6 +103,18 @@ impl ContainerState {
         }
     }
 
+    /// The state `s` names, when it is one MCP knows (not [`ContainerState::Other`]);
+    /// otherwise what is wrong, for a caller that asked for one (`mcp_py`'s
+    /// `wait(state=…)` and `Observed(state=…)`).
+    pub fn parse_known(s: &str) -> Result<Self, String> {
+        match Self::parse(s) {
+            ContainerState::Other(word) => Err(format!(
+                "state {word:?} is not a container state: created, running, paused, exited or missing"
+            )),
+            known => Ok(known),
+        }
+    }
+
     /// Its one spelling.
     pub fn as_str(&self) -> &str {
         match self {

@@ -2,7 +2,7 @@
 //! loopback port, for tests: plain HTTP, or TLS with htpasswd basic auth. Stopped
 //! when dropped.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use crate::spawn::{self, StartError};
@@ -117,6 +117,28 @@ impl LocalRegistry {
             ],
             _ => vec!["--tls-verify=false".to_owned()],
         }
+    }
+
+    /// The `[registry]` section of a configuration (the agent's or the CLI's)
+    /// that reaches this registry as its user, with its CA and the password
+    /// written into `dir` (`registry-ca.pem`, `registry-password`).
+    pub fn config_section(&self, dir: &Path) -> std::io::Result<String> {
+        let q = |p: &Path| format!("{:?}", p.display().to_string());
+        let mut section = format!("[registry]\nurl = {:?}\n", self.host);
+        if let Some(ca) = &self.ca_pem {
+            let path = dir.join("registry-ca.pem");
+            std::fs::write(&path, ca)?;
+            section.push_str(&format!("ca_cert = {}\n", q(&path)));
+        }
+        if let Some((user, password)) = &self.user {
+            let path = dir.join("registry-password");
+            mcp_core::fsutil::write_atomic(&path, format!("{password}\n").as_bytes(), 0o600)?;
+            section.push_str(&format!(
+                "username = {user:?}\npassword_file = {}\n",
+                q(&path)
+            ));
+        }
+        Ok(section)
     }
 }
 

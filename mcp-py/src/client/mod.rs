@@ -470,14 +470,8 @@ impl Client {
         node: Option<&str>,
     ) -> PyResult<ServiceStatus> {
         let within = wait::seconds(timeout)?;
-        let state = match mcp_core::container::ContainerState::parse(state) {
-            mcp_core::container::ContainerState::Other(word) => {
-                return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                    "state {word:?} is not a container state: created, running, paused, exited or missing"
-                )));
-            }
-            known => known,
-        };
+        let state = mcp_core::container::ContainerState::parse_known(state)
+            .map_err(pyo3::exceptions::PyValueError::new_err)?;
         let wanted = mcp_core::fleet::observe::Wanted { state, version };
         // The call's own deadline is the wait's, with room for the last read.
         let deadline = self.deadline(Some(timeout + 10.0))?;
@@ -722,11 +716,7 @@ impl Client {
         let (_, def) = self.definition_of(py, service)?;
         let name = def.name.clone();
         let progress: mcp_core::fleet::builder::BuildProgress = Box::new(|item, stage, line| {
-            let stage = match stage {
-                mcp_core::fleet::builder::Stage::Build => "build",
-                mcp_core::fleet::builder::Stage::Push => "push",
-            };
-            let line = format!("{} {stage} | {line}", item.key);
+            let line = format!("{} {} | {line}", item.key, stage.as_str());
             logging::emit("metacircular_mcp.build", Level::Info, line);
         });
         let fleet = &self.fleet;

@@ -112,17 +112,11 @@ fn add_build_sections(
 ) -> std::io::Result<PathBuf> {
     let workspace = dir.join("workspace");
     std::fs::create_dir_all(&workspace)?;
-    let registry_ca = dir.join("registry-ca.pem");
-    std::fs::write(&registry_ca, registry.ca_pem.as_deref().unwrap_or_default())?;
-    let password = dir.join("registry-password");
-    mcp_core::fsutil::write_atomic(&password, b"mcppass\n", 0o600)?;
     let mut text = std::fs::read_to_string(config)?;
     text.push_str(&format!(
-        "\n[build]\nworkspace = {:?}\n\n[registry]\nurl = {:?}\nca_cert = {:?}\nusername = \"mcpuser\"\npassword_file = {:?}\n",
+        "\n[build]\nworkspace = {:?}\n\n{}",
         workspace.display().to_string(),
-        registry.host,
-        registry_ca.display().to_string(),
-        password.display().to_string(),
+        registry.config_section(dir)?
     ));
     std::fs::write(config, text)?;
     Ok(workspace)
