@@ -169,3 +169,14 @@ def test_planning_values_are_checked_and_shown() -> None:
     d = mcp.Desired("web", "web", "web", "img")
     assert repr(d).startswith('Desired(service="web"') and "run=True" in repr(d)
     assert repr(mcp.PortPlanner("10000-10009", [10001])) == 'PortPlanner(range="10000-10009", leased=1)'
+
+
+def test_every_result_class_can_be_read_back_from_a_pickle() -> None:
+    # Each result class pickles through _restore, which names every class again.
+    results = [c for c in vars(mcp).values() if isinstance(c, type) and hasattr(c, "to_json")]
+    assert len(results) > 20
+    for cls in results:
+        with pytest.raises(ValueError, match="not a pickled result"):
+            mcp._native._restore(cls.__name__, b"")
+    with pytest.raises(ValueError, match="no result class"):
+        mcp._native._restore("Nothing", b"")
